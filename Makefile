@@ -1,0 +1,36 @@
+# The RIS. `make run` starts everything on SQLite; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-fast bench migrate clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+run: migrate
+	$(PY) manage.py ensure_admin
+	$(PY) manage.py serve
+
+test: install
+	@command -v findscu >/dev/null || { echo "findscu not found: install Debian's dcmtk (apt-get install dcmtk)"; exit 1; }
+	TCP_NODELAY=1 $(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not slow"
+
+bench: install
+	@command -v findscu >/dev/null || { echo "findscu not found: install Debian's dcmtk (apt-get install dcmtk)"; exit 1; }
+	TCP_NODELAY=1 $(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,69 @@
+"""ACK messages (HL7 v2 ch. 2): original mode, ERR in the form of the version."""
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.utils import timezone
+
+from hl7.datatypes import site_zone
+from hl7.er7 import Delimiters, escape
+from hl7.errors import HL7Error
+from hl7.parse import Header
+
+_ERR_TEXT = {
+    100: "Segment sequence error", 101: "Required field missing", 102: "Data type error",
+    103: "Table value not found", 200: "Unsupported message type", 201: "Unsupported event code",
+    202: "Unsupported processing id", 203: "Unsupported version id", 204: "Unknown key identifier",
+    205: "Duplicate key identifier", 206: "Application record locked", 207: "Application internal error",
+}
+
+
+def build_ack(header: Header | None, ack_code: str, error: HL7Error | None = None) -> str:
+    """The ACK for a message, as text (segments joined by CR, no framing)."""
+    d = header.delimiters if header else Delimiters()
+    version = (header.version if header else "") or "2.5.1"
+    segments = [_msh(header, d, version), _msa(header, d, ack_code, error)]
+    if error is not None:
+        segments.append(_err(error, d, version))
+    return "\r".join(segments) + "\r"
+
+
+def _msh(header: Header | None, d: Delimiters, version: str) -> str:
+    now = timezone.now().astimezone(site_zone()).strftime("%Y%m%d%H%M%S%z")
+    event = header.trigger_event if header else ""
+    fields = [
+        "MSH", d.encoding_characters, settings.RIS_HL7_APPLICATION, settings.RIS_HL7_FACILITY,
+        _hd(header.sending_application if header else "", d), _hd(header.sending_facility if header else "", d),
+        now, "", d.component.join(("ACK", event, "ACK")).rstrip(d.component),
+        uuid.uuid4().hex[:20], (header.processing_id if header else "") or "P", version,
+        "", "", "", "", "", header.charset if header else "",
+    ]
+    return d.field.join(fields).rstrip(d.field)
+
+
+def _hd(value: str, d: Delimiters) -> str:
+    # Header values keep their components (namespace^universal ID^type).
+    return d.component.join(escape(part, d) for part in value.split("^"))
+
+
+def _msa(header: Header | None, d: Delimiters, ack_code: str, error: HL7Error | None) -> str:
+    control_id = escape(header.control_id, d) if header else ""
+    fields = ["MSA", ack_code, control_id]
+    if error is not None:
+        fields.append(escape(error.text[:80], d))  # MSA-3 text message (deprecated, still read)
+    return d.field.join(fields)
+
+
+def _err(error: HL7Error, d: Delimiters, version: str) -> str:
+    c, s = d.component, d.subcomponent
+    loc = error.location
+    where = [loc.segment, str(loc.sequence) if loc.segment else "", str(loc.field or ""), str(loc.component or "")]
+    code_name = _ERR_TEXT.get(error.code, "")
+    if version < "2.5":  # v2.3.1/2.4: ERR-1 segment^sequence^field^code (CE in sub-components)
+        err1 = c.join([*where[:3], s.join((str(error.code), code_name, "HL70357"))])
+        return d.field.join(("ERR", err1))
+    location = c.join(where).rstrip(c)
+    code = c.join((str(error.code), code_name, "HL70357"))
+    # ERR-2 location, ERR-3 code, ERR-4 severity, ERR-8 user message
+    return d.field.join(("ERR", "", location, code, error.severity, "", "", "", escape(error.text, d)))

@@ -1,0 +1,10 @@
+from pathlib import Path
+
+from django.apps import AppConfig
+
+
+class Hl7Config(AppConfig):
+    name = "hl7"
+    verbose_name = "HL7 v2 interface"
+    # The package's __path__ may hold several folders (see __init__), so name ours.
+    path = str(Path(__file__).resolve().parent)

@@ -1,0 +1,77 @@
+"""HL7 data types read into domain values: DTM, DT, XPN/XCN to DICOM PN.
+
+HL7 times without an offset are in the site's time zone (RIS_TIME_ZONE);
+they become aware datetimes here, at the edge.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+from hl7.er7 import Segment
+from hl7.errors import DATA_TYPE_ERROR, HL7Error, Location
+from ris.records import CLEAR
+
+_DTM = re.compile(r"(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d{1,4})?([+-]\d{4})?")
+
+
+def site_zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def parse_dtm(value: str, where: Location) -> dt.datetime | None:
+    """HL7 DTM YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ] to an aware datetime."""
+    if not value or value == CLEAR:
+        return None
+    match = _DTM.fullmatch(value.strip())
+    if not match:
+        raise HL7Error(DATA_TYPE_ERROR, f"{value!r} is not an HL7 date/time", where)
+    year, month, day, hour, minute, second, offset = match.groups()
+    try:
+        naive = dt.datetime(int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0))
+    except ValueError:
+        raise HL7Error(DATA_TYPE_ERROR, f"{value!r} is not a valid date/time", where) from None
+    zone = _offset_zone(offset) if offset else site_zone()
+    return naive.replace(tzinfo=zone)
+
+
+def parse_date(value: str, where: Location) -> dt.date | str | None:
+    """HL7 DT (or the date part of a DTM, as birth dates often come)."""
+    if not value:
+        return None
+    if value == CLEAR:
+        return CLEAR
+    try:
+        return dt.datetime.strptime(value.strip()[:8], "%Y%m%d").date()
+    except ValueError:
+        raise HL7Error(DATA_TYPE_ERROR, f"{value!r} is not an HL7 date", where) from None
+
+
+def _offset_zone(offset: str) -> dt.timezone:
+    sign = -1 if offset[0] == "-" else 1
+    return dt.timezone(sign * dt.timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
+
+
+def _pn(family: str, given: str, middle: str, prefix: str, suffix: str) -> str:
+    parts = [p if p != CLEAR else "" for p in (family, given, middle, prefix, suffix)]
+    return "^".join(parts).rstrip("^")
+
+
+def xpn_to_pn(segment: Segment, number: int, repetition: int = 0) -> str:
+    """XPN family^given^middle^suffix^prefix to PN family^given^middle^prefix^suffix."""
+    g = lambda c: segment.get(number, c, repetition=repetition)  # noqa: E731
+    return _pn(g(1), g(2), g(3), g(5), g(4))
+
+
+def xcn_to_pn(segment: Segment, number: int, repetition: int = 0) -> str:
+    """XCN id^family^given^middle^suffix^prefix to PN (the ID is dropped)."""
+    g = lambda c: segment.get(number, c, repetition=repetition)  # noqa: E731
+    return _pn(g(2), g(3), g(4), g(6), g(5))
+
+
+def text(value: str) -> str:
+    """A plain value, with HL7 `""` read as empty (for new records)."""
+    return "" if value == CLEAR else value

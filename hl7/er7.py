@@ -1,0 +1,113 @@
+"""ER7, HL7 v2's pipe-and-hat encoding: segments, fields and escapes.
+
+hl7apy checks the structure (hl7/parse.py); reading values needs what it
+does not give: the repetition/component/sub-component split with the
+message's own delimiters, unescaping, and HL7's `""` (erase) kept apart from
+an empty field (no change).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ris.records import CLEAR
+
+
+@dataclass(frozen=True)
+class Delimiters:
+    field: str = "|"
+    component: str = "^"
+    repetition: str = "~"
+    escape: str = "\\"
+    subcomponent: str = "&"
+
+    @classmethod
+    def from_msh(cls, segment: str) -> Delimiters:
+        field, chars = segment[3], segment[4:8]
+        return cls(field, chars[0], chars[1], chars[2], chars[3])
+
+    @property
+    def encoding_characters(self) -> str:
+        return self.component + self.repetition + self.escape + self.subcomponent
+
+
+class Segment:
+    """One segment. `field(n)` uses HL7 numbering: for MSH, field 1 is the
+    field separator and field 2 the encoding characters."""
+
+    def __init__(self, text: str, delimiters: Delimiters):
+        self.text = text
+        self.delimiters = delimiters
+        parts = text.split(delimiters.field)
+        self.name = parts[0]
+        if self.name == "MSH":
+            parts = [parts[0], delimiters.field, *parts[1:]]
+        self._fields = parts
+
+    def raw(self, number: int) -> str:
+        return self._fields[number] if number < len(self._fields) else ""
+
+    def repetitions(self, number: int) -> list[str]:
+        raw = self.raw(number)
+        if self.name == "MSH" and number <= 2:
+            return [raw]
+        return raw.split(self.delimiters.repetition) if raw else []
+
+    def get(self, number: int, component: int = 1, subcomponent: int = 1, repetition: int = 0) -> str:
+        """The unescaped value; CLEAR for HL7 `""`, '' when absent."""
+        reps = self.repetitions(number)
+        if repetition >= len(reps):
+            return ""
+        return component_of(reps[repetition], self.delimiters, component, subcomponent)
+
+
+def component_of(value: str, d: Delimiters, component: int = 1, subcomponent: int = 1) -> str:
+    if value == '""':
+        return CLEAR
+    components = value.split(d.component)
+    if component > len(components):
+        return ""
+    subs = components[component - 1].split(d.subcomponent)
+    if subcomponent > len(subs):
+        return ""
+    piece = subs[subcomponent - 1]
+    return CLEAR if piece == '""' else unescape(piece, d)
+
+
+def split_segments(text: str) -> list[str]:
+    """Segments end with CR; tolerate CRLF and bare LF from real senders."""
+    if "\r" in text:
+        lines = text.replace("\r\n", "\r").split("\r")
+    else:
+        lines = text.split("\n")
+    return [line for line in lines if line.strip()]
+
+
+def unescape(value: str, d: Delimiters) -> str:
+    """Decode HL7 escapes (HL7 2.5.1 ch. 2.7): \\F\\ \\S\\ \\T\\ \\R\\ \\E\\ \\Xhh\\ \\.br\\."""
+    e = d.escape
+    if e not in value:
+        return value
+    simple = {"F": d.field, "S": d.component, "T": d.subcomponent, "R": d.repetition, "E": e, ".br": "\r"}
+
+    def replace(match: re.Match) -> str:
+        code = match.group(1)
+        if code in simple:
+            return simple[code]
+        if code.startswith("X") and len(code) % 2 == 1:
+            try:
+                return bytes.fromhex(code[1:]).decode("latin-1")
+            except ValueError:
+                return match.group(0)
+        return match.group(0)  # unknown escapes (\H\, \N\, \Cxxyy\...) are kept as sent
+
+    return re.sub(re.escape(e) + r"([^" + re.escape(e) + r"]*)" + re.escape(e), replace, value)
+
+
+def escape(value: str, d: Delimiters = Delimiters()) -> str:
+    """Encode delimiter characters inside a value (the outbound direction)."""
+    e = d.escape
+    out = value.replace(e, f"{e}E{e}")
+    for char, code in ((d.field, "F"), (d.component, "S"), (d.subcomponent, "T"), (d.repetition, "R")):
+        out = out.replace(char, f"{e}{code}{e}")
+    return out.replace("\r\n", f"{e}.br{e}").replace("\r", f"{e}.br{e}").replace("\n", f"{e}.br{e}")

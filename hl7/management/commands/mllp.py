@@ -1,0 +1,22 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from hl7.server import MllpServer
+
+
+class Command(BaseCommand):
+    help = "Run the HL7 v2 MLLP listener (orders and ADT in, ACKs out)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=settings.RIS_BIND_HOST)
+        parser.add_argument("--port", type=int, default=settings.RIS_MLLP_PORT)
+
+    def handle(self, *args, host: str, port: int, **options):
+        server = MllpServer(host, port)
+        self.stdout.write(f"HL7 MLLP listening on {host}:{server.port}")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()

@@ -1,0 +1,97 @@
+"""The MLLP listener: one thread per connection, many messages per connection.
+
+Each connection is isolated: an idle timeout, a frame size cap, and any
+error in one message answered with an ACK instead of a dropped socket.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import socketserver
+import threading
+
+from django.conf import settings
+from django.db import connection
+
+from hl7 import mllp
+from hl7.ack import build_ack
+from hl7.errors import HL7Error
+from hl7.intake import receive
+from hl7.parse import read_header
+
+log = logging.getLogger(__name__)
+
+
+class _Connection(socketserver.BaseRequestHandler):
+    server: MllpServer
+
+    def handle(self) -> None:
+        peer = "%s:%s" % self.client_address[:2]
+        sock: socket.socket = self.request
+        sock.settimeout(self.server.idle_timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        decoder = mllp.FrameDecoder(self.server.max_message_bytes)
+        log.info("MLLP connection from %s", peer)
+        try:
+            self._serve(sock, decoder, peer)
+        finally:
+            connection.close()  # this thread's database connection
+            log.info("MLLP connection from %s closed (%d stray bytes dropped)", peer, decoder.discarded)
+
+    def _serve(self, sock: socket.socket, decoder: mllp.FrameDecoder, peer: str) -> None:
+        while not self.server.stopping.is_set():
+            try:
+                data = sock.recv(65536)
+            except TimeoutError:
+                log.info("MLLP connection from %s idle for %ss, closing", peer, self.server.idle_timeout)
+                return
+            except OSError:
+                return
+            if not data:
+                return
+            try:
+                frames = decoder.feed(data)
+            except mllp.FrameTooLarge as exc:
+                self._refuse_too_large(sock, exc, peer)
+                return
+            for message in frames:
+                sock.sendall(mllp.frame(receive(message, peer)))
+
+    def _refuse_too_large(self, sock: socket.socket, exc: mllp.FrameTooLarge, peer: str) -> None:
+        limit = self.server.max_message_bytes
+        log.warning("MLLP frame from %s over %d bytes refused; closing", peer, limit)
+        try:
+            header = read_header(exc.head)
+        except HL7Error:
+            header = None
+        error = HL7Error(207, f"message larger than {limit} bytes refused", severity="E")
+        ack = build_ack(header, "AR", error).encode("ascii", errors="replace")
+        sock.sendall(mllp.frame(ack))
+
+
+class MllpServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, host: str, port: int, *, idle_timeout: float | None = None, max_message_bytes: int | None = None):
+        self.idle_timeout = idle_timeout or settings.RIS_MLLP_IDLE_TIMEOUT
+        self.max_message_bytes = max_message_bytes or settings.RIS_MLLP_MAX_MESSAGE_BYTES
+        self.stopping = threading.Event()
+        super().__init__((host, port), _Connection)
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.shutdown()
+        self.server_close()
+
+
+def start_in_thread(host: str, port: int, **options) -> tuple[MllpServer, threading.Thread]:
+    server = MllpServer(host, port, **options)
+    thread = threading.Thread(target=server.serve_forever, name="mllp", daemon=True)
+    thread.start()
+    return server, thread

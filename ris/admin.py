@@ -1,0 +1,53 @@
+from django.contrib import admin
+
+from ris import models
+
+
+class StepInline(admin.TabularInline):
+    model = models.ScheduledProcedureStep
+    extra = 0
+
+
+class ProcedureInline(admin.TabularInline):
+    model = models.RequestedProcedure
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(models.Patient)
+class PatientAdmin(admin.ModelAdmin):
+    list_display = ("patient_id", "issuer", "name", "birth_date", "sex")
+    search_fields = ("patient_id", "name")
+
+
+@admin.register(models.ImagingOrder)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("accession_number", "patient", "placer_number", "priority", "status", "created_at")
+    list_filter = ("status", "priority")
+    search_fields = ("accession_number", "placer_number", "patient__patient_id", "patient__name")
+    inlines = [ProcedureInline]
+
+
+@admin.register(models.RequestedProcedure)
+class ProcedureAdmin(admin.ModelAdmin):
+    list_display = ("requested_procedure_id", "description", "study_instance_uid", "order")
+    inlines = [StepInline]
+
+
+@admin.register(models.ScheduledProcedureStep)
+class StepAdmin(admin.ModelAdmin):
+    list_display = ("sps_id", "modality", "station_ae_title", "start", "status")
+    list_filter = ("status", "modality", "station_ae_title")
+
+
+@admin.register(models.Station)
+class StationAdmin(admin.ModelAdmin):
+    list_display = ("ae_title", "modality", "station_name", "location", "is_default_for_modality")
+
+
+@admin.register(models.InboundMessage)
+class InboundMessageAdmin(admin.ModelAdmin):
+    list_display = ("received_at", "message_type", "control_id", "sending_application", "status", "ack_code")
+    list_filter = ("status", "message_type", "sending_application")
+    search_fields = ("control_id",)
+    readonly_fields = [f.name for f in models.InboundMessage._meta.fields]

@@ -1,0 +1,65 @@
+"""All listeners in one process, for a single node and `make run`.
+
+Web (threaded WSGI), HL7 MLLP and DICOM in threads here; the Celery worker
+as a child process. Ctrl-C (or SIGTERM) stops them all.
+"""
+import signal
+import subprocess
+import sys
+import threading
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.core.wsgi import get_wsgi_application
+
+from hl7 import server as mllp_server
+from worklist import scp
+
+
+class Command(BaseCommand):
+    help = "Start web, HL7 MLLP, DICOM listeners and a Celery worker together."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=settings.RIS_BIND_HOST)
+        parser.add_argument("--no-worker", action="store_true", help="do not start a Celery worker")
+
+    def handle(self, *args, host: str, no_worker: bool, **options):
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        web = self._start_web(host)
+        mllp, _ = mllp_server.start_in_thread(host, settings.RIS_MLLP_PORT)
+        dicom = scp.start(host, settings.RIS_DICOM_PORT)
+        worker = None if no_worker else self._start_worker()
+        self._announce(host)
+        stop.wait()
+        self.stdout.write("Stopping...")
+        mllp.stop()
+        dicom.shutdown()
+        web.shutdown()
+        if worker:
+            worker.terminate()
+            worker.wait(timeout=20)
+        self.stdout.write("Stopped.")
+
+    def _start_web(self, host: str) -> ThreadedWSGIServer:
+        web = ThreadedWSGIServer((host, settings.RIS_HTTP_PORT), WSGIRequestHandler)
+        web.set_app(get_wsgi_application())
+        threading.Thread(target=web.serve_forever, name="web", daemon=True).start()
+        return web
+
+    def _start_worker(self) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "ris", "worker", "--beat", "--pool=solo",
+             "--loglevel=INFO", "--without-gossip", "--without-mingle",
+             "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")],
+        )
+
+    def _announce(self, host: str) -> None:
+        ae = settings.RIS_DICOM_AE_TITLE
+        self.stdout.write(self.style.SUCCESS("RIS is running:"))
+        self.stdout.write(f"  web         http://{host}:{settings.RIS_HTTP_PORT}/  (admin: /admin/)")
+        self.stdout.write(f"  HL7 MLLP    {host}:{settings.RIS_MLLP_PORT}")
+        self.stdout.write(f"  DICOM MWL   {host}:{settings.RIS_DICOM_PORT}  AE title {ae}")
+        self.stdout.write("Press Ctrl-C to stop.")

@@ -1,0 +1,14 @@
+"""The RIS domain model. Field comments cite where a value comes from."""
+from .messages import InboundMessage
+from .orders import ImagingOrder, RequestedProcedure, ScheduledProcedureStep
+from .patients import Patient
+from .stations import Station
+
+__all__ = [
+    "ImagingOrder",
+    "InboundMessage",
+    "Patient",
+    "RequestedProcedure",
+    "ScheduledProcedureStep",
+    "Station",
+]

@@ -1,0 +1,1 @@
+"""Every state change of the domain. Doors call these; nothing else writes models."""

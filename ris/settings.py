@@ -1,0 +1,130 @@
+"""Settings, read from the environment (see README "Configuration").
+
+Defaults give a zero-setup node: SQLite under var/ and a filesystem Celery
+broker. Production sets DATABASE_URL and CELERY_BROKER_URL.
+"""
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(environ.Env().str("RIS_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+env = environ.Env()
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-development-key-change-me")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "ris.apps.RisConfig",
+    "hl7.apps.Hl7Config",
+    "worklist.apps.WorklistConfig",
+    "fhir.apps.FhirConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "ris.urls"
+WSGI_APPLICATION = "ris.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'ris.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Listener threads write concurrently: wait for the lock instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+# The site time zone: HL7 and DICOM carry local times without a zone; they are
+# read and written in this zone and stored as aware UTC datetimes.
+TIME_ZONE = env.str("RIS_TIME_ZONE", default="UTC")
+ZoneInfo(TIME_ZONE)  # fail loudly at start-up on a zone name that does not exist
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+LOGIN_URL = "admin:login"
+
+# --- listeners -------------------------------------------------------------
+RIS_BIND_HOST = env.str("RIS_BIND_HOST", default="127.0.0.1")
+RIS_HTTP_PORT = env.int("RIS_HTTP_PORT", default=8000)
+RIS_MLLP_PORT = env.int("RIS_MLLP_PORT", default=2575)
+RIS_DICOM_PORT = env.int("RIS_DICOM_PORT", default=11112)
+RIS_DICOM_AE_TITLE = env.str("RIS_DICOM_AE_TITLE", default="RIS")
+# Largest HL7 message accepted over MLLP, and how long an idle connection stays open.
+RIS_MLLP_MAX_MESSAGE_BYTES = env.int("RIS_MLLP_MAX_MESSAGE_BYTES", default=4 * 1024 * 1024)
+RIS_MLLP_IDLE_TIMEOUT = env.float("RIS_MLLP_IDLE_TIMEOUT", default=300.0)
+RIS_DICOM_IDLE_TIMEOUT = env.float("RIS_DICOM_IDLE_TIMEOUT", default=60.0)
+# Patient and physician names match case-insensitively in worklist queries
+# (declared in docs/dicom-conformance.md); single values of other VRs match exactly.
+RIS_MWL_NAME_IGNORE_CASE = env.bool("RIS_MWL_NAME_IGNORE_CASE", default=True)
+RIS_DICOM_MAX_PDU = env.int("RIS_DICOM_MAX_PDU", default=65536)
+# Our identity in MSH-3/MSH-4 of the messages we send (ACKs included).
+RIS_HL7_APPLICATION = env.str("RIS_HL7_APPLICATION", default="RIS")
+RIS_HL7_FACILITY = env.str("RIS_HL7_FACILITY", default="RADIOLOGY")
+RIS_HL7_DESTINATION = env.str("RIS_HL7_DESTINATION", default="")
+RIS_FHIR_BASE_URL = env.str("RIS_FHIR_BASE_URL", default="")
+# Prefix of the UIDs the RIS makes (Study Instance UID); default is the
+# UUID-derived root of PS3.5 B.2, which needs no registration.
+RIS_UID_ROOT = env.str("RIS_UID_ROOT", default="2.25.")
+
+# --- Celery ----------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _queue_dir = VAR_DIR / "celery-broker"
+    (_queue_dir / "processed").mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "processed_folder": str(_queue_dir / "processed"),
+        "control_folder": str(_queue_dir / "control"),
+    }
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = TIME_ZONE
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("RIS_LOG_LEVEL", default="INFO")},
+    "loggers": {"pynetdicom": {"level": "WARNING"}},
+}

@@ -1,0 +1,82 @@
+"""Statuses and the state machines that move them.
+
+Every status change goes through `StateMachine.check`, so an illegal move is
+refused with `IllegalTransition` by whichever door asked for it.
+"""
+from django.db import models
+
+from ris.exceptions import IllegalTransition
+
+
+class Priority(models.TextChoices):
+    # (0040,1003) Requested Procedure Priority; HL7 ORC-7.6 / TQ1-9 mapped in hl7/
+    STAT = "STAT"
+    HIGH = "HIGH"
+    ROUTINE = "ROUTINE"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
+
+
+class StepStatus(models.TextChoices):
+    # (0040,0020) Scheduled Procedure Step Status, PS3.3 C.4.10
+    SCHEDULED = "SCHEDULED"
+    ARRIVED = "ARRIVED"
+    READY = "READY"
+    STARTED = "STARTED"
+    DEPARTED = "DEPARTED"
+    COMPLETED = "COMPLETED"
+    DISCONTINUED = "DISCONTINUED"
+    CANCELED = "CANCELED"
+
+
+class OrderStatus(models.TextChoices):
+    SCHEDULED = "SCHEDULED"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    DISCONTINUED = "DISCONTINUED"
+    CANCELED = "CANCELED"
+    ON_HOLD = "ON_HOLD"
+
+
+class StateMachine:
+    def __init__(self, name: str, transitions: dict[str, set[str]]):
+        self.name = name
+        self.transitions = transitions
+
+    def allows(self, current: str, new: str) -> bool:
+        return new in self.transitions.get(current, set())
+
+    def check(self, current: str, new: str) -> None:
+        if not self.allows(current, new):
+            raise IllegalTransition(f"{self.name} cannot go from {current} to {new}")
+
+
+_S = StepStatus
+STEP_MACHINE = StateMachine(
+    "scheduled procedure step",
+    {
+        _S.SCHEDULED: {_S.ARRIVED, _S.READY, _S.STARTED, _S.DISCONTINUED, _S.CANCELED},
+        _S.ARRIVED: {_S.READY, _S.STARTED, _S.SCHEDULED, _S.DISCONTINUED, _S.CANCELED},
+        _S.READY: {_S.STARTED, _S.ARRIVED, _S.DISCONTINUED, _S.CANCELED},
+        _S.STARTED: {_S.COMPLETED, _S.DISCONTINUED, _S.DEPARTED},
+        _S.DEPARTED: {_S.COMPLETED, _S.DISCONTINUED},
+        # A step discontinued on the modality (e.g. wrong worklist entry, CID 9300
+        # 110514) may be selected and performed again.
+        _S.DISCONTINUED: {_S.SCHEDULED, _S.STARTED},
+        _S.COMPLETED: set(),
+        _S.CANCELED: set(),
+    },
+)
+
+_O = OrderStatus
+ORDER_MACHINE = StateMachine(
+    "imaging order",
+    {
+        _O.SCHEDULED: {_O.IN_PROGRESS, _O.COMPLETED, _O.DISCONTINUED, _O.CANCELED, _O.ON_HOLD},
+        _O.ON_HOLD: {_O.SCHEDULED, _O.CANCELED, _O.DISCONTINUED},
+        _O.IN_PROGRESS: {_O.COMPLETED, _O.DISCONTINUED},
+        _O.COMPLETED: set(),
+        _O.DISCONTINUED: set(),
+        _O.CANCELED: set(),
+    },
+)

@@ -1,0 +1,38 @@
+"""Fixtures that start the real listeners on free ports on 127.0.0.1."""
+import socket
+
+import pytest
+
+from hl7 import server as mllp_server
+from worklist import scp
+
+SAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "samples" / "hl7"
+
+
+@pytest.fixture
+def mllp(transactional_db):
+    """A running MLLP listener; yields its port."""
+    server, thread = mllp_server.start_in_thread("127.0.0.1", 0, idle_timeout=5)
+    yield server
+    server.stop()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def dicom(transactional_db):
+    """A running DICOM SCP (AE title RIS); yields its port."""
+    server = scp.start("127.0.0.1", 0)
+    yield server.server_address[1]
+    server.shutdown()
+
+
+@pytest.fixture
+def site_zone(settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+    return settings.TIME_ZONE
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

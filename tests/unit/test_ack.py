@@ -1,0 +1,36 @@
+"""Our ACKs, read back by hl7apy: a parser we did not write."""
+from hl7apy.consts import VALIDATION_LEVEL
+from hl7apy.parser import parse_message
+
+from hl7.ack import build_ack
+from hl7.errors import HL7Error, Location
+from hl7.parse import read_header
+from tests.hl7_builders import msh
+
+
+def _header(version="2.5.1"):
+    return read_header((msh("CTRL9", version=version, sender="EHR^1.2.3^ISO") + "\r").encode())
+
+
+def test_aa_echoes_the_control_id_and_swaps_sender_and_receiver():
+    ack = parse_message(build_ack(_header(), "AA"), validation_level=VALIDATION_LEVEL.STRICT, find_groups=False)
+    assert ack.msa.msa_1.value == "AA"
+    assert ack.msa.msa_2.value == "CTRL9"
+    assert ack.msh.msh_5.to_er7() == "EHR^1.2.3^ISO"
+    assert ack.msh.msh_3.to_er7() == "RIS"
+    assert ack.msh.msh_10.value != "CTRL9"
+
+
+def test_v25_error_carries_err_2_location_err_3_code_err_4_severity():
+    error = HL7Error(101, "PID-3 patient identifier is missing", Location("PID", 1, 3, 1))
+    text = build_ack(_header(), "AE", error)
+    ack = parse_message(text, validation_level=VALIDATION_LEVEL.TOLERANT, find_groups=False)
+    assert ack.err.err_2.to_er7() == "PID^1^3^1"
+    assert ack.err.err_3.to_er7() == "101^Required field missing^HL70357"
+    assert ack.err.err_4.value == "E"
+
+
+def test_v231_error_carries_err_1_segment_sequence_field_code():
+    error = HL7Error(204, "unknown order", Location("ORC", 1, 2))
+    ack = parse_message(build_ack(_header("2.3.1"), "AE", error), find_groups=False)
+    assert ack.err.err_1.to_er7() == "ORC^1^2^204&Unknown key identifier&HL70357"

@@ -1,0 +1,1 @@
+"""DICOM door: Modality Worklist C-FIND SCP, Verification, the `dicomscp` command."""

@@ -1,0 +1,20 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from worklist import scp
+
+
+class Command(BaseCommand):
+    help = "Run the DICOM listener (Verification, Modality Worklist C-FIND)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=settings.RIS_BIND_HOST)
+        parser.add_argument("--port", type=int, default=settings.RIS_DICOM_PORT)
+        parser.add_argument("--ae-title", default=settings.RIS_DICOM_AE_TITLE)
+
+    def handle(self, *args, host: str, port: int, ae_title: str, **options):
+        self.stdout.write(f"DICOM SCP {ae_title} listening on {host}:{port}")
+        try:
+            scp.start(host, port, block=True, ae_title=ae_title)
+        except KeyboardInterrupt:
+            pass
