@@ -8,3 +8,10 @@ class Hl7Config(AppConfig):
     verbose_name = "HL7 v2 interface"
     # The package's __path__ may hold several folders (see __init__), so name ours.
     path = str(Path(__file__).resolve().parent)
+
+    def ready(self) -> None:
+        from hl7.client import send_mllp
+        from ris import outbox
+        from ris.models import Destination
+
+        outbox.register_sender(Destination.Kind.HL7_MLLP, send_mllp)

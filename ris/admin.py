@@ -51,3 +51,26 @@ class InboundMessageAdmin(admin.ModelAdmin):
     list_filter = ("status", "message_type", "sending_application")
     search_fields = ("control_id",)
     readonly_fields = [f.name for f in models.InboundMessage._meta.fields]
+
+
+@admin.register(models.Destination)
+class DestinationAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "enabled", "host", "port", "base_url", "hl7_version")
+    exclude = ("lease_until", "lease_owner")
+
+
+@admin.action(description="Send again")
+def resend(modeladmin, request, queryset):
+    from ris.services.outbox import outbox_resend
+
+    for message in queryset:
+        outbox_resend(message=message)
+
+
+@admin.register(models.OutboundMessage)
+class OutboundMessageAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "event", "destination", "control_id", "status", "attempts", "last_error")
+    list_filter = ("status", "event", "destination")
+    search_fields = ("control_id",)
+    actions = [resend]
+    readonly_fields = [f.name for f in models.OutboundMessage._meta.fields]

@@ -1,6 +1,12 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class RisConfig(AppConfig):
     name = "ris"
     verbose_name = "Radiology"
+
+    def ready(self) -> None:
+        from ris.services.destinations import destinations_seed_from_settings
+
+        post_migrate.connect(lambda **kwargs: destinations_seed_from_settings(), sender=self, weak=False)

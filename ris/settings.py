@@ -119,6 +119,11 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_IGNORE_RESULT = True
+# The sweep hands over outbox queues whose task was lost (broker or worker down).
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {"task": "ris.outbox_sweep", "schedule": env.float("RIS_OUTBOX_SWEEP_SECONDS", default=30.0)},
+}
 
 LOGGING = {
     "version": 1,

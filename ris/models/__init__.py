@@ -1,10 +1,13 @@
 """The RIS domain model. Field comments cite where a value comes from."""
 from .messages import InboundMessage
+from .outbound import Destination, OutboundMessage
 from .orders import ImagingOrder, RequestedProcedure, ScheduledProcedureStep
 from .patients import Patient
 from .stations import Station
 
 __all__ = [
+    "Destination",
+    "OutboundMessage",
     "ImagingOrder",
     "InboundMessage",
     "Patient",

@@ -1,0 +1,70 @@
+from django.db import models
+
+
+class Destination(models.Model):
+    """A system the RIS sends to: an EHR's MLLP listener or a FHIR server."""
+
+    class Kind(models.TextChoices):
+        HL7_MLLP = "HL7_MLLP", "HL7 v2 over MLLP"
+        FHIR = "FHIR", "FHIR R4 REST"
+
+    name = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    enabled = models.BooleanField(default=True)
+    # Which events it receives, e.g. ["order_status", "report"]; empty = all.
+    events = models.JSONField(default=list, blank=True)
+    host = models.CharField(max_length=255, blank=True, default="")
+    port = models.PositiveIntegerField(null=True, blank=True)
+    base_url = models.URLField(blank=True, default="")
+    hl7_version = models.CharField(max_length=8, blank=True, default="2.5.1")
+    receiving_application = models.CharField(max_length=180, blank=True, default="")  # MSH-5
+    receiving_facility = models.CharField(max_length=180, blank=True, default="")  # MSH-6
+    timeout_seconds = models.FloatField(default=10.0)
+    max_attempts = models.PositiveIntegerField(default=10)
+    # One worker at a time delivers a destination's queue, in order: it holds
+    # a lease taken with a conditional UPDATE and renewed per message.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=64, blank=True, default="")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def wants(self, event: str) -> bool:
+        return self.enabled and (not self.events or event in self.events)
+
+
+class OutboundMessage(models.Model):
+    """A message to send, written in the same transaction as its cause (outbox)."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "waiting to be sent"
+        RETRYING = "RETRYING", "failed, will retry"
+        SENT = "SENT", "sent (no acknowledgement expected)"
+        ACKED = "ACKED", "acknowledged"
+        DEAD = "DEAD", "given up"
+
+    destination = models.ForeignKey(Destination, on_delete=models.PROTECT, related_name="messages")
+    event = models.CharField(max_length=32)
+    payload = models.TextField()
+    content_type = models.CharField(max_length=64, default="application/hl7-v2")
+    control_id = models.CharField(max_length=64, blank=True, default="")  # MSH-10 or resource id
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    response = models.TextField(blank=True, default="")  # the ACK or HTTP response received
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    order = models.ForeignKey(
+        "ris.ImagingOrder", null=True, blank=True, on_delete=models.SET_NULL, related_name="outbound_messages"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["destination", "status", "id"], name="outbound_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.destination} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.PENDING, self.Status.RETRYING)

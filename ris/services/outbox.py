@@ -1,0 +1,146 @@
+"""The transactional outbox: enqueue with the change, deliver after commit.
+
+Delivery per destination is in order: one worker holds the destination's
+lease (a conditional UPDATE, so two workers never take the same queue) and
+sends its open messages oldest first. A failure holds the queue back until
+the retry is due (exponential backoff); after `max_attempts` the message is
+DEAD and the queue moves on. A worker killed mid-send leaves the lease to
+expire; the periodic sweep hands the queue to another worker.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ris import outbox
+from ris.models import Destination, ImagingOrder, OutboundMessage
+
+log = logging.getLogger(__name__)
+LEASE = dt.timedelta(seconds=120)
+BACKOFF_BASE_SECONDS = 5
+BACKOFF_MAX_SECONDS = 600
+
+Status = OutboundMessage.Status
+
+
+def outbox_enqueue(*, event: str, context: dict[str, Any], order: ImagingOrder | None = None) -> list[OutboundMessage]:
+    """Write one outbound row per interested destination, inside the caller's
+    transaction; delivery is queued only once that transaction commits."""
+    rows = []
+    for destination in Destination.objects.filter(enabled=True):
+        build = outbox.builder_for(destination.kind, event)
+        if build is None or not destination.wants(event):
+            continue
+        built = build(destination, context)
+        rows.append(OutboundMessage.objects.create(
+            destination=destination, event=event, payload=built.payload, control_id=built.control_id,
+            content_type=built.content_type, order=order,
+        ))
+    for destination_id in {row.destination_id for row in rows}:
+        transaction.on_commit(lambda d=destination_id: _schedule(d))
+    return rows
+
+
+def _schedule(destination_id: int, countdown: float = 0) -> None:
+    from ris.tasks import deliver_destination  # the Celery door
+
+    try:
+        deliver_destination.apply_async((destination_id,), countdown=countdown)
+    except Exception as exc:  # broker down: the sweep delivers it later
+        log.warning("could not queue delivery to destination %s: %s", destination_id, exc)
+
+
+def outbox_deliver(*, destination_id: int) -> int:
+    """Send the destination's due messages in order; returns how many were delivered."""
+    owner = uuid.uuid4().hex
+    if not _claim(destination_id, owner):
+        return 0
+    try:
+        return _drain(Destination.objects.get(pk=destination_id), owner)
+    finally:
+        Destination.objects.filter(pk=destination_id, lease_owner=owner).update(lease_until=None, lease_owner="")
+
+
+def _claim(destination_id: int, owner: str) -> bool:
+    now = timezone.now()
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    return Destination.objects.filter(free, pk=destination_id).update(lease_until=now + LEASE, lease_owner=owner) == 1
+
+
+def _drain(destination: Destination, owner: str) -> int:
+    delivered = 0
+    while (message := _next_open(destination)) is not None:
+        if message.next_attempt_at and message.next_attempt_at > timezone.now():
+            _schedule(destination.pk, (message.next_attempt_at - timezone.now()).total_seconds())
+            break
+        Destination.objects.filter(pk=destination.pk, lease_owner=owner).update(lease_until=timezone.now() + LEASE)
+        if _send(destination, message):
+            delivered += 1
+        elif message.status == Status.RETRYING:
+            _schedule(destination.pk, (message.next_attempt_at - timezone.now()).total_seconds())
+            break
+    return delivered
+
+
+def _next_open(destination: Destination) -> OutboundMessage | None:
+    return destination.messages.filter(status__in=(Status.PENDING, Status.RETRYING)).order_by("id").first()
+
+
+def _send(destination: Destination, message: OutboundMessage) -> bool:
+    sender = outbox.sender_for(destination.kind)
+    try:
+        result = sender(destination, message) if sender else outbox.SendResult(False, error="no sender for this kind")
+    except Exception as exc:  # a sender bug must not stall the queue silently
+        log.exception("sending outbound message %s failed", message.pk)
+        result = outbox.SendResult(False, error=f"{type(exc).__name__}: {exc}")
+    _record(destination, message, result)
+    return result.delivered
+
+
+def _record(destination: Destination, message: OutboundMessage, result: outbox.SendResult) -> None:
+    message.attempts += 1
+    message.response = result.response
+    if result.delivered:
+        message.status = Status.ACKED if result.acknowledged else Status.SENT
+        message.sent_at, message.last_error, message.next_attempt_at = timezone.now(), "", None
+    elif message.attempts >= destination.max_attempts:
+        message.status, message.last_error = Status.DEAD, result.error
+        log.error("outbound message %s to %s is dead: %s", message.pk, destination, result.error)
+    else:
+        message.status, message.last_error = Status.RETRYING, result.error
+        message.next_attempt_at = timezone.now() + backoff(message.attempts)
+        log.warning("outbound message %s to %s failed (attempt %d): %s", message.pk, destination,
+                    message.attempts, result.error)
+    message.save(update_fields=["attempts", "response", "status", "sent_at", "last_error", "next_attempt_at"])
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** (attempts - 1), BACKOFF_MAX_SECONDS))
+
+
+def outbox_resend(*, message: OutboundMessage) -> OutboundMessage:
+    """Send a message again (from the UI): a delivered or dead one is re-queued."""
+    message.status, message.next_attempt_at, message.last_error = Status.PENDING, None, ""
+    message.attempts = 0
+    message.save(update_fields=["status", "next_attempt_at", "last_error", "attempts"])
+    transaction.on_commit(lambda: _schedule(message.destination_id))
+    return message
+
+
+def outbox_sweep() -> list[int]:
+    """Queue delivery for every destination with due messages and no live lease."""
+    now = timezone.now()
+    due = OutboundMessage.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        status__in=(Status.PENDING, Status.RETRYING),
+    ).filter(Q(destination__lease_until__isnull=True) | Q(destination__lease_until__lt=now))
+    destination_ids = sorted(set(due.values_list("destination_id", flat=True)))
+    for destination_id in destination_ids:
+        _schedule(destination_id)
+    return destination_ids
