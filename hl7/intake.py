@@ -7,14 +7,16 @@ AE/AR with ERR, never silence.
 from __future__ import annotations
 
 import logging
+import time
 
 from django.db import DatabaseError, close_old_connections
 
 from hl7 import errors
 from hl7.ack import build_ack
 from hl7.errors import HL7Error
-from hl7.handlers import handler_for
+from hl7.handlers import HANDLERS, handler_for
 from hl7.parse import Header, parse, read_header
+from ris import metrics
 from ris.exceptions import DomainError
 from ris.models import InboundMessage
 from ris.services import messages
@@ -24,8 +26,29 @@ log = logging.getLogger(__name__)
 
 def receive(raw: bytes, peer: str = "") -> bytes:
     """Handle one message; return the encoded ACK. Never raises."""
-    close_old_connections()
+    started = time.perf_counter()
     header = _try_header(raw)
+    ack = _receive(raw, peer, header)
+    metrics.HL7_MESSAGES_IN.labels(_type_label(header), _ack_code(ack)).inc()
+    metrics.HL7_ACK_SECONDS.observe(time.perf_counter() - started)
+    return ack
+
+
+def _type_label(header: Header | None) -> str:
+    """Only handled types become labels: senders must not grow the metric."""
+    if header is None:
+        return "unreadable"
+    key = (header.message_type.upper(), header.trigger_event.upper())
+    return "^".join(key) if key in HANDLERS else "unsupported"
+
+
+def _ack_code(ack: bytes) -> str:
+    start = ack.find(b"MSA")
+    return ack[start + 4:start + 6].decode("ascii", "replace") if start >= 0 else ""
+
+
+def _receive(raw: bytes, peer: str, header: Header | None) -> bytes:
+    close_old_connections()
     try:
         stored = messages.inbound_store(raw=raw, peer=peer)
     except DatabaseError as exc:

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -67,6 +68,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Listener threads write concurrently: wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+    # A file, not memory, so that listener processes started by tests share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-ris.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -79,6 +82,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+# whitenoise serves static files in every process; with finders on, a node
+# started without `collectstatic` (make run) still has its admin styles.
+WHITENOISE_USE_FINDERS = env.bool("RIS_STATIC_USE_FINDERS", default=True)
 LOGIN_URL = "admin:login"
 
 # --- listeners -------------------------------------------------------------
@@ -125,11 +132,24 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "ris.outbox_sweep", "schedule": env.float("RIS_OUTBOX_SWEEP_SECONDS", default=30.0)},
 }
 
+# Under `serve`, readiness also checks that the MLLP and DICOM ports accept.
+RIS_HEALTH_CHECK_LISTENERS = env.bool("RIS_HEALTH_CHECK_LISTENERS", default=False)
+
+# RIS_LOG_FORMAT=json gives one JSON object per line for log shippers.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(threadName)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": env.str("RIS_LOG_FORMAT", default="plain")},
+    },
     "root": {"handlers": ["console"], "level": env.str("RIS_LOG_LEVEL", default="INFO")},
     "loggers": {"pynetdicom": {"level": "WARNING"}},
 }

@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.urls import path
 
-from ris import views
+from ris import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("metrics", health.metrics, name="metrics"),
 ]

@@ -13,6 +13,7 @@ from django.db import DatabaseError, close_old_connections, connection
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
 
+from ris import metrics
 from worklist.matching import InvalidKey
 from worklist.query import build_query
 from worklist.response import response_for
@@ -44,17 +45,28 @@ def handle_find(event):
             count += 1
             yield PENDING, response_for(identifier, step)
         log.info("C-FIND from %s: %d items in %.1f ms", peer, count, (time.perf_counter() - started) * 1000)
+        _observe("success", started, count)
     except InvalidKey as exc:
         log.warning("C-FIND from %s refused: %s", peer, exc)
+        _observe("unable_to_process", started)
         yield UNABLE_TO_PROCESS, None
     except DatabaseError as exc:
         log.error("C-FIND from %s failed, database unavailable: %s", peer, exc)
+        _observe("out_of_resources", started)
         yield OUT_OF_RESOURCES, None
     except Exception:  # a broken identifier pydicom cannot decode, among others
         log.exception("C-FIND from %s failed", peer)
+        _observe("unable_to_process", started)
         yield UNABLE_TO_PROCESS, None
     finally:
         connection.close()
+
+
+def _observe(status: str, started: float, count: int | None = None) -> None:
+    metrics.MWL_QUERIES.labels(status).inc()
+    metrics.MWL_QUERY_SECONDS.observe(time.perf_counter() - started)
+    if count is not None:
+        metrics.MWL_RESULTS.observe(count)
 
 
 def make_ae(ae_title: str | None = None) -> AE:

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ris import outbox
+from ris import metrics, outbox
 from ris.models import Destination, ImagingOrder, OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,7 @@ def _send(destination: Destination, message: OutboundMessage) -> bool:
         log.exception("sending outbound message %s failed", message.pk)
         result = outbox.SendResult(False, error=f"{type(exc).__name__}: {exc}")
     _record(destination, message, result)
+    metrics.OUTBOUND_SENT.labels(message.event, message.status.lower()).inc()
     return result.delivered
 
 
