@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import socket
 import socketserver
+import ssl
 import threading
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from hl7.ack import build_ack
 from hl7.errors import HL7Error
 from hl7.intake import receive
 from hl7.parse import read_header
+from ris.tls import server_context
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +29,9 @@ class _Connection(socketserver.BaseRequestHandler):
 
     def handle(self) -> None:
         peer = "%s:%s" % self.client_address[:2]
-        sock: socket.socket = self.request
+        sock = self._secure(self.request, peer)
+        if sock is None:
+            return
         sock.settimeout(self.server.idle_timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         decoder = mllp.FrameDecoder(self.server.max_message_bytes)
@@ -37,6 +41,17 @@ class _Connection(socketserver.BaseRequestHandler):
         finally:
             connection.close()  # this thread's database connection
             log.info("MLLP connection from %s closed (%d stray bytes dropped)", peer, decoder.discarded)
+
+    def _secure(self, sock: socket.socket, peer: str) -> socket.socket | None:
+        """The TLS handshake, in this connection's thread and under its timeout."""
+        if self.server.ssl_context is None:
+            return sock
+        sock.settimeout(self.server.idle_timeout)
+        try:
+            return self.server.ssl_context.wrap_socket(sock, server_side=True)
+        except (ssl.SSLError, OSError) as exc:
+            log.warning("MLLP TLS handshake with %s failed: %s", peer, exc)
+            return None
 
     def _serve(self, sock: socket.socket, decoder: mllp.FrameDecoder, peer: str) -> None:
         while not self.server.stopping.is_set():
@@ -74,8 +89,14 @@ class MllpServer(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, host: str, port: int, *, idle_timeout: float | None = None, max_message_bytes: int | None = None):
+    def __init__(
+        self, host: str, port: int, *, idle_timeout: float | None = None, max_message_bytes: int | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ):
         self.idle_timeout = idle_timeout or settings.RIS_MLLP_IDLE_TIMEOUT
+        self.ssl_context = ssl_context or server_context(
+            settings.RIS_MLLP_TLS_CERT, settings.RIS_MLLP_TLS_KEY, settings.RIS_MLLP_TLS_CA
+        )
         self.max_message_bytes = max_message_bytes or settings.RIS_MLLP_MAX_MESSAGE_BYTES
         self.stopping = threading.Event()
         super().__init__((host, port), _Connection)

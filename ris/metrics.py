@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Min
 from django.utils import timezone
-from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client import REGISTRY, Counter, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 
 HL7_MESSAGES_IN = Counter(
@@ -54,3 +54,10 @@ def register_collectors() -> None:
     if not _registered:
         REGISTRY.register(OutboxCollector())
         _registered = True
+
+
+def start_metrics_server(host: str, port: int) -> None:
+    """A listener process's own /metrics (its counters live only in it)."""
+    if port:
+        register_collectors()
+        start_http_server(port, addr=host)

@@ -102,6 +102,14 @@ RIS_DICOM_IDLE_TIMEOUT = env.float("RIS_DICOM_IDLE_TIMEOUT", default=60.0)
 # (declared in docs/dicom-conformance.md); single values of other VRs match exactly.
 RIS_MWL_NAME_IGNORE_CASE = env.bool("RIS_MWL_NAME_IGNORE_CASE", default=True)
 RIS_DICOM_MAX_PDU = env.int("RIS_DICOM_MAX_PDU", default=65536)
+# TLS: set a certificate and key to make a listener speak TLS only; a CA file
+# makes it require client certificates signed by that CA.
+RIS_MLLP_TLS_CERT = env.str("RIS_MLLP_TLS_CERT", default="")
+RIS_MLLP_TLS_KEY = env.str("RIS_MLLP_TLS_KEY", default="")
+RIS_MLLP_TLS_CA = env.str("RIS_MLLP_TLS_CA", default="")
+RIS_DICOM_TLS_CERT = env.str("RIS_DICOM_TLS_CERT", default="")
+RIS_DICOM_TLS_KEY = env.str("RIS_DICOM_TLS_KEY", default="")
+RIS_DICOM_TLS_CA = env.str("RIS_DICOM_TLS_CA", default="")
 # Our identity in MSH-3/MSH-4 of the messages we send (ACKs included).
 RIS_HL7_APPLICATION = env.str("RIS_HL7_APPLICATION", default="RIS")
 RIS_HL7_FACILITY = env.str("RIS_HL7_FACILITY", default="RADIOLOGY")

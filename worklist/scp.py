@@ -14,6 +14,7 @@ from pynetdicom import AE, evt
 from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
 
 from ris import metrics
+from ris.tls import server_context
 from worklist.matching import InvalidKey
 from worklist.query import build_query
 from worklist.response import response_for
@@ -84,7 +85,10 @@ def make_ae(ae_title: str | None = None) -> AE:
 HANDLERS = [(evt.EVT_C_FIND, handle_find)]
 
 
-def start(host: str, port: int, *, block: bool = False, ae_title: str | None = None):
+def start(host: str, port: int, *, block: bool = False, ae_title: str | None = None, ssl_context=None):
     """Start the SCP; returns the server (non-blocking) for `.shutdown()`."""
     ae = make_ae(ae_title)
-    return ae.start_server((host, port), block=block, evt_handlers=HANDLERS)
+    context = ssl_context or server_context(
+        settings.RIS_DICOM_TLS_CERT, settings.RIS_DICOM_TLS_KEY, settings.RIS_DICOM_TLS_CA
+    )
+    return ae.start_server((host, port), block=block, evt_handlers=HANDLERS, ssl_context=context)

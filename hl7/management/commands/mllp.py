@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from hl7.server import MllpServer
+from ris.metrics import start_metrics_server
 
 
 class Command(BaseCommand):
@@ -9,9 +10,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=settings.RIS_BIND_HOST)
+        parser.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics on this port")
         parser.add_argument("--port", type=int, default=settings.RIS_MLLP_PORT)
 
-    def handle(self, *args, host: str, port: int, **options):
+    def handle(self, *args, host: str, port: int, metrics_port: int, **options):
+        start_metrics_server(host, metrics_port)
         server = MllpServer(host, port)
         self.stdout.write(f"HL7 MLLP listening on {host}:{server.port}")
         try:

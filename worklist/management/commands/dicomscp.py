@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from ris.metrics import start_metrics_server
 from worklist import scp
 
 
@@ -9,10 +10,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=settings.RIS_BIND_HOST)
+        parser.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics on this port")
         parser.add_argument("--port", type=int, default=settings.RIS_DICOM_PORT)
         parser.add_argument("--ae-title", default=settings.RIS_DICOM_AE_TITLE)
 
-    def handle(self, *args, host: str, port: int, ae_title: str, **options):
+    def handle(self, *args, host: str, port: int, ae_title: str, metrics_port: int, **options):
+        start_metrics_server(host, metrics_port)
         self.stdout.write(f"DICOM SCP {ae_title} listening on {host}:{port}")
         try:
             scp.start(host, port, block=True, ae_title=ae_title)
