@@ -130,6 +130,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_queue_dir / "processed"),
         "control_folder": str(_queue_dir / "control"),
     }
+# Several RIS installations may share one broker: each uses its own queue.
+CELERY_TASK_DEFAULT_QUEUE = env.str("RIS_CELERY_QUEUE", default="ris")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -127,6 +127,6 @@ def test_broker_down_at_commit_keeps_the_message_and_the_sweep_delivers_it(trans
 
 
 def _use_broker(app, url: str) -> None:
-    app.pool.force_close_all()
-    app._pool = None  # the producer pool is made anew from the URL on next use
+    app._pool = None  # the pools are made anew from the URL on next use
+    app.amqp._producer_pool = None
     app.conf.broker_url = url
