@@ -68,6 +68,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Listener threads write concurrently: wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+    # WAL: worklist queries read while orders are written, without waiting.
+    DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
     # A file, not memory, so that listener processes started by tests share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-ris.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
