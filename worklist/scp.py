@@ -15,6 +15,7 @@ from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
 
 from ris import metrics
 from ris.tls import server_context
+from worklist import pdu_limit
 from worklist.matching import InvalidKey
 from worklist.query import build_query
 from worklist.response import response_for
@@ -71,6 +72,8 @@ def _observe(status: str, started: float, count: int | None = None) -> None:
 
 
 def make_ae(ae_title: str | None = None) -> AE:
+    # A peer may announce any PDU size; read none larger than this.
+    pdu_limit.install(max(settings.RIS_DICOM_MAX_PDU, 1024 * 1024))
     ae = AE(ae_title=ae_title or settings.RIS_DICOM_AE_TITLE)
     ae.add_supported_context(Verification)
     ae.add_supported_context(ModalityWorklistInformationFind)
