@@ -102,8 +102,12 @@ def order_identifiers(order: ImagingOrder) -> list[dict]:
         found.append(identifier(system_for(order.placer_system, "placer"), order.placer_number, "PLAC"))
     if order.filler_number:
         found.append(identifier(system_for(settings.RIS_HL7_APPLICATION, "filler"), order.filler_number, "FILL"))
-    found.append(identifier(accession_system(), order.accession_number or "", "ACSN"))
+    found.append(accession_identifier(order))
     return found
+
+
+def accession_identifier(order: ImagingOrder) -> dict:
+    return identifier(accession_system(), order.accession_number or "", "ACSN")
 
 
 def procedure_code(procedure: RequestedProcedure | None) -> dict:
@@ -135,7 +139,8 @@ def imaging_study_resource(procedure: RequestedProcedure, ref: Ref) -> dict:
     modalities = sorted({s.modality for s in steps if s.modality})
     resource = {
         "resourceType": "ImagingStudy", "id": local_id(ref("ImagingStudy", procedure)),
-        "identifier": [identifier(DICOM_UID, f"urn:oid:{procedure.study_instance_uid}")],
+        "identifier": [identifier(DICOM_UID, f"urn:oid:{procedure.study_instance_uid}"),
+                       accession_identifier(procedure.order)],
         "status": "available" if any(s.status == "COMPLETED" for s in steps) else "registered",
         "modality": [{"system": DCM, "code": m} for m in modalities] or None,
         "subject": {"reference": ref("Patient", procedure.order.patient)},
@@ -151,7 +156,7 @@ def diagnostic_report_resource(version: ReportVersion, ref: Ref) -> dict:
     step = report.procedure.steps.order_by("start").first()
     resource = {
         "resourceType": "DiagnosticReport", "id": local_id(ref("DiagnosticReport", report)),
-        "identifier": [identifier(URI, f"urn:uuid:{report.uid}")],
+        "identifier": [identifier(URI, f"urn:uuid:{report.uid}"), accession_identifier(report.order)],
         "basedOn": [{"reference": ref("ServiceRequest", report.order)}],
         "status": REPORT_STATUS[version.status], "category": [RADIOLOGY_CATEGORY],
         "code": {"coding": [IMAGING_STUDY_CODE], "text": report.procedure.description or None},

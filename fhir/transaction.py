@@ -24,7 +24,8 @@ _NAMESPACE = uuid.UUID("6f0c2a51-3d55-4c1e-9a77-8f2b8e0c5d10")  # full URLs of t
 
 
 def build_report_transaction(destination: Destination, context: dict) -> Built:
-    """The outbox builder for (FHIR, "report"); refuses to build an invalid Bundle."""
+    """The outbox builder for (FHIR, "report"); refuses to build an invalid Bundle
+    (pydantic's ValidationError rolls the signing back rather than send it)."""
     version = load_version(context["report_version_id"])
     bundle = report_transaction(version)
     validate_r4(bundle)
@@ -52,16 +53,16 @@ def report_transaction(version: ReportVersion) -> dict:
     order, procedure = report.order, report.procedure
     entries = [
         _create(bundle_ref("Patient", order.patient), builders.patient_resource(order.patient, bundle_ref)),
-        _create(bundle_ref("ServiceRequest", order), builders.service_request_resource(order, bundle_ref)),
+        _create(bundle_ref("ServiceRequest", order), builders.service_request_resource(order, bundle_ref), -1),
         _create(bundle_ref("ImagingStudy", procedure), builders.imaging_study_resource(procedure, bundle_ref)),
         _update(bundle_ref("DiagnosticReport", report), builders.diagnostic_report_resource(version, bundle_ref)),
     ]
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
 
-def _create(full_url: str, resource: dict) -> dict:
+def _create(full_url: str, resource: dict, key: int = 0) -> dict:
     """POST with ifNoneExist: created unless one with the identifier exists."""
-    key = resource["identifier"][-1]
+    key = resource["identifier"][key]
     return {"fullUrl": full_url, "resource": resource, "request": {
         "method": "POST", "url": resource["resourceType"], "ifNoneExist": f"identifier={search_token(key)}"}}
 

@@ -49,7 +49,7 @@ class FakeFhirServer:
         if self.answer != 200:
             return int(self.answer), {"resourceType": "OperationOutcome", "issue": [
                 {"severity": "error", "code": "exception", "diagnostics": "server is unwell"}]}
-        entries = [{"response": {"status": "201 Created", "location": f"{e['request']['url'].split('?')[0]}/{n}/_history/1"}}
+        entries = [{"response": {"status": "201 Created", "location": f"{_type(e)}/{n}/_history/1"}}
                    for n, e in enumerate(bundle.get("entry", []), 1)]
         return 200, {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
 
@@ -57,3 +57,7 @@ class FakeFhirServer:
         self.release.set()
         self._server.shutdown()
         self._server.server_close()
+
+
+def _type(entry: dict) -> str:
+    return entry["request"]["url"].split("?")[0]
