@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),
     path("fhir/", include("fhir.urls")),
+    path("api/", include("ris.api.urls")),
 ]
