@@ -8,4 +8,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("fhir/", include("fhir.urls")),
     path("api/", include("ris.api.urls")),
+    path("reporting/", include("ris.reporting.urls")),
 ]

@@ -43,6 +43,17 @@ def report_sign(*, report: Report, signer, status: str) -> ReportVersion:
 
 
 @transaction.atomic
+def report_submit(*, procedure: RequestedProcedure, user, findings: str, impression: str,
+                  status: str = ReportStatus.DRAFT) -> ReportVersion:
+    """Save the text as the draft and, unless `status` is DRAFT, sign it: the
+    reporting page's one call for "save", "sign preliminary" and "sign final"."""
+    draft = report_save_draft(procedure=procedure, author=user, findings=findings, impression=impression)
+    if status == ReportStatus.DRAFT:
+        return draft
+    return report_sign(report=draft.report, signer=user, status=status)
+
+
+@transaction.atomic
 def report_correct(*, report: Report, signer, findings: str, impression: str) -> ReportVersion:
     """Replace the text of a final report by a corrected, signed version."""
     report = _locked(report)

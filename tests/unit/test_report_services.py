@@ -83,3 +83,22 @@ def test_a_report_is_signed_preliminary_or_final_only(procedure):
     report = _draft(procedure).report
     with pytest.raises(InvalidInput):
         report_sign(report=report, signer=radiologist(), status=ReportStatus.CORRECTED)
+
+
+def test_submit_saves_and_signs_in_one_step_or_only_saves(procedure):
+    from ris.services.reports import report_submit
+
+    draft = report_submit(procedure=procedure, user=radiologist(), findings="a", impression="b")
+    assert draft.status == ReportStatus.DRAFT
+    final = report_submit(procedure=procedure, user=radiologist(), findings="a2", impression="b",
+                          status=ReportStatus.FINAL)
+    assert final.status == ReportStatus.FINAL and final.findings == "a2" and final.number == 1
+
+
+def test_a_failed_sign_in_submit_keeps_no_half_saved_text(procedure):
+    from ris.services.reports import report_submit
+
+    _draft(procedure, findings="kept")
+    with pytest.raises(InvalidInput):
+        report_submit(procedure=procedure, user=radiologist(), findings="", impression="", status=ReportStatus.FINAL)
+    assert Report.objects.get().draft().findings == "kept"
