@@ -58,9 +58,15 @@ class FhirView(APIView):
         if isinstance(exc, InvalidInput):
             exc = exceptions.ValidationError(str(exc))
         response = super().handle_exception(exc)
-        text = response.data.get("detail", response.data) if isinstance(response.data, dict) else response.data
-        response.data = operation_outcome(_OUTCOME_CODES.get(response.status_code, "exception"), str(text))
+        response.data = operation_outcome(_OUTCOME_CODES.get(response.status_code, "exception"),
+                                          _detail(response.data))
         return response
+
+
+def _detail(data) -> str:
+    if isinstance(data, dict):
+        data = data.get("detail", data)
+    return "; ".join(str(item) for item in data) if isinstance(data, list) else str(data)
 
 
 class MetadataView(FhirView):

@@ -118,3 +118,9 @@ def test_metadata_is_a_valid_r4_capability_statement(client):
     statement = CapabilityStatement.model_validate(response.json())
     assert {r.type for r in statement.rest[0].resource} == {
         "Patient", "ServiceRequest", "ImagingStudy", "DiagnosticReport"}
+
+
+def test_a_bad_date_is_400_with_the_reason(api, reports):
+    response = api.get("/fhir/DiagnosticReport", {"date": "yesterday"})
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["diagnostics"] == "'yesterday' is not a FHIR date"
