@@ -11,10 +11,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from ris.exceptions import DomainError
-from ris.models import Report, RequestedProcedure
+from ris.models import OutboundMessage, Report, RequestedProcedure
 from ris.reporting.forms import AddendumForm, ReportTextForm, WorklistFilter
-from ris.selectors.reports import reading_worklist, recently_signed
+from ris.selectors.reports import reading_worklist, recently_signed, report_deliveries
 from ris.services import reports as services
+from ris.services.outbox import outbox_resend
 from ris.states import ReportStatus
 
 
@@ -54,6 +55,7 @@ def _page(request, procedure, *, text_form=None, addendum_form=None, status=200)
         "versions": report.versions.exclude(status=ReportStatus.DRAFT).order_by("-number") if report else [],
         "text_form": text_form or ReportTextForm(initial=initial),
         "addendum_form": addendum_form or AddendumForm(),
+        "deliveries": report_deliveries(procedure.order),
     }
     return render(request, "reporting/editor.html", context, status=status)
 
@@ -93,6 +95,13 @@ def _addendum(request, procedure):
     return _done(request, procedure, "Addendum signed and sent.")
 
 
+def _resend(request, procedure):
+    message = get_object_or_404(OutboundMessage, pk=request.POST.get("message"), order=procedure.order)
+    outbox_resend(message=message)
+    messages.success(request, f"Message {message.control_id} to {message.destination} queued again.")
+    return redirect("reporting:editor", procedure.pk)
+
+
 def _refused(request, procedure, exc: DomainError, **forms):
     messages.error(request, str(exc))
     return _page(request, procedure, status=409, **forms)
@@ -108,5 +117,5 @@ SUBMITTED = {ReportStatus.DRAFT: "Draft saved.", ReportStatus.PRELIMINARY: "Sign
              ReportStatus.FINAL: "Signed final and sent."}
 ACTIONS = {
     "save": _submit(ReportStatus.DRAFT), "preliminary": _submit(ReportStatus.PRELIMINARY),
-    "final": _submit(ReportStatus.FINAL), "correct": _correct, "addendum": _addendum,
+    "final": _submit(ReportStatus.FINAL), "correct": _correct, "addendum": _addendum, "resend": _resend,
 }

@@ -6,7 +6,7 @@ import datetime as dt
 from django.db.models import Case, Exists, IntegerField, Max, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from ris.models import Report, RequestedProcedure, ScheduledProcedureStep
+from ris.models import ImagingOrder, OutboundMessage, Report, RequestedProcedure, ScheduledProcedureStep
 from ris.states import Priority, ReportStatus, StepStatus
 
 SIGNED_FINAL = (ReportStatus.FINAL, ReportStatus.CORRECTED, ReportStatus.ADDENDUM)
@@ -44,3 +44,8 @@ def recently_signed(*, limit: int = 20) -> QuerySet[Report]:
 def modalities_performed() -> list[str]:
     return sorted(set(ScheduledProcedureStep.objects.filter(status=StepStatus.COMPLETED)
                       .values_list("modality", flat=True)))
+
+
+def report_deliveries(order: ImagingOrder) -> QuerySet[OutboundMessage]:
+    """The order's report messages with their delivery state, newest first."""
+    return order.outbound_messages.filter(event="report").select_related("destination").order_by("-id")

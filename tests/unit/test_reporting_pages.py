@@ -93,3 +93,19 @@ def test_a_refused_action_keeps_the_typed_text_and_says_why(page):
 def test_editor_offers_keyboard_shortcuts(page):
     body = page.get(f"/reporting/procedures/{performed('K1').pk}/").content.decode()
     assert 'accesskey="s"' in body and 'accesskey="f"' in body and 'data-key="submit"' in body
+
+
+def test_the_editor_shows_delivery_state_and_sends_a_dead_message_again(page):
+    from ris.models import Destination, OutboundMessage
+
+    Destination.objects.create(name="EHR", kind=Destination.Kind.HL7_MLLP, host="127.0.0.1", port=1)
+    procedure = performed("D1")
+    url = f"/reporting/procedures/{procedure.pk}/"
+    page.post(url, {"action": "final", "findings": "A", "impression": "B"})
+    message = OutboundMessage.objects.get()
+    OutboundMessage.objects.filter(pk=message.pk).update(status="DEAD", attempts=10, last_error="ACK AE: no")
+    body = page.get(url).content.decode()
+    assert "given up" in body and "ACK AE: no" in body
+    assert page.post(url, {"action": "resend", "message": message.pk}).status_code == 302
+    message.refresh_from_db()
+    assert message.status == OutboundMessage.Status.PENDING and message.attempts == 0
