@@ -100,3 +100,26 @@ def test_a_server_that_does_not_answer_or_is_down_is_a_failure_with_the_reason(t
     outbox_deliver(destination_id=destination.pk)
     row = OutboundMessage.objects.get()
     assert row.attempts == 2 and "Connection refused" in row.last_error
+
+
+def test_a_celery_worker_delivers_one_signature_to_the_ehr_over_hl7_and_fhir(transactional_db, fhir_server):
+    import time
+
+    from celery.contrib.testing.worker import start_worker
+
+    from ris.celery import app
+    from tests.ehr import FakeEhr
+
+    ehr = FakeEhr()
+    try:
+        _destination(fhir_server.base_url)
+        Destination.objects.create(name="EHR HL7", kind=Destination.Kind.HL7_MLLP, host="127.0.0.1", port=ehr.port)
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            _sign_final()
+            deadline = time.monotonic() + 20
+            while (not ehr.received or not fhir_server.requests) and time.monotonic() < deadline:
+                time.sleep(0.1)
+        assert len(ehr.received) == 1 and len(fhir_server.requests) == 1
+        assert set(OutboundMessage.objects.values_list("status", flat=True)) == {Status.ACKED}
+    finally:
+        ehr.stop()
