@@ -4,7 +4,8 @@ POST /api/reports/                      draft for a procedure (by id or accessio
 POST /api/reports/{id}/sign/            {"status": "preliminary" | "final"}
 POST /api/reports/{id}/correct/         {"findings", "impression"}
 POST /api/reports/{id}/addendum/        {"text"}
-GET  /api/reports/, /api/reports/{id}/  the report with its versions
+GET  /api/reports/[?accession_number=]   reports with their versions, newest first
+GET  /api/reports/{id}/
 Domain refusals map to HTTP here: IllegalTransition 409, InvalidInput 400.
 """
 from __future__ import annotations
@@ -89,6 +90,11 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     serializer_class = ReportSerializer
     queryset = Report.objects.select_related("order", "procedure").prefetch_related(
         "versions__author", "versions__signer").order_by("-pk")
+
+    def get_queryset(self):
+        rows = super().get_queryset()
+        accession = self.request.query_params.get("accession_number")
+        return rows.filter(order__accession_number=accession) if accession else rows
 
     def handle_exception(self, exc):
         if isinstance(exc, IllegalTransition):

@@ -69,3 +69,11 @@ def test_unauthenticated_requests_are_refused(order):
     response = APIClient().post("/api/reports/", {"accession_number": "ACC7001"}, format="json")
     assert response.status_code == 401
     assert Report.objects.count() == 0
+
+
+def test_reports_are_listed_by_accession(api, order):
+    _draft(api)
+    placed_order(accession="ACC7002", placer="PL7002")
+    _draft(api, accession_number="ACC7002")
+    listed = api.get("/api/reports/", {"accession_number": "ACC7002"}).json()
+    assert [r["accession_number"] for r in listed] == ["ACC7002"]
