@@ -21,9 +21,9 @@ def final_version():
     return report_sign(report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
 
 
-def _parse(text: str, version: str):
-    return parse_message(text, find_groups=True, validation_level=VALIDATION_LEVEL.STRICT
-                         if version == "2.5.1" else VALIDATION_LEVEL.TOLERANT)
+def _parse(text: str):
+    """Strict: the message must match the version's structure and data types."""
+    return parse_message(text, find_groups=True, validation_level=VALIDATION_LEVEL.STRICT)
 
 
 def _oru(version, hl7_version="2.5.1", control_id="R1D1"):
@@ -38,7 +38,7 @@ def _observations(message):
 
 @pytest.mark.parametrize("hl7_version", ["2.5.1", "2.3.1"])
 def test_final_oru_parses_with_hl7apy_and_echoes_the_order(final_version, hl7_version):
-    message = _parse(_oru(final_version, hl7_version), hl7_version)
+    message = _parse(_oru(final_version, hl7_version))
     assert message.msh.msh_12.value == hl7_version
     assert message.msh.msh_9.msh_9_2.value == "R01"
     group = message.oru_r01_patient_result.oru_r01_order_observation
@@ -52,7 +52,7 @@ def test_final_oru_parses_with_hl7apy_and_echoes_the_order(final_version, hl7_ve
 
 
 def test_report_text_travels_as_escaped_tx_lines_with_status_f(final_version):
-    message = _parse(_oru(final_version), "2.5.1")
+    message = _parse(_oru(final_version))
     text_rows = [obx for obx in (o.obx for o in _observations(message)) if obx.obx_3.to_er7() == "^SR Text"]
     assert [obx.obx_2.to_er7() for obx in text_rows] == ["TX"] * len(text_rows)
     assert {obx.obx_11.to_er7() for obx in text_rows} == {"F"}
@@ -62,7 +62,7 @@ def test_report_text_travels_as_escaped_tx_lines_with_status_f(final_version):
 
 @pytest.mark.parametrize("hl7_version,kind", [("2.5.1", "HD"), ("2.3.1", "ST")])
 def test_study_instance_uid_is_an_obx(final_version, hl7_version, kind):
-    message = _parse(_oru(final_version, hl7_version), hl7_version)
+    message = _parse(_oru(final_version, hl7_version))
     last = list(_observations(message))[-1].obx
     assert last.obx_3.to_er7() == "^Study Instance UID"
     assert last.obx_2.to_er7() == kind
@@ -74,7 +74,7 @@ def test_correction_and_addendum_are_sent_with_status_c(final_version):
     corrected = report_correct(report=report, signer=radiologist(), findings="Small bleed.", impression="Bleed.")
     added = report_addendum(report=report, signer=radiologist(), text="Called Dr Who.")
     for version in (corrected, added):
-        group = _parse(_oru(version), "2.5.1").oru_r01_patient_result.oru_r01_order_observation
+        group = _parse(_oru(version)).oru_r01_patient_result.oru_r01_order_observation
         assert group.obr.obr_25.to_er7() == "C"
     assert "Called Dr Who." in _oru(added)
 
@@ -84,7 +84,7 @@ def test_preliminary_is_p_and_non_ascii_text_declares_utf8():
     draft = report_save_draft(procedure=procedure, author=radiologist(), findings="Kein Befund.",
                               impression="Unauffällig.")
     version = report_sign(report=draft.report, signer=radiologist(), status=ReportStatus.PRELIMINARY)
-    message = _parse(_oru(version), "2.5.1")
+    message = _parse(_oru(version))
     assert message.msh.msh_18.to_er7() == "UNICODE UTF-8"
     assert message.oru_r01_patient_result.oru_r01_order_observation.obr.obr_25.to_er7() == "P"
     assert message.oru_r01_patient_result.oru_r01_patient.pid.pid_5.to_er7() == "MÜLLER^HANS"
