@@ -74,3 +74,28 @@ class OutboundMessageAdmin(admin.ModelAdmin):
     search_fields = ("control_id",)
     actions = [resend]
     readonly_fields = [f.name for f in models.OutboundMessage._meta.fields]
+
+
+class ReportVersionInline(admin.TabularInline):
+    model = models.ReportVersion
+    extra = 0
+    can_delete = False
+    fields = ("number", "status", "author", "signer", "signed_at")
+    readonly_fields = fields
+
+
+@admin.register(models.Report)
+class ReportAdmin(admin.ModelAdmin):
+    """Read-only: reports change through the reporting page and the API (the services)."""
+
+    list_display = ("order", "procedure", "status", "updated_at")
+    list_filter = ("status",)
+    search_fields = ("order__accession_number", "order__patient__patient_id")
+    readonly_fields = ("order", "procedure", "uid", "status")
+    inlines = [ReportVersionInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

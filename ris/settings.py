@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
     "ris.apps.RisConfig",
     "hl7.apps.Hl7Config",
     "worklist.apps.WorklistConfig",

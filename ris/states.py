@@ -80,3 +80,29 @@ ORDER_MACHINE = StateMachine(
         _O.CANCELED: set(),
     },
 )
+
+
+class ReportStatus(models.TextChoices):
+    # Result status: HL7 table 0123 (OBR-25) / 0085 (OBX-11) P, F, C;
+    # FHIR DiagnosticReport.status preliminary, final, corrected, amended.
+    DRAFT = "DRAFT"
+    PRELIMINARY = "PRELIMINARY"
+    FINAL = "FINAL"
+    CORRECTED = "CORRECTED"
+    ADDENDUM = "ADDENDUM"
+
+
+_R = ReportStatus
+# The status of a report is that of its latest signed version (DRAFT until one
+# is signed). A preliminary report may be signed again; after final the text
+# changes only by a correction or an addendum, each a new signed version.
+REPORT_MACHINE = StateMachine(
+    "report",
+    {
+        _R.DRAFT: {_R.PRELIMINARY, _R.FINAL},
+        _R.PRELIMINARY: {_R.PRELIMINARY, _R.FINAL},
+        _R.FINAL: {_R.CORRECTED, _R.ADDENDUM},
+        _R.CORRECTED: {_R.CORRECTED, _R.ADDENDUM},
+        _R.ADDENDUM: {_R.CORRECTED, _R.ADDENDUM},
+    },
+)

@@ -3,6 +3,7 @@ from .messages import InboundMessage
 from .outbound import Destination, OutboundMessage
 from .orders import ImagingOrder, RequestedProcedure, ScheduledProcedureStep
 from .patients import Patient
+from .reports import Report, ReportVersion
 from .stations import Station
 
 __all__ = [
@@ -11,6 +12,8 @@ __all__ = [
     "ImagingOrder",
     "InboundMessage",
     "Patient",
+    "Report",
+    "ReportVersion",
     "RequestedProcedure",
     "ScheduledProcedureStep",
     "Station",

@@ -1,0 +1,66 @@
+"""The resource types the read API serves: which rows, how to find one, how to render it."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from fhir import builders
+from ris.models import ImagingOrder, Patient, Report, RequestedProcedure
+from ris.states import ReportStatus
+
+
+def local_ref(kind: str, row) -> str:
+    """A reference on this server: `Type/id` (a report's id is its stable uid)."""
+    return f"{kind}/{row.uid}" if kind == "DiagnosticReport" else f"{kind}/{row.pk}"
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    rows: Callable[[], QuerySet]
+    to_resource: Callable[[object], dict]
+    id_field: str = "pk"
+
+    def render(self, row) -> dict:
+        return self.to_resource(row)
+
+    def find(self, resource_id: str):
+        if not _valid_id(self.id_field, resource_id):
+            return None
+        return self.rows().filter(**{self.id_field: resource_id}).first()
+
+    def search(self, where: Q, *, ids: list[str]) -> QuerySet:
+        rows = self.rows().filter(where)
+        for value in ids:
+            wanted = [i for i in value.split(",") if _valid_id(self.id_field, i)]
+            rows = rows.filter(**{f"{self.id_field}__in": wanted})
+        return rows.distinct().order_by("pk")
+
+
+def _valid_id(field: str, value: str) -> bool:
+    if field == "pk":
+        return value.isdigit()
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _report(report: Report) -> dict:
+    return builders.diagnostic_report_resource(report.latest_signed(), local_ref)
+
+
+KINDS = {kind.name: kind for kind in (
+    Kind("Patient", lambda: Patient.objects.all(), lambda row: builders.patient_resource(row, local_ref)),
+    Kind("ServiceRequest", lambda: ImagingOrder.objects.select_related("patient"),
+         lambda row: builders.service_request_resource(row, local_ref)),
+    Kind("ImagingStudy", lambda: RequestedProcedure.objects.select_related("order__patient"),
+         lambda row: builders.imaging_study_resource(row, local_ref)),
+    Kind("DiagnosticReport",
+         lambda: Report.objects.exclude(status=ReportStatus.DRAFT).select_related("order__patient", "procedure"),
+         _report, id_field="uid"),
+)}

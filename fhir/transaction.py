@@ -1,0 +1,79 @@
+"""A signed report as one FHIR R4 transaction Bundle (FHIR R4 http.html#transaction).
+
+Patient, ServiceRequest and ImagingStudy are conditional creates
+(`ifNoneExist` on their identifier), so the EHR's own copies are reused; the
+DiagnosticReport is a conditional update on its stable identifier, so a
+correction or addendum replaces the resource the first send created. Inside
+the Bundle, resources point at each other by `urn:uuid:` full URLs, which the
+server rewrites to the ids it resolves.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from urllib.parse import quote
+
+from fhir.resources.R4B.bundle import Bundle
+
+from fhir import builders
+from ris.models import Destination, ReportVersion
+from ris.outbox import Built
+
+FHIR_JSON = "application/fhir+json"
+_NAMESPACE = uuid.UUID("6f0c2a51-3d55-4c1e-9a77-8f2b8e0c5d10")  # full URLs of this RIS's rows
+
+
+def build_report_transaction(destination: Destination, context: dict) -> Built:
+    """The outbox builder for (FHIR, "report"); refuses to build an invalid Bundle
+    (pydantic's ValidationError rolls the signing back rather than send it)."""
+    version = load_version(context["report_version_id"])
+    bundle = report_transaction(version)
+    validate_r4(bundle)
+    return Built(json.dumps(bundle, ensure_ascii=False), f"{version.report.uid}/{version.number}", FHIR_JSON)
+
+
+def load_version(version_id: int) -> ReportVersion:
+    return ReportVersion.objects.select_related(
+        "report__order__patient", "report__procedure", "signer").get(pk=version_id)
+
+
+def validate_r4(resource: dict) -> None:
+    """Raise pydantic's ValidationError unless the resource is valid R4 (R4B models)."""
+    Bundle.model_validate(resource)
+
+
+def bundle_ref(kind: str, row) -> str:
+    if kind == "DiagnosticReport":
+        return f"urn:uuid:{row.uid}"
+    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{kind}/{row.pk}')}"
+
+
+def report_transaction(version: ReportVersion) -> dict:
+    report = version.report
+    order, procedure = report.order, report.procedure
+    entries = [
+        _create(bundle_ref("Patient", order.patient), builders.patient_resource(order.patient, bundle_ref)),
+        _create(bundle_ref("ServiceRequest", order), builders.service_request_resource(order, bundle_ref), -1),
+        _create(bundle_ref("ImagingStudy", procedure), builders.imaging_study_resource(procedure, bundle_ref)),
+        _update(bundle_ref("DiagnosticReport", report), builders.diagnostic_report_resource(version, bundle_ref)),
+    ]
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def _create(full_url: str, resource: dict, key: int = 0) -> dict:
+    """POST with ifNoneExist: created unless one with the identifier exists."""
+    key = resource["identifier"][key]
+    return {"fullUrl": full_url, "resource": resource, "request": {
+        "method": "POST", "url": resource["resourceType"], "ifNoneExist": f"identifier={search_token(key)}"}}
+
+
+def _update(full_url: str, resource: dict) -> dict:
+    """Conditional PUT on the identifier: creates the first time, replaces after."""
+    key = resource["identifier"][0]
+    return {"fullUrl": full_url, "resource": resource, "request": {
+        "method": "PUT", "url": f"{resource['resourceType']}?identifier={search_token(key)}"}}
+
+
+def search_token(found: dict) -> str:
+    """A token search value system|value, escaped for a query string."""
+    return f"{quote(found['system'], safe=':/')}|{quote(found['value'], safe=':/.')}"

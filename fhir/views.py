@@ -1,0 +1,128 @@
+"""The FHIR R4 read API of the RIS: metadata, read and search (FHIR R4 http.html).
+
+Answers are `application/fhir+json`. Every interaction but `metadata` needs
+an authenticated user (token, session or basic); a refusal is an
+OperationOutcome with 401. Errors map to HTTP in `handle_exception`.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.http import Http404
+from django.urls import reverse
+from rest_framework import exceptions
+from rest_framework.authentication import BasicAuthentication, SessionAuthentication, TokenAuthentication
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from fhir.capability import capability_statement
+from fhir.resources_read import KINDS, Kind
+from fhir.search import search_filter
+from ris.exceptions import InvalidInput
+
+DEFAULT_COUNT, MAX_COUNT = 50, 200
+
+
+class FhirJsonRenderer(JSONRenderer):
+    media_type = "application/fhir+json"
+    format = "json"
+
+
+class FhirOnly(BaseContentNegotiation):
+    """Always FHIR JSON, whatever Accept says (application/json clients included)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+def operation_outcome(code: str, text: str, severity: str = "error") -> dict:
+    return {"resourceType": "OperationOutcome", "issue": [{"severity": severity, "code": code, "diagnostics": text}]}
+
+
+_OUTCOME_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 400: "invalid"}
+
+
+class FhirView(APIView):
+    authentication_classes = [TokenAuthentication, SessionAuthentication, BasicAuthentication]
+    permission_classes = [IsAuthenticated]
+    renderer_classes = [FhirJsonRenderer]
+    content_negotiation_class = FhirOnly
+
+    def handle_exception(self, exc):
+        if isinstance(exc, InvalidInput):
+            exc = exceptions.ValidationError(str(exc))
+        response = super().handle_exception(exc)
+        response.data = operation_outcome(_OUTCOME_CODES.get(response.status_code, "exception"),
+                                          _detail(response.data))
+        return response
+
+
+def _detail(data) -> str:
+    if isinstance(data, dict):
+        data = data.get("detail", data)
+    return "; ".join(str(item) for item in data) if isinstance(data, list) else str(data)
+
+
+class MetadataView(FhirView):
+    # Clients read the CapabilityStatement before they authenticate (FHIR R4 http.html#capabilities).
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        base = request.build_absolute_uri(reverse("fhir:metadata")).removesuffix("metadata")
+        return Response(capability_statement(base))
+
+
+class ReadView(FhirView):
+    def get(self, request, kind: str, resource_id: str):
+        found = _kind(kind)
+        row = found.find(resource_id)
+        if row is None:
+            raise Http404(f"{kind}/{resource_id} is not known")
+        return Response(found.render(row))
+
+
+class SearchView(FhirView):
+    def get(self, request, kind: str):
+        found = _kind(kind)
+        params = {name: request.GET.getlist(name) for name in request.GET}
+        rows = found.search(search_filter(kind, params), ids=params.get("_id", []))
+        count, offset = _page(request)
+        page = list(rows[offset:offset + count])
+        return Response(_searchset(request, found, page, rows.count(), count, offset))
+
+
+def _kind(name: str) -> Kind:
+    if name not in KINDS:
+        raise Http404(f"resource type {name} is not served here")
+    return KINDS[name]
+
+
+def _page(request) -> tuple[int, int]:
+    try:
+        count = min(int(request.GET.get("_count", DEFAULT_COUNT)), MAX_COUNT)
+        offset = int(request.GET.get("_offset", 0))
+    except ValueError:
+        raise InvalidInput("_count and _offset are whole numbers", field="_count") from None
+    return max(count, 0), max(offset, 0)
+
+
+def _searchset(request, kind: Kind, page: list, total: int, count: int, offset: int) -> dict:
+    base = request.build_absolute_uri(request.path)
+    entries = [_entry(request, kind, row) for row in page]
+    links = [{"relation": "self", "url": request.build_absolute_uri()}]
+    if offset + count < total:
+        query = {**request.GET.dict(), "_offset": offset + count, "_count": count}
+        links.append({"relation": "next", "url": f"{base}?{urlencode(query)}"})
+    return {"resourceType": "Bundle", "type": "searchset", "total": total, "link": links, "entry": entries}
+
+
+def _entry(request, kind: Kind, row) -> dict:
+    resource = kind.render(row)
+    url = request.build_absolute_uri(reverse("fhir:read", args=[kind.name, resource["id"]]))
+    return {"fullUrl": url, "resource": resource, "search": {"mode": "match"}}

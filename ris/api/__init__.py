@@ -1,0 +1,1 @@
+"""The REST door (DRF): decode, call one service, encode."""

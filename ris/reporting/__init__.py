@@ -1,0 +1,1 @@
+"""The radiologists' reporting pages (web door): /reporting/."""

@@ -1,0 +1,1 @@
+"""Reads the pages and APIs need; state changes live in ris/services/."""

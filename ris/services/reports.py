@@ -1,0 +1,120 @@
+"""Reports: write a draft, sign it, correct or add to it after final.
+
+Each service is one transaction. Signing, correcting and adding an addendum
+write a new signed version and, in the same transaction, the outbound
+messages that carry it to the EHR (ris/services/outbox.py).
+"""
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from ris.exceptions import IllegalTransition, InvalidInput
+from ris.models import Report, ReportVersion, RequestedProcedure
+from ris.services.outbox import outbox_enqueue
+from ris.states import REPORT_MACHINE, ReportStatus
+
+SIGNABLE = (ReportStatus.PRELIMINARY, ReportStatus.FINAL)
+
+
+@transaction.atomic
+def report_save_draft(*, procedure: RequestedProcedure, author, findings: str, impression: str) -> ReportVersion:
+    """Create or update the working draft of the procedure's report."""
+    report = _report_for(procedure)
+    if report.is_final:
+        raise IllegalTransition("report is final: correct it or add an addendum")
+    draft = report.draft() or ReportVersion(report=report, number=_next_number(report))
+    draft.findings, draft.impression, draft.author = findings, impression, author
+    draft.save()
+    return draft
+
+
+@transaction.atomic
+def report_sign(*, report: Report, signer, status: str) -> ReportVersion:
+    """Sign the draft (or the preliminary text again) as preliminary or final."""
+    report = _locked(report)
+    if status not in SIGNABLE:
+        raise InvalidInput(f"a report is signed preliminary or final, not {status}", field="status")
+    REPORT_MACHINE.check(report.status, status)
+    version = report.draft() or _copy_of_latest(report)
+    _require_text(version.findings, version.impression)
+    return _sign(report, version, signer, status)
+
+
+@transaction.atomic
+def report_submit(*, procedure: RequestedProcedure, user, findings: str, impression: str,
+                  status: str = ReportStatus.DRAFT) -> ReportVersion:
+    """Save the text as the draft and, unless `status` is DRAFT, sign it: the
+    reporting page's one call for "save", "sign preliminary" and "sign final"."""
+    draft = report_save_draft(procedure=procedure, author=user, findings=findings, impression=impression)
+    if status == ReportStatus.DRAFT:
+        return draft
+    return report_sign(report=draft.report, signer=user, status=status)
+
+
+@transaction.atomic
+def report_correct(*, report: Report, signer, findings: str, impression: str) -> ReportVersion:
+    """Replace the text of a final report by a corrected, signed version."""
+    report = _locked(report)
+    REPORT_MACHINE.check(report.status, ReportStatus.CORRECTED)
+    _require_text(findings, impression)
+    version = _copy_of_latest(report)
+    version.findings, version.impression, version.author = findings, impression, signer
+    return _sign(report, version, signer, ReportStatus.CORRECTED)
+
+
+@transaction.atomic
+def report_addendum(*, report: Report, signer, text: str) -> ReportVersion:
+    """Add a signed addendum to a final report; the earlier text stays as it was."""
+    report = _locked(report)
+    REPORT_MACHINE.check(report.status, ReportStatus.ADDENDUM)
+    if not text.strip():
+        raise InvalidInput("an addendum needs text", field="text")
+    version = _copy_of_latest(report)
+    version.addenda = "\n\n".join(part for part in (version.addenda, text.strip()) if part)
+    version.author = signer
+    return _sign(report, version, signer, ReportStatus.ADDENDUM)
+
+
+def _report_for(procedure: RequestedProcedure) -> Report:
+    report = Report.objects.select_for_update().filter(procedure=procedure).first()
+    if report is not None:
+        return report
+    try:
+        with transaction.atomic():
+            return Report.objects.create(procedure=procedure, order=procedure.order)
+    except IntegrityError:  # created concurrently: take the winner's row
+        return Report.objects.select_for_update().get(procedure=procedure)
+
+
+def _locked(report: Report) -> Report:
+    return Report.objects.select_for_update().select_related("order").get(pk=report.pk)
+
+
+def _next_number(report: Report) -> int:
+    return (report.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+
+
+def _copy_of_latest(report: Report) -> ReportVersion:
+    latest = report.latest_signed()
+    if latest is None:
+        raise InvalidInput("there is no draft to sign", field="findings")
+    return ReportVersion(report=report, number=_next_number(report), findings=latest.findings,
+                         impression=latest.impression, addenda=latest.addenda, author=latest.author)
+
+
+def _require_text(findings: str, impression: str) -> None:
+    if not (findings.strip() or impression.strip()):
+        raise InvalidInput("a report needs findings or an impression", field="findings")
+
+
+def _sign(report: Report, version: ReportVersion, signer, status: str) -> ReportVersion:
+    if signer is None:
+        raise InvalidInput("a report is signed by a person", field="signer")
+    version.status, version.signer, version.signed_at = status, signer, timezone.now()
+    version.save()
+    report.status = status
+    report.save(update_fields=["status", "updated_at"])
+    outbox_enqueue(event="report", context={"report_version_id": version.pk}, order=report.order)
+    return version
