@@ -11,7 +11,9 @@ class Hl7Config(AppConfig):
 
     def ready(self) -> None:
         from hl7.client import send_mllp
+        from hl7.status_messages import build_order_status
         from ris import outbox
         from ris.models import Destination
 
         outbox.register_sender(Destination.Kind.HL7_MLLP, send_mllp)
+        outbox.register_builder(Destination.Kind.HL7_MLLP, "order_status", build_order_status)
