@@ -85,7 +85,7 @@ def matching_steps(refs: list[ScheduledStepRef], *, modality: str) -> list[Sched
     condition = Q(pk__in=[])
     for ref in refs:
         condition |= _ref_condition(ref, modality)
-    return list(ScheduledProcedureStep.objects.filter(condition).select_for_update().order_by("pk"))
+    return list(ScheduledProcedureStep.objects.filter(condition).select_for_update(of=("self",)).order_by("pk"))
 
 
 def _ref_condition(ref: ScheduledStepRef, modality: str) -> Q:
@@ -178,7 +178,7 @@ def _set_reason(pps: PerformedProcedureStep, reason: CodedValue | None) -> None:
 
 def _apply_to_steps(pps: PerformedProcedureStep) -> None:
     """Move the linked steps to what the MPPS says, then let their orders follow."""
-    steps = list(pps.steps.select_for_update().select_related("requested_procedure").order_by("pk"))
+    steps = list(pps.steps.select_for_update(of=("self",)).select_related("requested_procedure").order_by("pk"))
     path = _step_path(pps)
     for step in steps:
         step_walk(step, path)
