@@ -131,8 +131,8 @@ def decode_change(ds: Dataset) -> PerformedStepChange:
     return PerformedStepChange(
         status=_text(ds, "PerformedProcedureStepStatus") or None,
         end=_changed_end(ds),
-        description=_text(ds, "PerformedProcedureStepDescription") if "PerformedProcedureStepDescription" in ds else None,
-        performed_series=performed_series(ds.PerformedSeriesSequence) if "PerformedSeriesSequence" in ds else None,
+        description=_sent(ds, "PerformedProcedureStepDescription", _text),
+        performed_series=_sent(ds, "PerformedSeriesSequence", lambda d, k: performed_series(d[k].value)),
         dose=decode_dose(ds),
         discontinuation_reason=_changed_reason(ds),
         fixed=_fixed(ds),
@@ -140,9 +140,15 @@ def decode_change(ds: Dataset) -> PerformedStepChange:
     )
 
 
+def _sent(ds: Dataset, keyword: str, decode):
+    """The decoded value of an attribute the N-SET carries; None when it does not."""
+    return decode(ds, keyword) if keyword in ds else None
+
+
 def _fixed(ds: Dataset) -> dict:
-    fixed = {name: _text(ds, keyword) for name, keyword in FIXED.items() if keyword in ds}
-    if "scheduled_steps" in fixed:
+    """Values fixed at N-CREATE that this N-SET repeats, to compare with the stored ones."""
+    fixed = {name: _text(ds, keyword) for name, keyword in FIXED.items() if keyword in ds and name != "scheduled_steps"}
+    if "ScheduledStepAttributesSequence" in ds:
         fixed["scheduled_steps"] = scheduled_refs(ds)
     if "PerformedProcedureStepStartDate" in ds or "PerformedProcedureStepStartTime" in ds:
         fixed["start"] = _datetime(ds, "PerformedProcedureStepStartDate", "PerformedProcedureStepStartTime")
@@ -186,7 +192,7 @@ def decode_dose(ds: Dataset) -> DoseData:
         exposure_count=_number(ds, "TotalNumberOfExposures", int),
         entrance_dose_mgy=entrance_mgy,
         area_dose_product=_number(ds, "ImageAndFluoroscopyAreaDoseProduct", float),
-        exposure_dose=[item.to_json_dict() for item in ds.ExposureDoseSequence] if "ExposureDoseSequence" in ds else None,
+        exposure_dose=_sent(ds, "ExposureDoseSequence", lambda d, k: [item.to_json_dict() for item in d[k].value]),
     )
 
 

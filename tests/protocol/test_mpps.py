@@ -19,8 +19,9 @@ STUDY_UID = "1.2.826.0.1.3680043.8.498.5001"
 
 
 def _order(accession="ACC5001", procedures=None) -> ImagingOrder:
+    step = StepData(sps_id="SPS5001", modality="CT", station_ae_title="CT01")
     procedures = procedures or [ProcedureData(requested_procedure_id="RP5001", study_instance_uid=STUDY_UID,
-                                              steps=[StepData(sps_id="SPS5001", modality="CT", station_ae_title="CT01")])]
+                                              steps=[step])]
     return order_place(patient=PatientData(patient_id="PAT5001", name="DOE^JANE"),
                        order=OrderData(placer_number=f"PL{accession}", accession_number=accession,
                                        procedures=procedures))
@@ -357,3 +358,38 @@ def test_create_without_an_instance_uid_gets_one_assigned_and_returned(dicom):
         status, _ = scu.assoc.send_n_create(in_progress([_item()]), ModalityPerformedProcedureStep, None)
     assert status.Status == 0x0000
     assert received[-1].AffectedSOPInstanceUID == PerformedProcedureStep.objects.get().sop_instance_uid
+
+
+def test_set_with_an_unknown_status_is_refused_0106_naming_it(dicom):
+    _order()
+    uid = generate_uid()
+    with MppsScu(dicom) as scu:
+        scu.create(in_progress([_item()]), uid)
+        status, _ = scu.set(uid, final("FINISHED"))
+    assert status.Status == 0x0106
+    assert _tags(status) == [0x00400252]
+    assert PerformedProcedureStep.objects.get().status == "IN PROGRESS"
+
+
+def test_set_with_a_performed_series_item_without_its_uid_is_refused_0120_naming_it(dicom):
+    _order()
+    uid = generate_uid()
+    change = final()
+    del change.PerformedSeriesSequence[0].SeriesInstanceUID
+    with MppsScu(dicom) as scu:
+        scu.create(in_progress([_item()]), uid)
+        status, _ = scu.set(uid, change)
+    assert status.Status == 0x0120
+    assert _tags(status) == [0x0020000E]
+
+
+def test_set_with_an_invalid_end_time_is_refused_0106_naming_it(dicom):
+    _order()
+    uid = generate_uid()
+    with pytest.warns(UserWarning, match="Invalid value for VR TM"):  # pydicom, building the bad value
+        change = final(PerformedProcedureStepEndTime="256199")
+    with MppsScu(dicom) as scu:
+        scu.create(in_progress([_item()]), uid)
+        status, _ = scu.set(uid, change)
+    assert status.Status == 0x0106
+    assert _tags(status) == [0x00400250, 0x00400251]
