@@ -146,7 +146,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
 @admin.register(models.Destination)
 class DestinationAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "enabled", "host", "port", "base_url", "hl7_version")
+    list_display = ("name", "kind", "enabled", "host", "port", "ae_title", "base_url", "hl7_version")
     exclude = ("lease_until", "lease_owner")
 
 

@@ -37,6 +37,7 @@ from ris.records import (
     StepData,
 )
 from ris.services.orders import order_place
+from ris.services.outbox import outbox_enqueue
 from ris.services.steps import order_follow_steps, step_walk
 from ris.states import PERFORMED_STEP_MACHINE, PerformedStepStatus, StepStatus
 
@@ -45,6 +46,7 @@ _P, _S = PerformedStepStatus, StepStatus
 # DICOM CID 9300: the modality performed the wrong worklist entry; the
 # scheduled step is still to be done and must be selectable again.
 WRONG_WORKLIST_ENTRY = "110514"
+FORWARD_CREATE, FORWARD_SET = "N-CREATE", "N-SET"
 
 
 @transaction.atomic
@@ -58,6 +60,7 @@ def mpps_create(*, data: PerformedStepData) -> PerformedProcedureStep:
     pps = _create_row(data, unscheduled=not steps)
     pps.steps.set(steps)
     _apply_to_steps(pps)
+    _forward(FORWARD_CREATE, pps.sop_instance_uid, data.dataset)
     log.info("MPPS %s created from %s, %s", pps.sop_instance_uid, data.sender,
              f"linked to {len(steps)} step(s)" if steps else "unscheduled")
     return pps
@@ -119,6 +122,7 @@ def mpps_update(*, sop_instance_uid: str, change: PerformedStepChange) -> Perfor
     pps.save()
     if pps.is_final:
         _apply_to_steps(pps)
+    _forward(FORWARD_SET, sop_instance_uid, change.dataset)
     return pps
 
 
@@ -184,6 +188,12 @@ def _apply_to_steps(pps: PerformedProcedureStep) -> None:
         step_walk(step, path)
     for order_id in sorted({step.requested_procedure.order_id for step in steps}):
         order_follow_steps(order_id=order_id)
+
+
+def _forward(operation: str, sop_instance_uid: str, dataset: dict) -> None:
+    """Queue the accepted operation for downstream AEs (a PACS), in order, with the change."""
+    context = {"operation": operation, "sop_instance_uid": sop_instance_uid, "dataset": dataset}
+    outbox_enqueue(event="mpps", context=context)
 
 
 def _step_path(pps: PerformedProcedureStep) -> list[str]:
