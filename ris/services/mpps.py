@@ -79,7 +79,7 @@ def _create_row(data: PerformedStepData, *, unscheduled: bool) -> PerformedProce
         with transaction.atomic():
             row.save()
     except IntegrityError as exc:  # a concurrent N-CREATE of the same instance won
-        raise DuplicatePerformedStep(str(exc)) from exc
+        raise DuplicatePerformedStep("an MPPS with this SOP Instance UID exists") from exc
     return row
 
 
@@ -99,9 +99,12 @@ def _ref_condition(ref: ScheduledStepRef, modality: str) -> Q:
         f"{rp}__requested_procedure_id": ref.requested_procedure_id,
         "sps_id": ref.sps_id,
     }
+    given = {column: value for column, value in keys.items() if value}
+    if not given:
+        return Q(pk__in=[])  # an item with no value names no step
     if not ref.sps_id:  # an item without SPS ID names the procedure's steps on this modality
-        keys["modality"] = modality
-    return Q(**{column: value for column, value in keys.items() if value})
+        given["modality"] = modality
+    return Q(**given)
 
 
 @transaction.atomic

@@ -6,10 +6,11 @@ from pydicom.uid import generate_uid
 from pynetdicom import evt
 from pynetdicom.sop_class import ModalityPerformedProcedureStep
 
-from ris.models import ImagingOrder, PerformedProcedureStep, ScheduledProcedureStep
+from ris.models import Destination, ImagingOrder, OutboundMessage, PerformedProcedureStep, ScheduledProcedureStep
 from ris.records import OrderData, PatientData, ProcedureData, StepData
 from ris.services.orders import order_place
 from ris.services.steps import step_set_status
+from tests.conftest import free_port
 from tests.mpps_scu import MppsScu, final, in_progress, scheduled_item, series_item
 from tests.peers import findscu
 
@@ -285,6 +286,8 @@ def test_grouped_mpps_covers_two_steps_and_completes_their_order(dicom):
 
 
 def test_discontinued_as_wrong_worklist_entry_makes_the_step_selectable_again(dicom):
+    Destination.objects.create(name="EHR", kind=Destination.Kind.HL7_MLLP, host="127.0.0.1", port=free_port(),
+                               events=["order_status"])
     order = _order()
     uid = generate_uid()
     with MppsScu(dicom) as scu:
@@ -299,6 +302,8 @@ def test_discontinued_as_wrong_worklist_entry_makes_the_step_selectable_again(di
     assert order.status == "SCHEDULED"
     pps = PerformedProcedureStep.objects.get()
     assert (pps.status, pps.discontinuation_reason_value) == ("DISCONTINUED", "110514")
+    queued = [m.payload.split("ORC|")[1].split("|")[4] for m in OutboundMessage.objects.order_by("id")]
+    assert queued == ["IP", "SC"]  # the EHR hears the order is scheduled again
 
 
 def test_discontinued_keeps_its_reason_and_discontinues_the_step_and_order(dicom):

@@ -127,3 +127,12 @@ def test_an_unscheduled_mpps_registered_as_a_new_exam_gets_an_order_with_its_stu
     assert not pps.unscheduled
     with pytest.raises(InvalidInput):  # once only
         mpps_register_unscheduled_exam(pps=pps)
+
+
+def test_a_scheduled_step_item_without_values_links_no_step(order):
+    from ris.services.mpps import matching_steps
+
+    assert matching_steps([ScheduledStepRef("")], modality="CT") == []
+    assert [s.pk for s in matching_steps([ScheduledStepRef(
+        _step(order).requested_procedure.study_instance_uid)], modality="CT")] == [_step(order).pk]
+    assert matching_steps([ScheduledStepRef(_step(order).requested_procedure.study_instance_uid)], modality="MR") == []
