@@ -398,3 +398,14 @@ def test_set_with_an_invalid_end_time_is_refused_0106_naming_it(dicom):
         status, _ = scu.set(uid, change)
     assert status.Status == 0x0106
     assert _tags(status) == [0x00400250, 0x00400251]
+
+
+def test_start_and_end_are_read_in_the_site_time_zone(dicom, site_zone):
+    _order()
+    uid = generate_uid()
+    with MppsScu(dicom) as scu:
+        scu.create(in_progress([_item()]), uid)
+        scu.set(uid, final())
+    pps = PerformedProcedureStep.objects.get()
+    assert pps.start.isoformat() == "2026-11-26T13:31:00+00:00"  # 14:31 in Berlin
+    assert pps.end.isoformat() == "2026-11-26T13:45:00+00:00"
