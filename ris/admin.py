@@ -1,6 +1,9 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 
 from ris import models
+from ris.exceptions import DomainError
 
 
 class StepInline(admin.TabularInline):
@@ -34,10 +37,98 @@ class ProcedureAdmin(admin.ModelAdmin):
     inlines = [StepInline]
 
 
+def _each(request, queryset, service, done: str) -> None:
+    """Call a service per selected row; a refusal is shown, not raised."""
+    for row in queryset:
+        try:
+            service(row)
+        except DomainError as exc:
+            messages.error(request, f"{row}: {exc}")
+        else:
+            messages.success(request, f"{row}: {done}")
+
+
+@admin.action(description="Check in (ARRIVED)")
+def check_in(modeladmin, request, queryset):
+    from ris.services.steps import step_check_in
+
+    _each(request, queryset, lambda step: step_check_in(step=step), "checked in")
+
+
+@admin.action(description="Ready at the modality (READY)")
+def ready(modeladmin, request, queryset):
+    from ris.services.steps import step_ready
+
+    _each(request, queryset, lambda step: step_ready(step=step), "ready")
+
+
+def _performed_summary(pps: models.PerformedProcedureStep) -> str:
+    parts = [f"{pps.pps_id} {pps.status}"]
+    if pps.discontinuation_reason:
+        parts.append(f"reason {pps.discontinuation_reason}")
+    parts += [f"{label} {value}" for label, value in dose_values(pps) if value is not None]
+    return ", ".join(parts)
+
+
+def dose_values(pps: models.PerformedProcedureStep) -> list[tuple[str, object]]:
+    return [
+        ("fluoroscopy s", pps.fluoroscopy_time_seconds), ("exposures", pps.exposure_count),
+        ("entrance dose mGy", pps.entrance_dose_mgy), ("DAP dGy*cm2", pps.area_dose_product),
+    ]
+
+
 @admin.register(models.ScheduledProcedureStep)
 class StepAdmin(admin.ModelAdmin):
-    list_display = ("sps_id", "modality", "station_ae_title", "start", "status")
+    list_display = ("sps_id", "modality", "station_ae_title", "start", "status", "performed")
     list_filter = ("status", "modality", "station_ae_title")
+    readonly_fields = ("status", "performed")
+    actions = [check_in, ready]
+
+    @admin.display(description="performed (MPPS: status, discontinuation reason, dose)")
+    def performed(self, step):
+        return "; ".join(_performed_summary(pps) for pps in step.performed_steps.all()) or "-"
+
+
+class ReconcileForm(ActionForm):
+    accession_number = forms.CharField(required=False, label="accession number (to link)")
+
+
+@admin.action(description="Link to the order with the accession number given")
+def link_to_order(modeladmin, request, queryset):
+    from ris.services.mpps import mpps_link_to_order
+
+    order = models.ImagingOrder.objects.filter(accession_number=request.POST.get("accession_number", "")).first()
+    if order is None:
+        messages.error(request, "no order has that accession number")
+        return
+    _each(request, queryset, lambda pps: mpps_link_to_order(pps=pps, order=order), f"linked to {order}")
+
+
+@admin.action(description="Register as a new unscheduled exam")
+def register_unscheduled_exam(modeladmin, request, queryset):
+    from ris.services.mpps import mpps_register_unscheduled_exam
+
+    _each(request, queryset, lambda pps: mpps_register_unscheduled_exam(pps=pps), "registered as a new exam")
+
+
+@admin.register(models.PerformedProcedureStep)
+class PerformedProcedureStepAdmin(admin.ModelAdmin):
+    list_display = ("pps_id", "modality", "station_ae_title", "patient_id", "start", "end", "status",
+                    "unscheduled", "discontinuation_reason", "dose")
+    list_filter = ("status", "unscheduled", "modality", "station_ae_title")
+    search_fields = ("sop_instance_uid", "pps_id", "patient_id", "patient_name")
+    action_form = ReconcileForm
+    actions = [link_to_order, register_unscheduled_exam]
+    readonly_fields = [f.name for f in models.PerformedProcedureStep._meta.fields] + ["linked_steps"]
+    exclude = ("steps",)
+
+    @admin.display(description="dose")
+    def dose(self, pps):
+        return ", ".join(f"{label} {value}" for label, value in dose_values(pps) if value is not None) or "-"
+
+    @admin.display(description="linked steps")
+    def linked_steps(self, pps):
+        return ", ".join(str(step) for step in pps.steps.all()) or "none (unscheduled)"
 
 
 @admin.register(models.Station)
@@ -55,7 +146,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
 @admin.register(models.Destination)
 class DestinationAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "enabled", "host", "port", "base_url", "hl7_version")
+    list_display = ("name", "kind", "enabled", "host", "port", "ae_title", "base_url", "hl7_version")
     exclude = ("lease_until", "lease_owner")
 
 

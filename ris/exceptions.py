@@ -24,3 +24,35 @@ class DuplicateOrder(DomainError):
 
 class IllegalTransition(DomainError):
     pass
+
+
+class DuplicatePerformedStep(DomainError):
+    """An MPPS instance with this SOP Instance UID already exists."""
+
+
+class UnknownPerformedStep(DomainError):
+    """No MPPS instance has this SOP Instance UID."""
+
+
+class PerformedStepFinal(DomainError):
+    """The MPPS is COMPLETED or DISCONTINUED and can no longer change."""
+
+
+class InvalidStatus(DomainError):
+    """A status value the operation does not accept (e.g. MPPS created not IN PROGRESS)."""
+
+
+class FieldsNotModifiable(DomainError):
+    """Values that were fixed at creation were sent with a different value."""
+
+    def __init__(self, message: str, *, fields: list[str]):
+        super().__init__(message)
+        self.fields = fields
+
+
+class FieldsMissing(DomainError):
+    """Values required for the requested state are empty."""
+
+    def __init__(self, message: str, *, fields: list[str]):
+        super().__init__(message)
+        self.fields = fields

@@ -62,3 +62,72 @@ class OrderData:
     priority: str = "ROUTINE"
     admission_id: str = ""
     procedures: list[ProcedureData] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CodedValue:
+    value: str
+    scheme: str = ""
+    meaning: str = ""
+
+
+@dataclass(frozen=True)
+class ScheduledStepRef:
+    """One Scheduled Step Attributes item of an MPPS (PS3.4 F.7.2.1)."""
+
+    study_instance_uid: str
+    accession_number: str = ""
+    requested_procedure_id: str = ""
+    sps_id: str = ""
+
+
+@dataclass(frozen=True)
+class DoseData:
+    """Dose-related values an MPPS may carry (PS3.3 C.4.16); None = not sent."""
+
+    fluoroscopy_time_seconds: int | None = None
+    exposure_count: int | None = None
+    entrance_dose_mgy: float | None = None
+    area_dose_product: float | None = None  # dGy*cm2
+    exposure_dose: list[dict] | None = None  # Exposure Dose Sequence items, as plain dicts
+
+
+@dataclass(frozen=True)
+class PerformedStepData:
+    """An MPPS as created (N-CREATE)."""
+
+    sop_instance_uid: str
+    status: str
+    pps_id: str
+    station_ae_title: str
+    start: dt.datetime
+    modality: str
+    scheduled_steps: list[ScheduledStepRef]
+    station_name: str = ""
+    location: str = ""
+    end: dt.datetime | None = None
+    description: str = ""
+    patient_id: str = ""
+    patient_name: str = ""
+    performed_series: list[dict] = field(default_factory=list)
+    dose: DoseData = DoseData()
+    discontinuation_reason: CodedValue | None = None
+    dataset: dict = field(default_factory=dict)  # the whole dataset, opaque to the domain
+    sender: str = ""
+
+
+@dataclass(frozen=True)
+class PerformedStepChange:
+    """An MPPS update (N-SET). None means "not sent"; CLEAR means sent empty.
+
+    `fixed` holds the values of attributes fixed at creation that the sender
+    repeated (e.g. "pps_id", "start"); they must equal what is stored."""
+
+    status: str | None = None
+    end: dt.datetime | str | None = None
+    description: str | None = None
+    performed_series: list[dict] | None = None
+    dose: DoseData = DoseData()
+    discontinuation_reason: CodedValue | str | None = None
+    fixed: dict = field(default_factory=dict)
+    dataset: dict = field(default_factory=dict)  # the elements sent, opaque to the domain

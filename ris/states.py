@@ -38,6 +38,13 @@ class OrderStatus(models.TextChoices):
     ON_HOLD = "ON_HOLD"
 
 
+class PerformedStepStatus(models.TextChoices):
+    # (0040,0252) Performed Procedure Step Status, PS3.3 C.4.14; the DICOM terms
+    IN_PROGRESS = "IN PROGRESS"
+    COMPLETED = "COMPLETED"
+    DISCONTINUED = "DISCONTINUED"
+
+
 class StateMachine:
     def __init__(self, name: str, transitions: dict[str, set[str]]):
         self.name = name
@@ -74,7 +81,9 @@ ORDER_MACHINE = StateMachine(
     {
         _O.SCHEDULED: {_O.IN_PROGRESS, _O.COMPLETED, _O.DISCONTINUED, _O.CANCELED, _O.ON_HOLD},
         _O.ON_HOLD: {_O.SCHEDULED, _O.CANCELED, _O.DISCONTINUED},
-        _O.IN_PROGRESS: {_O.COMPLETED, _O.DISCONTINUED},
+        # Back to SCHEDULED when its only started step was the wrong worklist
+        # entry (MPPS DISCONTINUED with CID 9300 110514).
+        _O.IN_PROGRESS: {_O.COMPLETED, _O.DISCONTINUED, _O.SCHEDULED},
         _O.COMPLETED: set(),
         _O.DISCONTINUED: set(),
         _O.CANCELED: set(),
@@ -104,5 +113,17 @@ REPORT_MACHINE = StateMachine(
         _R.FINAL: {_R.CORRECTED, _R.ADDENDUM},
         _R.CORRECTED: {_R.CORRECTED, _R.ADDENDUM},
         _R.ADDENDUM: {_R.CORRECTED, _R.ADDENDUM},
+    },
+)
+
+
+_P = PerformedStepStatus
+# PS3.4 F.7.1: IN PROGRESS to COMPLETED or DISCONTINUED; both are final.
+PERFORMED_STEP_MACHINE = StateMachine(
+    "performed procedure step",
+    {
+        _P.IN_PROGRESS: {_P.IN_PROGRESS, _P.COMPLETED, _P.DISCONTINUED},
+        _P.COMPLETED: set(),
+        _P.DISCONTINUED: set(),
     },
 )

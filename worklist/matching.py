@@ -134,3 +134,8 @@ def _time(value: str, *, upper: bool = False) -> dt.time:
 
 def _aware(day: dt.date, time: dt.time) -> dt.datetime:
     return dt.datetime.combine(day, time).replace(tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def aware_datetime(date_value: str, time_value: str) -> dt.datetime:
+    """A DA and a TM value as one aware datetime in the site time zone."""
+    return _aware(_date(date_value), _time(time_value))

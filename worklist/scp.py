@@ -1,4 +1,4 @@
-"""The DICOM listener: Verification and Modality Worklist C-FIND.
+"""The DICOM listener: Verification, Modality Worklist C-FIND and MPPS (worklist/mpps.py).
 
 Handlers get their settings bound at start, not through globals; each C-FIND
 is one database query whose rows are yielded one pending response each.
@@ -11,12 +11,13 @@ import time
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 from pynetdicom import AE, evt
-from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
+from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind, Verification
 
 from ris import metrics
 from ris.tls import server_context
 from worklist import pdu_limit
 from worklist.matching import InvalidKey
+from worklist.mpps import handle_n_create, handle_n_set
 from worklist.query import build_query
 from worklist.response import response_for
 
@@ -77,6 +78,7 @@ def make_ae(ae_title: str | None = None) -> AE:
     ae = AE(ae_title=ae_title or settings.RIS_DICOM_AE_TITLE)
     ae.add_supported_context(Verification)
     ae.add_supported_context(ModalityWorklistInformationFind)
+    ae.add_supported_context(ModalityPerformedProcedureStep)
     ae.maximum_pdu_size = settings.RIS_DICOM_MAX_PDU
     ae.network_timeout = settings.RIS_DICOM_IDLE_TIMEOUT
     ae.acse_timeout = 30
@@ -85,7 +87,11 @@ def make_ae(ae_title: str | None = None) -> AE:
     return ae
 
 
-HANDLERS = [(evt.EVT_C_FIND, handle_find)]
+HANDLERS = [
+    (evt.EVT_C_FIND, handle_find),
+    (evt.EVT_N_CREATE, handle_n_create),
+    (evt.EVT_N_SET, handle_n_set),
+]
 
 
 def start(host: str, port: int, *, block: bool = False, ae_title: str | None = None, ssl_context=None):

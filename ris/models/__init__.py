@@ -1,5 +1,6 @@
 """The RIS domain model. Field comments cite where a value comes from."""
 from .messages import InboundMessage
+from .mpps import PerformedProcedureStep
 from .outbound import Destination, OutboundMessage
 from .orders import ImagingOrder, RequestedProcedure, ScheduledProcedureStep
 from .patients import Patient
@@ -9,6 +10,7 @@ from .stations import Station
 __all__ = [
     "Destination",
     "OutboundMessage",
+    "PerformedProcedureStep",
     "ImagingOrder",
     "InboundMessage",
     "Patient",

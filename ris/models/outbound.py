@@ -7,6 +7,7 @@ class Destination(models.Model):
     class Kind(models.TextChoices):
         HL7_MLLP = "HL7_MLLP", "HL7 v2 over MLLP"
         FHIR = "FHIR", "FHIR R4 REST"
+        DICOM = "DICOM", "DICOM AE (MPPS forwarded)"
 
     name = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -16,6 +17,7 @@ class Destination(models.Model):
     host = models.CharField(max_length=255, blank=True, default="")
     port = models.PositiveIntegerField(null=True, blank=True)
     base_url = models.URLField(blank=True, default="")
+    ae_title = models.CharField(max_length=16, blank=True, default="")  # called AE title, DICOM destinations
     hl7_version = models.CharField(max_length=8, blank=True, default="2.5.1")
     receiving_application = models.CharField(max_length=180, blank=True, default="")  # MSH-5
     receiving_facility = models.CharField(max_length=180, blank=True, default="")  # MSH-6

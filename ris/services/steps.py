@@ -1,0 +1,91 @@
+"""Scheduled steps and their order, moved only through the state machines.
+
+A step moves by MPPS (ris/services/mpps.py) or from the UI (check-in, ready,
+a status set by hand for modalities without MPPS). The order follows its
+steps; each change of the order's status is queued for the EHR in the same
+transaction (outbox event "order_status").
+"""
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+
+from ris.exceptions import IllegalTransition
+from ris.models import ImagingOrder, ScheduledProcedureStep
+from ris.services.outbox import outbox_enqueue
+from ris.states import ORDER_MACHINE, STEP_MACHINE, OrderStatus, StepStatus
+
+log = logging.getLogger(__name__)
+_S, _O = StepStatus, OrderStatus
+_ENDED = {_S.COMPLETED, _S.DISCONTINUED, _S.CANCELED}
+_PERFORMING = {_S.STARTED, _S.DEPARTED, _S.COMPLETED, _S.DISCONTINUED}
+
+
+def step_check_in(*, step: ScheduledProcedureStep) -> ScheduledProcedureStep:
+    """The patient has arrived (UI check-in)."""
+    return step_set_status(step=step, status=_S.ARRIVED)
+
+
+def step_ready(*, step: ScheduledProcedureStep) -> ScheduledProcedureStep:
+    """The patient is prepared and waits at the modality."""
+    return step_set_status(step=step, status=_S.READY)
+
+
+@transaction.atomic
+def step_set_status(*, step: ScheduledProcedureStep, status: str) -> ScheduledProcedureStep:
+    """Set a step's status by hand (e.g. a modality without MPPS); the order follows."""
+    row = ScheduledProcedureStep.objects.select_for_update().get(pk=step.pk)
+    step_move(row, status)
+    order_follow_steps(order_id=row.requested_procedure.order_id)
+    return row
+
+
+def step_move(step: ScheduledProcedureStep, status: str) -> None:
+    """One checked move of a locked step; staying where it is is no move."""
+    if step.status == status:
+        return
+    _check(STEP_MACHINE, step.status, status, f"SPS {step.sps_id}")
+    step.status = status
+    step.save(update_fields=["status"])
+
+
+def step_walk(step: ScheduledProcedureStep, path: list[str]) -> None:
+    """Move a step along `path`, starting after the point it has reached."""
+    remaining = path[path.index(step.status) + 1:] if step.status in path else path
+    for status in remaining:
+        step_move(step, status)
+
+
+def order_follow_steps(*, order_id: int) -> ImagingOrder:
+    """Give the order the status its steps imply; tell the EHR when it changes."""
+    order = ImagingOrder.objects.select_for_update().get(pk=order_id)
+    statuses = list(ScheduledProcedureStep.objects.filter(requested_procedure__order=order)
+                    .values_list("status", flat=True))
+    new = status_from_steps(statuses, order.status)
+    if new != order.status:
+        _check(ORDER_MACHINE, order.status, new, f"order {order.accession_number}")
+        order.status = new
+        order.save(update_fields=["status", "updated_at"])
+        outbox_enqueue(event="order_status", context={"order_id": order.pk, "status": new}, order=order)
+    return order
+
+
+def status_from_steps(statuses: list[str], current: str) -> str:
+    """COMPLETED when every step has ended and one was performed, DISCONTINUED
+    or CANCELED when all ended otherwise, IN_PROGRESS once one is performing."""
+    if statuses and all(s in _ENDED for s in statuses):
+        if _S.COMPLETED in statuses:
+            return _O.COMPLETED
+        return _O.DISCONTINUED if _S.DISCONTINUED in statuses else _O.CANCELED
+    if any(s in _PERFORMING for s in statuses):
+        return _O.IN_PROGRESS
+    return _O.SCHEDULED if current == _O.IN_PROGRESS else current
+
+
+def _check(machine, current: str, new: str, what: str) -> None:
+    try:
+        machine.check(current, new)
+    except IllegalTransition:
+        log.warning("refused: %s cannot go from %s to %s", what, current, new)
+        raise
