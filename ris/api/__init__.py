@@ -1,0 +1,1 @@
+"""The REST door (DRF): serializers decode, one service call, serializers encode."""
