@@ -24,3 +24,15 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
 def permission(capability: str) -> str:
     """The permission string Django checks: `ris.<capability>`."""
     return f"ris.{capability}"
+
+
+def ensure_roles() -> None:
+    """Create any missing role group with its capabilities (the migration does
+    this once; tests that flush the database and `ensure_admin` call it again)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, capabilities in ROLE_CAPABILITIES.items():
+        group, created = Group.objects.get_or_create(name=role)
+        if created:
+            group.permissions.set(Permission.objects.filter(content_type__app_label="ris",
+                                                            codename__in=capabilities))

@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from ris.models import OpeningHours, Procedure, Room, ScheduledProcedureStep, Station
+from ris.roles import ensure_roles
 from ris.records import OrderData, PatientData, ProcedureData, StepData
 from ris.services.orders import order_place
 
@@ -17,6 +18,7 @@ def user_with_role(role: str | None, username: str | None = None) -> User:
     user = User.objects.create_user(username or f"{(role or 'norole').replace(' ', '_')}{next(_numbers)}",
                                     password=PASSWORD)
     if role:
+        ensure_roles()
         user.groups.add(Group.objects.get(name=role))
     return user
 

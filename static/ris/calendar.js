@@ -9,6 +9,12 @@
   const wallTime = (d) =>
     `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:00`;
 
+  function escapeHtml(text) {
+    const span = document.createElement("span");
+    span.textContent = text;
+    return span.innerHTML;
+  }
+
   function showRefusal(reason) {
     refusal.textContent = reason;
     refusal.classList.remove("d-none");
@@ -57,6 +63,9 @@
       slotMinTime: "06:00", slotMaxTime: "21:00", slotDuration: "00:15", scrollTime: "07:00",
       allDaySlot: false, editable: true, eventStartEditable: true, eventDurationEditable: true,
       nowIndicator: true, height: "75vh",
+      slotLabelFormat: {hour: "2-digit", minute: "2-digit", hour12: false},
+      eventTimeFormat: {hour: "2-digit", minute: "2-digit", hour12: false},
+      eventContent: (info) => ({html: `<span class="ris-event">${info.timeText} ${escapeHtml(info.event.title)}</span>`}),
       eventDrop: onEventDrop,
       eventResize: onEventResize,
     });
