@@ -111,6 +111,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Patients, orders, steps, rooms, bookings and messages of the Radiology Information System.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "StepStatusEnum": "ris.states.StepStatus",
+        "OrderStatusEnum": "ris.states.OrderStatus",
+        "MessageStatusEnum": "ris.models.messages.InboundMessage.Status",
+    },
 }
 
 # --- listeners -------------------------------------------------------------

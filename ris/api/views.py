@@ -154,7 +154,7 @@ def _change_booking(appointment: Appointment, data: dict, user) -> Appointment:
 class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
     queryset = InboundMessage.objects.order_by("-received_at")
     serializer_class = s.MessageSerializer
-    read_capability = "view_messages"
+    read_capability = write_capability = "view_messages"  # read-only: a write is answered 405
     filterset_fields = {"status": ["exact"], "message_type": ["exact"], "control_id": ["exact"],
                         "sending_application": ["exact"]}
 
