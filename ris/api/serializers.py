@@ -18,6 +18,7 @@ class PatientSerializer(serializers.ModelSerializer):
 class StepSerializer(serializers.ModelSerializer):
     accession_number = serializers.CharField(source="requested_procedure.order.accession_number", read_only=True)
     room = serializers.IntegerField(source="appointment.room_id", read_only=True, default=None)
+    expected_duration_minutes = serializers.IntegerField(read_only=True, allow_null=True)
 
     class Meta:
         model = ScheduledProcedureStep

@@ -1,5 +1,6 @@
 """Rooms, their opening hours and blocked time, and the appointments in them."""
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 
@@ -12,7 +13,8 @@ class Room(models.Model):
     # The AE that pulls this room's worklist; a booking writes its AE title and name to the step.
     station = models.ForeignKey("ris.Station", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="rooms")
-    capacity = models.PositiveSmallIntegerField(default=1, help_text="exams at the same time")
+    capacity = models.PositiveSmallIntegerField(default=1, help_text="exams at the same time",
+                                                validators=[MinValueValidator(1), MaxValueValidator(100)])
     is_active = models.BooleanField(default=True)
 
     class Meta:
