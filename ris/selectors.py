@@ -4,7 +4,7 @@ import datetime as dt
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from ris.models import Appointment, AuditEvent, InboundMessage, Patient, Room, ScheduledProcedureStep
+from ris.models import Appointment, AuditEvent, BlockedTime, InboundMessage, Patient, Room, ScheduledProcedureStep
 from ris.states import StepStatus
 
 OPEN_STEP_STATUSES = [StepStatus.SCHEDULED, StepStatus.ARRIVED, StepStatus.READY]
@@ -54,13 +54,17 @@ def appointments_between(start: dt.datetime, end: dt.datetime) -> QuerySet[Appoi
             .select_related("room", "patient", "step__requested_procedure__order"))
 
 
+def blocked_between(start: dt.datetime, end: dt.datetime) -> QuerySet[BlockedTime]:
+    return BlockedTime.objects.filter(start__lt=end, end__gt=start, room__is_active=True)
+
+
 def active_rooms() -> QuerySet[Room]:
     return Room.objects.filter(is_active=True).select_related("station")
 
 
 def board_steps(day: dt.date) -> QuerySet[ScheduledProcedureStep]:
-    """A day's exams for the status board, in room then time order."""
-    return steps_with_context().filter(start__range=day_bounds(day)).order_by("location", "start")
+    """A day's exams for the status board, in time order."""
+    return steps_with_context().filter(start__range=day_bounds(day)).order_by("start")
 
 
 def patient_search(*, mrn="", name="", birth_date: dt.date | None = None, accession="") -> QuerySet[Patient]:

@@ -47,9 +47,9 @@ def board_step_status(request, pk: int):
 
 def board_context(request) -> dict:
     day = timezone.localdate()
-    steps = list(selectors.board_steps(day))
+    steps = sorted(selectors.board_steps(day), key=lambda s: (not s.location, s.location, s.start))
     for step in steps:
         step.next_statuses = sorted(STEP_MACHINE.transitions.get(step.status, ()))
-    rooms = [(room or "no room", list(rows)) for room, rows in groupby(steps, key=lambda s: s.location)]
+    rooms = [(room or "not booked in a room", list(rows)) for room, rows in groupby(steps, key=lambda s: s.location)]
     return {"day": day, "rooms": rooms,
             "can_change": request.user.has_perm("ris.change_step_status")}

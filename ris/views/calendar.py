@@ -39,7 +39,15 @@ def calendar_resources(request):
 def calendar_events(request):
     start, end = local_datetime(request.GET.get("start")), local_datetime(request.GET.get("end"))
     events = [event_json(a) for a in selectors.appointments_between(start, end)]
-    return JsonResponse(events, safe=False)
+    blocked = [blocked_json(b) for b in selectors.blocked_between(start, end)]
+    return JsonResponse(events + blocked, safe=False)
+
+
+def blocked_json(block) -> dict:
+    """Blocked time as a background event: seen, not draggable."""
+    return {"id": f"blocked-{block.pk}", "resourceIds": [str(block.room_id)], "display": "background",
+            "start": wall_time(block.start), "end": wall_time(block.end),
+            "title": block.reason or "blocked", "classNames": ["ris-blocked"]}
 
 
 def event_json(appointment: Appointment) -> dict:

@@ -1,6 +1,7 @@
 """Order queue (filters, saved filters), manual order entry, keyboard booking."""
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from ris import selectors
@@ -29,7 +30,7 @@ def saved_filter_save(request):
     if form.is_valid():
         SavedFilter.objects.update_or_create(user=request.user, name=form.cleaned_data["name"],
                                              defaults={"query": form.cleaned_data["query"]})
-    return redirect(f"{request.build_absolute_uri('/orders/')}?{form.data.get('query', '')}")
+    return redirect(f"{reverse('order_queue')}?{form.data.get('query', '')}")
 
 
 @require_POST

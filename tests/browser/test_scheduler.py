@@ -10,7 +10,7 @@ from ris.models import Appointment
 from ris.services.appointments import appointment_book
 from ris.services.step_status import step_status_set
 from tests import factories as f
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in
 from tests.peers import findscu
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -76,7 +76,6 @@ def test_scheduler_finds_an_order_drags_it_onto_a_slot_and_the_modality_sees_it(
     order.drag_to(page.locator("#calendar"), target_position={"x": target["x"] - box["x"], "y": target["y"] - box["y"]})
     page.locator(".ec-event", has_text="ACC42").wait_for()
     assert order.count() == 0
-    screenshot(page, "calendar.png")
 
     step.refresh_from_db()
     assert timezone.localtime(step.start).time() == dt.time(10, 0)
@@ -153,4 +152,3 @@ def test_status_board_follows_a_status_change_made_on_the_server(page, ct_rooms,
 
     step_status_set(step=first, status="STARTED")  # what an MPPS N-CREATE will do
     page.locator(f"#step-{first.pk} .step-status", has_text="STARTED").wait_for(timeout=8000)
-    screenshot(page, "status-board.png")
