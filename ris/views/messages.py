@@ -3,6 +3,7 @@ the outbox exists (a second table fed by its own selector)."""
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
+from hl7.er7 import Delimiters, Segment, split_segments
 from ris import selectors
 from ris.models import InboundMessage
 from ris.views.access import requires
@@ -19,6 +20,19 @@ def message_log(request):
 @requires("view_messages")
 def message_detail(request, pk: int):
     message = get_object_or_404(InboundMessage, pk=pk)
-    raw = bytes(message.raw).decode("latin-1")
-    context = {"message": message, "segments": [s for s in raw.replace("\n", "\r").split("\r") if s]}
+    segments = split_segments(bytes(message.raw).decode("latin-1"))
+    context = {"message": message, "segments": segments, "parsed": parsed_fields(segments)}
     return render(request, "ris/message_detail.html", context)
+
+
+def parsed_fields(segments: list[str]) -> list[tuple[str, str]]:
+    """(HL7 position such as PID-5, raw value) for every non-empty field, to read a message by eye."""
+    if not segments or not segments[0].startswith("MSH") or len(segments[0]) < 8:
+        return []
+    delimiters = Delimiters.from_msh(segments[0])
+    rows = []
+    for text in segments:
+        segment = Segment(text, delimiters)
+        last = text.count(delimiters.field) + 1
+        rows += [(f"{segment.name}-{n}", segment.raw(n)) for n in range(1, last + 1) if segment.raw(n)]
+    return rows

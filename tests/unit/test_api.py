@@ -151,3 +151,21 @@ def test_session_authenticated_writes_need_the_csrf_token(booked):
     client.force_login(f.user_with_role("scheduler"))
     room = {"code": "MR1", "name": "MR one", "modality": "MR", "capacity": 1}
     assert client.post("/api/rooms/", room, format="json").status_code == 403
+
+
+def test_rooms_and_procedures_are_updated_by_resource_managers_only(booked):
+    room_url, procedure_url = f"/api/rooms/{booked['room'].pk}/", f"/api/procedures/{Procedure.objects.get().pk}/"
+    assert api_as("technologist").patch(room_url, {"capacity": 2}, format="json").status_code == 403
+    assert api_as("scheduler").patch(room_url, {"capacity": 2}, format="json").json()["capacity"] == 2
+    assert api_as("radiologist").patch(procedure_url, {"name": "x"}, format="json").status_code == 403
+    changed = api_as("scheduler").patch(procedure_url, {"default_duration_minutes": 25}, format="json")
+    assert changed.json()["default_duration_minutes"] == 25
+    assert api_as("scheduler").patch(procedure_url, {"default_duration_minutes": 0}, format="json").status_code == 400
+
+
+def test_schema_is_served_as_committed_without_login():
+    from pathlib import Path
+
+    committed = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
+    response = APIClient().get("/api/schema/")
+    assert response.status_code == 200 and response.content.decode() == committed.read_text()

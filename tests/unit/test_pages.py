@@ -152,6 +152,7 @@ def test_message_log_lists_inbound_messages_with_raw_detail(client):
     assert b"C9" in client.get(reverse("message_log")).content
     detail = client.get(reverse("message_detail", args=[message.pk]))
     assert b"PID|1" in detail.content
+    assert ("MSH-10", "C9") in detail.context["parsed"] and ("MSH-2", "^~\\&") in detail.context["parsed"]
 
 
 def test_rooms_and_catalogue_are_managed_in_the_ui(scheduler):
