@@ -1,9 +1,13 @@
 """Login (throttled), the capability check every page uses, the client's address."""
 from functools import wraps
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import resolve_url
+from django_htmx.http import HttpResponseClientRedirect
 
 from ris.exceptions import LoginLocked
 from ris.forms import LoginForm
@@ -18,14 +22,24 @@ def client_address(request) -> str:
 def requires(capability: str):
     """Page decorator: log in first, then 403 unless a role grants `capability`."""
     def decorate(view):
-        @login_required
         @wraps(view)
         def checked(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return to_login(request)
             if not request.user.has_perm(permission(capability)):
                 raise PermissionDenied(f"Your role does not allow this ({capability}).")
             return view(request, *args, **kwargs)
         return checked
     return decorate
+
+
+def to_login(request):
+    """To the login page, then back. An htmx request (a poll after the session
+    ended) makes the browser load the login page instead of swapping it in."""
+    if request.htmx:
+        back = request.htmx.current_url_abs_path or "/"
+        return HttpResponseClientRedirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': back})}")
+    return redirect_to_login(request.get_full_path())
 
 
 class ThrottledLoginForm(LoginForm):

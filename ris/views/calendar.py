@@ -59,6 +59,7 @@ def event_json(appointment: Appointment) -> dict:
         "end": wall_time(appointment.end),
         "title": f"{appointment.patient.name} · {appointment.step.description} · {order.accession_number}",
         "extendedProps": {"step": appointment.step_id, "status": appointment.step.status},
+        "classNames": [f"ris-status-{appointment.step.status}"],
     }
 
 

@@ -152,3 +152,31 @@ def test_status_board_follows_a_status_change_made_on_the_server(page, ct_rooms,
 
     step_status_set(step=first, status="STARTED")  # what an MPPS N-CREATE will do
     page.locator(f"#step-{first.pk} .step-status", has_text="STARTED").wait_for(timeout=8000)
+
+
+def test_keyboard_only_booking_from_the_calendar_list(page, ct_rooms, today):
+    ct1, _ = ct_rooms
+    step = f.step(accession="ACC5")
+    f.user_with_role("scheduler", "sam")
+    log_in(page, "sam", f.PASSWORD)
+    page.goto("/calendar/")
+    page.wait_for_function("window.risCalendar !== undefined")
+    page.locator('.unbooked-step[data-accession="ACC5"]').focus()
+    page.keyboard.press("Enter")
+    page.get_by_label("Room").select_option(str(ct1.pk))
+    page.get_by_label("Start").fill(f"{today}T14:30")
+    page.get_by_label("Start").press("Enter")
+    page.get_by_role("status").filter(has_text="booked").wait_for()
+    step.refresh_from_db()
+    assert (timezone.localtime(step.start).time(), step.location) == (dt.time(14, 30), "CT1")
+
+
+def test_week_view_shows_the_booking_on_its_day(page, ct_rooms, today):
+    ct1, _ = ct_rooms
+    appointment_book(step=f.step(accession="ACC6"), room=ct1, start=f.local(today, 9))
+    f.user_with_role("scheduler", "sam")
+    log_in(page, "sam", f.PASSWORD)
+    page.goto("/calendar/")
+    page.get_by_role("button", name="week").click()
+    page.locator(".ec-event", has_text="ACC6").wait_for()
+    assert page.locator(".ec-col-head").count() >= 7 * 2  # a column per day and room

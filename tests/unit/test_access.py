@@ -77,3 +77,8 @@ def test_login_form_needs_a_csrf_token():
 
 def test_capability_permission_names_are_those_of_the_migration():
     assert permission("view_audit") == "ris.view_audit"
+
+
+def test_status_board_poll_after_the_session_ended_sends_the_browser_to_login(client):
+    response = client.get(reverse("board_rows"), HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://testserver/board/")
+    assert response.status_code == 200 and response["HX-Redirect"] == "/login/?next=%2Fboard%2F"
