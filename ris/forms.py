@@ -3,7 +3,8 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from ris.models import AuditEvent, BlockedTime, OpeningHours, Procedure, Room
-from ris.records import OrderData, PatientData, ProcedureData, StepData
+from ris.records import OrderData, PatientData
+from ris.services.catalogue import order_data_for
 from ris.states import Priority, StepStatus
 
 BLANK = [("", "any")]
@@ -76,13 +77,9 @@ class OrderEntryForm(Styled, forms.Form):
         )
 
     def order_data(self) -> OrderData:
-        data, procedure = self.cleaned_data, self.cleaned_data["procedure"]
-        step = StepData(modality=procedure.modality, description=procedure.name[:64],
-                        expected_duration_minutes=procedure.default_duration_minutes)
-        requested = ProcedureData(code_value=procedure.code, code_scheme="RIS", code_meaning=procedure.name[:64],
-                                  steps=[step])
-        return OrderData(placer_system="UI", priority=data["priority"], reason=data["reason"],
-                         referring_physician=data["referring_physician"], procedures=[requested])
+        data = self.cleaned_data
+        return order_data_for(data["procedure"], placer_system="UI", priority=data["priority"],
+                              reason=data["reason"], referring_physician=data["referring_physician"])
 
 
 class StepStatusForm(Styled, forms.Form):

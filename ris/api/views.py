@@ -12,9 +12,10 @@ from ris.api.permissions import HasCapability
 from ris.api import serializers as s
 from ris.exceptions import InvalidInput
 from ris.models import Appointment, ImagingOrder, InboundMessage, Patient, Procedure, Room
-from ris.records import OrderData, PatientData, ProcedureData, StepData
+from ris.records import OrderData, PatientData
 from ris.services.appointments import appointment_book, appointment_move, appointment_resize
 from ris.services.audit import audit_record
+from ris.services.catalogue import order_data_for
 from ris.services.login_throttle import login_attempt_record, login_check_allowed
 from ris.services.orders import order_place
 from ris.services.step_status import step_status_set
@@ -76,15 +77,9 @@ def _patient_data(data: dict) -> PatientData:
 
 
 def _order_data(data: dict) -> OrderData:
-    procedure = data["procedure"]
-    step = StepData(modality=procedure.modality, description=procedure.name[:64],
-                    expected_duration_minutes=procedure.default_duration_minutes)
-    requested = ProcedureData(code_value=procedure.code, code_scheme="RIS", code_meaning=procedure.name[:64],
-                              steps=[step])
-    return OrderData(placer_system="API", placer_number=data["placer_number"],
-                     accession_number=data["accession_number"], priority=data["priority"],
-                     referring_physician=data["referring_physician"], reason=data["reason"],
-                     procedures=[requested])
+    return order_data_for(data["procedure"], placer_system="API", placer_number=data["placer_number"],
+                          accession_number=data["accession_number"], priority=data["priority"],
+                          referring_physician=data["referring_physician"], reason=data["reason"])
 
 
 class StepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
