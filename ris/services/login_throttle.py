@@ -9,9 +9,13 @@ from ris.exceptions import LoginLocked
 from ris.models import LoginAttempt
 
 
+def _window_start() -> dt.datetime:
+    return timezone.now() - dt.timedelta(minutes=settings.RIS_LOGIN_LOCKOUT_MINUTES)
+
+
 def login_check_allowed(*, username: str, address: str | None) -> None:
     """Refuse with LoginLocked after too many recent failures for the name or address."""
-    window = timezone.now() - dt.timedelta(minutes=settings.RIS_LOGIN_LOCKOUT_MINUTES)
+    window = _window_start()
     same = Q(username=username.lower())
     if address:
         same |= Q(address=address)
@@ -23,4 +27,6 @@ def login_check_allowed(*, username: str, address: str | None) -> None:
 
 
 def login_attempt_record(*, username: str, address: str | None, succeeded: bool) -> None:
+    """Count this attempt; attempts older than the window no longer count and are dropped."""
+    LoginAttempt.objects.filter(at__lt=_window_start()).delete()
     LoginAttempt.objects.create(username=username.lower()[:150], address=address or None, succeeded=succeeded)

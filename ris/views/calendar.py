@@ -37,7 +37,10 @@ def calendar_resources(request):
 
 @requires("book_appointments")
 def calendar_events(request):
-    start, end = local_datetime(request.GET.get("start")), local_datetime(request.GET.get("end"))
+    try:
+        start, end = local_datetime(request.GET.get("start")), local_datetime(request.GET.get("end"))
+    except InvalidInput as refusal:
+        return JsonResponse({"reason": str(refusal)}, status=400)
     events = [event_json(a) for a in selectors.appointments_between(start, end)]
     blocked = [blocked_json(b) for b in selectors.blocked_between(start, end)]
     return JsonResponse(events + blocked, safe=False)

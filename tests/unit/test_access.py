@@ -82,3 +82,17 @@ def test_capability_permission_names_are_those_of_the_migration():
 def test_status_board_poll_after_the_session_ended_sends_the_browser_to_login(client):
     response = client.get(reverse("board_rows"), HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://testserver/board/")
     assert response.status_code == 200 and response["HX-Redirect"] == "/login/?next=%2Fboard%2F"
+
+
+def test_failures_older_than_the_window_no_longer_count(client, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    f.user_with_role("scheduler", "sam")
+    for _ in range(settings.RIS_LOGIN_MAX_FAILURES):
+        client.post(reverse("login"), {"username": "sam", "password": "nope"})
+    LoginAttempt.objects.update(at=timezone.now() - dt.timedelta(minutes=settings.RIS_LOGIN_LOCKOUT_MINUTES + 1))
+    client.post(reverse("login"), {"username": "sam", "password": f.PASSWORD})
+    assert "_auth_user_id" in client.session
+    assert LoginAttempt.objects.count() == 1  # the old failures were dropped

@@ -172,3 +172,7 @@ def test_room_with_bookings_is_not_deleted(scheduler):
     appointment_book(step=f.step(), room=ct1, start=f.local(f.next_monday(), 9))
     scheduler.post(reverse("resource_delete", args=["rooms", ct1.pk]))
     assert Room.objects.filter(pk=ct1.pk).exists()
+
+
+def test_calendar_events_with_a_bad_range_is_a_400(scheduler):
+    assert scheduler.get(reverse("calendar_events"), {"start": "soon"}).status_code == 400
