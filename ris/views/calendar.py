@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ris import selectors
-from ris.api.errors import http_status_for
+from ris.http_status import http_status_for
 from ris.exceptions import DomainError, InvalidInput
 from ris.models import Appointment, Room
 from ris.services.appointments import appointment_book, appointment_move, appointment_resize
