@@ -51,8 +51,16 @@ def order_entry(request):
         else:
             audit_page(request, action="CREATE", patient=order.patient, obj=order)
             messages.success(request, f"Order {order.accession_number} placed.")
-            return redirect("order_queue")
+            return _after_entry(request, order)
     return render(request, "ris/order_entry.html", {"form": form})
+
+
+def _after_entry(request, order):
+    """A walk-in is booked next, by those who may book."""
+    if not request.user.has_perm("ris.book_appointments"):
+        return redirect("order_queue")
+    step = ScheduledProcedureStep.objects.filter(requested_procedure__order=order).first()
+    return redirect("step_book", pk=step.pk)
 
 
 @requires("book_appointments")

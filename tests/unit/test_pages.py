@@ -54,10 +54,11 @@ def test_manual_order_entry_places_an_order_with_an_accession_number(scheduler):
         "patient_id": "W1", "family_name": "Walk", "given_name": "In", "procedure": procedure.pk,
         "priority": "ROUTINE", "birth_date": "1990-05-01", "sex": "M",
     })
-    assert response.status_code == 302
     order = ImagingOrder.objects.get()
+    step = order.procedures.get().steps.get()
     assert order.accession_number and order.patient.name == "WALK^IN"
-    assert order.procedures.get().steps.get().modality == "CT"
+    assert (step.modality, step.expected_duration_minutes) == ("CT", 20)
+    assert response.url == reverse("step_book", args=[step.pk])  # booked next
 
 
 def test_keyboard_booking_form_books_or_shows_the_refusal(scheduler):
