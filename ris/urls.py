@@ -5,6 +5,8 @@ from django.views.generic import TemplateView
 
 from ris.views import access, audit, board, calendar, home, messages, orders, patients, resources
 
+admin.site.login_form = access.ThrottledAdminLoginForm
+
 urlpatterns = [
     path("", home.home, name="home"),
     path("login/", access.LoginView.as_view(), name="login"),

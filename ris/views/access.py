@@ -3,6 +3,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -42,7 +43,9 @@ def to_login(request):
     return redirect_to_login(request.get_full_path())
 
 
-class ThrottledLoginForm(LoginForm):
+class LoginThrottle:
+    """Form mixin: refuse while locked, count every failure and success."""
+
     def clean(self):
         username, address = self.data.get("username", ""), client_address(self.request)
         try:
@@ -56,6 +59,14 @@ class ThrottledLoginForm(LoginForm):
             raise
         login_attempt_record(username=username, address=address, succeeded=True)
         return cleaned
+
+
+class ThrottledLoginForm(LoginThrottle, LoginForm):
+    pass
+
+
+class ThrottledAdminLoginForm(LoginThrottle, AdminAuthenticationForm):
+    """The admin's own login page counts toward the same lockout."""
 
 
 class LoginView(auth_views.LoginView):

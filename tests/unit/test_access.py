@@ -96,3 +96,12 @@ def test_failures_older_than_the_window_no_longer_count(client, settings):
     client.post(reverse("login"), {"username": "sam", "password": f.PASSWORD})
     assert "_auth_user_id" in client.session
     assert LoginAttempt.objects.count() == 1  # the old failures were dropped
+
+
+def test_admin_login_counts_toward_the_same_lockout(client, settings):
+    User = f.user_with_role("administrator", "ada").__class__
+    User.objects.filter(username="ada").update(is_staff=True)
+    for _ in range(settings.RIS_LOGIN_MAX_FAILURES):
+        client.post("/admin/login/", {"username": "ada", "password": "nope"})
+    response = client.post("/admin/login/", {"username": "ada", "password": f.PASSWORD})
+    assert b"Too many failed attempts" in response.content and "_auth_user_id" not in client.session
