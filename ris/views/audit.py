@@ -38,6 +38,11 @@ def _csv_lines(events):
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_COLUMNS)
     for e in events:
-        yield writer.writerow([e.at.isoformat(), e.actor, e.door, e.action,
-                               e.patient.patient_id if e.patient else "", e.object_type, e.object_id,
-                               e.detail, e.address])
+        row = [e.at.isoformat(), e.actor, e.door, e.action, e.patient.patient_id if e.patient else "",
+               e.object_type, e.object_id, e.detail, e.address]
+        yield writer.writerow([spreadsheet_safe(value) for value in row])
+
+
+def spreadsheet_safe(value: str) -> str:
+    """Keep a spreadsheet from running a cell as a formula (CSV injection)."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

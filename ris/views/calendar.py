@@ -25,8 +25,16 @@ def calendar_page(request):
     modality = request.GET.get("modality", "")
     rooms = selectors.active_rooms()
     context = {"rooms": rooms, "unbooked": selectors.unbooked_steps(modality=modality)[:100],
-               "modality": modality, "day": request.GET.get("day", timezone.localdate().isoformat())}
+               "modality": modality, "day": _day(request.GET.get("day", ""))}
     return render(request, "ris/calendar.html", context)
+
+
+def _day(text: str) -> str:
+    """The day to open on: ?day=YYYY-MM-DD, else today in the site zone."""
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        return timezone.localdate().isoformat()
 
 
 @requires("book_appointments")

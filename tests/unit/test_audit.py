@@ -38,3 +38,10 @@ def test_audit_search_filters_by_patient_and_exports_csv(client):
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][:4] == ["at", "actor", "door", "action"]
     assert [(r[1], r[4]) for r in rows[1:]] == [("y", "MRN2")]
+
+
+def test_csv_export_neutralises_cells_that_a_spreadsheet_would_run():
+    from ris.views.audit import spreadsheet_safe
+
+    assert spreadsheet_safe("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
+    assert spreadsheet_safe("/patients/1/") == "/patients/1/"
