@@ -160,3 +160,21 @@ def test_most_at_once_counts_overlaps_not_neighbours():
     assert most_at_once([(t[0], t[2]), (t[1], t[3]), (t[2], t[4])]) == 2
     assert most_at_once([(t[0], t[1]), (t[1], t[2])]) == 1
     assert most_at_once([]) == 0
+
+
+def test_opening_hours_are_wall_times_of_the_site_zone(monday, site_zone):
+    ct1 = f.room(opens=dt.time(7), closes=dt.time(19))
+    seven_in_berlin = f.local(monday, 7)
+    assert seven_in_berlin.utcoffset() == dt.timedelta(hours=1)
+    appointment_book(step=f.step(), room=ct1, start=seven_in_berlin)
+    with pytest.raises(RoomClosed):
+        appointment_book(step=f.step(patient_id="P2"), room=ct1, start=seven_in_berlin - dt.timedelta(minutes=15))
+
+
+def test_a_booking_must_fit_in_one_opening_period(monday):
+    ct1 = f.room()
+    OpeningHours.objects.filter(room=ct1, weekday=0).delete()
+    OpeningHours.objects.create(room=ct1, weekday=0, opens=dt.time(7), closes=dt.time(12))
+    OpeningHours.objects.create(room=ct1, weekday=0, opens=dt.time(13), closes=dt.time(19))
+    with pytest.raises(RoomClosed, match="07:00–12:00, 13:00–19:00"):
+        appointment_book(step=f.step(), room=ct1, start=f.local(monday, 11, 50), duration_minutes=20)
