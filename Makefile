@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast bench migrate clean
+.PHONY: install run test test-fast bench migrate clean schema screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ test-fast: install
 bench: install
 	@command -v findscu >/dev/null || { echo "findscu not found: install Debian's dcmtk (apt-get install dcmtk)"; exit 1; }
 	TCP_NODELAY=1 $(PY) bench/run.py
+
+schema: install  # regenerate the committed OpenAPI schema after changing the API
+	$(PY) manage.py spectacular --file docs/openapi.yaml --validate
+
+screenshots: install  # refresh the README's screenshots (needs /usr/bin/chromium)
+	RIS_SCREENSHOTS=docs/images $(PY) -m pytest -q tests/browser/test_screenshots.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

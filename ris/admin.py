@@ -190,3 +190,57 @@ class ReportAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class OpeningHoursInline(admin.TabularInline):
+    model = models.OpeningHours
+    extra = 0
+
+
+@admin.register(models.Room)
+class RoomAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "modality", "station", "capacity", "is_active")
+    inlines = [OpeningHoursInline]
+
+
+@admin.register(models.BlockedTime)
+class BlockedTimeAdmin(admin.ModelAdmin):
+    list_display = ("room", "start", "end", "reason")
+    list_filter = ("room",)
+
+
+@admin.register(models.Procedure)
+class CatalogueProcedureAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "modality", "default_duration_minutes")
+    search_fields = ("code", "name")
+
+
+@admin.register(models.Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    """Read-only: bookings change only through the appointment services (their rules)."""
+
+    list_display = ("start", "end", "room", "patient", "step", "booked_by")
+    list_filter = ("room",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The trail is never edited; search and export it on /audit/."""
+
+    list_display = ("at", "actor", "door", "action", "patient", "object_type", "object_id")
+    list_filter = ("door", "action")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

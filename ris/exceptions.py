@@ -56,3 +56,37 @@ class FieldsMissing(DomainError):
     def __init__(self, message: str, *, fields: list[str]):
         super().__init__(message)
         self.fields = fields
+class NotFound(DomainError):
+    """A referenced row (room, step, appointment...) does not exist."""
+
+
+class LoginLocked(DomainError):
+    """Too many failed logins for this user name or address; try later."""
+
+
+class BookingRefused(DomainError):
+    """A booking, move or resize breaks a scheduling rule; the message says which."""
+
+
+class RoomClosed(BookingRefused):
+    pass
+
+
+class RoomBlocked(BookingRefused):
+    pass
+
+
+class RoomFull(BookingRefused):
+    pass
+
+
+class PatientDoubleBooked(BookingRefused):
+    pass
+
+
+class ProcedureNotPossibleInRoom(BookingRefused):
+    pass
+
+
+class StepNotBookable(BookingRefused):
+    pass

@@ -27,6 +27,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "django_filters",
+    "django_htmx",
+    "drf_spectacular",
     "ris.apps.RisConfig",
     "hl7.apps.Hl7Config",
     "worklist.apps.WorklistConfig",
@@ -42,6 +45,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "ris.urls"
@@ -85,11 +89,43 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
-# whitenoise serves static files in every process; with finders on, a node
-# started without `collectstatic` (make run) still has its admin styles.
+STATIC_ROOT.mkdir(exist_ok=True)  # collectstatic target; WhiteNoise expects it to exist
+STATICFILES_DIRS = [BASE_DIR / "static"]  # static/vendor: htmx, EventCalendar, Bootstrap
+# Static files are served by the app itself (WhiteNoise), so `serve` and
+# gunicorn need no web server in front; found in place, no collectstatic needed.
 WHITENOISE_USE_FINDERS = env.bool("RIS_STATIC_USE_FINDERS", default=True)
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+# Login throttling: this many failures per user name or address within the
+# window lock further attempts until the window has passed.
+RIS_LOGIN_MAX_FAILURES = env.int("RIS_LOGIN_MAX_FAILURES", default=5)
+RIS_LOGIN_LOCKOUT_MINUTES = env.int("RIS_LOGIN_LOCKOUT_MINUTES", default=15)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: an unauthenticated request is answered 401 with WWW-Authenticate.
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "ris.api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "RIS API",
+    "DESCRIPTION": "Patients, orders, steps, rooms, bookings and messages of the Radiology Information System.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "StepStatusEnum": "ris.states.StepStatus",
+        "OrderStatusEnum": "ris.states.OrderStatus",
+        "MessageStatusEnum": "ris.models.messages.InboundMessage.Status",
+    },
+}
 
 # --- listeners -------------------------------------------------------------
 RIS_BIND_HOST = env.str("RIS_BIND_HOST", default="127.0.0.1")

@@ -1,13 +1,67 @@
-"""Domain rows for tests, made through the services like any door would."""
+"""Small builders for tests, made through the services like any door would:
+users in a role, rooms open on weekdays, orders."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from ris.models import OpeningHours, Procedure, Room, ScheduledProcedureStep, Station
+from ris.roles import ensure_roles
 from ris.records import OrderData, PatientData, ProcedureData, StepData
 from ris.services.orders import order_place
+
+_numbers = itertools.count(1)
+PASSWORD = "correct horse battery staple"
+
+
+def user_with_role(role: str | None, username: str | None = None) -> User:
+    user = User.objects.create_user(username or f"{(role or 'norole').replace(' ', '_')}{next(_numbers)}",
+                                    password=PASSWORD)
+    if role:
+        ensure_roles()
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def room(code="CT1", modality="CT", *, opens=dt.time(7), closes=dt.time(19), capacity=1, ae_title=None) -> Room:
+    station = Station.objects.create(ae_title=ae_title or f"{code}_AE", modality=modality, station_name=code)
+    row = Room.objects.create(code=code, name=f"{modality} room {code}", modality=modality, station=station,
+                              capacity=capacity)
+    for weekday in range(7):
+        OpeningHours.objects.create(room=row, weekday=weekday, opens=opens, closes=closes)
+    return row
+
+
+def procedure(code="CTHEAD", modality="CT", minutes=20, name="CT Head") -> Procedure:
+    return Procedure.objects.get_or_create(code=code, defaults=dict(
+        name=name, modality=modality, default_duration_minutes=minutes,
+        preparation_instructions="Remove metal objects."))[0]
+
+
+def step(*, patient_id="P1", name="DOE^JANE", modality="CT", code="CTHEAD", accession="",
+         start: dt.datetime | None = None, referring="", priority="ROUTINE") -> ScheduledProcedureStep:
+    order = order_place(
+        patient=PatientData(patient_id=patient_id, name=name, birth_date=dt.date(1980, 1, 1), sex="F"),
+        order=OrderData(accession_number=accession, referring_physician=referring, priority=priority,
+                        procedures=[ProcedureData(code_value=code, description=code,
+                                                  steps=[StepData(modality=modality, start=start)])]),
+    )
+    return ScheduledProcedureStep.objects.get(requested_procedure__order=order)
+
+
+def local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    """An aware datetime at a site-local wall time."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, minute)))
+
+
+def next_monday() -> dt.date:
+    today = timezone.localdate()
+    return today + dt.timedelta(days=(7 - today.weekday()) or 7)
+
 
 
 def radiologist(username: str = "drhouse", first: str = "Greg", last: str = "House"):

@@ -1,1 +1,1 @@
-"""The REST door (DRF): decode, call one service, encode."""
+"""The REST door (DRF): serializers decode, one service call, serializers encode."""

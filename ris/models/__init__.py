@@ -1,22 +1,35 @@
 """The RIS domain model. Field comments cite where a value comes from."""
+from .access import Capability, LoginAttempt, SavedFilter
+from .audit import AuditEvent
+from .catalogue import Procedure
 from .messages import InboundMessage
 from .mpps import PerformedProcedureStep
-from .outbound import Destination, OutboundMessage
 from .orders import ImagingOrder, RequestedProcedure, ScheduledProcedureStep
+from .outbound import Destination, OutboundMessage
 from .patients import Patient
 from .reports import Report, ReportVersion
+from .scheduling import Appointment, BlockedTime, OpeningHours, Room
 from .stations import Station
 
 __all__ = [
+    "Appointment",
+    "AuditEvent",
+    "BlockedTime",
+    "Capability",
     "Destination",
-    "OutboundMessage",
-    "PerformedProcedureStep",
     "ImagingOrder",
     "InboundMessage",
+    "LoginAttempt",
+    "OpeningHours",
+    "OutboundMessage",
     "Patient",
+    "PerformedProcedureStep",
+    "Procedure",
     "Report",
     "ReportVersion",
     "RequestedProcedure",
+    "Room",
+    "SavedFilter",
     "ScheduledProcedureStep",
     "Station",
 ]

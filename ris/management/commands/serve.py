@@ -59,7 +59,7 @@ class Command(BaseCommand):
     def _announce(self, host: str) -> None:
         ae = settings.RIS_DICOM_AE_TITLE
         self.stdout.write(self.style.SUCCESS("RIS is running:"))
-        self.stdout.write(f"  web         http://{host}:{settings.RIS_HTTP_PORT}/  (admin: /admin/)")
+        self.stdout.write(f"  web         http://{host}:{settings.RIS_HTTP_PORT}/  (log in: /login/, API: /api/)")
         self.stdout.write(f"  HL7 MLLP    {host}:{settings.RIS_MLLP_PORT}")
         self.stdout.write(f"  DICOM MWL   {host}:{settings.RIS_DICOM_PORT}  AE title {ae}")
         self.stdout.write("Press Ctrl-C to stop.")

@@ -1,0 +1,48 @@
+"""Who may do what: the capabilities that roles (Django groups) grant."""
+from django.db import models
+
+
+class Capability(models.Model):
+    """Holds no rows: its Meta declares the RIS permissions every page and
+    endpoint checks. Roles are groups holding some of them (see ris/roles.py)."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("view_patients", "View patients, orders and exams"),
+            ("enter_orders", "Enter orders by hand"),
+            ("book_appointments", "Book, move and resize appointments"),
+            ("manage_resources", "Manage rooms, opening hours, blocked time and the procedure catalogue"),
+            ("view_status_board", "View the technologists' status board"),
+            ("change_step_status", "Check in patients and change exam status"),
+            ("view_messages", "View the HL7 message log"),
+            ("view_audit", "View and export the audit log"),
+        ]
+
+
+class LoginAttempt(models.Model):
+    """One attempt to log in, kept to throttle password guessing."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    username = models.CharField(max_length=150, db_index=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    succeeded = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["address", "at"], name="login_attempt_address_at")]
+
+
+class SavedFilter(models.Model):
+    """A user's named order-queue filter (the query string of the queue page)."""
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="saved_filters")
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="saved_filter_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,89 @@
+"""Rooms, their opening hours and blocked time, and the appointments in them."""
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class Room(models.Model):
+    """An examination room: where a step is performed, by its station."""
+
+    code = models.CharField(max_length=16, unique=True)  # written to (0040,0011) Scheduled Procedure Step Location
+    name = models.CharField(max_length=64)
+    modality = models.CharField(max_length=16, db_index=True)  # (0008,0060)
+    # The AE that pulls this room's worklist; a booking writes its AE title and name to the step.
+    station = models.ForeignKey("ris.Station", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="rooms")
+    capacity = models.PositiveSmallIntegerField(default=1, help_text="exams at the same time",
+                                                validators=[MinValueValidator(1), MaxValueValidator(100)])
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name} ({self.modality})"
+
+
+class OpeningHours(models.Model):
+    """One period a room is open on a weekday, in the site time zone."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(choices=[
+        (0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"),
+        (4, "Friday"), (5, "Saturday"), (6, "Sunday"),
+    ])
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["room", "weekday", "opens"]
+        constraints = [models.CheckConstraint(condition=models.Q(opens__lt=models.F("closes")),
+                                              name="opening_hours_opens_before_closes")]
+
+    def __str__(self) -> str:
+        return f"{self.room.code} {self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class BlockedTime(models.Model):
+    """A period a room takes no bookings (maintenance, staff meeting...)."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="blocked_times")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering = ["start"]
+        constraints = [models.CheckConstraint(condition=models.Q(start__lt=models.F("end")),
+                                              name="blocked_time_start_before_end")]
+
+    def __str__(self) -> str:
+        return f"{self.room.code} blocked {self.start:%Y-%m-%d %H:%M}: {self.reason}"
+
+
+class Appointment(models.Model):
+    """A scheduled procedure step booked in a room.
+
+    The step's start and expected duration stay the worklist's truth; start
+    and end are kept here too, by the appointment services only, so that
+    overlap checks are one indexed range query.
+    """
+
+    step = models.OneToOneField("ris.ScheduledProcedureStep", on_delete=models.CASCADE,
+                                related_name="appointment")
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="appointments")
+    patient = models.ForeignKey("ris.Patient", on_delete=models.CASCADE, related_name="appointments")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [
+            models.Index(fields=["room", "start"], name="appointment_room_start"),
+            models.Index(fields=["patient", "start"], name="appointment_patient_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step} in {self.room.code}"

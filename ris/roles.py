@@ -1,0 +1,38 @@
+"""Roles are Django groups; each grants some capabilities (ris.models.Capability).
+
+The data migration `issue7_roles` creates the groups with these permissions;
+administrators may adjust them later in the admin.
+"""
+SCHEDULER = "scheduler"
+TECHNOLOGIST = "technologist"
+RADIOLOGIST = "radiologist"
+INTEGRATION_ENGINEER = "integration engineer"
+ADMINISTRATOR = "administrator"
+
+ROLE_CAPABILITIES: dict[str, set[str]] = {
+    SCHEDULER: {"view_patients", "enter_orders", "book_appointments", "manage_resources", "view_status_board"},
+    TECHNOLOGIST: {"view_patients", "view_status_board", "change_step_status"},
+    RADIOLOGIST: {"view_patients", "view_status_board"},
+    INTEGRATION_ENGINEER: {"view_messages"},
+    ADMINISTRATOR: {
+        "view_patients", "enter_orders", "book_appointments", "manage_resources",
+        "view_status_board", "change_step_status", "view_messages", "view_audit",
+    },
+}
+
+
+def permission(capability: str) -> str:
+    """The permission string Django checks: `ris.<capability>`."""
+    return f"ris.{capability}"
+
+
+def ensure_roles() -> None:
+    """Create any missing role group with its capabilities (the migration does
+    this once; tests that flush the database and `ensure_admin` call it again)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, capabilities in ROLE_CAPABILITIES.items():
+        group, created = Group.objects.get_or_create(name=role)
+        if created:
+            group.permissions.set(Permission.objects.filter(content_type__app_label="ris",
+                                                            codename__in=capabilities))

@@ -1,0 +1,113 @@
+"""Reads the pages and the API share: one function per question asked."""
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from ris.models import Appointment, AuditEvent, BlockedTime, InboundMessage, Patient, Room, ScheduledProcedureStep
+from ris.states import StepStatus
+
+OPEN_STEP_STATUSES = [StepStatus.SCHEDULED, StepStatus.ARRIVED, StepStatus.READY]
+
+
+def steps_with_context() -> QuerySet[ScheduledProcedureStep]:
+    return ScheduledProcedureStep.objects.select_related(
+        "requested_procedure__order__patient", "appointment__room"
+    )
+
+
+def order_queue(*, status="", modality="", priority="", day: dt.date | None = None,
+                referring="", booked="", text="") -> QuerySet[ScheduledProcedureStep]:
+    """Steps to schedule, most urgent first; every filter optional."""
+    rows = steps_with_context()
+    exact = {"status": status, "modality": modality, "requested_procedure__order__priority": priority}
+    rows = rows.filter(**{k: v for k, v in exact.items() if v})
+    if day:
+        rows = rows.filter(start__range=day_bounds(day))
+    if referring:
+        rows = rows.filter(requested_procedure__order__referring_physician__icontains=referring)
+    if booked in ("yes", "no"):
+        rows = rows.filter(appointment__isnull=(booked == "no"))
+    if text:
+        rows = rows.filter(_text_match(text))
+    return rows.order_by("start", "pk")
+
+
+def _text_match(text: str) -> Q:
+    order = "requested_procedure__order__"
+    return (Q(**{order + "accession_number__iexact": text}) | Q(**{order + "patient__patient_id__iexact": text})
+            | Q(**{order + "patient__name__icontains": text}) | Q(description__icontains=text))
+
+
+def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[midnight, next midnight) of a day in the site time zone, as aware datetimes."""
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time()))
+    return start, start + dt.timedelta(days=1) - dt.timedelta(microseconds=1)
+
+
+def unbooked_steps(*, modality="", text="") -> QuerySet[ScheduledProcedureStep]:
+    return order_queue(modality=modality, booked="no", text=text).filter(status__in=OPEN_STEP_STATUSES)
+
+
+def appointments_between(start: dt.datetime, end: dt.datetime) -> QuerySet[Appointment]:
+    return (Appointment.objects.filter(start__lt=end, end__gt=start)
+            .select_related("room", "patient", "step__requested_procedure__order"))
+
+
+def blocked_between(start: dt.datetime, end: dt.datetime) -> QuerySet[BlockedTime]:
+    return BlockedTime.objects.filter(start__lt=end, end__gt=start, room__is_active=True)
+
+
+def active_rooms() -> QuerySet[Room]:
+    return Room.objects.filter(is_active=True).select_related("station")
+
+
+def board_steps(day: dt.date) -> QuerySet[ScheduledProcedureStep]:
+    """A day's exams for the status board, in time order."""
+    return steps_with_context().filter(start__range=day_bounds(day)).order_by("start")
+
+
+def patient_search(*, mrn="", name="", birth_date: dt.date | None = None, accession="") -> QuerySet[Patient]:
+    rows = Patient.objects.all()
+    if mrn:
+        rows = rows.filter(patient_id__iexact=mrn)
+    if name:
+        rows = rows.filter(name__icontains=name)
+    if birth_date:
+        rows = rows.filter(birth_date=birth_date)
+    if accession:
+        rows = rows.filter(orders__accession_number__iexact=accession)
+    return rows.distinct().order_by("name")[:200]
+
+
+def patient_orders(patient: Patient):
+    return patient.orders.prefetch_related("procedures__steps__appointment__room").order_by("-created_at")
+
+
+def patient_messages(patient: Patient) -> QuerySet[InboundMessage]:
+    return InboundMessage.objects.filter(order__patient=patient).order_by("-received_at")
+
+
+def inbound_messages(*, status="", message_type="", sender="", text="") -> QuerySet[InboundMessage]:
+    rows = InboundMessage.objects.select_related("order").order_by("-received_at")
+    if status:
+        rows = rows.filter(status=status)
+    if message_type:
+        rows = rows.filter(message_type__icontains=message_type)
+    if sender:
+        rows = rows.filter(sending_application__icontains=sender)
+    if text:
+        rows = rows.filter(Q(control_id__icontains=text) | Q(order__accession_number__iexact=text))
+    return rows
+
+
+def audit_search(*, actor="", patient_id="", door="", action="", since: dt.date | None = None,
+                 until: dt.date | None = None) -> QuerySet[AuditEvent]:
+    rows = AuditEvent.objects.select_related("patient")
+    exact = {"actor__iexact": actor, "patient__patient_id__iexact": patient_id, "door": door, "action": action}
+    rows = rows.filter(**{k: v for k, v in exact.items() if v})
+    if since:
+        rows = rows.filter(at__gte=day_bounds(since)[0])
+    if until:
+        rows = rows.filter(at__lte=day_bounds(until)[1])
+    return rows.order_by("-at")

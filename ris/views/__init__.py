@@ -1,0 +1,1 @@
+"""The web door: each view decodes the request, calls one service or selector, renders."""
