@@ -49,6 +49,8 @@ _OUTCOME_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-su
 
 
 class FhirView(APIView):
+    # FHIR is described by its own CapabilityStatement (/fhir/metadata), not OpenAPI.
+    schema = None
     authentication_classes = [TokenAuthentication, SessionAuthentication, BasicAuthentication]
     permission_classes = [IsAuthenticated]
     renderer_classes = [FhirJsonRenderer]

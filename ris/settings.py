@@ -124,6 +124,8 @@ SPECTACULAR_SETTINGS = {
         "StepStatusEnum": "ris.states.StepStatus",
         "OrderStatusEnum": "ris.states.OrderStatus",
         "MessageStatusEnum": "ris.models.messages.InboundMessage.Status",
+        "ReportStatusEnum": "ris.states.ReportStatus",
+        "SignatureStatusEnum": [("preliminary", "preliminary"), ("final", "final")],
     },
 }
 
