@@ -18,7 +18,7 @@ from ris.services.audit import audit_record
 from ris.services.catalogue import order_data_for
 from ris.services.login_throttle import login_attempt_record, login_check_allowed
 from ris.services.orders import order_place
-from ris.services.step_status import step_status_set
+from ris.services.steps import step_set_status
 
 
 class RisViewSet(viewsets.GenericViewSet):
@@ -93,7 +93,7 @@ class StepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
     @action(detail=True, methods=["post"], url_path="status")
     def set_status(self, request, pk=None):
         """Change the step's status through the state machine (409 if not allowed)."""
-        step = step_status_set(step=self.get_object(), status=_valid(s.StepStatusSerializer, request.data)["status"])
+        step = step_set_status(step=self.get_object(), status=_valid(s.StepStatusSerializer, request.data)["status"])
         self.audit("CHANGE", patient=step.requested_procedure.order.patient, obj=step)
         return Response(s.StepSerializer(selectors.steps_with_context().get(pk=step.pk)).data)
 

@@ -9,7 +9,7 @@ from ris import selectors
 from ris.exceptions import DomainError
 from ris.forms import StepStatusForm
 from ris.models import ScheduledProcedureStep
-from ris.services.step_status import step_status_set
+from ris.services.steps import step_set_status
 from ris.states import STEP_MACHINE
 from ris.views.access import audit_page, requires
 
@@ -34,7 +34,7 @@ def board_step_status(request, pk: int):
     try:
         if not form.is_valid():
             raise DomainError("unknown status")
-        step_status_set(step=step, status=form.cleaned_data["status"])
+        step_set_status(step=step, status=form.cleaned_data["status"])
     except DomainError as refusal:
         error = str(refusal)
     else:

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from ris.models import Appointment
 from ris.services.appointments import appointment_book
-from ris.services.step_status import step_status_set
 from tests import factories as f
+from tests import mpps_scu
 from tests.browser.conftest import log_in
 from tests.peers import findscu
 
@@ -135,7 +135,7 @@ def test_dragging_a_booking_to_a_free_slot_moves_it_in_the_worklist(page, ct_roo
     assert Appointment.objects.get().room == ct2
 
 
-def test_status_board_follows_a_status_change_made_on_the_server(page, ct_rooms, today):
+def test_status_board_shows_an_exam_started_by_mpps_without_reloading(page, ct_rooms, today, dicom):
     ct1, _ = ct_rooms
     first = f.step(patient_id="P1", accession="ACC7", name="BOARD^BEN")
     second = f.step(patient_id="P2", accession="ACC8", name="BOARD^BELLA")
@@ -150,7 +150,12 @@ def test_status_board_follows_a_status_change_made_on_the_server(page, ct_rooms,
     page.locator(f"#step-{second.pk}").get_by_role("button", name="Check in").click()
     page.locator(f"#step-{second.pk} .step-status", has_text="ARRIVED").wait_for()
 
-    step_status_set(step=first, status="STARTED")  # what an MPPS N-CREATE will do
+    procedure = first.requested_procedure
+    item = mpps_scu.scheduled_item(procedure.study_instance_uid, accession="ACC7",
+                                   rp_id=procedure.requested_procedure_id, sps_id=first.sps_id)
+    with mpps_scu.MppsScu(dicom) as modality:  # the modality starts the exam
+        status_reply, _ = modality.create(mpps_scu.in_progress([item], patient_id="P1"))
+    assert status_reply.Status == 0x0000
     page.locator(f"#step-{first.pk} .step-status", has_text="STARTED").wait_for(timeout=8000)
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from ris.models import BlockedTime
 from ris.services.appointments import appointment_book
-from ris.services.step_status import step_status_set
+from ris.services.steps import step_set_status
 from tests import factories as f
 from tests.browser.conftest import log_in, screenshot
 
@@ -44,7 +44,7 @@ def test_screenshots_of_the_calendar_and_the_status_board(page):
     today = timezone.localdate()
     steps = busy_day(today)
     for step, status in zip(steps, ["STARTED", "ARRIVED", "READY"]):
-        step_status_set(step=step, status=status)
+        step_set_status(step=step, status=status)
     f.user_with_role("administrator", "admin")
     log_in(page, "admin", f.PASSWORD)
     page.goto("/calendar/")

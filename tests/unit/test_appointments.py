@@ -10,7 +10,7 @@ from ris.exceptions import (
 from ris.models import BlockedTime, OpeningHours
 from ris.services.appointments import appointment_book, appointment_move, appointment_resize
 from ris.services.scheduling_rules import most_at_once
-from ris.services.step_status import step_status_set
+from ris.services.steps import step_set_status
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +97,7 @@ def test_catalogue_rooms_restrict_where_a_procedure_is_done(monday):
 
 def test_started_step_cannot_be_booked(monday):
     step = f.step()
-    step_status_set(step=step, status="STARTED")
+    step_set_status(step=step, status="STARTED")
     with pytest.raises(StepNotBookable):
         appointment_book(step=step, room=f.room(), start=f.local(monday, 9))
 
@@ -105,7 +105,7 @@ def test_started_step_cannot_be_booked(monday):
 def test_canceled_step_releases_its_slot(monday):
     ct1, first = f.room(), f.step(patient_id="P1")
     appointment_book(step=first, room=ct1, start=f.local(monday, 9))
-    step_status_set(step=first, status="CANCELED")
+    step_set_status(step=first, status="CANCELED")
     appointment_book(step=f.step(patient_id="P2"), room=ct1, start=f.local(monday, 9))
 
 
