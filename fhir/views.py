@@ -22,6 +22,7 @@ from fhir.capability import capability_statement
 from fhir.resources_read import KINDS, Kind
 from fhir.search import search_filter
 from ris.exceptions import InvalidInput
+from ris.roles import permission
 
 DEFAULT_COUNT, MAX_COUNT = 50, 200
 
@@ -48,11 +49,18 @@ def operation_outcome(code: str, text: str, severity: str = "error") -> dict:
 _OUTCOME_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 400: "invalid"}
 
 
+class CanViewPatients(IsAuthenticated):
+    """FHIR reads show patient data: the role must allow viewing patients."""
+
+    def has_permission(self, request, view) -> bool:
+        return super().has_permission(request, view) and request.user.has_perm(permission("view_patients"))
+
+
 class FhirView(APIView):
     # FHIR is described by its own CapabilityStatement (/fhir/metadata), not OpenAPI.
     schema = None
     authentication_classes = [TokenAuthentication, SessionAuthentication, BasicAuthentication]
-    permission_classes = [IsAuthenticated]
+    permission_classes = [CanViewPatients]
     renderer_classes = [FhirJsonRenderer]
     content_negotiation_class = FhirOnly
 

@@ -12,11 +12,11 @@ ADMINISTRATOR = "administrator"
 ROLE_CAPABILITIES: dict[str, set[str]] = {
     SCHEDULER: {"view_patients", "enter_orders", "book_appointments", "manage_resources", "view_status_board"},
     TECHNOLOGIST: {"view_patients", "view_status_board", "change_step_status"},
-    RADIOLOGIST: {"view_patients", "view_status_board"},
+    RADIOLOGIST: {"view_patients", "view_status_board", "write_reports"},
     INTEGRATION_ENGINEER: {"view_messages"},
     ADMINISTRATOR: {
         "view_patients", "enter_orders", "book_appointments", "manage_resources",
-        "view_status_board", "change_step_status", "view_messages", "view_audit",
+        "view_status_board", "change_step_status", "view_messages", "view_audit", "write_reports",
     },
 }
 

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from django.views.generic import TemplateView
 
@@ -12,7 +13,7 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("login/", access.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("no-role/", TemplateView.as_view(template_name="ris/no_role.html"), name="no_role"),
+    path("no-role/", login_required(TemplateView.as_view(template_name="ris/no_role.html")), name="no_role"),
     path("orders/", orders.order_queue, name="order_queue"),
     path("orders/new/", orders.order_entry, name="order_entry"),
     path("orders/filters/", orders.saved_filter_save, name="saved_filter_save"),

@@ -65,8 +65,12 @@ def next_monday() -> dt.date:
 
 
 def radiologist(username: str = "drhouse", first: str = "Greg", last: str = "House"):
-    user, _ = get_user_model().objects.get_or_create(username=username,
-                                                     defaults={"first_name": first, "last_name": last})
+    """A user in the radiologist role (reads patients, writes and signs reports)."""
+    user, created = get_user_model().objects.get_or_create(username=username,
+                                                           defaults={"first_name": first, "last_name": last})
+    if created:
+        ensure_roles()
+        user.groups.add(Group.objects.get(name="radiologist"))
     return user
 
 

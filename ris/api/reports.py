@@ -18,6 +18,7 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from ris.api.permissions import HasCapability
 from ris.exceptions import IllegalTransition, InvalidInput
 from ris.models import Report, ReportVersion, RequestedProcedure
 from ris.services import reports as services
@@ -86,7 +87,8 @@ def find_procedure(data: dict) -> RequestedProcedure:
 
 class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     authentication_classes = [TokenAuthentication, SessionAuthentication, BasicAuthentication]
-    permission_classes = [IsAuthenticated]
+    permission_classes = [HasCapability]
+    read_capability, write_capability = "view_patients", "write_reports"
     serializer_class = ReportSerializer
     queryset = Report.objects.select_related("order", "procedure").prefetch_related(
         "versions__author", "versions__signer").order_by("-pk")

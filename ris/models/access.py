@@ -18,6 +18,7 @@ class Capability(models.Model):
             ("change_step_status", "Check in patients and change exam status"),
             ("view_messages", "View the HL7 message log"),
             ("view_audit", "View and export the audit log"),
+            ("write_reports", "Write, sign, correct and add to reports"),
         ]
 
 

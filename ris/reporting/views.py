@@ -6,7 +6,6 @@ refusal is shown on the page with the text kept as typed.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -17,9 +16,10 @@ from ris.selectors.reports import reading_worklist, recently_signed, report_deli
 from ris.services import reports as services
 from ris.services.outbox import outbox_resend
 from ris.states import ReportStatus
+from ris.views.access import requires
 
 
-@login_required
+@requires("write_reports")
 def worklist(request):
     filters = WorklistFilter(request.GET or None)
     rows = reading_worklist(**filters.criteria())
@@ -27,7 +27,7 @@ def worklist(request):
                   {"filters": filters, "rows": rows, "signed": recently_signed()})
 
 
-@login_required
+@requires("write_reports")
 @require_http_methods(["GET", "POST"])
 def editor(request, procedure_id: int):
     procedure = get_object_or_404(

@@ -77,3 +77,23 @@ def test_reports_are_listed_by_accession(api, order):
     _draft(api, accession_number="ACC7002")
     listed = api.get("/api/reports/", {"accession_number": "ACC7002"}).json()["results"]  # paginated like every list
     assert [r["accession_number"] for r in listed] == ["ACC7002"]
+
+
+def test_a_scheduler_may_read_reports_but_not_write_them(order):
+    from tests.factories import user_with_role
+
+    client = APIClient()
+    client.force_authenticate(user_with_role("scheduler"))
+    assert client.get("/api/reports/").status_code == 200
+    assert _draft(client).status_code == 403
+    assert Report.objects.count() == 0
+
+
+def test_an_integration_engineer_may_not_read_patient_data_over_fhir(order):
+    from tests.factories import user_with_role
+
+    client = APIClient()
+    client.force_authenticate(user_with_role("integration engineer"))
+    response = client.get("/fhir/Patient")
+    assert response.status_code == 403
+    assert response.json()["resourceType"] == "OperationOutcome"
