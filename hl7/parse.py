@@ -75,7 +75,7 @@ def read_header(raw: bytes) -> Header:
     first = split_segments(data.decode("latin-1"))[0]
     delimiters = _delimiters(first)
     msh = Segment(first, delimiters)
-    msh18 = msh.get(18)
+    msh18 = msh.raw(18)  # every repetition: ISO 2022 alternates follow the default set
     return Header(
         delimiters=delimiters,
         sending_application=_hd(msh, 3),
@@ -111,7 +111,7 @@ def parse(raw: bytes) -> ParsedMessage:
     text = charsets.decode(data, header.codec)
     lines = split_segments(text.lstrip("\ufeff\r\n\t "))
     _check_structure(lines, header)
-    return ParsedMessage(header, [Segment(line, header.delimiters) for line in lines])
+    return ParsedMessage(header, [Segment(line, header.delimiters, header.codec) for line in lines])
 
 
 def _delimiters(msh: str) -> Delimiters:

@@ -55,7 +55,8 @@ class _Connection(socketserver.BaseRequestHandler):
                 self._refuse_too_large(sock, exc, peer)
                 return
             for message in frames:
-                sock.sendall(mllp.frame(receive(message, peer)))
+                for ack in receive(message, peer):
+                    sock.sendall(mllp.frame(ack))  # one write per ACK
 
     def _refuse_too_large(self, sock: socket.socket, exc: mllp.FrameTooLarge, peer: str) -> None:
         limit = self.server.max_message_bytes

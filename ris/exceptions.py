@@ -24,3 +24,11 @@ class DuplicateOrder(DomainError):
 
 class IllegalTransition(DomainError):
     pass
+
+
+class UnknownSender(DomainError):
+    """A sending application not in the configured list."""
+
+
+class UnknownPatient(DomainError):
+    pass

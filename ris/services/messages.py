@@ -64,12 +64,15 @@ def inbound_apply(*, message: InboundMessage, action: Callable[[], ImagingOrder 
 
 
 def inbound_record_answer(
-    message: InboundMessage, *, ack_code: str, ack: str, error: str = "", status: str | None = None
+    message: InboundMessage, *, ack_code: str, ack: str, error: str = "", status: str | None = None,
+    commit_ack: str = "",
 ) -> None:
+    """Keep what was answered: the application ACK and, in enhanced mode, the commit ACK."""
     message.ack_code = ack_code
     message.ack = ack
+    message.commit_ack = commit_ack
     message.error = error
-    fields = ["ack_code", "ack", "error"]
+    fields = ["ack_code", "ack", "commit_ack", "error"]
     if status:
         message.status = status
         fields.append("status")

@@ -1,0 +1,56 @@
+"""Scheduling defaults for a new step: the procedure catalogue and station rules."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from ris.models import CatalogueProcedure, SenderStationRule, Station
+from ris.services.stations import station_for_modality
+
+
+@dataclass(frozen=True)
+class StepDefaults:
+    modality: str = ""
+    duration_minutes: int | None = None
+    station: Station | None = None
+
+
+def step_defaults(*, code_value: str, code_scheme: str, modality: str, sender: tuple[str, str]) -> StepDefaults:
+    """What the catalogue and the sender's rules say for a step the order leaves open.
+
+    Station: a sender rule for the procedure code, the catalogue's station,
+    a sender rule for the modality, then the modality's default station.
+    """
+    entry = catalogue_entry(code_value=code_value, code_scheme=code_scheme)
+    modality = modality or (entry.modality if entry else "")
+    station = (
+        _rule_station(sender, procedure_code=code_value, modality=modality)
+        or (entry.station if entry else None)
+        or _rule_station(sender, procedure_code="", modality=modality)
+        or station_for_modality(modality)
+    )
+    duration = entry.default_duration_minutes if entry else None
+    return StepDefaults(modality=modality, duration_minutes=duration, station=station)
+
+
+def catalogue_entry(*, code_value: str, code_scheme: str) -> CatalogueProcedure | None:
+    """The entry for a code: same scheme first, then one entered without a scheme."""
+    if not code_value:
+        return None
+    entries = CatalogueProcedure.objects.filter(code_value=code_value).filter(
+        Q(code_scheme=code_scheme) | Q(code_scheme="")
+    )
+    return entries.order_by("-code_scheme").select_related("station").first()
+
+
+def _rule_station(sender: tuple[str, str], *, procedure_code: str, modality: str) -> Station | None:
+    if not procedure_code and not modality:
+        return None
+    application, facility = sender
+    rules = SenderStationRule.objects.filter(
+        Q(sender__isnull=True)
+        | Q(sender__application=application, sender__facility__in=[facility, ""], sender__is_active=True)
+    ).filter(procedure_code=procedure_code, modality__in=[modality, ""])
+    rule = rules.select_related("station").order_by("-modality", "sender_id").first()
+    return rule.station if rule else None
