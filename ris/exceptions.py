@@ -19,7 +19,9 @@ class UnknownOrder(DomainError):
 
 
 class DuplicateOrder(DomainError):
-    pass
+    def __init__(self, message: str, *, field: str = ""):
+        super().__init__(message)
+        self.field = field  # which identifier is taken
 
 
 class IllegalTransition(DomainError):

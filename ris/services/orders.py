@@ -131,9 +131,9 @@ def _refuse_duplicate(order: OrderData) -> None:
     if order.placer_number and ImagingOrder.objects.filter(
         placer_system=order.placer_system, placer_number=order.placer_number
     ).exists():
-        raise DuplicateOrder(f"placer order number {order.placer_number} already exists")
+        raise DuplicateOrder(f"placer order number {order.placer_number} already exists", field="placer_number")
     if order.accession_number and ImagingOrder.objects.filter(accession_number=order.accession_number).exists():
-        raise DuplicateOrder(f"accession number {order.accession_number} already exists")
+        raise DuplicateOrder(f"accession number {order.accession_number} already exists", field="accession_number")
 
 
 def _create_order(patient, order: OrderData, source_message) -> ImagingOrder:
@@ -177,7 +177,9 @@ def _create_procedure(order: ImagingOrder, data: ProcedureData, source_message=N
                 study_instance_uid=data.study_instance_uid or new_uid(),
             )
     except IntegrityError as exc:
-        raise DuplicateOrder(f"Study Instance UID {data.study_instance_uid} already exists") from exc
+        raise DuplicateOrder(
+            f"Study Instance UID {data.study_instance_uid} already exists", field="study_instance_uid"
+        ) from exc
     if not procedure.requested_procedure_id:
         procedure.requested_procedure_id = f"RP{procedure.pk}"
         procedure.save(update_fields=["requested_procedure_id"])

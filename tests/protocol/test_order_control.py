@@ -145,5 +145,5 @@ def test_new_order_with_a_used_placer_number_is_acked_ae_205(mllp):
         _place(client)
         ack = ack_segments(client.exchange(orm_new_order("NW2", accession="ACC9")))
     assert ack["MSA"][1] == "AE"
-    assert "205" in ack["ERR"][1]
+    assert ack["ERR"][1].startswith("ORC^1^2^205")
     assert ImagingOrder.objects.count() == 1
