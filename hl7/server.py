@@ -93,6 +93,7 @@ class MllpServer(socketserver.ThreadingTCPServer):
 
 def start_in_thread(host: str, port: int, **options) -> tuple[MllpServer, threading.Thread]:
     server = MllpServer(host, port, **options)
-    thread = threading.Thread(target=server.serve_forever, name="mllp", daemon=True)
+    # A short poll lets stop() return quickly (shutdown waits for one poll).
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="mllp", daemon=True)
     thread.start()
     return server, thread

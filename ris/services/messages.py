@@ -1,7 +1,7 @@
 """The inbound message log: store first, apply once, answer duplicates from the log."""
 from collections.abc import Callable
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from ris.models import ImagingOrder, InboundMessage
 
@@ -49,14 +49,17 @@ def inbound_apply(*, message: InboundMessage, action: Callable[[], ImagingOrder 
     The partial unique index on applied messages makes a concurrent resend of
     the same control ID fail here instead of being applied twice.
     """
+    previous_status = message.status
     try:
         with transaction.atomic():
             order = action()
             message.status = InboundMessage.Status.APPLIED
             message.order = order
             message.save(update_fields=["status", "order"])
-    except IntegrityError:
-        message.status, message.order = InboundMessage.Status.RECEIVED, None
+    except Exception:
+        # A concurrent copy may have won on any unique index (the applied-once
+        # index, or the order's own numbers): then this one is a resend.
+        message.status, message.order = previous_status, None
         if inbound_find_applied(message) is not None:
             raise AlreadyApplied(message.control_id) from None
         raise

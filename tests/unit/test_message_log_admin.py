@@ -6,7 +6,7 @@ from hl7.intake import receive
 from ris.models import HL7Sender, ImagingOrder, InboundMessage
 from tests.hl7_builders import orm_new_order
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # intake closes connections it finds in a transaction
 
 
 def _receive(text: str, codec: str = "ascii") -> InboundMessage:
