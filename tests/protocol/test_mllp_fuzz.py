@@ -25,7 +25,7 @@ BASES = [
 PROBE = message(msh("PROBE", message_type="ZZZ^Z01"), segment("PID", {3: "X"})).encode()
 FIELD_TEXT = st.text(alphabet=st.sampled_from(list('|^~\\&""ABZ019 .-\r\nÜ山\x00')), max_size=24)
 settings_ = settings(
-    max_examples=150, deadline=3000, derandomize=True,
+    max_examples=100, deadline=3000, derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
