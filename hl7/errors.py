@@ -70,9 +70,9 @@ def from_domain(exc: exceptions.DomainError, location: Location | None = None) -
         return HL7Error(UNKNOWN_KEY_IDENTIFIER, str(exc), location or Location("MSH", 1, 3), ack_code="AR")
     if isinstance(exc, (exceptions.InvalidInput, exceptions.DuplicateOrder)):
         location = location or _FIELD_LOCATIONS.get(exc.field)
-    if isinstance(exc, (exceptions.UnknownOrder, exceptions.UnknownPatient)):
+    if isinstance(exc, exceptions.UnknownOrder):
         code = UNKNOWN_KEY_IDENTIFIER
-        location = location or Location("ORC", 1, 2) if isinstance(exc, exceptions.UnknownOrder) else location
+        location = location or Location("ORC", 1, 2)  # ORC-2/ORC-3 name the order
     elif isinstance(exc, exceptions.DuplicateOrder):
         code = DUPLICATE_KEY_IDENTIFIER
     elif isinstance(exc, exceptions.InvalidInput):

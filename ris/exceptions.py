@@ -30,7 +30,3 @@ class IllegalTransition(DomainError):
 
 class UnknownSender(DomainError):
     """A sending application not in the configured list."""
-
-
-class UnknownPatient(DomainError):
-    pass

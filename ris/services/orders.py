@@ -238,6 +238,8 @@ def _change_procedure(procedure: RequestedProcedure, data: ProcedureData) -> Non
 def _change_step(step: ScheduledProcedureStep, data: StepData) -> None:
     if step.status in _FINAL_STEPS:
         return  # a performed or stopped step is history; XO leaves it alone
+    if data.modality == CLEAR:
+        raise InvalidInput("the modality of a step cannot be erased", field="modality")
     changed = _update(step, data, _STEP_FIELDS, save=False)
     for name in ("start", "expected_duration_minutes"):
         if getattr(data, name) is not None:
