@@ -193,17 +193,12 @@ def _create_step(procedure: RequestedProcedure, data: StepData, source_message=N
         code_value=procedure.code_value, code_scheme=procedure.code_scheme, modality=data.modality,
         sender=_sender_of(source_message),
     )
-    modality = data.modality or defaults.modality
-    if not modality:
+    if not defaults.modality:
         raise InvalidInput("modality is missing and the procedure code is not in the catalogue", field="modality")
-    station = defaults.station if not data.station_ae_title else None
     step = ScheduledProcedureStep.objects.create(
         requested_procedure=procedure,
         sps_id=data.sps_id,
-        modality=modality,
-        station_ae_title=data.station_ae_title or (station.ae_title if station else ""),
-        station_name=(data.station_name or (station.station_name if station else ""))[:16],
-        location=(data.location or (station.location if station else ""))[:16],
+        modality=defaults.modality,
         start=data.start or timezone.now(),
         expected_duration_minutes=data.expected_duration_minutes or defaults.duration_minutes,
         performing_physician=data.performing_physician,
@@ -211,11 +206,22 @@ def _create_step(procedure: RequestedProcedure, data: StepData, source_message=N
         protocol_code_value=data.protocol_code_value,
         protocol_code_scheme=data.protocol_code_scheme,
         protocol_code_meaning=data.protocol_code_meaning,
+        **_station_fields(data, defaults.station),
     )
     if not step.sps_id:
         step.sps_id = f"SPS{step.pk}"
         step.save(update_fields=["sps_id"])
     return step
+
+
+def _station_fields(data: StepData, station) -> dict[str, str]:
+    """The order's own station; the default station only when it names none."""
+    station = station if not data.station_ae_title else None
+    return {
+        "station_ae_title": data.station_ae_title or (station.ae_title if station else ""),
+        "station_name": (data.station_name or (station.station_name if station else ""))[:16],
+        "location": (data.location or (station.location if station else ""))[:16],
+    }
 
 
 def _sender_of(source_message: InboundMessage | None) -> tuple[str, str]:
