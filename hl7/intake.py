@@ -8,17 +8,18 @@ enhanced-mode MSH-15/16 asked for none).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, connection
 
 from hl7 import errors
-from hl7.ack import answers_for
+from hl7.ack import Answers, answers_for
 from hl7.errors import HL7Error
 from hl7.handlers import handler_for
 from hl7.parse import Header, parse, read_header
 from ris.exceptions import DomainError
 from ris.models import InboundMessage
+from ris.records import MessageHeader
 from ris.services import messages
 from ris.services.senders import sender_rules
 
@@ -34,14 +35,15 @@ class Outcome:
     error: HL7Error | None = None
     note: str = ""
     header: Header | None = None
+    recorded: Answers | None = None  # answers already stored with the change
 
 
 def receive(raw: bytes, peer: str = "") -> list[bytes]:
     """Handle one message; return the encoded ACKs to send, in order. Never raises."""
-    close_old_connections()
+    _check_connection()
     header = _try_header(raw)
     try:
-        stored = messages.inbound_store(raw=raw, peer=peer)
+        stored = messages.inbound_store(raw=raw, peer=peer, header=_message_header(header))
     except DatabaseError as exc:
         log.error("HL7 from %s not stored, database unavailable: %s", peer, exc)
         answers = answers_for(header, "AR", _unavailable(), stored=False)
@@ -55,39 +57,38 @@ def reprocess(message: InboundMessage) -> str:
     configuration was fixed). A new ACK is stored; nothing applies twice."""
     if message.status != InboundMessage.Status.REJECTED:
         raise ValueError(f"message {message.pk} is {message.status}, only a rejected message is reprocessed")
-    earlier = f"{message.ack_code} {message.error}".strip()
-    outcome = _process_safely(message, bytes(message.raw), _try_header(bytes(message.raw)))
-    note = f"reprocessed (earlier answer: {earlier})"
-    outcome = Outcome(outcome.ack_code, outcome.status, outcome.error, f"{outcome.note} {note}".strip(), outcome.header)
+    note = f"reprocessed (earlier answer: {message.ack_code} {message.error})"
+    raw = bytes(message.raw)
+    outcome = _process_safely(message, raw, _try_header(raw), note)
     _answer(message, outcome)
     return outcome.ack_code
 
 
-def _process_safely(stored: InboundMessage, raw: bytes, header: Header | None) -> Outcome:
+def _process_safely(stored: InboundMessage, raw: bytes, header: Header | None, note: str = "") -> Outcome:
     try:
-        return _process(stored, raw, header)
+        outcome = _process(stored, raw, header, note)
     except DatabaseError as exc:
         log.error("HL7 message %s failed on the database: %s", stored.pk, exc)
-        return Outcome("AR", InboundMessage.Status.REJECTED, _unavailable(), header=header)
+        outcome = Outcome("AR", InboundMessage.Status.REJECTED, _unavailable(), header=header)
+    return replace(outcome, note=f"{outcome.note} {note}".strip()) if note and not outcome.recorded else outcome
 
 
-def _process(stored: InboundMessage, raw: bytes, header: Header | None) -> Outcome:
+def _process(stored: InboundMessage, raw: bytes, header: Header | None, note: str) -> Outcome:
     try:
         parsed = parse(raw)
     except HL7Error as error:
         return _refused(error, header)
     header = parsed.header
-    messages.inbound_set_header(
-        stored, sending_application=header.sending_application, sending_facility=header.sending_facility,
-        control_id=header.control_id, message_type=f"{header.message_type}^{header.trigger_event}",
-        version=header.version,
-    )
     try:
         rules = sender_rules(application=header.sending_application, facility=header.sending_facility)
         if (earlier := messages.inbound_find_applied(stored)) is not None:
             return _resend(earlier, header)
         handler = handler_for(parsed)
-        messages.inbound_apply(message=stored, action=lambda: handler(parsed, stored, rules))
+        answers = answers_for(header, "AA")  # stored with the change, sent after the commit
+        messages.inbound_apply(
+            message=stored, action=lambda: handler(parsed, stored, rules),
+            ack=answers.application, commit_ack=answers.commit, note=note,
+        )
     except HL7Error as error:
         return _refused(error, header)
     except DomainError as exc:
@@ -95,7 +96,7 @@ def _process(stored: InboundMessage, raw: bytes, header: Header | None) -> Outco
     except messages.AlreadyApplied:
         return _resend(messages.inbound_find_applied(stored), header)
     log.info("HL7 %s %s from %s applied", stored.message_type, header.control_id, header.sending_application)
-    return Outcome("AA", InboundMessage.Status.APPLIED, header=header)
+    return Outcome("AA", InboundMessage.Status.APPLIED, header=header, recorded=answers)
 
 
 def _refused(error: HL7Error, header: Header | None) -> Outcome:
@@ -112,16 +113,42 @@ def _resend(earlier: InboundMessage | None, header: Header) -> Outcome:
 
 def _answer(stored: InboundMessage, outcome: Outcome) -> list[str]:
     """Build the ACKs the header asks for and record them in one write."""
+    if outcome.recorded is not None:
+        return outcome.recorded.texts
     answers = answers_for(outcome.header, outcome.ack_code, outcome.error)
-    status = None if outcome.status == InboundMessage.Status.APPLIED else outcome.status
     try:
         messages.inbound_record_answer(
             stored, ack_code=outcome.ack_code, ack=answers.application, commit_ack=answers.commit,
-            error=outcome.note, status=status,
+            error=outcome.note, status=outcome.status,
         )
     except DatabaseError as exc:
         log.error("ACK of HL7 message %s not recorded: %s", stored.pk, exc)
     return answers.texts
+
+
+def _check_connection() -> None:
+    """One database connection per MLLP connection thread, kept across its
+    messages and replaced only when an error left it unusable. (Django's
+    close_old_connections would close it after every message when
+    CONN_MAX_AGE is 0: a new database connection per message.)"""
+    if connection.connection is None:
+        return
+    if connection.get_autocommit() != connection.settings_dict["AUTOCOMMIT"]:
+        connection.close()  # a transaction left open: do not take chances
+    elif connection.errors_occurred and not connection.is_usable():
+        connection.close()
+    else:
+        connection.errors_occurred = False
+
+
+def _message_header(header: Header | None) -> MessageHeader | None:
+    if header is None:
+        return None
+    return MessageHeader(
+        sending_application=header.sending_application, sending_facility=header.sending_facility,
+        control_id=header.control_id, message_type=f"{header.message_type}^{header.trigger_event}",
+        version=header.version,
+    )
 
 
 def _try_header(raw: bytes) -> Header | None:

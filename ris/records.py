@@ -67,6 +67,17 @@ class OrderData:
 
 
 @dataclass(frozen=True)
+class MessageHeader:
+    """Who sent a message and what it is (HL7 MSH-3, -4, -10, -9, -12)."""
+
+    sending_application: str = ""
+    sending_facility: str = ""
+    control_id: str = ""
+    message_type: str = ""
+    version: str = ""
+
+
+@dataclass(frozen=True)
 class OrderKey:
     """How a sender names an existing order: its placer number within its
     placer system, or the filler number the RIS gave it."""

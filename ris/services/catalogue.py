@@ -16,7 +16,9 @@ class StepDefaults:
     station: Station | None = None
 
 
-def step_defaults(*, code_value: str, code_scheme: str, modality: str, sender: tuple[str, str]) -> StepDefaults:
+def step_defaults(
+    *, code_value: str, code_scheme: str, modality: str, sender: tuple[str, str], needs_station: bool = True
+) -> StepDefaults:
     """What the catalogue and the sender's rules say for a step the order leaves open.
 
     Station: a sender rule for the procedure code, the catalogue's station,
@@ -24,13 +26,15 @@ def step_defaults(*, code_value: str, code_scheme: str, modality: str, sender: t
     """
     entry = catalogue_entry(code_value=code_value, code_scheme=code_scheme)
     modality = modality or (entry.modality if entry else "")
+    duration = entry.default_duration_minutes if entry else None
+    if not needs_station:
+        return StepDefaults(modality=modality, duration_minutes=duration)
     station = (
         _rule_station(sender, procedure_code=code_value, modality=modality)
         or (entry.station if entry else None)
         or _rule_station(sender, procedure_code="", modality=modality)
         or station_for_modality(modality)
     )
-    duration = entry.default_duration_minutes if entry else None
     return StepDefaults(modality=modality, duration_minutes=duration, station=station)
 
 

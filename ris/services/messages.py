@@ -4,27 +4,27 @@ from collections.abc import Callable
 from django.db import transaction
 
 from ris.models import ImagingOrder, InboundMessage
+from ris.records import MessageHeader
 
 
 class AlreadyApplied(Exception):
     """Another message with the same sender and control ID was applied first."""
 
 
-def inbound_store(*, raw: bytes, peer: str = "", protocol: str = "HL7") -> InboundMessage:
-    """Keep the message as received, before anything can fail (autocommitted)."""
-    return InboundMessage.objects.create(raw=raw, peer=peer[:64], protocol=protocol)
-
-
-def inbound_set_header(
-    message: InboundMessage, *, sending_application: str, sending_facility: str,
-    control_id: str, message_type: str, version: str,
-) -> None:
-    message.sending_application = sending_application[:180]
-    message.sending_facility = sending_facility[:180]
-    message.control_id = control_id[:199]
-    message.message_type = message_type[:32]
-    message.version = version[:16]
-    message.save(update_fields=["sending_application", "sending_facility", "control_id", "message_type", "version"])
+def inbound_store(
+    *, raw: bytes, peer: str = "", protocol: str = "HL7", header: MessageHeader | None = None
+) -> InboundMessage:
+    """Keep the message as received, before anything can fail (autocommitted),
+    with its header when it could be read."""
+    header = header or MessageHeader()
+    return InboundMessage.objects.create(
+        raw=raw, peer=peer[:64], protocol=protocol,
+        sending_application=header.sending_application[:180],
+        sending_facility=header.sending_facility[:180],
+        control_id=header.control_id[:199],
+        message_type=header.message_type[:32],
+        version=header.version[:16],
+    )
 
 
 def inbound_find_applied(message: InboundMessage) -> InboundMessage | None:
@@ -43,8 +43,12 @@ def inbound_find_applied(message: InboundMessage) -> InboundMessage | None:
     )
 
 
-def inbound_apply(*, message: InboundMessage, action: Callable[[], ImagingOrder | None]) -> ImagingOrder | None:
-    """Run `action` and mark the message applied in one transaction.
+def inbound_apply(
+    *, message: InboundMessage, action: Callable[[], ImagingOrder | None], ack: str = "", commit_ack: str = "",
+    note: str = "",
+) -> ImagingOrder | None:
+    """Run `action` and mark the message applied, with the AA it will be
+    answered with, in one transaction (the ACK is sent only after the commit).
 
     The partial unique index on applied messages makes a concurrent resend of
     the same control ID fail here instead of being applied twice.
@@ -53,9 +57,9 @@ def inbound_apply(*, message: InboundMessage, action: Callable[[], ImagingOrder 
     try:
         with transaction.atomic():
             order = action()
-            message.status = InboundMessage.Status.APPLIED
-            message.order = order
-            message.save(update_fields=["status", "order"])
+            message.status, message.order = InboundMessage.Status.APPLIED, order
+            message.ack_code, message.ack, message.commit_ack, message.error = "AA", ack, commit_ack, note
+            message.save(update_fields=["status", "order", "ack_code", "ack", "commit_ack", "error"])
     except Exception:
         # A concurrent copy may have won on any unique index (the applied-once
         # index, or the order's own numbers): then this one is a resend.

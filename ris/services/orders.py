@@ -32,7 +32,6 @@ def order_place(
 ) -> ImagingOrder:
     """Create an order with its procedures and steps (HL7 ORC-1 NW, manual entry)."""
     order = plain(order)
-    _refuse_duplicate(order)
     patient_row = patient_upsert(data=patient)
     row = _create_order(patient_row, order, source_message)
     for procedure in order.procedures or [ProcedureData()]:
@@ -127,21 +126,14 @@ def _move(row: ImagingOrder, status: str, step_status: str | None = None) -> Ima
     return row
 
 
-def _refuse_duplicate(order: OrderData) -> None:
-    if order.placer_number and ImagingOrder.objects.filter(
-        placer_system=order.placer_system, placer_number=order.placer_number
-    ).exists():
-        raise DuplicateOrder(f"placer order number {order.placer_number} already exists", field="placer_number")
-    if order.accession_number and ImagingOrder.objects.filter(accession_number=order.accession_number).exists():
-        raise DuplicateOrder(f"accession number {order.accession_number} already exists", field="accession_number")
-
-
 def _create_order(patient, order: OrderData, source_message) -> ImagingOrder:
+    """The unique indexes refuse a used placer or accession number (AE 205),
+    also against a concurrent NW, without a query first."""
     fields = dict(
         patient=patient,
         placer_system=order.placer_system,
         placer_number=order.placer_number,
-        filler_number=order.filler_number,
+        filler_number=order.filler_number or order.accession_number,  # the accession when absent
         accession_number=order.accession_number or None,
         ordering_physician=order.ordering_physician,
         referring_physician=order.referring_physician,
@@ -151,31 +143,43 @@ def _create_order(patient, order: OrderData, source_message) -> ImagingOrder:
         source_message=source_message,
     )
     try:
-        with transaction.atomic():
-            row = ImagingOrder.objects.create(**fields)
-    except IntegrityError as exc:  # a concurrent NW with the same numbers won
-        raise DuplicateOrder(str(exc)) from exc
+        row = ImagingOrder.objects.create(**fields)
+    except IntegrityError as exc:
+        raise _duplicate(order, exc) from exc
+    _number_order(row)
+    return row
+
+
+def _duplicate(order: OrderData, exc: IntegrityError) -> DuplicateOrder:
+    if "accession_number" in str(exc):
+        return DuplicateOrder(f"accession number {order.accession_number} already exists", field="accession_number")
+    return DuplicateOrder(f"placer order number {order.placer_number} already exists", field="placer_number")
+
+
+def _number_order(row: ImagingOrder) -> None:
+    """The accession number the RIS assigns (and filler number) when the order has none."""
+    changed = []
     if not row.accession_number:
         row.accession_number = f"A{row.pk:07d}"
-        row.save(update_fields=["accession_number"])
+        changed.append("accession_number")
     if not row.filler_number:
         row.filler_number = row.accession_number
-        row.save(update_fields=["filler_number"])
-    return row
+        changed.append("filler_number")
+    if changed:
+        row.save(update_fields=changed)
 
 
 def _create_procedure(order: ImagingOrder, data: ProcedureData, source_message=None) -> RequestedProcedure:
     try:
-        with transaction.atomic():
-            procedure = RequestedProcedure.objects.create(
-                order=order,
-                requested_procedure_id=data.requested_procedure_id or "",
-                code_value=data.code_value,
-                code_scheme=data.code_scheme,
-                code_meaning=data.code_meaning,
-                description=data.description or data.code_meaning,
-                study_instance_uid=data.study_instance_uid or new_uid(),
-            )
+        procedure = RequestedProcedure.objects.create(
+            order=order,
+            requested_procedure_id=data.requested_procedure_id or "",
+            code_value=data.code_value,
+            code_scheme=data.code_scheme,
+            code_meaning=data.code_meaning,
+            description=data.description or data.code_meaning,
+            study_instance_uid=data.study_instance_uid or new_uid(),
+        )
     except IntegrityError as exc:
         raise DuplicateOrder(
             f"Study Instance UID {data.study_instance_uid} already exists", field="study_instance_uid"
@@ -191,7 +195,7 @@ def _create_procedure(order: ImagingOrder, data: ProcedureData, source_message=N
 def _create_step(procedure: RequestedProcedure, data: StepData, source_message=None) -> ScheduledProcedureStep:
     defaults = step_defaults(
         code_value=procedure.code_value, code_scheme=procedure.code_scheme, modality=data.modality,
-        sender=_sender_of(source_message),
+        sender=_sender_of(source_message), needs_station=not data.station_ae_title,
     )
     if not defaults.modality:
         raise InvalidInput("modality is missing and the procedure code is not in the catalogue", field="modality")

@@ -1,5 +1,5 @@
 """Patients: found or created by identifier, updated, merged (HL7 ADT)."""
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from ris.exceptions import InvalidInput
 from ris.models import ImagingOrder, Patient
@@ -18,7 +18,7 @@ def patient_upsert(*, data: PatientData) -> Patient:
     """
     if not data.patient_id:
         raise InvalidInput("patient identifier is required", field="patient_id")
-    patient = _get_or_create(data.patient_id, data.issuer)
+    patient = _get_or_create(data.patient_id, data.issuer, _new_values(data))
     if patient.merged_into_id:
         return _survivor(patient)
     changed = _apply_changes(patient, data)
@@ -59,16 +59,26 @@ def _survivor(patient: Patient) -> Patient:
     return patient
 
 
-def _get_or_create(patient_id: str, issuer: str) -> Patient:
+def _get_or_create(patient_id: str, issuer: str, values: dict | None = None) -> Patient:
+    """Locked for the rest of the transaction. A new patient is inserted with
+    ON CONFLICT DO NOTHING: a concurrent insert of the same one waits for the
+    other transaction, then both read the one row."""
     key = {"patient_id": patient_id, "issuer": issuer}
     patient = Patient.objects.select_for_update().filter(**key).first()
     if patient is not None:
         return patient
-    try:
-        with transaction.atomic():
-            return Patient.objects.create(**key)
-    except IntegrityError:
-        return Patient.objects.select_for_update().get(**key)
+    Patient.objects.bulk_create([Patient(**key, **(values or {}))], ignore_conflicts=True)
+    return Patient.objects.select_for_update().get(**key)
+
+
+def _new_values(data: PatientData) -> dict:
+    """What a new patient row starts with (CLEAR and None read as empty)."""
+    values = {}
+    for name in _UPDATABLE:
+        value = getattr(data, name)
+        if value is not None and value != CLEAR:
+            values[name] = value
+    return values
 
 
 def _apply_changes(patient: Patient, data: PatientData) -> list[str]:

@@ -13,13 +13,15 @@ class SenderRules:
 
 
 def sender_rules(*, application: str, facility: str) -> SenderRules:
-    """The configuration of a sender; refuses an unknown one once any is configured."""
-    senders = HL7Sender.objects.filter(is_active=True)
-    if not senders.exists():
+    """The configuration of a sender; refuses an unknown one once any is configured.
+
+    One query: the list of active senders is short, and read whole.
+    """
+    senders = list(HL7Sender.objects.filter(is_active=True).values_list("application", "facility", "mrn_authority"))
+    if not senders:
         return SenderRules()
-    match = (
-        senders.filter(application=application, facility__in=[facility, ""]).order_by("-facility").first()
-    )
-    if match is None:
+    matches = [row for row in senders if row[0] == application and row[1] in (facility, "")]
+    if not matches:
         raise UnknownSender(f"sending application {application!r} / facility {facility!r} is not configured")
-    return SenderRules(mrn_authority=match.mrn_authority)
+    best = max(matches, key=lambda row: row[1] != "")  # the facility's own entry first
+    return SenderRules(mrn_authority=best[2])
