@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection
 
 from hl7 import mllp
-from hl7.ack import build_ack
+from hl7.ack import answers_for
 from hl7.errors import HL7Error
 from hl7.intake import receive
 from hl7.parse import read_header
@@ -66,8 +66,8 @@ class _Connection(socketserver.BaseRequestHandler):
         except HL7Error:
             header = None
         error = HL7Error(207, f"message larger than {limit} bytes refused", severity="E")
-        ack = build_ack(header, "AR", error).encode("ascii", errors="replace")
-        sock.sendall(mllp.frame(ack))
+        for ack in answers_for(header, "AR", error, stored=False).texts:  # enhanced mode: CE
+            sock.sendall(mllp.frame(ack.encode("ascii", errors="replace")))
 
 
 class MllpServer(socketserver.ThreadingTCPServer):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from ris.models import CatalogueProcedure, SenderStationRule, Station
 from ris.services.stations import station_for_modality
@@ -56,5 +56,6 @@ def _rule_station(sender: tuple[str, str], *, procedure_code: str, modality: str
         Q(sender__isnull=True)
         | Q(sender__application=application, sender__facility__in=[facility, ""], sender__is_active=True)
     ).filter(procedure_code=procedure_code, modality__in=[modality, ""])
-    rule = rules.select_related("station").order_by("-modality", "sender_id").first()
+    # the most specific rule: a modality named over any, the sender's own over every sender's
+    rule = rules.select_related("station").order_by("-modality", F("sender_id").asc(nulls_last=True)).first()
     return rule.station if rule else None

@@ -89,3 +89,13 @@ def test_rejected_message_is_applied_once_when_reprocessed_after_the_sender_is_c
         reprocess(stored)  # applied: never again
     assert _exchange(mllp.port, text)["MSA"][1] == "AA"  # a resend now is answered from the log
     assert ImagingOrder.objects.count() == 1
+
+
+def test_the_senders_own_rule_beats_a_rule_for_every_sender(mllp):
+    everyone = Station.objects.create(ae_title="CT_ALL", modality="CT")
+    own = Station.objects.create(ae_title="CT_OWN", modality="CT")
+    sender = HL7Sender.objects.create(application="EHR")
+    SenderStationRule.objects.create(sender=None, modality="CT", station=everyone)
+    SenderStationRule.objects.create(sender=sender, modality="CT", station=own)
+    assert _exchange(mllp.port, orm_new_order("S10", station=""))["MSA"][1] == "AA"
+    assert ScheduledProcedureStep.objects.get().station_ae_title == "CT_OWN"
