@@ -70,6 +70,10 @@ def _process_safely(stored: InboundMessage, raw: bytes, header: Header | None, n
     except DatabaseError as exc:
         log.error("HL7 message %s failed on the database: %s", stored.pk, exc)
         outcome = Outcome("AR", InboundMessage.Status.REJECTED, _unavailable(), header=header)
+    except Exception:  # a fault of ours: answered AR 207 and logged, the connection serves on
+        log.exception("HL7 message %s failed", stored.pk)
+        error = HL7Error(errors.APPLICATION_INTERNAL_ERROR, "internal error; the message is kept for reprocessing")
+        outcome = Outcome("AR", InboundMessage.Status.REJECTED, error, f"{error.code} {error.text}", header)
     return replace(outcome, note=f"{outcome.note} {note}".strip()) if note and not outcome.recorded else outcome
 
 
