@@ -124,7 +124,7 @@ def _hex_escape(digits: str, codec: str) -> str:
 def escape(value: str, d: Delimiters = Delimiters()) -> str:
     """Encode delimiter characters inside a value (the outbound direction)."""
     e = d.escape
-    out = value.replace(e, f"{e}E{e}")
+    out = value.replace("\x00", "").replace(e, f"{e}E{e}")  # NUL cannot be sent in HL7 text
     for char, code in ((d.field, "F"), (d.component, "S"), (d.subcomponent, "T"), (d.repetition, "R")):
         out = out.replace(char, f"{e}{code}{e}")
     return out.replace("\r\n", f"{e}.br{e}").replace("\r", f"{e}.br{e}").replace("\n", f"{e}.br{e}")

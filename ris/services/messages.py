@@ -19,12 +19,18 @@ def inbound_store(
     header = header or MessageHeader()
     return InboundMessage.objects.create(
         raw=raw, peer=peer[:64], protocol=protocol,
-        sending_application=header.sending_application[:180],
-        sending_facility=header.sending_facility[:180],
-        control_id=header.control_id[:199],
-        message_type=header.message_type[:32],
-        version=header.version[:16],
+        sending_application=_text(header.sending_application, 180),
+        sending_facility=_text(header.sending_facility, 180),
+        control_id=_text(header.control_id, 199),
+        message_type=_text(header.message_type, 32),
+        version=_text(header.version, 16),
     )
+
+
+def _text(value: str, size: int | None = None) -> str:
+    """Header values are kept as read from bytes that may be anything; text
+    columns take no NUL (PostgreSQL refuses it), so it is shown as U+FFFD."""
+    return value.replace("\x00", "\ufffd")[:size]
 
 
 def inbound_find_applied(message: InboundMessage) -> InboundMessage | None:
@@ -76,9 +82,9 @@ def inbound_record_answer(
 ) -> None:
     """Keep what was answered: the application ACK and, in enhanced mode, the commit ACK."""
     message.ack_code = ack_code
-    message.ack = ack
-    message.commit_ack = commit_ack
-    message.error = error
+    message.ack = _text(ack)
+    message.commit_ack = _text(commit_ack)
+    message.error = _text(error)
     fields = ["ack_code", "ack", "commit_ack", "error"]
     if status:
         message.status = status
