@@ -23,7 +23,12 @@ BASES = [
     adt("F6", "A40", pid={3: "P1^^^H", 5: "A^B"}, mrg={1: "P2^^^H"}),
 ]
 PROBE = message(msh("PROBE", message_type="ZZZ^Z01"), segment("PID", {3: "X"})).encode()
-FIELD_TEXT = st.text(alphabet=st.sampled_from(list('|^~\\&""ABZ019 .-\r\nÜ山\x00')), max_size=24)
+FIELD_TEXT = st.one_of(
+    st.text(alphabet=st.sampled_from(list('|^~\\&""ABZ019 .-\r\nÜ山\x00')), max_size=24),
+    # values that steer the message: order control and status, ACK modes, character sets, erase
+    st.sampled_from(["NW", "XO", "CA", "DC", "SC", "HD", "RL", "CM", "IP", "AL", "NE", "ER", "SU",
+                     '""', "UNICODE UTF-8", "8859/5", "~ISO IR87", "ADT^A40", "OMI^O23", "2.5.1"]),
+)
 settings_ = settings(
     max_examples=100, deadline=3000, derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
