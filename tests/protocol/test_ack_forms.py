@@ -81,3 +81,20 @@ def test_enhanced_er_er_is_silent_for_a_good_message(mllp):
         client.send_raw(b"\x0b" + _enhanced("E6", "ER", "ER").encode() + b"\x1c\x0d")
         assert _quiet(client)
     assert InboundMessage.objects.get(control_id="E6").status == InboundMessage.Status.APPLIED
+
+
+def test_database_unavailable_is_commit_error_ce_in_enhanced_mode_and_ar_207_in_original(mllp, monkeypatch):
+    from django.db import OperationalError
+
+    from ris.services import messages
+
+    def unavailable(**kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(messages, "inbound_store", unavailable)
+    with MllpClient(mllp.port) as client:
+        enhanced = ack_segments(client.exchange(_enhanced("E7", "AL", "AL")))
+        original = ack_segments(client.exchange(orm_new_order("E8")))
+    assert enhanced["MSA"][1:3] == ["CE", "E7"] and enhanced["ERR"][1].startswith("^^^207")  # v2.3.1 ERR-1
+    assert original["MSA"][1:3] == ["AR", "E8"] and original["ERR"][1].startswith("^^^207")
+    assert InboundMessage.objects.count() == 0
