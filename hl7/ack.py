@@ -1,7 +1,18 @@
-"""ACK messages (HL7 v2 ch. 2): original mode, ERR in the form of the version."""
+"""ACK messages (HL7 v2 ch. 2): original and enhanced mode, ERR in the form of the version.
+
+Enhanced mode (HL7 2.5.1 2.9.3), when MSH-15 or MSH-16 is valued: the accept
+(commit) ACK says whether the message was safely taken - CA, CE (it could
+not be stored or committed) or CR (the RIS does not take this message at
+all: type, event, processing ID, sender) - and is sent as MSH-15 asks
+(table 0155: AL always, NE never, ER on CE/CR only, SU on CA only). The
+application ACK (AA/AE/AR) follows as MSH-16 asks, on the same connection:
+the RIS has no route to a sender's own listener. After a CE/CR that was
+sent, no application ACK follows. An empty one of the pair reads as AL.
+"""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.utils import timezone
@@ -17,6 +28,46 @@ _ERR_TEXT = {
     202: "Unsupported processing id", 203: "Unsupported version id", 204: "Unknown key identifier",
     205: "Duplicate key identifier", 206: "Application record locked", 207: "Application internal error",
 }
+
+
+@dataclass(frozen=True)
+class Answers:
+    application: str  # the AA/AE/AR ACK, always built (kept in the log)
+    commit: str = ""  # the CA/CE/CR ACK, enhanced mode only
+    texts: list[str] = field(default_factory=list)  # what to send, in order
+
+
+def answers_for(header: Header | None, ack_code: str, error: HL7Error | None = None, stored: bool = True) -> Answers:
+    """The ACKs a message gets, by its MSH-15/16."""
+    application = build_ack(header, ack_code, error)
+    if header is None or not header.enhanced_mode:
+        return Answers(application, texts=[application])
+    commit_code = _commit_code(ack_code, error, stored)
+    commit = build_ack(header, commit_code, error if commit_code != "CA" else None)
+    commit_sent = _asked(header.accept_ack_type, success=commit_code == "CA")
+    texts = [commit] if commit_sent else []
+    # A sent CE/CR says it all; otherwise the application ACK follows as asked.
+    if (commit_code == "CA" or not commit_sent) and _asked(header.application_ack_type, success=ack_code == "AA"):
+        texts.append(application)
+    return Answers(application, commit if commit_sent else "", texts)
+
+
+def _commit_code(ack_code: str, error: HL7Error | None, stored: bool) -> str:
+    if not stored or (error is not None and error.code == 207 and ack_code == "AR"):
+        return "CE"
+    return "CR" if ack_code == "AR" else "CA"
+
+
+def _asked(condition: str, success: bool) -> bool:
+    """HL7 table 0155 for MSH-15/16."""
+    condition = (condition or "AL").upper()
+    if condition == "NE":
+        return False
+    if condition == "ER":
+        return not success
+    if condition == "SU":
+        return success
+    return True
 
 
 def build_ack(header: Header | None, ack_code: str, error: HL7Error | None = None) -> str:

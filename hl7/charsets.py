@@ -31,15 +31,24 @@ _CODECS = {
 }
 
 
+# Sets switched to with ISO 2022 escape sequences: named after an ASCII
+# default in MSH-18 (e.g. `~ISO IR87`, as HL7 Japan sends), they decide the codec.
+_ISO2022 = {"ISO IR87": "iso2022_jp", "ISO IR159": "iso2022_jp_2"}
+
+
 def codec_for(msh18: str) -> str:
-    """The codec of an MSH-18 value; its first repetition is the default set."""
-    name = msh18.split("~")[0].strip().upper()
-    try:
-        return _CODECS[name]
-    except KeyError:
-        raise HL7Error(
-            TABLE_VALUE_NOT_FOUND, f"character set {name!r} in MSH-18 is not supported", Location("MSH", 1, 18)
-        ) from None
+    """The codec of an MSH-18 value (HL7 2.5.1 2.15.9.18): the first
+    repetition is the default set, later ones are ISO 2022 alternates."""
+    names = [name.strip().upper() for name in msh18.split("~")]
+    for name in names:
+        if name not in _CODECS:
+            raise HL7Error(
+                TABLE_VALUE_NOT_FOUND, f"character set {name!r} in MSH-18 is not supported", Location("MSH", 1, 18)
+            )
+    alternates = [_ISO2022[name] for name in names[1:] if name in _ISO2022]
+    if _CODECS[names[0]] == "ascii" and alternates:
+        return alternates[-1] if len(alternates) == 1 else "iso2022_jp_2"
+    return _CODECS[names[0]]
 
 
 def decode(raw: bytes, codec: str) -> str:

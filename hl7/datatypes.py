@@ -56,6 +56,8 @@ def _offset_zone(offset: str) -> dt.timezone:
 
 
 def _pn(family: str, given: str, middle: str, prefix: str, suffix: str) -> str:
+    if family == CLEAR and given == CLEAR:  # the whole field sent as "" (erase)
+        return CLEAR
     parts = [p if p != CLEAR else "" for p in (family, given, middle, prefix, suffix)]
     return "^".join(parts).rstrip("^")
 
@@ -75,3 +77,10 @@ def xcn_to_pn(segment: Segment, number: int, repetition: int = 0) -> str:
 def text(value: str) -> str:
     """A plain value, with HL7 `""` read as empty (for new records)."""
     return "" if value == CLEAR else value
+
+
+def identifier(value: str, size: int, where: Location) -> str:
+    """An identifier that becomes a DICOM SH/UI value: refused, not cut, when too long."""
+    if value != CLEAR and len(value) > size:
+        raise HL7Error(DATA_TYPE_ERROR, f"{value[:40]!r} is longer than {size} characters", where)
+    return value

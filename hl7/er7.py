@@ -35,9 +35,10 @@ class Segment:
     """One segment. `field(n)` uses HL7 numbering: for MSH, field 1 is the
     field separator and field 2 the encoding characters."""
 
-    def __init__(self, text: str, delimiters: Delimiters):
+    def __init__(self, text: str, delimiters: Delimiters, codec: str = "latin-1"):
         self.text = text
         self.delimiters = delimiters
+        self.codec = codec  # the message's character set, for \Xhh\ escapes
         parts = text.split(delimiters.field)
         self.name = parts[0]
         if self.name == "MSH":
@@ -58,10 +59,12 @@ class Segment:
         reps = self.repetitions(number)
         if repetition >= len(reps):
             return ""
-        return component_of(reps[repetition], self.delimiters, component, subcomponent)
+        return component_of(reps[repetition], self.delimiters, component, subcomponent, self.codec)
 
 
-def component_of(value: str, d: Delimiters, component: int = 1, subcomponent: int = 1) -> str:
+def component_of(
+    value: str, d: Delimiters, component: int = 1, subcomponent: int = 1, codec: str = "latin-1"
+) -> str:
     if value == '""':
         return CLEAR
     components = value.split(d.component)
@@ -71,7 +74,7 @@ def component_of(value: str, d: Delimiters, component: int = 1, subcomponent: in
     if subcomponent > len(subs):
         return ""
     piece = subs[subcomponent - 1]
-    return CLEAR if piece == '""' else unescape(piece, d)
+    return CLEAR if piece == '""' else unescape(piece, d, codec)
 
 
 def split_segments(text: str) -> list[str]:
@@ -83,8 +86,12 @@ def split_segments(text: str) -> list[str]:
     return [line for line in lines if line.strip()]
 
 
-def unescape(value: str, d: Delimiters) -> str:
-    """Decode HL7 escapes (HL7 2.5.1 ch. 2.7): \\F\\ \\S\\ \\T\\ \\R\\ \\E\\ \\Xhh\\ \\.br\\."""
+def unescape(value: str, d: Delimiters, codec: str = "latin-1") -> str:
+    """Decode HL7 escapes (HL7 2.5.1 ch. 2.7): \\F\\ \\S\\ \\T\\ \\R\\ \\E\\ \\Xhh\\ \\.br\\.
+
+    \\Xhh\\ carries bytes of the message's own character set (HL7 2.5.1
+    2.7.5): they are decoded with `codec`, else read as Latin-1.
+    """
     e = d.escape
     if e not in value:
         return value
@@ -95,19 +102,29 @@ def unescape(value: str, d: Delimiters) -> str:
         if code in simple:
             return simple[code]
         if code.startswith("X") and len(code) % 2 == 1:
-            try:
-                return bytes.fromhex(code[1:]).decode("latin-1")
-            except ValueError:
-                return match.group(0)
+            return _hex_escape(code[1:], codec) or match.group(0)
         return match.group(0)  # unknown escapes (\H\, \N\, \Cxxyy\...) are kept as sent
 
     return re.sub(re.escape(e) + r"([^" + re.escape(e) + r"]*)" + re.escape(e), replace, value)
 
 
+def _hex_escape(digits: str, codec: str) -> str:
+    try:
+        data = bytes.fromhex(digits)
+    except ValueError:
+        return ""
+    if codec in ("", "ascii"):  # undeclared: read as the message itself is (charsets.decode)
+        codec = "utf-8"
+    try:
+        return data.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return data.decode("latin-1")
+
+
 def escape(value: str, d: Delimiters = Delimiters()) -> str:
     """Encode delimiter characters inside a value (the outbound direction)."""
     e = d.escape
-    out = value.replace(e, f"{e}E{e}")
+    out = value.replace("\x00", "").replace(e, f"{e}E{e}")  # NUL cannot be sent in HL7 text
     for char, code in ((d.field, "F"), (d.component, "S"), (d.subcomponent, "T"), (d.repetition, "R")):
         out = out.replace(char, f"{e}{code}{e}")
     return out.replace("\r\n", f"{e}.br{e}").replace("\r", f"{e}.br{e}").replace("\n", f"{e}.br{e}")

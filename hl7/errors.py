@@ -53,10 +53,26 @@ class HL7Error(Exception):
         return "AR" if self.code in _REJECT_CODES else "AE"
 
 
+# Where a domain field comes from, for ERR-2 when the domain refuses it.
+_FIELD_LOCATIONS = {
+    "patient_id": Location("PID", 1, 3, 1),
+    "modality": Location("OBR", 1, 24),
+    "prior_patient_id": Location("MRG", 1, 1, 1),
+    "placer_number": Location("ORC", 1, 2),
+    "accession_number": Location("OBR", 1, 18),
+    "study_instance_uid": Location("ZDS", 1, 1),
+}
+
+
 def from_domain(exc: exceptions.DomainError, location: Location | None = None) -> HL7Error:
     """Map a refusal of the domain to its HL7 error code."""
+    if isinstance(exc, exceptions.UnknownSender):  # not content: the sender is not accepted at all
+        return HL7Error(UNKNOWN_KEY_IDENTIFIER, str(exc), location or Location("MSH", 1, 3), ack_code="AR")
+    if isinstance(exc, (exceptions.InvalidInput, exceptions.DuplicateOrder)):
+        location = location or _FIELD_LOCATIONS.get(exc.field)
     if isinstance(exc, exceptions.UnknownOrder):
         code = UNKNOWN_KEY_IDENTIFIER
+        location = location or Location("ORC", 1, 2)  # ORC-2/ORC-3 name the order
     elif isinstance(exc, exceptions.DuplicateOrder):
         code = DUPLICATE_KEY_IDENTIFIER
     elif isinstance(exc, exceptions.InvalidInput):

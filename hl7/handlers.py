@@ -1,32 +1,64 @@
-"""Per-message-type handlers: a parsed message in, one service call out."""
+"""Per-message-type handlers: a parsed message in, one service call per item out."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from hl7 import orders
-from hl7.errors import TABLE_VALUE_NOT_FOUND, UNSUPPORTED_EVENT_CODE, UNSUPPORTED_MESSAGE_TYPE, HL7Error, Location
+from hl7 import adt, omi, orders
+from hl7.errors import UNSUPPORTED_EVENT_CODE, UNSUPPORTED_MESSAGE_TYPE, HL7Error, Location
+from hl7.orders import OrderItem
 from hl7.parse import ParsedMessage
 from ris.models import ImagingOrder, InboundMessage
-from ris.services.orders import order_place
+from ris.records import PatientData
+from ris.services import orders as order_services
+from ris.services.senders import SenderRules
 
-Handler = Callable[[ParsedMessage, InboundMessage], "ImagingOrder | None"]
+Handler = Callable[[ParsedMessage, InboundMessage, SenderRules], "ImagingOrder | None"]
+
+# HL7 2.5.1 4.5.1.1 order control codes without order data, to their service
+_STATUS_ACTIONS = {
+    "CA": order_services.order_cancel,
+    "DC": order_services.order_discontinue,
+    "HD": order_services.order_hold,
+    "RL": order_services.order_release,
+}
 
 
-def handle_orm_o01(message: ParsedMessage, source: InboundMessage) -> ImagingOrder | None:
+def handle_orm_o01(message: ParsedMessage, source: InboundMessage, rules: SenderRules) -> ImagingOrder | None:
     """ORM^O01: every ORC/OBR group is applied; the message links to the first order."""
-    patient = orders.patient_from_pid(message)
-    placed = []
-    for index, (control, order) in enumerate(orders.orders_from_orm(message), start=1):
-        if control != "NW":
-            raise HL7Error(
-                TABLE_VALUE_NOT_FOUND, f"order control {control!r} is not supported", Location("ORC", index, 1)
-            )
-        placed.append(order_place(patient=patient, order=order, source_message=source))
-    return placed[0]
+    return _apply_items(message, source, rules, orders.orders_from_orm(message))
+
+
+def handle_omi_o23(message: ParsedMessage, source: InboundMessage, rules: SenderRules) -> ImagingOrder | None:
+    """OMI^O23 (HL7 2.5.1 4.4.12, IHE RAD-4): ORC/TQ1/OBR/IPC groups."""
+    return _apply_items(message, source, rules, omi.orders_from_omi(message))
+
+
+def _apply_items(message, source, rules, items: list[OrderItem]) -> ImagingOrder | None:
+    patient = None
+    if any(item.control == "NW" for item in items):
+        patient = orders.patient_from_pid(message, rules.mrn_authority)
+    applied = [apply_order_item(item, patient, source) for item in items]
+    return applied[0]
+
+
+def apply_order_item(item: OrderItem, patient: PatientData | None, source: InboundMessage) -> ImagingOrder:
+    """One ORC group, by its order control code (ORC-1)."""
+    if item.control == "NW":
+        return order_services.order_place(patient=patient, order=item.order, source_message=source)
+    if item.control == "XO":
+        return order_services.order_change(key=item.key, order=item.order, source_message=source)
+    if item.control == "SC":
+        return order_services.order_status_change(key=item.key, status=item.status)
+    return _STATUS_ACTIONS[item.control](key=item.key)
 
 
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("ORM", "O01"): handle_orm_o01,
+    ("OMI", "O23"): handle_omi_o23,
+    ("ADT", "A01"): adt.handle_adt_patient_update,
+    ("ADT", "A04"): adt.handle_adt_patient_update,
+    ("ADT", "A08"): adt.handle_adt_patient_update,
+    ("ADT", "A40"): adt.handle_adt_a40,
 }
 SUPPORTED_TYPES = {message_type for message_type, _ in HANDLERS}
 

@@ -1,37 +1,53 @@
 """One inbound HL7 message, from raw bytes to the ACK bytes.
 
-Store raw -> read header -> answer a resend from the log -> parse -> apply in
-one transaction -> ACK. AA only after the commit; every failure becomes an
-AE/AR with ERR, never silence.
+Store raw -> read header -> check the sender -> answer a resend from the log
+-> parse -> apply in one transaction -> ACK. AA only after the commit; every
+failure becomes an AE/AR with ERR, never silence (unless the sender's
+enhanced-mode MSH-15/16 asked for none).
 """
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, replace
 
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, connection
 
 from hl7 import errors
-from hl7.ack import build_ack
+from hl7.ack import Answers, answers_for
 from hl7.errors import HL7Error
 from hl7.handlers import HANDLERS, handler_for
 from hl7.parse import Header, parse, read_header
 from ris import metrics
 from ris.exceptions import DomainError
 from ris.models import InboundMessage
+from ris.records import MessageHeader
 from ris.services import messages
+from ris.services.senders import sender_rules
 
 log = logging.getLogger(__name__)
 
 
-def receive(raw: bytes, peer: str = "") -> bytes:
-    """Handle one message; return the encoded ACK. Never raises."""
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a message: its application ACK code and why."""
+
+    ack_code: str
+    status: str
+    error: HL7Error | None = None
+    note: str = ""
+    header: Header | None = None
+    recorded: Answers | None = None  # answers already stored with the change
+
+
+def receive(raw: bytes, peer: str = "") -> list[bytes]:
+    """Handle one message; return the encoded ACKs to send, in order. Never raises."""
     started = time.perf_counter()
     header = _try_header(raw)
-    ack = _receive(raw, peer, header)
-    metrics.HL7_MESSAGES_IN.labels(_type_label(header), _ack_code(ack)).inc()
+    acks = _receive(raw, peer, header)
+    metrics.HL7_MESSAGES_IN.labels(_type_label(header), _ack_code(acks)).inc()
     metrics.HL7_ACK_SECONDS.observe(time.perf_counter() - started)
-    return ack
+    return acks
 
 
 def _type_label(header: Header | None) -> str:
@@ -42,74 +58,127 @@ def _type_label(header: Header | None) -> str:
     return "^".join(key) if key in HANDLERS else "unsupported"
 
 
-def _ack_code(ack: bytes) -> str:
-    start = ack.find(b"MSA")
-    return ack[start + 4:start + 6].decode("ascii", "replace") if start >= 0 else ""
+def _ack_code(acks: list[bytes]) -> str:
+    """MSA-1 of the last ACK sent (the application ACK), or 'none'."""
+    if not acks:
+        return "none"
+    start = acks[-1].find(b"MSA")
+    return acks[-1][start + 4:start + 6].decode("ascii", "replace") if start >= 0 else ""
 
 
-def _receive(raw: bytes, peer: str, header: Header | None) -> bytes:
-    close_old_connections()
+def _receive(raw: bytes, peer: str, header: Header | None) -> list[bytes]:
+    _check_connection()
     try:
-        stored = messages.inbound_store(raw=raw, peer=peer)
+        stored = messages.inbound_store(raw=raw, peer=peer, header=_message_header(header))
     except DatabaseError as exc:
         log.error("HL7 from %s not stored, database unavailable: %s", peer, exc)
-        return _encode(build_ack(header, "AR", _unavailable()), header)
+        answers = answers_for(header, "AR", _unavailable(), stored=False)
+        return [_encode(text, header) for text in answers.texts]
+    outcome = _process_safely(stored, raw, header)
+    return [_encode(text, outcome.header or header) for text in _answer(stored, outcome)]
+
+
+def reprocess(message: InboundMessage) -> str:
+    """Run a stored, refused message through intake again (after the
+    configuration was fixed). A new ACK is stored; nothing applies twice."""
+    if message.status != InboundMessage.Status.REJECTED:
+        raise ValueError(f"message {message.pk} is {message.status}, only a rejected message is reprocessed")
+    note = f"reprocessed (earlier answer: {message.ack_code} {message.error})"
+    raw = bytes(message.raw)
+    outcome = _process_safely(message, raw, _try_header(raw), note)
+    _answer(message, outcome)
+    return outcome.ack_code
+
+
+def _process_safely(stored: InboundMessage, raw: bytes, header: Header | None, note: str = "") -> Outcome:
     try:
-        text = _process(stored, raw, header)
+        outcome = _process(stored, raw, header, note)
     except DatabaseError as exc:
-        log.error("HL7 message %s from %s failed on the database: %s", stored.pk, peer, exc)
-        text = build_ack(header, "AR", _unavailable())
-    return _encode(text, header)
+        log.error("HL7 message %s failed on the database: %s", stored.pk, exc)
+        outcome = Outcome("AR", InboundMessage.Status.REJECTED, _unavailable(), header=header)
+    except Exception:  # a fault of ours: answered AR 207 and logged, the connection serves on
+        log.exception("HL7 message %s failed", stored.pk)
+        error = HL7Error(errors.APPLICATION_INTERNAL_ERROR, "internal error; the message is kept for reprocessing")
+        outcome = Outcome("AR", InboundMessage.Status.REJECTED, error, f"{error.code} {error.text}", header)
+    return replace(outcome, note=f"{outcome.note} {note}".strip()) if note and not outcome.recorded else outcome
 
 
-def _process(stored: InboundMessage, raw: bytes, header: Header | None) -> str:
+def _process(stored: InboundMessage, raw: bytes, header: Header | None, note: str) -> Outcome:
     try:
         parsed = parse(raw)
     except HL7Error as error:
-        return _refuse(stored, header, error)
+        return _refused(error, header)
     header = parsed.header
-    messages.inbound_set_header(
-        stored, sending_application=header.sending_application, sending_facility=header.sending_facility,
+    try:
+        rules = sender_rules(application=header.sending_application, facility=header.sending_facility)
+        if (earlier := messages.inbound_find_applied(stored)) is not None:
+            return _resend(earlier, header)
+        handler = handler_for(parsed)
+        answers = answers_for(header, "AA")  # stored with the change, sent after the commit
+        messages.inbound_apply(
+            message=stored, action=lambda: handler(parsed, stored, rules),
+            ack=answers.application, commit_ack=answers.commit, note=note,
+        )
+    except HL7Error as error:
+        return _refused(error, header)
+    except DomainError as exc:
+        return _refused(errors.from_domain(exc), header)
+    except messages.AlreadyApplied:
+        return _resend(messages.inbound_find_applied(stored), header)
+    log.info("HL7 %s %s from %s applied", stored.message_type, header.control_id, header.sending_application)
+    return Outcome("AA", InboundMessage.Status.APPLIED, header=header, recorded=answers)
+
+
+def _refused(error: HL7Error, header: Header | None) -> Outcome:
+    log.warning("HL7 message refused %s %s: %s", error.ack_code, error.code, error.text)
+    return Outcome(error.ack_code, InboundMessage.Status.REJECTED, error, f"{error.code} {error.text}", header)
+
+
+def _resend(earlier: InboundMessage | None, header: Header) -> Outcome:
+    """A resend of an applied message: acknowledge again, apply nothing."""
+    log.info("HL7 %s from %s is a resend, answered from the log", header.control_id, header.sending_application)
+    note = f"resend of message {earlier.pk}" if earlier else "resend"
+    return Outcome("AA", InboundMessage.Status.DUPLICATE, note=note, header=header)
+
+
+def _answer(stored: InboundMessage, outcome: Outcome) -> list[str]:
+    """Build the ACKs the header asks for and record them in one write."""
+    if outcome.recorded is not None:
+        return outcome.recorded.texts
+    answers = answers_for(outcome.header, outcome.ack_code, outcome.error)
+    try:
+        messages.inbound_record_answer(
+            stored, ack_code=outcome.ack_code, ack=answers.application, commit_ack=answers.commit,
+            error=outcome.note, status=outcome.status,
+        )
+    except DatabaseError as exc:
+        log.error("ACK of HL7 message %s not recorded: %s", stored.pk, exc)
+    return answers.texts
+
+
+def _check_connection() -> None:
+    """One database connection per MLLP connection thread, kept across its
+    messages and replaced only when an error left it unusable. (Django's
+    close_old_connections would close it after every message when
+    CONN_MAX_AGE is 0: a new database connection per message.)"""
+    if connection.connection is None:
+        return
+    if connection.get_autocommit() != connection.settings_dict["AUTOCOMMIT"]:
+        connection.close()  # a transaction left open: do not take chances
+    elif connection.errors_occurred and not connection.is_usable():
+        connection.close()
+    else:
+        connection.errors_occurred = False
+
+
+def _message_header(header: Header | None) -> MessageHeader | None:
+    if header is None:
+        return None
+    return MessageHeader(
+        sending_application=header.sending_application, sending_facility=header.sending_facility,
         control_id=header.control_id, message_type=f"{header.message_type}^{header.trigger_event}",
         version=header.version,
     )
-    earlier = messages.inbound_find_applied(stored)
-    if earlier is not None:
-        return _answer_from_log(stored, earlier, header)
-    try:
-        handler = handler_for(parsed)
-        messages.inbound_apply(message=stored, action=lambda: handler(parsed, stored))
-    except HL7Error as error:
-        return _refuse(stored, header, error)
-    except DomainError as exc:
-        return _refuse(stored, header, errors.from_domain(exc))
-    except messages.AlreadyApplied:
-        return _answer_from_log(stored, messages.inbound_find_applied(stored), header)
-    ack = build_ack(header, "AA")
-    messages.inbound_record_answer(stored, ack_code="AA", ack=ack)
-    log.info("HL7 %s %s from %s applied", stored.message_type, header.control_id, header.sending_application)
-    return ack
-
-
-def _refuse(stored: InboundMessage, header: Header | None, error: HL7Error) -> str:
-    ack = build_ack(header, error.ack_code, error)
-    messages.inbound_record_answer(
-        stored, ack_code=error.ack_code, ack=ack, error=f"{error.code} {error.text}",
-        status=InboundMessage.Status.REJECTED,
-    )
-    log.warning("HL7 message %s refused %s %s: %s", stored.pk, error.ack_code, error.code, error.text)
-    return ack
-
-
-def _answer_from_log(stored: InboundMessage, earlier: InboundMessage | None, header: Header) -> str:
-    """A resend of an applied message: acknowledge again, apply nothing."""
-    ack = build_ack(header, "AA")
-    note = f"resend of message {earlier.pk}" if earlier else "resend"
-    messages.inbound_record_answer(
-        stored, ack_code="AA", ack=ack, error=note, status=InboundMessage.Status.DUPLICATE
-    )
-    log.info("HL7 %s from %s is a resend, answered from the log", header.control_id, header.sending_application)
-    return ack
 
 
 def _try_header(raw: bytes) -> Header | None:

@@ -75,7 +75,7 @@ def read_header(raw: bytes) -> Header:
     first = split_segments(data.decode("latin-1"))[0]
     delimiters = _delimiters(first)
     msh = Segment(first, delimiters)
-    msh18 = msh.get(18)
+    msh18 = msh.raw(18)  # every repetition: ISO 2022 alternates follow the default set
     return Header(
         delimiters=delimiters,
         sending_application=_hd(msh, 3),
@@ -109,9 +109,18 @@ def parse(raw: bytes) -> ParsedMessage:
         charsets.codec_for(header.charset)  # raises the error naming the set
     data = raw[len(BOM):] if raw.startswith(BOM) else raw
     text = charsets.decode(data, header.codec)
+    _check_no_nul(text)
     lines = split_segments(text.lstrip("\ufeff\r\n\t "))
     _check_structure(lines, header)
-    return ParsedMessage(header, [Segment(line, header.delimiters) for line in lines])
+    return ParsedMessage(header, [Segment(line, header.delimiters, header.codec) for line in lines])
+
+
+def _check_no_nul(text: str) -> None:
+    """HL7 text carries no NUL (HL7 2.5.1 2.6: printable characters and the
+    delimiters); refusing it also keeps the domain's CLEAR marker unforgeable."""
+    if "\x00" in text:
+        segment = text[: text.index("\x00")].rsplit("\r", 1)[-1][:3]
+        raise HL7Error(DATA_TYPE_ERROR, "the message contains a NUL character", Location(segment.strip() or "MSH"))
 
 
 def _delimiters(msh: str) -> Delimiters:

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection
 
 from hl7 import mllp
-from hl7.ack import build_ack
+from hl7.ack import answers_for
 from hl7.errors import HL7Error
 from hl7.intake import receive
 from hl7.parse import read_header
@@ -70,7 +70,8 @@ class _Connection(socketserver.BaseRequestHandler):
                 self._refuse_too_large(sock, exc, peer)
                 return
             for message in frames:
-                sock.sendall(mllp.frame(receive(message, peer)))
+                for ack in receive(message, peer):
+                    sock.sendall(mllp.frame(ack))  # one write per ACK
 
     def _refuse_too_large(self, sock: socket.socket, exc: mllp.FrameTooLarge, peer: str) -> None:
         limit = self.server.max_message_bytes
@@ -80,8 +81,8 @@ class _Connection(socketserver.BaseRequestHandler):
         except HL7Error:
             header = None
         error = HL7Error(207, f"message larger than {limit} bytes refused", severity="E")
-        ack = build_ack(header, "AR", error).encode("ascii", errors="replace")
-        sock.sendall(mllp.frame(ack))
+        for ack in answers_for(header, "AR", error, stored=False).texts:  # enhanced mode: CE
+            sock.sendall(mllp.frame(ack.encode("ascii", errors="replace")))
 
 
 class MllpServer(socketserver.ThreadingTCPServer):
@@ -113,6 +114,7 @@ class MllpServer(socketserver.ThreadingTCPServer):
 
 def start_in_thread(host: str, port: int, **options) -> tuple[MllpServer, threading.Thread]:
     server = MllpServer(host, port, **options)
-    thread = threading.Thread(target=server.serve_forever, name="mllp", daemon=True)
+    # A short poll lets stop() return quickly (shutdown waits for one poll).
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="mllp", daemon=True)
     thread.start()
     return server, thread

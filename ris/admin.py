@@ -136,12 +136,27 @@ class StationAdmin(admin.ModelAdmin):
     list_display = ("ae_title", "modality", "station_name", "location", "is_default_for_modality")
 
 
-@admin.register(models.InboundMessage)
-class InboundMessageAdmin(admin.ModelAdmin):
-    list_display = ("received_at", "message_type", "control_id", "sending_application", "status", "ack_code")
-    list_filter = ("status", "message_type", "sending_application")
-    search_fields = ("control_id",)
-    readonly_fields = [f.name for f in models.InboundMessage._meta.fields]
+# The inbound message log is registered by the HL7 door (hl7/admin.py): its
+# parsed view and reprocessing know the wire format, the domain does not.
+
+
+class StationRuleInline(admin.TabularInline):
+    model = models.SenderStationRule
+    extra = 1
+
+
+@admin.register(models.HL7Sender)
+class HL7SenderAdmin(admin.ModelAdmin):
+    list_display = ("application", "facility", "mrn_authority", "is_active", "description")
+    list_filter = ("is_active",)
+    search_fields = ("application", "facility", "description")
+    inlines = [StationRuleInline]
+
+
+@admin.register(models.SenderStationRule)
+class SenderStationRuleAdmin(admin.ModelAdmin):
+    list_display = ("sender", "procedure_code", "modality", "station")
+    list_filter = ("sender", "modality")
 
 
 @admin.register(models.Destination)
@@ -211,7 +226,8 @@ class BlockedTimeAdmin(admin.ModelAdmin):
 
 @admin.register(models.Procedure)
 class CatalogueProcedureAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "modality", "default_duration_minutes")
+    list_display = ("code", "code_scheme", "name", "modality", "default_duration_minutes", "station")
+    list_filter = ("modality",)
     search_fields = ("code", "name")
 
 

@@ -19,7 +19,9 @@ class UnknownOrder(DomainError):
 
 
 class DuplicateOrder(DomainError):
-    pass
+    def __init__(self, message: str, *, field: str = ""):
+        super().__init__(message)
+        self.field = field  # which identifier is taken
 
 
 class IllegalTransition(DomainError):
@@ -56,6 +58,8 @@ class FieldsMissing(DomainError):
     def __init__(self, message: str, *, fields: list[str]):
         super().__init__(message)
         self.fields = fields
+
+
 class NotFound(DomainError):
     """A referenced row (room, step, appointment...) does not exist."""
 
@@ -90,3 +94,7 @@ class ProcedureNotPossibleInRoom(BookingRefused):
 
 class StepNotBookable(BookingRefused):
     pass
+
+
+class UnknownSender(DomainError):
+    """A sending application not in the configured list."""

@@ -2,10 +2,12 @@
 
 They carry values already decoded from a wire format (HL7, DICOM, forms) and
 know nothing of it. `None` means "not given: keep what is stored"; the
-CLEAR marker (HL7 `""`) means "erase the stored value".
+CLEAR marker (HL7 `""`) means "erase the stored value". In an order change
+(HL7 ORC-1 XO) an empty string is "not given" too, as HL7 sends it.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -59,7 +61,7 @@ class OrderData:
     ordering_physician: str = ""
     referring_physician: str = ""
     reason: str = ""
-    priority: str = "ROUTINE"
+    priority: str = ""  # '' = not given (ROUTINE for a new order)
     admission_id: str = ""
     procedures: list[ProcedureData] = field(default_factory=list)
 
@@ -131,3 +133,34 @@ class PerformedStepChange:
     discontinuation_reason: CodedValue | str | None = None
     fixed: dict = field(default_factory=dict)
     dataset: dict = field(default_factory=dict)  # the elements sent, opaque to the domain
+
+
+@dataclass(frozen=True)
+class MessageHeader:
+    """Who sent a message and what it is (HL7 MSH-3, -4, -10, -9, -12)."""
+
+    sending_application: str = ""
+    sending_facility: str = ""
+    control_id: str = ""
+    message_type: str = ""
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    """How a sender names an existing order: its placer number within its
+    placer system, or the filler number the RIS gave it."""
+
+    placer_system: str = ""
+    placer_number: str = ""
+    filler_number: str = ""
+
+
+def plain(record):
+    """A copy with every CLEAR read as empty: what a new record starts from."""
+    if isinstance(record, list):
+        return [plain(item) for item in record]
+    if not dataclasses.is_dataclass(record):
+        return "" if record == CLEAR else record
+    values = {f.name: plain(getattr(record, f.name)) for f in dataclasses.fields(record)}
+    return dataclasses.replace(record, **values)

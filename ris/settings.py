@@ -73,10 +73,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Listener threads write concurrently: wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
-    # WAL: worklist queries read while orders are written, without waiting.
-    DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
-    # A file, not memory, so that listener processes started by tests share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-ris.sqlite3")}
+    # WAL: readers (worklist queries) do not wait for the listener's writers.
+    DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL")
+    # Tests use a file too: the in-memory shared-cache database refuses a
+    # second writer at once ("table is locked") instead of waiting for it.
+    DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", str(VAR_DIR / "test-ris.sqlite3"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

@@ -9,6 +9,7 @@ from .outbound import Destination, OutboundMessage
 from .patients import Patient
 from .reports import Report, ReportVersion
 from .scheduling import Appointment, BlockedTime, OpeningHours, Room
+from .senders import HL7Sender, SenderStationRule
 from .stations import Station
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "BlockedTime",
     "Capability",
     "Destination",
+    "HL7Sender",
     "ImagingOrder",
     "InboundMessage",
     "LoginAttempt",
@@ -31,5 +33,6 @@ __all__ = [
     "Room",
     "SavedFilter",
     "ScheduledProcedureStep",
+    "SenderStationRule",
     "Station",
 ]

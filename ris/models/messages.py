@@ -22,7 +22,9 @@ class InboundMessage(models.Model):
     version = models.CharField(max_length=16, blank=True, default="")  # MSH-12
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True)
     ack_code = models.CharField(max_length=2, blank=True, default="")
-    ack = models.TextField(blank=True, default="")
+    ack = models.TextField(blank=True, default="")  # the application ACK (AA/AE/AR)
+    # Enhanced mode (MSH-15): the accept ACK (CA/CE/CR) when one was sent.
+    commit_ack = models.TextField(blank=True, default="")
     error = models.TextField(blank=True, default="")
     order = models.ForeignKey(
         "ris.ImagingOrder", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"

@@ -1,30 +1,36 @@
 """The inbound message log: store first, apply once, answer duplicates from the log."""
 from collections.abc import Callable
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from ris.models import ImagingOrder, InboundMessage
+from ris.records import MessageHeader
 
 
 class AlreadyApplied(Exception):
     """Another message with the same sender and control ID was applied first."""
 
 
-def inbound_store(*, raw: bytes, peer: str = "", protocol: str = "HL7") -> InboundMessage:
-    """Keep the message as received, before anything can fail (autocommitted)."""
-    return InboundMessage.objects.create(raw=raw, peer=peer[:64], protocol=protocol)
+def inbound_store(
+    *, raw: bytes, peer: str = "", protocol: str = "HL7", header: MessageHeader | None = None
+) -> InboundMessage:
+    """Keep the message as received, before anything can fail (autocommitted),
+    with its header when it could be read."""
+    header = header or MessageHeader()
+    return InboundMessage.objects.create(
+        raw=raw, peer=peer[:64], protocol=protocol,
+        sending_application=_text(header.sending_application, 180),
+        sending_facility=_text(header.sending_facility, 180),
+        control_id=_text(header.control_id, 199),
+        message_type=_text(header.message_type, 32),
+        version=_text(header.version, 16),
+    )
 
 
-def inbound_set_header(
-    message: InboundMessage, *, sending_application: str, sending_facility: str,
-    control_id: str, message_type: str, version: str,
-) -> None:
-    message.sending_application = sending_application[:180]
-    message.sending_facility = sending_facility[:180]
-    message.control_id = control_id[:199]
-    message.message_type = message_type[:32]
-    message.version = version[:16]
-    message.save(update_fields=["sending_application", "sending_facility", "control_id", "message_type", "version"])
+def _text(value: str, size: int | None = None) -> str:
+    """Header values are kept as read from bytes that may be anything; text
+    columns take no NUL (PostgreSQL refuses it), so it is shown as U+FFFD."""
+    return value.replace("\x00", "\ufffd")[:size]
 
 
 def inbound_find_applied(message: InboundMessage) -> InboundMessage | None:
@@ -43,20 +49,27 @@ def inbound_find_applied(message: InboundMessage) -> InboundMessage | None:
     )
 
 
-def inbound_apply(*, message: InboundMessage, action: Callable[[], ImagingOrder | None]) -> ImagingOrder | None:
-    """Run `action` and mark the message applied in one transaction.
+def inbound_apply(
+    *, message: InboundMessage, action: Callable[[], ImagingOrder | None], ack: str = "", commit_ack: str = "",
+    note: str = "",
+) -> ImagingOrder | None:
+    """Run `action` and mark the message applied, with the AA it will be
+    answered with, in one transaction (the ACK is sent only after the commit).
 
     The partial unique index on applied messages makes a concurrent resend of
     the same control ID fail here instead of being applied twice.
     """
+    previous_status = message.status
     try:
         with transaction.atomic():
             order = action()
-            message.status = InboundMessage.Status.APPLIED
-            message.order = order
-            message.save(update_fields=["status", "order"])
-    except IntegrityError:
-        message.status, message.order = InboundMessage.Status.RECEIVED, None
+            message.status, message.order = InboundMessage.Status.APPLIED, order
+            message.ack_code, message.ack, message.commit_ack, message.error = "AA", ack, commit_ack, note
+            message.save(update_fields=["status", "order", "ack_code", "ack", "commit_ack", "error"])
+    except Exception:
+        # A concurrent copy may have won on any unique index (the applied-once
+        # index, or the order's own numbers): then this one is a resend.
+        message.status, message.order = previous_status, None
         if inbound_find_applied(message) is not None:
             raise AlreadyApplied(message.control_id) from None
         raise
@@ -64,12 +77,15 @@ def inbound_apply(*, message: InboundMessage, action: Callable[[], ImagingOrder 
 
 
 def inbound_record_answer(
-    message: InboundMessage, *, ack_code: str, ack: str, error: str = "", status: str | None = None
+    message: InboundMessage, *, ack_code: str, ack: str, error: str = "", status: str | None = None,
+    commit_ack: str = "",
 ) -> None:
+    """Keep what was answered: the application ACK and, in enhanced mode, the commit ACK."""
     message.ack_code = ack_code
-    message.ack = ack
-    message.error = error
-    fields = ["ack_code", "ack", "error"]
+    message.ack = _text(ack)
+    message.commit_ack = _text(commit_ack)
+    message.error = _text(error)
+    fields = ["ack_code", "ack", "commit_ack", "error"]
     if status:
         message.status = status
         fields.append("status")

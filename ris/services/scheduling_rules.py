@@ -11,6 +11,7 @@ from ris.exceptions import (
     PatientDoubleBooked, ProcedureNotPossibleInRoom, RoomBlocked, RoomClosed, RoomFull, StepNotBookable,
 )
 from ris.models import Appointment, BlockedTime, Procedure, Room, ScheduledProcedureStep
+from ris.services import catalogue_defaults as catalogue
 from ris.states import StepStatus
 
 BOOKABLE_STATUSES = {StepStatus.SCHEDULED, StepStatus.ARRIVED, StepStatus.READY}
@@ -48,8 +49,8 @@ def check_procedure_possible(step: ScheduledProcedureStep, room: Room) -> None:
 
 
 def catalogue_entry(step: ScheduledProcedureStep) -> Procedure | None:
-    code = step.requested_procedure.code_value
-    return Procedure.objects.filter(code=code).first() if code else None
+    procedure = step.requested_procedure
+    return catalogue.catalogue_entry(code_value=procedure.code_value, code_scheme=procedure.code_scheme)
 
 
 def check_room_open(room: Room, start: dt.datetime, end: dt.datetime) -> None:

@@ -2,7 +2,7 @@
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 
-from hl7.ack import build_ack
+from hl7.ack import answers_for, build_ack
 from hl7.errors import HL7Error, Location
 from hl7.parse import read_header
 from tests.hl7_builders import msh
@@ -34,3 +34,28 @@ def test_v231_error_carries_err_1_segment_sequence_field_code():
     error = HL7Error(204, "unknown order", Location("ORC", 1, 2))
     ack = parse_message(build_ack(_header("2.3.1"), "AE", error), find_groups=False)
     assert ack.err.err_1.to_er7() == "ORC^1^2^204&Unknown key identifier&HL70357"
+
+
+def _enhanced_header(accept="AL", application="AL"):
+    text = msh("CTRL7", version="2.5.1", accept_ack=accept, application_ack=application) + "\r"
+    return read_header(text.encode())
+
+
+def test_enhanced_commit_error_ce_when_the_message_could_not_be_stored():
+    error = HL7Error(207, "the RIS cannot store messages now", ack_code="AR")
+    answers = answers_for(_enhanced_header(), "AR", error, stored=False)
+    [only] = answers.texts
+    ack = parse_message(only, validation_level=VALIDATION_LEVEL.TOLERANT, find_groups=False)
+    assert ack.msa.msa_1.value == "CE"
+    assert ack.err.err_3.to_er7() == "207^Application internal error^HL70357"
+
+
+def test_enhanced_su_sends_the_commit_ack_only_on_success():
+    assert [t.split("\r")[1][:6] for t in answers_for(_enhanced_header("SU", "NE"), "AA").texts] == ["MSA|CA"]
+    error = HL7Error(200, "no such type")
+    assert answers_for(_enhanced_header("SU", "NE"), "AR", error).texts == []
+
+
+def test_original_mode_sends_only_the_application_ack():
+    answers = answers_for(_header(), "AE", HL7Error(101, "missing"))
+    assert answers.commit == "" and answers.texts == [answers.application]

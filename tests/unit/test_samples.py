@@ -41,8 +41,9 @@ def test_ihe_mesa_orm_maps_every_order_field():
     message = parse((SAMPLES / "dcm4che_ORM_O01_ihe_mesa_v231.hl7").read_bytes())
     patient = patient_from_pid(message)
     assert (patient.patient_id, patient.issuer, patient.name, patient.sex) == ("583295", "ADT1", "DOE^J1", "M")
-    [(control, order)] = orders_from_orm(message)
-    assert control == "NW"
+    [item] = orders_from_orm(message)
+    assert item.control == "NW"
+    order = item.order
     assert (order.placer_number, order.filler_number, order.accession_number) == ("A103Z", "B103Z", "MOF5026")
     assert order.priority == "STAT"  # ORC-7.6 S
     assert order.referring_physician == "NELL^FREDERICK^P^DR"  # XCN prefix to PN prefix

@@ -1,0 +1,27 @@
+"""Content no database column can hold, over MLLP: refused, stored, answered."""
+import pytest
+
+from ris.models import InboundMessage, Patient
+from tests.hl7_builders import orm_new_order
+from tests.peers import MllpClient, ack_segments
+
+pytestmark = pytest.mark.slow
+
+
+def test_nul_in_a_field_is_acked_ae_102_and_the_message_is_kept(mllp):
+    raw = orm_new_order("NUL1", name="DOE\x00CLEAR^JOHN").encode()
+    with MllpClient(mllp.port) as client:
+        ack = ack_segments(client.exchange(raw))
+    assert ack["MSA"][1:3] == ["AE", "NUL1"]
+    assert ack["ERR"][1].startswith("PID^1^^102")
+    stored = InboundMessage.objects.get(control_id="NUL1")
+    assert bytes(stored.raw) == raw and stored.status == "REJECTED"
+    assert Patient.objects.count() == 0
+
+
+def test_nul_in_the_control_id_is_answered_and_logged(mllp):
+    raw = orm_new_order("N\x00L2").encode()
+    with MllpClient(mllp.port) as client:
+        ack = ack_segments(client.exchange(raw))
+    assert ack["MSA"][1:3] == ["AE", "NL2"]  # NUL cannot be sent back
+    assert InboundMessage.objects.get().control_id == "N\ufffdL2"

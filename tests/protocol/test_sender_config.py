@@ -1,0 +1,101 @@
+"""Per-sender configuration from the database, applied to messages over MLLP."""
+import pytest
+
+from hl7.intake import reprocess
+from ris.models import Procedure, HL7Sender, ImagingOrder, InboundMessage, Patient, ScheduledProcedureStep
+from ris.models import SenderStationRule, Station
+from tests.hl7_builders import orm_new_order
+from tests.peers import MllpClient, ack_segments
+
+pytestmark = pytest.mark.slow
+
+
+def _exchange(port: int, text: str) -> dict[str, list[str]]:
+    with MllpClient(port) as client:
+        return ack_segments(client.exchange(text))
+
+
+def test_unknown_sender_is_rejected_ar_at_msh_3_once_senders_are_configured(mllp):
+    HL7Sender.objects.create(application="EHR", facility="HOSP")
+    ack = _exchange(mllp.port, orm_new_order("S1").replace("|EHR|HOSP|", "|ROGUE|HOSP|", 1))
+    assert ack["MSA"][1:3] == ["AR", "S1"]
+    assert ack["ERR"][1].startswith("MSH^1^3^204")
+    assert "ROGUE" in ack["MSA"][3]
+    assert _exchange(mllp.port, orm_new_order("S2"))["MSA"][1] == "AA"  # the configured one
+    assert ImagingOrder.objects.count() == 1
+
+
+def test_any_sender_is_accepted_when_none_is_configured(mllp):
+    assert _exchange(mllp.port, orm_new_order("S3").replace("|EHR|", "|ANY|", 1))["MSA"][1] == "AA"
+
+
+def test_mrn_is_the_pid_3_repetition_of_the_configured_authority(mllp):
+    HL7Sender.objects.create(application="EHR", mrn_authority="MRN-AUTH")
+    text = orm_new_order("S4").replace("PAT1001^^^HOSP", "SSN123^^^SSA~MRN555^^^MRN-AUTH")
+    assert _exchange(mllp.port, text)["MSA"][1] == "AA"
+    patient = Patient.objects.get()
+    assert (patient.patient_id, patient.issuer) == ("MRN555", "MRN-AUTH")
+
+
+def test_message_without_the_configured_mrn_authority_is_acked_ae_101(mllp):
+    HL7Sender.objects.create(application="EHR", mrn_authority="MRN-AUTH")
+    ack = _exchange(mllp.port, orm_new_order("S5"))
+    assert ack["MSA"][1] == "AE"
+    assert ack["ERR"][1].startswith("PID^1^3^101")
+
+
+def test_empty_obr_24_takes_modality_duration_and_station_from_the_catalogue(mllp):
+    station = Station.objects.create(ae_title="MR_KNEE", modality="MR", location="ROOM 7")
+    Procedure.objects.create(
+        code="CTHEAD", modality="MR", default_duration_minutes=25, station=station, name="x",
+    )
+    assert _exchange(mllp.port, orm_new_order("S6", modality="", station=""))["MSA"][1] == "AA"
+    step = ScheduledProcedureStep.objects.get()
+    assert (step.modality, step.expected_duration_minutes, step.station_ae_title, step.location) == (
+        "MR", 25, "MR_KNEE", "ROOM 7",
+    )
+
+
+def test_sender_rule_by_procedure_code_beats_the_modality_default(mllp):
+    Station.objects.create(ae_title="CT_DEFAULT", modality="CT", is_default_for_modality=True)
+    head = Station.objects.create(ae_title="CT_HEAD", modality="CT", location="ROOM 2")
+    sender = HL7Sender.objects.create(application="EHR")
+    SenderStationRule.objects.create(sender=sender, procedure_code="CTHEAD", station=head)
+    assert _exchange(mllp.port, orm_new_order("S7", station=""))["MSA"][1] == "AA"
+    assert ScheduledProcedureStep.objects.get().station_ae_title == "CT_HEAD"
+
+
+def test_sender_rule_by_modality_applies_when_no_code_rule_matches(mllp):
+    Station.objects.create(ae_title="CT_DEFAULT", modality="CT", is_default_for_modality=True)
+    other = Station.objects.create(ae_title="CT_EHR", modality="CT")
+    sender = HL7Sender.objects.create(application="EHR")
+    SenderStationRule.objects.create(sender=sender, modality="CT", station=other)
+    assert _exchange(mllp.port, orm_new_order("S8", station=""))["MSA"][1] == "AA"
+    assert ScheduledProcedureStep.objects.get().station_ae_title == "CT_EHR"
+
+
+def test_rejected_message_is_applied_once_when_reprocessed_after_the_sender_is_configured(mllp):
+    HL7Sender.objects.create(application="EHR")
+    text = orm_new_order("S9").replace("|EHR|", "|NEWAPP|", 1)
+    assert _exchange(mllp.port, text)["MSA"][1] == "AR"
+    stored = InboundMessage.objects.get(control_id="S9")
+    HL7Sender.objects.create(application="NEWAPP")
+    assert reprocess(stored) == "AA"
+    stored.refresh_from_db()
+    assert (stored.status, stored.ack_code) == ("APPLIED", "AA")
+    assert "MSA|AA|S9" in stored.ack and "earlier answer: AR" in stored.error
+    assert stored.order == ImagingOrder.objects.get()
+    with pytest.raises(ValueError):
+        reprocess(stored)  # applied: never again
+    assert _exchange(mllp.port, text)["MSA"][1] == "AA"  # a resend now is answered from the log
+    assert ImagingOrder.objects.count() == 1
+
+
+def test_the_senders_own_rule_beats_a_rule_for_every_sender(mllp):
+    everyone = Station.objects.create(ae_title="CT_ALL", modality="CT")
+    own = Station.objects.create(ae_title="CT_OWN", modality="CT")
+    sender = HL7Sender.objects.create(application="EHR")
+    SenderStationRule.objects.create(sender=None, modality="CT", station=everyone)
+    SenderStationRule.objects.create(sender=sender, modality="CT", station=own)
+    assert _exchange(mllp.port, orm_new_order("S10", station=""))["MSA"][1] == "AA"
+    assert ScheduledProcedureStep.objects.get().station_ae_title == "CT_OWN"
