@@ -3,8 +3,9 @@ from collections.abc import Callable
 
 from django.db import transaction
 
-from ris.models import ImagingOrder, InboundMessage
+from ris.models import AuditEvent, ImagingOrder, InboundMessage
 from ris.records import MessageHeader
+from ris.services.audit import audit_record
 
 
 class AlreadyApplied(Exception):
@@ -66,6 +67,7 @@ def inbound_apply(
             message.status, message.order = InboundMessage.Status.APPLIED, order
             message.ack_code, message.ack, message.commit_ack, message.error = "AA", ack, commit_ack, note
             message.save(update_fields=["status", "order", "ack_code", "ack", "commit_ack", "error"])
+            _audit(message, order)
     except Exception:
         # A concurrent copy may have won on any unique index (the applied-once
         # index, or the order's own numbers): then this one is a resend.
@@ -74,6 +76,14 @@ def inbound_apply(
             raise AlreadyApplied(message.control_id) from None
         raise
     return order
+
+
+def _audit(message: InboundMessage, order: ImagingOrder | None) -> None:
+    audit_record(
+        door=AuditEvent.Door.HL7, action=AuditEvent.Action.CHANGE, patient=order.patient if order else None,
+        obj=order or message, actor=message.sending_application, address=message.peer,
+        detail=f"{message.message_type} {message.control_id}",
+    )
 
 
 def inbound_record_answer(

@@ -23,7 +23,7 @@ from ris.exceptions import (
     PerformedStepFinal,
     UnknownPerformedStep,
 )
-from ris.models import ImagingOrder, PerformedProcedureStep, RequestedProcedure, ScheduledProcedureStep
+from ris.models import AuditEvent, ImagingOrder, PerformedProcedureStep, RequestedProcedure, ScheduledProcedureStep
 from ris.records import (
     CLEAR,
     CodedValue,
@@ -36,6 +36,7 @@ from ris.records import (
     ScheduledStepRef,
     StepData,
 )
+from ris.services.audit import audit_record
 from ris.services.orders import order_place
 from ris.services.outbox import outbox_enqueue
 from ris.services.steps import order_follow_steps, step_walk
@@ -61,6 +62,7 @@ def mpps_create(*, data: PerformedStepData) -> PerformedProcedureStep:
     pps.steps.set(steps)
     _apply_to_steps(pps)
     _forward(FORWARD_CREATE, pps.sop_instance_uid, data.dataset)
+    _audit(pps, AuditEvent.Action.CREATE, actor=data.sender)
     log.info("MPPS %s created from %s, %s", pps.sop_instance_uid, data.sender,
              f"linked to {len(steps)} step(s)" if steps else "unscheduled")
     return pps
@@ -126,7 +128,17 @@ def mpps_update(*, sop_instance_uid: str, change: PerformedStepChange) -> Perfor
     if pps.is_final:
         _apply_to_steps(pps)
     _forward(FORWARD_SET, sop_instance_uid, change.dataset)
+    _audit(pps, AuditEvent.Action.CHANGE, actor=pps.station_ae_title)
     return pps
+
+
+def _audit(pps: PerformedProcedureStep, action: str, *, actor: str) -> None:
+    """The modality changed the exam of each patient its MPPS covers."""
+    patients = {step.requested_procedure.order.patient for step in
+                pps.steps.select_related("requested_procedure__order__patient")}
+    for patient in patients or {None}:
+        audit_record(door=AuditEvent.Door.DICOM, action=action, patient=patient, obj=pps, actor=actor,
+                     detail=f"MPPS {pps.status}")
 
 
 def _locked(sop_instance_uid: str) -> PerformedProcedureStep:

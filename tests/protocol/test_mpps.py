@@ -409,3 +409,14 @@ def test_start_and_end_are_read_in_the_site_time_zone(dicom, site_zone):
     pps = PerformedProcedureStep.objects.get()
     assert pps.start.isoformat() == "2026-11-26T13:31:00+00:00"  # 14:31 in Berlin
     assert pps.end.isoformat() == "2026-11-26T13:45:00+00:00"
+
+
+def test_an_mpps_is_in_the_audit_trail_as_the_modality_changing_the_patients_exam(dicom):
+    from ris.models import AuditEvent
+
+    _order()
+    with MppsScu(dicom, calling_ae="CT01") as scu:
+        status, _ = scu.create(in_progress([_item()]))
+    assert status.Status == 0x0000
+    event = AuditEvent.objects.get(door=AuditEvent.Door.DICOM)
+    assert (event.action, event.actor, event.patient.patient_id) == ("CREATE", "CT01", "PAT5001")

@@ -90,3 +90,13 @@ def test_resend_of_the_same_control_id_is_acked_and_not_applied_twice(mllp):
     assert ImagingOrder.objects.count() == 1
     assert InboundMessage.objects.filter(status=InboundMessage.Status.DUPLICATE).count() == 1
     assert Patient.objects.count() == 1
+
+
+def test_an_applied_order_is_in_the_audit_trail_with_its_sender_and_patient(mllp):
+    from ris.models import AuditEvent
+
+    with MllpClient(mllp.port) as client:
+        client.exchange(orm_new_order("AUD1"))
+    event = AuditEvent.objects.get(door=AuditEvent.Door.HL7)
+    assert (event.actor, event.action, event.patient.patient_id) == ("EHR", "CHANGE", "PAT1001")
+    assert "AUD1" in event.detail
