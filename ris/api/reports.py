@@ -25,6 +25,8 @@ from ris.services import reports as services
 
 
 class VersionSerializer(serializers.ModelSerializer):
+    # Declared: a model PositiveIntegerField's bounds differ per database, the schema must not.
+    number = serializers.IntegerField(read_only=True, min_value=1)
     author = serializers.StringRelatedField()
     signer = serializers.StringRelatedField()
 

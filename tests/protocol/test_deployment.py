@@ -14,6 +14,7 @@ from ris import outbox
 from ris.models import Destination, OutboundMessage
 from ris.services.outbox import outbox_enqueue
 from tests.ehr import FakeEhr
+from tests.workers import purge_queue
 from tests.processes import ROOT, database_url, free_port, start_command, stop, wait_for_port
 
 pytestmark = pytest.mark.slow
@@ -85,6 +86,7 @@ def test_worker_and_beat_commands_deliver_what_waited_while_they_were_down(trans
     Destination.objects.create(name="EHR", kind=Destination.Kind.HL7_MLLP, host="127.0.0.1", port=ehr.port)
     with transaction.atomic():  # no worker runs: the queued task may be lost, the row is not
         outbox_enqueue(event="test_note", context={"id": "W1"})
+    purge_queue()
     worker = _celery("worker", "--pool=solo", "--without-mingle", "--without-gossip")
     beat = _celery("beat", "--schedule", str(tmp_path / "beat-schedule"))
     try:
@@ -113,6 +115,7 @@ def test_broker_down_at_commit_keeps_the_message_and_the_sweep_delivers_it(trans
     finally:
         _use_broker(app, working_broker)
     assert OutboundMessage.objects.get().status == OutboundMessage.Status.PENDING
+    purge_queue()
     worker = _celery("worker", "--pool=solo", "--without-mingle", "--without-gossip")
     beat = _celery("beat", "--schedule", str(tmp_path / "beat-schedule"))
     try:

@@ -11,6 +11,7 @@ from ris import outbox
 from ris.models import Destination, OutboundMessage
 from ris.services.outbox import outbox_deliver, outbox_enqueue, outbox_sweep
 from tests.ehr import FakeEhr
+from tests.workers import running_worker
 
 pytestmark = pytest.mark.slow
 Status = OutboundMessage.Status
@@ -108,12 +109,10 @@ def test_a_queue_whose_worker_died_holding_the_lease_is_swept_once_the_lease_exp
 
 
 def test_a_celery_worker_delivers_after_the_transaction_commits(transactional_db, note_builder, ehr):
-    from celery.contrib.testing.worker import start_worker
 
-    from ris.celery import app
 
     destination = _destination(ehr.port)
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+    with running_worker():
         with transaction.atomic():
             outbox_enqueue(event="test_note", context={"id": "C1"})
             time.sleep(0.5)

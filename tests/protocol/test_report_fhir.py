@@ -12,6 +12,7 @@ from ris.states import ReportStatus
 from tests.conftest import free_port
 from tests.fhir_server import FakeFhirServer
 from tests.factories import placed_order, radiologist
+from tests.workers import running_worker
 
 pytestmark = pytest.mark.slow
 Status = OutboundMessage.Status
@@ -105,16 +106,14 @@ def test_a_server_that_does_not_answer_or_is_down_is_a_failure_with_the_reason(t
 def test_a_celery_worker_delivers_one_signature_to_the_ehr_over_hl7_and_fhir(transactional_db, fhir_server):
     import time
 
-    from celery.contrib.testing.worker import start_worker
 
-    from ris.celery import app
     from tests.ehr import FakeEhr
 
     ehr = FakeEhr()
     try:
         _destination(fhir_server.base_url)
         Destination.objects.create(name="EHR HL7", kind=Destination.Kind.HL7_MLLP, host="127.0.0.1", port=ehr.port)
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        with running_worker():
             _sign_final()
             deadline = time.monotonic() + 20
             while (not ehr.received or not fhir_server.requests) and time.monotonic() < deadline:

@@ -12,6 +12,7 @@ from ris.states import ReportStatus
 from tests.conftest import free_port
 from tests.ehr import FakeEhr
 from tests.factories import placed_order, radiologist
+from tests.workers import running_worker
 
 pytestmark = pytest.mark.slow
 Status = OutboundMessage.Status
@@ -103,12 +104,10 @@ def test_a_report_claimed_by_a_worker_that_died_is_sent_once_its_lease_expires(t
 
 
 def test_a_celery_worker_delivers_a_signed_report(transactional_db, ehr):
-    from celery.contrib.testing.worker import start_worker
 
-    from ris.celery import app
 
     _destination(ehr.port)
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+    with running_worker():
         _sign_final()
         deadline = time.monotonic() + 20
         while not ehr.received and time.monotonic() < deadline:

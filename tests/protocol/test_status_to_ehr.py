@@ -13,6 +13,7 @@ from tests.ehr import FakeEhr
 from tests.hl7_builders import orm_new_order
 from tests.mpps_scu import MppsScu, final, in_progress, scheduled_item
 from tests.peers import MllpClient, ack_segments, findscu
+from tests.workers import running_worker
 
 pytestmark = pytest.mark.slow
 Status = OutboundMessage.Status
@@ -63,13 +64,11 @@ def _wait_until_acked(count: int, seconds: float = 10) -> None:
 
 
 def test_orm_in_mpps_in_progress_and_completed_send_ip_then_cm_to_the_ehr(mllp, dicom, ehr):
-    from celery.contrib.testing.worker import start_worker
 
-    from ris.celery import app
 
     _destination(ehr.port)
     uid = generate_uid()
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+    with running_worker():
         _place_order(mllp.port)
         assert _worklist(dicom) == ["SPS1001"]
         with MppsScu(dicom) as scu:
