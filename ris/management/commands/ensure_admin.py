@@ -12,11 +12,17 @@ class Command(BaseCommand):
         ensure_roles()
         users = get_user_model().objects
         if users.exists():
-            self.stdout.write("Log in with your existing account at http://127.0.0.1:8000/login/")
+            self.stdout.write(f"Log in with your existing account at {_login_url()}")
             return
         admin = users.create_superuser("admin", "", "admin")
         admin.groups.add(*Group.objects.filter(name=ADMINISTRATOR))
         self.stdout.write(self.style.WARNING(
-            "Created the first user: log in as admin / admin at http://127.0.0.1:8000/login/ "
+            f"Created the first user: log in as admin / admin at {_login_url()} "
             "and change the password (/admin/password_change/)."
         ))
+
+
+def _login_url() -> str:
+    from django.conf import settings
+
+    return f"http://{settings.RIS_BIND_HOST}:{settings.RIS_HTTP_PORT}/login/"

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -25,15 +26,18 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="do not start a Celery worker")
 
     def handle(self, *args, host: str, no_worker: bool, **options):
-        stop = threading.Event()
+        # A flag, not an Event: setting an Event from a signal handler while
+        # the main thread waits on it deadlocks on the Event's own lock.
+        self.stopping = False
         for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+            signal.signal(sig, self._ask_to_stop)
         web = self._start_web(host)
         mllp, _ = mllp_server.start_in_thread(host, settings.RIS_MLLP_PORT)
         dicom = scp.start(host, settings.RIS_DICOM_PORT)
         worker = None if no_worker else self._start_worker()
         self._announce(host)
-        stop.wait()
+        while not self.stopping:
+            time.sleep(0.2)
         self.stdout.write("Stopping...")
         mllp.stop()
         dicom.shutdown()
@@ -42,6 +46,9 @@ class Command(BaseCommand):
             worker.terminate()
             worker.wait(timeout=20)
         self.stdout.write("Stopped.")
+
+    def _ask_to_stop(self, *_) -> None:
+        self.stopping = True
 
     def _start_web(self, host: str) -> ThreadedWSGIServer:
         web = ThreadedWSGIServer((host, settings.RIS_HTTP_PORT), WSGIRequestHandler)
