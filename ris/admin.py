@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db.models import OuterRef, Subquery
 
 from ris import models
 
@@ -51,3 +52,42 @@ class InboundMessageAdmin(admin.ModelAdmin):
     list_filter = ("status", "message_type", "sending_application")
     search_fields = ("control_id",)
     readonly_fields = [f.name for f in models.InboundMessage._meta.fields]
+
+
+@admin.register(models.ModalityAE)
+class ModalityAEAdmin(admin.ModelAdmin):
+    """The modality registry; the last query comes from the query log."""
+
+    list_display = (
+        "ae_title", "modality", "station_name", "location", "allowed", "character_set",
+        "own_worklist_when_unspecified", "last_query_at", "last_query_items",
+    )
+    list_filter = ("allowed", "modality", "character_set")
+    search_fields = ("ae_title", "station_name", "location")
+    filter_horizontal = ("stations",)
+
+    def get_queryset(self, request):
+        latest = models.WorklistQueryLog.objects.filter(calling_ae_title=OuterRef("ae_title")).order_by("-at")
+        return super().get_queryset(request).annotate(
+            last_query_at=Subquery(latest.values("at")[:1]),
+            last_query_items=Subquery(latest.values("items_returned")[:1]),
+        )
+
+    @admin.display(description="last query", ordering="last_query_at")
+    def last_query_at(self, obj):
+        return obj.last_query_at
+
+    @admin.display(description="items returned")
+    def last_query_items(self, obj):
+        return obj.last_query_items
+
+
+@admin.register(models.WorklistQueryLog)
+class WorklistQueryLogAdmin(admin.ModelAdmin):
+    list_display = ("at", "calling_ae_title", "items_returned", "duration_ms", "status")
+    list_filter = ("calling_ae_title", "status")
+    date_hierarchy = "at"
+    readonly_fields = [f.name for f in models.WorklistQueryLog._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

@@ -94,6 +94,12 @@ RIS_DICOM_IDLE_TIMEOUT = env.float("RIS_DICOM_IDLE_TIMEOUT", default=60.0)
 # Patient and physician names match case-insensitively in worklist queries
 # (declared in docs/dicom-conformance.md); single values of other VRs match exactly.
 RIS_MWL_NAME_IGNORE_CASE = env.bool("RIS_MWL_NAME_IGNORE_CASE", default=True)
+# Refuse associations from calling AE titles not in the modality registry.
+RIS_MWL_REFUSE_UNKNOWN_AE = env.bool("RIS_MWL_REFUSE_UNKNOWN_AE", default=False)
+# Specific Character Set of answers to AEs the registry does not name.
+RIS_MWL_CHARACTER_SET = env.str("RIS_MWL_CHARACTER_SET", default="ISO_IR 192")
+# One log row per C-FIND (keys asked, items returned, time taken).
+RIS_MWL_LOG_QUERIES = env.bool("RIS_MWL_LOG_QUERIES", default=True)
 RIS_DICOM_MAX_PDU = env.int("RIS_DICOM_MAX_PDU", default=65536)
 # Our identity in MSH-3/MSH-4 of the messages we send (ACKs included).
 RIS_HL7_APPLICATION = env.str("RIS_HL7_APPLICATION", default="RIS")

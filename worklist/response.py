@@ -10,17 +10,37 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from ris.models import ScheduledProcedureStep
+from worklist.charsets import UTF8, declare
 
-UTF8 = "ISO_IR 192"
+# The keys we return (PS3.4 Table K.6-1); any other requested key is answered
+# zero-length and flagged FF01 (see worklist.query.unsupported_keys).
+RETURN_KEYS = frozenset({
+    "PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex",
+    "AccessionNumber", "ReferringPhysicianName", "RequestingPhysician", "ReasonForTheRequestedProcedure",
+    "PlacerOrderNumberImagingServiceRequest", "FillerOrderNumberImagingServiceRequest", "AdmissionID",
+    "RequestedProcedureID", "RequestedProcedureDescription", "RequestedProcedureCodeSequence",
+    "StudyInstanceUID", "RequestedProcedurePriority", "ReferencedStudySequence",
+    "ReferencedPatientSequence", "ScheduledProcedureStepSequence",
+})
+STEP_RETURN_KEYS = frozenset({
+    "ScheduledStationAETitle", "ScheduledProcedureStepStartDate", "ScheduledProcedureStepStartTime",
+    "Modality", "ScheduledPerformingPhysicianName", "ScheduledProcedureStepDescription",
+    "ScheduledProtocolCodeSequence", "ScheduledProcedureStepID", "ScheduledStationName",
+    "ScheduledProcedureStepLocation", "ScheduledProcedureStepStatus",
+})
+# Type 1 return keys the RIS may hold empty, and what answers for them
+# (PS3.4 Table K.6-1 requires a value). An unassigned step is offered as
+# scheduled on the station that asks; a nameless patient as UNKNOWN.
+UNKNOWN_NAME = "UNKNOWN"
 
 
-def step_dataset(step: ScheduledProcedureStep) -> Dataset:
+def step_dataset(step: ScheduledProcedureStep, *, calling_ae: str = "") -> Dataset:
     procedure = step.requested_procedure
     order = procedure.order
     patient = order.patient
     ds = Dataset()
     # Patient (PS3.4 Table K.6-1, Patient Identification / Demographic)
-    ds.PatientName = patient.dicom_name
+    ds.PatientName = patient.dicom_name if patient.name else _with_groups(UNKNOWN_NAME, patient.dicom_name)
     ds.PatientID = patient.patient_id
     ds.IssuerOfPatientID = patient.issuer
     ds.PatientBirthDate = patient.birth_date.strftime("%Y%m%d") if patient.birth_date else ""
@@ -41,14 +61,18 @@ def step_dataset(step: ScheduledProcedureStep) -> Dataset:
     ds.RequestedProcedurePriority = order.priority
     ds.ReferencedStudySequence = Sequence()
     ds.ReferencedPatientSequence = Sequence()
-    ds.ScheduledProcedureStepSequence = Sequence([_step_item(step)])
+    ds.ScheduledProcedureStepSequence = Sequence([_step_item(step, calling_ae)])
     return ds
 
 
-def _step_item(step: ScheduledProcedureStep) -> Dataset:
+def _with_groups(alphabetic: str, name: str) -> str:
+    return alphabetic + name  # `name` is empty or starts with "=" here
+
+
+def _step_item(step: ScheduledProcedureStep, calling_ae: str) -> Dataset:
     start = step.start.astimezone(_site_zone())
     item = Dataset()
-    item.ScheduledStationAETitle = step.station_ae_title
+    item.ScheduledStationAETitle = step.station_ae_title or calling_ae
     item.ScheduledProcedureStepStartDate = start.strftime("%Y%m%d")
     item.ScheduledProcedureStepStartTime = start.strftime("%H%M%S")
     item.Modality = step.modality
@@ -98,18 +122,13 @@ def _select_sequence(requested_items, available_items) -> Sequence:
     return Sequence([select(requested_items[0], item) for item in available_items])
 
 
-def response_for(requested: Dataset, step: ScheduledProcedureStep) -> Dataset:
-    response = select(requested, step_dataset(step))
-    response.SpecificCharacterSet = UTF8 if _needs_unicode(response) else ""
+def response_for(
+    requested: Dataset, step: ScheduledProcedureStep, *, character_set: str = UTF8, calling_ae: str = ""
+) -> Dataset:
+    """Exactly the requested keys, in `character_set` (PS3.5 6.1)."""
+    response = select(requested, step_dataset(step, calling_ae=calling_ae))
+    declare(response, character_set)
     return response
-
-
-def _needs_unicode(ds: Dataset) -> bool:
-    for element in ds.iterall():
-        if element.VR in ("PN", "LO", "SH", "LT", "ST", "UT", "UC") and element.value:
-            if not str(element.value).isascii():
-                return True
-    return False
 
 
 def _site_zone():

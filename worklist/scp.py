@@ -1,59 +1,179 @@
 """The DICOM listener: Verification and Modality Worklist C-FIND.
 
-Handlers get their settings bound at start, not through globals; each C-FIND
-is one database query whose rows are yielded one pending response each.
+pynetdicom runs every handler of an association (EVT_REQUESTED, EVT_C_FIND,
+EVT_RELEASED, EVT_ABORTED) in that association's own thread, so the Django
+connection (one per thread) is opened by the first query of an association,
+reused by each of its C-FINDs and closed when the association ends.
+
+Per association: one read of the modality registry. Per C-FIND: one query
+for the worklist, one insert in the query log (after the final response).
 """
 from __future__ import annotations
 
 import logging
 import time
+import weakref
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, connection
+from django.utils import timezone
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
 
+from ris.services.modalities import ModalityPolicy, modality_policy, worklist_query_record
 from worklist.matching import InvalidKey
-from worklist.query import build_query
+from worklist.query import IdentifierMismatch, build_query
 from worklist.response import response_for
 
 log = logging.getLogger(__name__)
 
 # PS3.4 C.4.1.1.4 / K.4.1.1.4 C-FIND statuses
+SUCCESS = 0x0000
 PENDING = 0xFF00
+PENDING_UNSUPPORTED_KEYS = 0xFF01
 CANCELLED = 0xFE00
 OUT_OF_RESOURCES = 0xA700
 IDENTIFIER_DOES_NOT_MATCH = 0xA900
 UNABLE_TO_PROCESS = 0xC000
+# PS3.8 9.3.4: A-ASSOCIATE-RJ rejected-permanent, service user, calling AE not recognised
+REJECT_UNKNOWN_CALLING_AE = (0x01, 0x01, 0x03)
+REJECT_TRANSIENT = (0x02, 0x01, 0x01)
 
 
-def handle_find(event):
-    """EVT_C_FIND: one pending response per matching step, then success."""
-    peer = event.assoc.requestor.ae_title
-    started = time.perf_counter()
+class WorklistSCP:
+    """The event handlers, with the registry policy of each open association."""
+
+    def __init__(self):
+        self._policies: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    @property
+    def handlers(self) -> list:
+        return [
+            (evt.EVT_REQUESTED, self.handle_requested),
+            (evt.EVT_C_FIND, self.handle_find),
+            (evt.EVT_RELEASED, self.handle_end),
+            (evt.EVT_ABORTED, self.handle_end),
+        ]
+
+    def handle_requested(self, event) -> None:
+        """Look the calling AE up once; refuse it if the registry says so."""
+        calling = event.assoc.requestor.primitive.calling_ae_title.strip()
+        try:
+            policy = modality_policy(ae_title=calling)
+        except DatabaseError as exc:
+            log.error("association from %s refused, database unavailable: %s", calling, exc)
+            self._reject(event.assoc, REJECT_TRANSIENT)
+            return
+        if not policy.allowed:
+            log.warning("association from %s refused: %s", calling, "not allowed" if policy.is_known else "unknown")
+            self._reject(event.assoc, REJECT_UNKNOWN_CALLING_AE)
+            return
+        self._policies[event.assoc] = policy
+
+    def _reject(self, assoc, reason: tuple[int, int, int]) -> None:
+        assoc.acse.send_reject(*reason)
+        connection.close()
+
+    def handle_end(self, event) -> None:
+        """EVT_RELEASED / EVT_ABORTED: the association's connection goes with it."""
+        self._policies.pop(event.assoc, None)
+        connection.close()
+
+    def handle_find(self, event):
+        """EVT_C_FIND: one pending response per matching step, then success."""
+        policy = self._policies.get(event.assoc) or modality_policy(ae_title=event.assoc.requestor.ae_title)
+        outcome = FindOutcome(policy)
+        try:
+            yield from self._answer(event, policy, outcome)
+        finally:
+            outcome.record(event)
+
+    def _answer(self, event, policy: ModalityPolicy, outcome: "FindOutcome"):
+        try:
+            _drop_broken_connection()
+            identifier = event.identifier
+            query = build_query(identifier, own_station_ae_titles=_listed(policy.own_station_ae_titles))
+            pending = PENDING_UNSUPPORTED_KEYS if query.unsupported_keys else PENDING
+            for step in query.run().iterator(chunk_size=100):
+                if event.is_cancelled:
+                    yield outcome.ends(CANCELLED), None
+                    return
+                outcome.items += 1
+                yield pending, response_for(
+                    identifier, step, character_set=policy.character_set, calling_ae=policy.ae_title
+                )
+            yield outcome.ends(SUCCESS), None
+        except IdentifierMismatch as exc:
+            log.warning("C-FIND from %s refused: %s", policy.ae_title, exc)
+            yield outcome.ends(IDENTIFIER_DOES_NOT_MATCH), None
+        except InvalidKey as exc:
+            log.warning("C-FIND from %s refused: %s", policy.ae_title, exc)
+            yield outcome.ends(UNABLE_TO_PROCESS), None
+        except DatabaseError as exc:
+            log.error("C-FIND from %s failed, database unavailable: %s", policy.ae_title, exc)
+            connection.close()
+            yield outcome.ends(OUT_OF_RESOURCES), None
+        except Exception:  # a broken identifier pydicom cannot decode, among others
+            log.exception("C-FIND from %s failed", policy.ae_title)
+            yield outcome.ends(UNABLE_TO_PROCESS), None
+
+
+class FindOutcome:
+    """What one C-FIND did, written to the query log once it is answered."""
+
+    def __init__(self, policy: ModalityPolicy):
+        self.policy = policy
+        self.at = timezone.now()
+        self.started = time.perf_counter()
+        self.items = 0
+        self.status: int | None = None
+        self.elapsed_ms = 0.0
+
+    def ends(self, status: int) -> int:
+        self.status = status
+        self.elapsed_ms = (time.perf_counter() - self.started) * 1000
+        return status
+
+    def record(self, event) -> None:
+        """Runs after the final response is sent (the generator is closed)."""
+        status = CANCELLED if self.status is None else self.status
+        log.info("C-FIND from %s: %d items, %04X, %.1f ms", self.policy.ae_title, self.items, status, self.elapsed_ms)
+        if not settings.RIS_MWL_LOG_QUERIES:
+            return
+        try:
+            worklist_query_record(
+                policy=self.policy, at=self.at, keys=_keys_asked(event),
+                items_returned=self.items, duration_ms=self.elapsed_ms, status=status,
+            )
+        except Exception:  # the log never takes the listener down
+            log.exception("C-FIND from %s: query log not written", self.policy.ae_title)
+
+
+def _listed(titles: tuple[str, ...] | None) -> list[str] | None:
+    return list(titles) if titles is not None else None
+
+
+def _keys_asked(event) -> str:
     try:
-        identifier = event.identifier
-        query = build_query(identifier)
-        close_old_connections()
-        count = 0
-        for step in query.run().iterator(chunk_size=200):
-            if event.is_cancelled:
-                log.info("C-FIND from %s cancelled after %d items", peer, count)
-                yield CANCELLED, None
-                return
-            count += 1
-            yield PENDING, response_for(identifier, step)
-        log.info("C-FIND from %s: %d items in %.1f ms", peer, count, (time.perf_counter() - started) * 1000)
-    except InvalidKey as exc:
-        log.warning("C-FIND from %s refused: %s", peer, exc)
-        yield UNABLE_TO_PROCESS, None
-    except DatabaseError as exc:
-        log.error("C-FIND from %s failed, database unavailable: %s", peer, exc)
-        yield OUT_OF_RESOURCES, None
-    except Exception:  # a broken identifier pydicom cannot decode, among others
-        log.exception("C-FIND from %s failed", peer)
-        yield UNABLE_TO_PROCESS, None
-    finally:
+        return "\n".join(_key_lines(event.identifier))
+    except Exception:
+        return "(identifier could not be decoded)"
+
+
+def _key_lines(dataset, prefix: str = ""):
+    for element in dataset:
+        if element.VR == "SQ":
+            for item in element.value[:1]:
+                yield from _key_lines(item, f"{prefix}{element.keyword}/")
+            if not element.value:
+                yield f"{prefix}{element.keyword}="
+        else:
+            yield f"{prefix}{element.keyword or element.tag}={'' if element.is_empty else element.value}"
+
+
+def _drop_broken_connection() -> None:
+    """Reuse the association's connection unless an error left it unusable."""
+    if connection.connection is not None and connection.errors_occurred and not connection.is_usable():
         connection.close()
 
 
@@ -69,10 +189,7 @@ def make_ae(ae_title: str | None = None) -> AE:
     return ae
 
 
-HANDLERS = [(evt.EVT_C_FIND, handle_find)]
-
-
 def start(host: str, port: int, *, block: bool = False, ae_title: str | None = None):
     """Start the SCP; returns the server (non-blocking) for `.shutdown()`."""
     ae = make_ae(ae_title)
-    return ae.start_server((host, port), block=block, evt_handlers=HANDLERS)
+    return ae.start_server((host, port), block=block, evt_handlers=WorklistSCP().handlers)

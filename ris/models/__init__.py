@@ -1,5 +1,6 @@
 """The RIS domain model. Field comments cite where a value comes from."""
 from .messages import InboundMessage
+from .modalities import ModalityAE, WorklistQueryLog
 from .orders import ImagingOrder, RequestedProcedure, ScheduledProcedureStep
 from .patients import Patient
 from .stations import Station
@@ -7,8 +8,10 @@ from .stations import Station
 __all__ = [
     "ImagingOrder",
     "InboundMessage",
+    "ModalityAE",
     "Patient",
     "RequestedProcedure",
     "ScheduledProcedureStep",
     "Station",
+    "WorklistQueryLog",
 ]
