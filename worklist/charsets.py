@@ -3,7 +3,8 @@
 Each calling AE is answered in its configured set (UTF-8 by default). A
 value the set cannot carry degrades instead of failing the response:
 ideographic and phonetic name groups that do not fit are dropped, accents
-are stripped (MÜLLER becomes MULLER), and any character still left over
+are stripped where the set lacks the letter (ISO_IR 100 has no Ř: DVOŘÁK becomes
+DVORÁK), and any character still left over
 becomes `?`.
 """
 from __future__ import annotations
@@ -53,8 +54,13 @@ def _fit_name(text: str, character_set: str) -> str:
 
 
 def degrade(text: str, character_set: str) -> str:
-    stripped = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return "".join(c if fits(c, character_set) else "?" for c in stripped)
+    """Each character the set cannot carry: without its accents, else `?`."""
+    return "".join(c if _char_fits(c, character_set) else _without_accents(c, character_set) for c in text)
+
+
+def _without_accents(char: str, character_set: str) -> str:
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    return base if base and fits(base, character_set) else "?"
 
 
 def fits(text: str, character_set: str) -> bool:

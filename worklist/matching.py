@@ -37,9 +37,16 @@ def match_wildcard(field: str, value: str, *, ignore_case: bool = False) -> Q:
 
     A trailing `*` alone becomes a prefix match, which an index serves."""
     if value.endswith("*") and not has_wildcards(value.rstrip("*")):
-        lookup = "istartswith" if ignore_case else "startswith"
-        return Q(**{f"{field}__{lookup}": value.rstrip("*")})
+        return match_prefix(field, value.rstrip("*"), ignore_case=ignore_case)
     return Q(**{f"{field}__{'iregex' if ignore_case else 'regex'}": wildcard_pattern(value)})
+
+
+def match_prefix(field: str, prefix: str, *, ignore_case: bool = False) -> Q:
+    """A prefix as LIKE 'prefix%', which a pattern index serves. SQLite's LIKE
+    ignores case, so a case-sensitive prefix also carries an anchored regex."""
+    if ignore_case:
+        return Q(**{f"{field}__istartswith": prefix})
+    return Q(**{f"{field}__startswith": prefix}) & Q(**{f"{field}__regex": "^" + re.escape(prefix)})
 
 
 def wildcard_pattern(value: str, *, tail: str = "") -> str:
@@ -82,8 +89,7 @@ def _match_whole_name(field: str, value: str, ignore_case: bool) -> Q | None:
         return match_wildcard(field, alphabetic, ignore_case=ignore_case)
     if not has_wildcards(alphabetic):
         exact = match_single(field, alphabetic, ignore_case=ignore_case)
-        lookup = "istartswith" if ignore_case else "startswith"
-        return exact | Q(**{f"{field}__{lookup}": alphabetic + "="})
+        return exact | match_prefix(field, alphabetic + "=", ignore_case=ignore_case)
     pattern = wildcard_pattern(alphabetic, tail="(=.*)?")
     return Q(**{f"{field}__{'iregex' if ignore_case else 'regex'}": pattern})
 

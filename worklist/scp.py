@@ -11,6 +11,8 @@ for the worklist, one insert in the query log (after the final response).
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 import time
 import weakref
 
@@ -19,6 +21,7 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
+from pynetdicom.transport import ThreadedAssociationServer
 
 from ris.services.modalities import ModalityPolicy, modality_policy, worklist_query_record
 from worklist.matching import InvalidKey
@@ -189,7 +192,26 @@ def make_ae(ae_title: str | None = None) -> AE:
     return ae
 
 
+class NoDelayServer(ThreadedAssociationServer):
+    """Sends each PDU at once: without TCP_NODELAY, Nagle's algorithm and the
+    peer's delayed ACK hold a C-FIND response back by tens of milliseconds."""
+
+    def get_request(self):
+        client, address = super().get_request()
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return client, address
+
+
 def start(host: str, port: int, *, block: bool = False, ae_title: str | None = None):
     """Start the SCP; returns the server (non-blocking) for `.shutdown()`."""
     ae = make_ae(ae_title)
-    return ae.start_server((host, port), block=block, evt_handlers=WorklistSCP().handlers)
+    server = ae.make_server((host, port), evt_handlers=WorklistSCP().handlers, server_class=NoDelayServer)
+    ae._servers.append(server)  # as AE.start_server does: shutdown() removes it
+    if block:
+        try:
+            server.serve_forever()
+        finally:
+            server.shutdown()
+        return None
+    threading.Thread(target=server.serve_forever, name="dicom-scp", daemon=True).start()
+    return server

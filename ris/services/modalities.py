@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from ris.models import ModalityAE, WorklistQueryLog
+from ris.models import ModalityAE, Station, WorklistQueryLog
+from ris.models.modalities import UTF8
 
 
 @dataclass(frozen=True)
@@ -61,3 +62,16 @@ def worklist_query_record(
         duration_ms=duration_ms,
         status=f"{status:04X}",
     )
+
+
+def modality_register(
+    *, ae_title: str, modality: str = "", station_name: str = "", location: str = "", allowed: bool = True,
+    character_set: str = UTF8, own_worklist_when_unspecified: bool = True, station_ae_titles: tuple[str, ...] = (),
+) -> ModalityAE:
+    """Add a modality to the registry (the admin does the same by hand)."""
+    modality_ae = ModalityAE.objects.create(
+        ae_title=ae_title, modality=modality, station_name=station_name, location=location, allowed=allowed,
+        character_set=character_set, own_worklist_when_unspecified=own_worklist_when_unspecified,
+    )
+    modality_ae.stations.set(Station.objects.filter(ae_title__in=station_ae_titles))
+    return modality_ae

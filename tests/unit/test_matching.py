@@ -13,7 +13,7 @@ def test_universal_values_add_no_condition():
 
 
 def test_trailing_star_is_a_prefix_match():
-    assert dict(match_wildcard("f", "DOE*").children) == {"f__startswith": "DOE"}
+    assert dict(match_wildcard("f", "DOE*").children) == {"f__startswith": "DOE", "f__regex": "^DOE"}
 
 
 def test_question_mark_and_inner_star_become_an_anchored_pattern():
