@@ -75,6 +75,7 @@ class WorklistSCP:
 
     def _reject(self, assoc, reason: tuple[int, int, int]) -> None:
         assoc.acse.send_reject(*reason)
+        assoc.kill()  # waits until the DUL has sent the A-ASSOCIATE-RJ, as pynetdicom's own refusals do
         connection.close()
 
     def handle_end(self, event) -> None:
