@@ -7,13 +7,14 @@ supported: the query still runs, and its pending responses say FF01.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from ris.models import ScheduledProcedureStep
+from ris.selectors.worklist import worklist_rows
 from ris.states import StepStatus
 from worklist.matching import (
     InvalidKey,
@@ -71,12 +72,8 @@ class WorklistQuery:
     condition: Q
     unsupported_keys: list[str] = field(default_factory=list)
 
-    def run(self) -> QuerySet[ScheduledProcedureStep]:
-        return (
-            ScheduledProcedureStep.objects.filter(self.condition)
-            .select_related(_PATIENT, _RP)
-            .order_by("start", "pk")
-        )
+    def rows(self) -> Iterator[dict]:
+        return worklist_rows(self.condition)
 
 
 def build_query(identifier: Dataset, *, own_station_ae_titles: list[str] | None = None) -> WorklistQuery:

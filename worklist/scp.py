@@ -26,7 +26,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 from ris.services.modalities import ModalityPolicy, modality_policy, worklist_query_record
 from worklist.matching import InvalidKey
 from worklist.query import IdentifierMismatch, build_query
-from worklist.response import response_for
+from worklist.response import Context, ResponsePlan
 
 log = logging.getLogger(__name__)
 
@@ -98,14 +98,13 @@ class WorklistSCP:
             identifier = event.identifier
             query = build_query(identifier, own_station_ae_titles=_listed(policy.own_station_ae_titles))
             pending = PENDING_UNSUPPORTED_KEYS if query.unsupported_keys else PENDING
-            for step in query.run().iterator(chunk_size=100):
+            plan, context = ResponsePlan(identifier, character_set=policy.character_set), Context(policy.ae_title)
+            for row in query.rows():
                 if event.is_cancelled:
                     yield outcome.ends(CANCELLED), None
                     return
                 outcome.items += 1
-                yield pending, response_for(
-                    identifier, step, character_set=policy.character_set, calling_ae=policy.ae_title
-                )
+                yield pending, plan.build(row, context)
             yield outcome.ends(SUCCESS), None
         except IdentifierMismatch as exc:
             log.warning("C-FIND from %s refused: %s", policy.ae_title, exc)

@@ -1,0 +1,1 @@
+"""Reads: plain rows for the doors, each one query."""
