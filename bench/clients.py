@@ -1,4 +1,6 @@
-"""The two servers under test and the findscu client that times them."""
+"""The two servers under test and the findscu client that times them.
+
+Imported after django.setup() (bench/run.py)."""
 from __future__ import annotations
 
 import contextlib
@@ -11,6 +13,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+from bench.seed import patient_id
 
 ROOT = Path(__file__).resolve().parents[1]
 CALLED_AE = "RIS"
@@ -31,7 +35,7 @@ def queries(layout) -> dict[str, list[str]]:
     return {
         "station AE + today": [f"{sps}.ScheduledStationAETitle={layout.station(3)}",
                                f"{sps}.ScheduledProcedureStepStartDate={layout.today:%Y%m%d}", *RETURN_KEYS],
-        "patient ID": [f"PatientID={__import__('bench.seed').seed.patient_id(layout.size // 2)}",
+        "patient ID": [f"PatientID={patient_id(layout.size // 2)}",
                        *[k for k in RETURN_KEYS if k != "PatientID"],
                        f"{sps}.ScheduledStationAETitle", f"{sps}.ScheduledProcedureStepStartDate"],
     }

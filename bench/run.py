@@ -13,6 +13,11 @@ client for both (TCP_NODELAY=1). Measured, medians:
 - 8 clients: C-FINDs per second with 8 findscu loops at once.
 
 Usage: bench/run.py [N ...]   (default: BENCH_SIZES or 100 1000 10000)
+
+The benchmark empties and refills the worklist tables of its own database:
+BENCH_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/ris_bench, for
+the figures in docs/benchmarks.md), else var/bench.sqlite3. It never uses
+DATABASE_URL, so that it cannot wipe a real worklist.
 """
 from __future__ import annotations
 
@@ -25,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ris.settings")
 os.environ.setdefault("TCP_NODELAY", "1")
+os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
+(ROOT / "var").mkdir(exist_ok=True)
 
 import django  # noqa: E402
 
