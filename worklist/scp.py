@@ -85,40 +85,46 @@ class WorklistSCP:
 
     def handle_find(self, event):
         """EVT_C_FIND: one pending response per matching step, then success."""
-        policy = self._policies.get(event.assoc) or modality_policy(ae_title=event.assoc.requestor.ae_title)
+        policy = self._policies.get(event.assoc) or _unregistered(event.assoc.requestor.ae_title)
         outcome = FindOutcome(policy)
         try:
-            yield from self._answer(event, policy, outcome)
+            yield from _answer(event, policy, outcome)
         finally:
             outcome.record(event)
 
-    def _answer(self, event, policy: ModalityPolicy, outcome: "FindOutcome"):
-        try:
-            _drop_broken_connection()
-            identifier = event.identifier
-            query = build_query(identifier, own_station_ae_titles=_listed(policy.own_station_ae_titles))
-            pending = PENDING_UNSUPPORTED_KEYS if query.unsupported_keys else PENDING
-            plan, context = ResponsePlan(identifier, character_set=policy.character_set), Context(policy.ae_title)
-            for row in query.rows():
-                if event.is_cancelled:
-                    yield outcome.ends(CANCELLED), None
-                    return
-                outcome.items += 1
-                yield pending, plan.build(row, context)
-            yield outcome.ends(SUCCESS), None
-        except IdentifierMismatch as exc:
-            log.warning("C-FIND from %s refused: %s", policy.ae_title, exc)
-            yield outcome.ends(IDENTIFIER_DOES_NOT_MATCH), None
-        except InvalidKey as exc:
-            log.warning("C-FIND from %s refused: %s", policy.ae_title, exc)
-            yield outcome.ends(UNABLE_TO_PROCESS), None
-        except DatabaseError as exc:
-            log.error("C-FIND from %s failed, database unavailable: %s", policy.ae_title, exc)
-            connection.close()
-            yield outcome.ends(OUT_OF_RESOURCES), None
-        except Exception:  # a broken identifier pydicom cannot decode, among others
-            log.exception("C-FIND from %s failed", policy.ae_title)
-            yield outcome.ends(UNABLE_TO_PROCESS), None
+
+def _answer(event, policy: ModalityPolicy, outcome: "FindOutcome"):
+    """The responses, with every refusal mapped to its status (PS3.4 C.4.1.1.4)."""
+    try:
+        yield from _stream(event, policy, outcome)
+    except IdentifierMismatch as exc:
+        log.warning("C-FIND from %s refused: %s", policy.ae_title, exc)
+        yield outcome.ends(IDENTIFIER_DOES_NOT_MATCH), None
+    except InvalidKey as exc:
+        log.warning("C-FIND from %s refused: %s", policy.ae_title, exc)
+        yield outcome.ends(UNABLE_TO_PROCESS), None
+    except DatabaseError as exc:
+        log.error("C-FIND from %s failed, database unavailable: %s", policy.ae_title, exc)
+        connection.close()
+        yield outcome.ends(OUT_OF_RESOURCES), None
+    except Exception:  # a broken identifier pydicom cannot decode, among others
+        log.exception("C-FIND from %s failed", policy.ae_title)
+        yield outcome.ends(UNABLE_TO_PROCESS), None
+
+
+def _stream(event, policy: ModalityPolicy, outcome: "FindOutcome"):
+    _drop_broken_connection()
+    identifier = event.identifier
+    query = build_query(identifier, own_station_ae_titles=_listed(policy.own_station_ae_titles))
+    pending = PENDING_UNSUPPORTED_KEYS if query.unsupported_keys else PENDING
+    plan, context = ResponsePlan(identifier, character_set=policy.character_set), Context(policy.ae_title)
+    for row in query.rows():
+        if event.is_cancelled:
+            yield outcome.ends(CANCELLED), None
+            return
+        outcome.items += 1
+        yield pending, plan.build(row, context)
+    yield outcome.ends(SUCCESS), None
 
 
 class FindOutcome:
@@ -150,6 +156,11 @@ class FindOutcome:
             )
         except Exception:  # the log never takes the listener down
             log.exception("C-FIND from %s: query log not written", self.policy.ae_title)
+
+
+def _unregistered(ae_title: str) -> ModalityPolicy:
+    """Only if EVT_REQUESTED left no policy (it always does for an accepted association)."""
+    return ModalityPolicy(ae_title.strip(), character_set=settings.RIS_MWL_CHARACTER_SET)
 
 
 def _listed(titles: tuple[str, ...] | None) -> list[str] | None:
