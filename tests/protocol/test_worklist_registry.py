@@ -3,6 +3,7 @@ and the log of what each asked."""
 import threading
 
 import pytest
+from django.db import connection
 
 from ris.models import WorklistQueryLog
 from ris.services.modalities import modality_register
@@ -129,3 +130,25 @@ def test_concurrent_associations_each_get_their_own_answer(dicom, transactional_
         thread.join(timeout=60)
     assert errors == []
     assert results == {n: [([0xFF00, 0x0000], [f"S{n}"])] * 3 for n in range(8)}
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="the in-memory test database is one shared connection")
+def test_one_database_connection_serves_every_c_find_of_an_association(dicom, two_stations):
+    from django.db.backends.signals import connection_created
+    from pynetdicom.sop_class import ModalityWorklistInformationFind
+
+    opened = []
+
+    def count(sender, connection, **kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            opened.append(threading.current_thread().name)
+
+    connection_created.connect(count)
+    try:
+        assoc = client_ae("CT01").associate("127.0.0.1", dicom, ae_title="RIS")
+        for _ in range(3):
+            list(assoc.send_c_find(mwl_identifier({"PatientID": ""}), ModalityWorklistInformationFind))
+        assoc.release()
+    finally:
+        connection_created.disconnect(count)
+    assert len(opened) == 1
