@@ -23,6 +23,7 @@ def schedule(
     accession: str = "", referring: str = "", rp_id: str = "", study_uid: str = "", status: str = "",
     modality: str = "CT", station: str = "CT01", station_name: str = "", location: str = "",
     start: dt.datetime | None = None, sps_id: str = "", performing: str = "", issuer: str = "",
+    code: tuple[str, str, str] = ("", "", ""),
 ) -> ScheduledProcedureStep:
     """Place one order with one procedure and one step; move it to `status`."""
     n = next(_numbers)
@@ -30,7 +31,8 @@ def schedule(
         sps_id=sps_id, modality=modality, station_ae_title=station, station_name=station_name,
         location=location, start=start or at("20261126"), performing_physician=performing,
     )
-    procedure = ProcedureData(requested_procedure_id=rp_id, study_instance_uid=study_uid, steps=[step])
+    procedure = ProcedureData(requested_procedure_id=rp_id, study_instance_uid=study_uid, steps=[step],
+                              code_value=code[0], code_scheme=code[1], code_meaning=code[2])
     order = order_place(
         patient=PatientData(patient_id=patient_id or f"PAT{n}", issuer=issuer, name=name,
                             name_ideographic=ideographic, name_phonetic=phonetic),

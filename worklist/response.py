@@ -133,7 +133,7 @@ class Entry(NamedTuple):
     vr: str
     source: Getter | None  # None: we hold no value, answered zero-length
     item: list["Entry"] | None = None  # the SPS item's own plan
-    item_keys: list[str] | None = None  # keys asked inside a code sequence item
+    item_keys: list[tuple[int, str]] | None = None  # (tag, VR) asked inside a code sequence item
 
 
 def _plan(requested: Dataset, sources: dict[str, Getter]) -> list[Entry]:
@@ -149,11 +149,11 @@ def _plan(requested: Dataset, sources: dict[str, Getter]) -> list[Entry]:
     return entries
 
 
-def _item_keys(element) -> list[str] | None:
+def _item_keys(element) -> list[tuple[int, str]] | None:
     """The keys asked inside a code sequence item; None for the whole item."""
     if element.VR != "SQ" or not element.value:
         return None
-    return [e.keyword for e in element.value[0]]
+    return [(e.tag, e.VR) for e in element.value[0]]
 
 
 def _all_keys(sources: dict[str, Getter]) -> Dataset:
@@ -182,11 +182,10 @@ def _value(entry: Entry, row: Row, ctx: Context):
     return value
 
 
-def _only(item: Dataset, keywords: list[str]) -> Dataset:
+def _only(item: Dataset, keys: list[tuple[int, str]]) -> Dataset:
     out = Dataset()
-    for keyword in keywords:
-        tag = tag_for_keyword(keyword)
-        out.add(item[tag] if tag in item else DataElement(tag, dictionary_VR(tag), None))
+    for tag, vr in keys:
+        out.add(item[tag] if tag in item else DataElement(tag, vr, None))
     return out
 
 

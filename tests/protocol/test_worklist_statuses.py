@@ -2,6 +2,7 @@
 import time
 
 import pytest
+from pydicom.dataset import Dataset
 from pynetdicom.sop_class import ModalityWorklistInformationFind
 
 from tests.peers import findscu
@@ -158,3 +159,23 @@ def test_findscu_cancel_after_one_response_gets_fe00(dicom, long_worklist):
     assert proc.returncode == 0, proc.stderr
     assert "cancel: matchingterminatedduetocancelrequest" in (proc.stdout + proc.stderr).lower()
     assert len(responses) < 50
+
+
+def test_code_sequence_item_keys_return_only_those_keys(dicom, transactional_db):
+    schedule(sps_id="S1", code=("CTHEAD", "L", "CT head"))
+    code = Dataset()
+    code.CodeValue = ""
+    code.CodeMeaning = ""
+    asked = mwl_identifier({"RequestedProcedureCodeSequence": [code], "PatientID": ""})
+    responses = mwl_find(dicom, asked)
+    assert statuses(responses) == [0xFF00, 0x0000]
+    (item,) = identifiers(responses)[0].RequestedProcedureCodeSequence
+    assert sorted(item.dir()) == ["CodeMeaning", "CodeValue"]
+    assert (item.CodeValue, item.CodeMeaning) == ("CTHEAD", "CT head")
+
+
+def test_zero_length_code_sequence_returns_the_whole_code(dicom, transactional_db):
+    schedule(sps_id="S1", code=("CTHEAD", "L", "CT head"))
+    responses = mwl_find(dicom, mwl_identifier({"RequestedProcedureCodeSequence": []}))
+    (item,) = identifiers(responses)[0].RequestedProcedureCodeSequence
+    assert (item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning) == ("CTHEAD", "L", "CT head")
