@@ -1,7 +1,7 @@
 from django.contrib import admin
-from django.db.models import OuterRef, Subquery
 
 from ris import models
+from ris.selectors.modalities import modality_aes_with_last_query
 
 
 class StepInline(admin.TabularInline):
@@ -67,11 +67,7 @@ class ModalityAEAdmin(admin.ModelAdmin):
     filter_horizontal = ("stations",)
 
     def get_queryset(self, request):
-        latest = models.WorklistQueryLog.objects.filter(calling_ae_title=OuterRef("ae_title")).order_by("-at")
-        return super().get_queryset(request).annotate(
-            last_query_at=Subquery(latest.values("at")[:1]),
-            last_query_items=Subquery(latest.values("items_returned")[:1]),
-        )
+        return modality_aes_with_last_query()
 
     @admin.display(description="last query", ordering="last_query_at")
     def last_query_at(self, obj):

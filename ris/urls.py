@@ -5,5 +5,6 @@ from ris import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("modalities/", views.modalities, name="modalities"),
     path("admin/", admin.site.urls),
 ]
