@@ -4,6 +4,7 @@ from django.contrib.admin.helpers import ActionForm
 
 from ris import models
 from ris.exceptions import DomainError
+from ris.selectors.modalities import modality_aes_with_last_query
 
 
 class StepInline(admin.TabularInline):
@@ -259,4 +260,39 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.ModalityAE)
+class ModalityAEAdmin(admin.ModelAdmin):
+    """The modality registry; the last query comes from the query log."""
+
+    list_display = (
+        "ae_title", "modality", "station_name", "location", "allowed", "character_set",
+        "own_worklist_when_unspecified", "last_query_at", "last_query_items",
+    )
+    list_filter = ("allowed", "modality", "character_set")
+    search_fields = ("ae_title", "station_name", "location")
+    filter_horizontal = ("stations",)
+
+    def get_queryset(self, request):
+        return modality_aes_with_last_query()
+
+    @admin.display(description="last query", ordering="last_query_at")
+    def last_query_at(self, obj):
+        return obj.last_query_at
+
+    @admin.display(description="items returned")
+    def last_query_items(self, obj):
+        return obj.last_query_items
+
+
+@admin.register(models.WorklistQueryLog)
+class WorklistQueryLogAdmin(admin.ModelAdmin):
+    list_display = ("at", "calling_ae_title", "items_returned", "duration_ms", "status")
+    list_filter = ("calling_ae_title", "status")
+    date_hierarchy = "at"
+    readonly_fields = [f.name for f in models.WorklistQueryLog._meta.fields]
+
+    def has_add_permission(self, request):
         return False

@@ -78,6 +78,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Tests use a file too: the in-memory shared-cache database refuses a
     # second writer at once ("table is locked") instead of waiting for it.
     DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", str(VAR_DIR / "test-ris.sqlite3"))
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.int("RIS_DB_POOL_SIZE", default=16):
+    # Every DICOM association and MLLP connection runs in its own thread, so
+    # without a pool each would open a new PostgreSQL connection (about 10 ms).
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2, "max_size": env.int("RIS_DB_POOL_SIZE", default=16), "timeout": 10,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -143,6 +149,12 @@ RIS_DICOM_IDLE_TIMEOUT = env.float("RIS_DICOM_IDLE_TIMEOUT", default=60.0)
 # Patient and physician names match case-insensitively in worklist queries
 # (declared in docs/dicom-conformance.md); single values of other VRs match exactly.
 RIS_MWL_NAME_IGNORE_CASE = env.bool("RIS_MWL_NAME_IGNORE_CASE", default=True)
+# Refuse associations from calling AE titles not in the modality registry.
+RIS_MWL_REFUSE_UNKNOWN_AE = env.bool("RIS_MWL_REFUSE_UNKNOWN_AE", default=False)
+# Specific Character Set of answers to AEs the registry does not name.
+RIS_MWL_CHARACTER_SET = env.str("RIS_MWL_CHARACTER_SET", default="ISO_IR 192")
+# One log row per C-FIND (keys asked, items returned, time taken).
+RIS_MWL_LOG_QUERIES = env.bool("RIS_MWL_LOG_QUERIES", default=True)
 RIS_DICOM_MAX_PDU = env.int("RIS_DICOM_MAX_PDU", default=65536)
 # TLS: set a certificate and key to make a listener speak TLS only; a CA file
 # makes it require client certificates signed by that CA.

@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 from ris import health
-from ris.views import access, audit, board, calendar, home, messages, orders, patients, resources
+from ris.views import access, audit, board, calendar, home, messages, modalities, orders, patients, resources
 
 admin.site.login_form = access.ThrottledAdminLoginForm
 
@@ -32,6 +32,7 @@ urlpatterns = [
     path("patients/<int:pk>/", patients.patient_page, name="patient"),
     path("messages/", messages.message_log, name="message_log"),
     path("messages/<int:pk>/", messages.message_detail, name="message_detail"),
+    path("modalities/", modalities.modalities, name="modalities"),
     path("audit/", audit.audit_log, name="audit_log"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("manage/<str:kind>/", resources.resource_list, name="resource_list"),

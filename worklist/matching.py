@@ -1,7 +1,8 @@
 """DICOM attribute matching (PS3.4 C.2.2.2) as Django query conditions.
 
 One function per matching type. Each returns a Q, or None for universal
-matching (the key only asks for the value back).
+matching (the key only asks for the value back). No condition ever matches
+an empty stored value with a non-empty key (C.2.2.2.1, C.2.2.2.4).
 """
 from __future__ import annotations
 
@@ -18,25 +19,40 @@ class InvalidKey(ValueError):
 
 
 def is_universal(value: str) -> bool:
-    return value in ("", "*")
+    """Zero length or only `*` (PS3.4 C.2.2.2.3: `*` alone is universal)."""
+    return value.strip("*") == ""
 
 
 def has_wildcards(value: str) -> bool:
     return "*" in value or "?" in value
 
 
-def match_single(field: str, value: str) -> Q:
-    """Single value matching: exact and case-sensitive (C.2.2.2.1)."""
-    return Q(**{field: value})
+def match_single(field: str, value: str, *, ignore_case: bool = False) -> Q:
+    """Single value matching: exact, case-sensitive unless declared (C.2.2.2.1)."""
+    return Q(**{f"{field}__iexact" if ignore_case else field: value})
 
 
 def match_wildcard(field: str, value: str, *, ignore_case: bool = False) -> Q:
-    """`*` any run of characters, `?` one character (C.2.2.2.4)."""
-    if value.endswith("*") and not has_wildcards(value[:-1]):
-        lookup = "istartswith" if ignore_case else "startswith"
-        return Q(**{f"{field}__{lookup}": value[:-1]})
-    pattern = "^" + "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in value) + "$"
-    return Q(**{f"{field}__{'iregex' if ignore_case else 'regex'}": pattern})
+    """`*` any run of characters, `?` exactly one (C.2.2.2.4).
+
+    A trailing `*` alone becomes a prefix match, which an index serves."""
+    if value.endswith("*") and not has_wildcards(value.rstrip("*")):
+        return match_prefix(field, value.rstrip("*"), ignore_case=ignore_case)
+    return Q(**{f"{field}__{'iregex' if ignore_case else 'regex'}": wildcard_pattern(value)})
+
+
+def match_prefix(field: str, prefix: str, *, ignore_case: bool = False) -> Q:
+    """A prefix as LIKE 'prefix%', which a pattern index serves. SQLite's LIKE
+    ignores case, so a case-sensitive prefix also carries an anchored regex."""
+    if ignore_case:
+        return Q(**{f"{field}__istartswith": prefix})
+    return Q(**{f"{field}__startswith": prefix}) & Q(**{f"{field}__regex": "^" + re.escape(prefix)})
+
+
+def wildcard_pattern(value: str, *, tail: str = "") -> str:
+    """An anchored regular expression for a wildcard value; `tail` may follow it."""
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in value)
+    return f"^{body}{tail}$"
 
 
 def match_text(field: str, value: str, *, ignore_case: bool = False) -> Q | None:
@@ -45,41 +61,67 @@ def match_text(field: str, value: str, *, ignore_case: bool = False) -> Q | None
         return None
     if has_wildcards(value):
         return match_wildcard(field, value, ignore_case=ignore_case)
-    if ignore_case:
-        return Q(**{f"{field}__iexact": value})
-    return match_single(field, value)
+    return match_single(field, value, ignore_case=ignore_case)
 
 
-def match_person_name(field: str, value: str) -> Q | None:
-    """PN: the alphabetic group; case-insensitive (declared in the conformance statement)."""
+def match_person_name(fields: tuple[str, ...], value: str) -> Q | None:
+    """PN (PS3.4 C.2.2.2.1, PS3.5 6.2.1): each component group of the key
+    matches the column that stores that group; case-insensitive when
+    RIS_MWL_NAME_IGNORE_CASE (declared in the conformance statement)."""
+    ignore_case = settings.RIS_MWL_NAME_IGNORE_CASE
+    if len(fields) == 1:
+        return _match_whole_name(fields[0], value, ignore_case)
+    condition = None
+    for field, group in zip(fields, value.split("=")):
+        q = match_text(field, group, ignore_case=ignore_case)
+        if q is not None:
+            condition = q if condition is None else condition & q
+    return condition
+
+
+def _match_whole_name(field: str, value: str, ignore_case: bool) -> Q | None:
+    """A column holding the whole PN value: the key's alphabetic group matches
+    its first group, whatever ideographic or phonetic groups follow."""
     alphabetic = value.split("=")[0]
-    return match_text(field, alphabetic, ignore_case=settings.RIS_MWL_NAME_IGNORE_CASE)
+    if is_universal(alphabetic):
+        return None
+    if alphabetic.endswith("*") and not has_wildcards(alphabetic.rstrip("*")):
+        return match_wildcard(field, alphabetic, ignore_case=ignore_case)
+    if not has_wildcards(alphabetic):
+        exact = match_single(field, alphabetic, ignore_case=ignore_case)
+        return exact | match_prefix(field, alphabetic + "=", ignore_case=ignore_case)
+    pattern = wildcard_pattern(alphabetic, tail="(=.*)?")
+    return Q(**{f"{field}__{'iregex' if ignore_case else 'regex'}": pattern})
 
 
 def match_uid_list(field: str, values: list[str]) -> Q | None:
-    """List of UID matching (C.2.2.2.2)."""
+    """List of UID matching (C.2.2.2.2): any of the UIDs."""
     uids = [v for v in values if v]
     if not uids:
         return None
     return Q(**{f"{field}__in": uids})
 
 
-def match_datetime_range(field: str, date_value: str, time_value: str) -> Q | None:
-    """SPS Start Date and Time (C.2.2.2.5): single values or ranges, combined
-    into one continuous period when both are given, in the site time zone."""
+def match_date_and_time(field: str, date_value: str, time_value: str) -> Q | None:
+    """SPS Start Date and Time against one aware `field`, in the site zone.
+
+    Both ranges: one continuous period from the first date and time to the
+    last (C.2.2.2.5.1). Otherwise each key matches on its own: the date on
+    whole days, the time on the time of day of every day (C.2.2.2.5)."""
     if is_universal(date_value):
-        return _time_of_day(field, time_value)
-    first_day, last_day = _date_range(date_value)
-    first_time, last_time = _time_range(time_value) if not is_universal(time_value) else (None, None)
-    conditions = Q()
-    if first_day is not None:
-        conditions &= Q(**{f"{field}__gte": _aware(first_day, first_time or dt.time.min)})
-    if last_day is not None:
-        conditions &= Q(**{f"{field}__lte": _aware(last_day, last_time or dt.time.max)})
-    return conditions
+        return match_time_of_day(field, time_value)
+    if not is_universal(time_value) and _is_range(date_value) and _is_range(time_value):
+        return _period(field, _date_range(date_value), _time_range(time_value))
+    if not is_universal(time_value) and not _is_range(date_value):
+        # one day: the time key narrows it to a period of that day
+        return _period(field, _date_range(date_value), _time_range(time_value))
+    condition = _period(field, _date_range(date_value), (None, None))
+    time_condition = match_time_of_day(field, time_value)
+    return condition if time_condition is None else condition & time_condition
 
 
-def _time_of_day(field: str, time_value: str) -> Q | None:
+def match_time_of_day(field: str, time_value: str) -> Q | None:
+    """A TM key alone (single value or range) on the time of day of `field`."""
     if is_universal(time_value):
         return None
     first, last = _time_range(time_value)
@@ -91,8 +133,22 @@ def _time_of_day(field: str, time_value: str) -> Q | None:
     return conditions
 
 
+def _period(field: str, days, times) -> Q:
+    (first_day, last_day), (first_time, last_time) = days, times
+    conditions = Q()
+    if first_day is not None:
+        conditions &= Q(**{f"{field}__gte": _aware(first_day, first_time or dt.time.min)})
+    if last_day is not None:
+        conditions &= Q(**{f"{field}__lte": _aware(last_day, last_time or dt.time.max)})
+    return conditions
+
+
+def _is_range(value: str) -> bool:
+    return "-" in value
+
+
 def _date_range(value: str) -> tuple[dt.date | None, dt.date | None]:
-    if "-" not in value:
+    if not _is_range(value):
         day = _date(value)
         return day, day
     low, high = value.split("-", 1)
@@ -100,7 +156,7 @@ def _date_range(value: str) -> tuple[dt.date | None, dt.date | None]:
 
 
 def _time_range(value: str) -> tuple[dt.time | None, dt.time | None]:
-    if "-" not in value:
+    if not _is_range(value):
         return _time(value), _time(value, upper=True)
     low, high = value.split("-", 1)
     return (_time(low) if low else None), (_time(high, upper=True) if high else None)
@@ -120,16 +176,20 @@ def _time(value: str, *, upper: bool = False) -> dt.time:
     match = re.fullmatch(r"(\d{2})(\d{2})?(\d{2})?(?:\.(\d{1,6}))?", text)
     if not match:
         raise InvalidKey(f"{value!r} is not a DICOM time (HHMMSS)")
-    hour, minute, second, fraction = match.groups()
     try:
-        if upper:
-            return dt.time(
-                int(hour), int(minute) if minute else 59, int(second) if second else 59,
-                int(fraction.ljust(6, "0")) if fraction else 999999,
-            )
-        return dt.time(int(hour), int(minute or 0), int(second or 0), int((fraction or "0").ljust(6, "0")))
+        return _time_of(*match.groups(), upper=upper)
     except ValueError:
         raise InvalidKey(f"{value!r} is not a valid time") from None
+
+
+def _time_of(hour, minute, second, fraction, *, upper: bool) -> dt.time:
+    missing = (59, 59, 999999) if upper else (0, 0, 0)
+    return dt.time(
+        int(hour),
+        int(minute) if minute else missing[0],
+        int(second) if second else missing[1],
+        int(fraction.ljust(6, "0")) if fraction else missing[2],
+    )
 
 
 def _aware(day: dt.date, time: dt.time) -> dt.datetime:

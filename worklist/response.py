@@ -1,118 +1,196 @@
-"""A scheduled step as a worklist response: every requested key, no other.
+"""A worklist row as a C-FIND response: every requested key, no other.
 
-`step_dataset` says everything we know about a step; `select` keeps what
-the query asked for, with zero-length values for keys we have no value for.
+A `ResponsePlan` is made once per C-FIND from the identifier: for each
+requested key, the function that gives its value from a row (or nothing:
+zero-length). Each row then costs one pass over the requested keys only.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
+from pydicom import config
+from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from ris.models import ScheduledProcedureStep
+from ris.selectors.worklist import ORDER, PATIENT, PROCEDURE
+from worklist.charsets import UTF8, declare
 
-UTF8 = "ISO_IR 192"
+Row = dict
+Getter = Callable[[Row, "Context"], object]
+UNKNOWN_NAME = "UNKNOWN"
+SPECIFIC_CHARACTER_SET = 0x00080005
 
 
-def step_dataset(step: ScheduledProcedureStep) -> Dataset:
-    procedure = step.requested_procedure
-    order = procedure.order
-    patient = order.patient
+class Context:
+    """What a value may depend on besides the row."""
+
+    def __init__(self, calling_ae: str = ""):
+        self.calling_ae = calling_ae
+        self.zone = ZoneInfo(settings.TIME_ZONE)
+
+
+def column(name: str) -> Getter:
+    return lambda row, ctx: row[name] or ""
+
+
+def _patient_name(row: Row, ctx: Context) -> str:
+    # Type 1 (PS3.4 Table K.6-1): a nameless patient is answered as UNKNOWN.
+    groups = (row[PATIENT + "name"] or UNKNOWN_NAME, row[PATIENT + "name_ideographic"], row[PATIENT + "name_phonetic"])
+    return "=".join(groups).rstrip("=")
+
+
+def _birth_date(row: Row, ctx: Context) -> str:
+    day = row[PATIENT + "birth_date"]
+    return day.strftime("%Y%m%d") if day else ""
+
+
+def _start(fmt: str) -> Getter:
+    return lambda row, ctx: row["start"].astimezone(ctx.zone).strftime(fmt)
+
+
+def _station_ae_title(row: Row, ctx: Context) -> str:
+    # Type 1: an unassigned step is offered as scheduled on the station that asks.
+    return row["station_ae_title"] or ctx.calling_ae
+
+
+def _codes(prefix: str) -> Getter:
+    """A code sequence of one item, or empty (PS3.3 8.8; L: local, PS3.16 8.2)."""
+    def codes(row: Row, ctx: Context) -> Sequence:
+        value = row[prefix + "value"]
+        if not value:
+            return Sequence()
+        item = Dataset()
+        item.CodeValue = value
+        item.CodingSchemeDesignator = row[prefix + "scheme"] or "L"
+        item.CodeMeaning = row[prefix + "meaning"] or value
+        return Sequence([item])
+    return codes
+
+
+def _empty_sequence(row: Row, ctx: Context) -> Sequence:
+    return Sequence()
+
+
+# The keys we return and where their values come from (PS3.4 Table K.6-1).
+STEP_VALUES: dict[str, Getter] = {
+    "ScheduledStationAETitle": _station_ae_title,
+    "ScheduledProcedureStepStartDate": _start("%Y%m%d"),
+    "ScheduledProcedureStepStartTime": _start("%H%M%S"),
+    "Modality": column("modality"),
+    "ScheduledPerformingPhysicianName": column("performing_physician"),
+    "ScheduledProcedureStepDescription": column("description"),
+    "ScheduledProtocolCodeSequence": _codes("protocol_code_"),
+    "ScheduledProcedureStepID": column("sps_id"),
+    "ScheduledStationName": column("station_name"),
+    "ScheduledProcedureStepLocation": column("location"),
+    "ScheduledProcedureStepStatus": column("status"),
+}
+TOP_LEVEL_VALUES: dict[str, Getter] = {
+    "PatientName": _patient_name,
+    "PatientID": column(PATIENT + "patient_id"),
+    "IssuerOfPatientID": column(PATIENT + "issuer"),
+    "PatientBirthDate": _birth_date,
+    "PatientSex": column(PATIENT + "sex"),
+    "AccessionNumber": column(ORDER + "accession_number"),
+    "ReferringPhysicianName": column(ORDER + "referring_physician"),
+    "RequestingPhysician": column(ORDER + "ordering_physician"),
+    "ReasonForTheRequestedProcedure": column(ORDER + "reason"),
+    "PlacerOrderNumberImagingServiceRequest": column(ORDER + "placer_number"),
+    "FillerOrderNumberImagingServiceRequest": column(ORDER + "filler_number"),
+    "AdmissionID": column(ORDER + "admission_id"),
+    "RequestedProcedureID": column(PROCEDURE + "requested_procedure_id"),
+    "RequestedProcedureDescription": column(PROCEDURE + "description"),
+    "RequestedProcedureCodeSequence": _codes(PROCEDURE + "code_"),
+    "StudyInstanceUID": column(PROCEDURE + "study_instance_uid"),
+    "RequestedProcedurePriority": column(ORDER + "priority"),
+    "ReferencedStudySequence": _empty_sequence,
+    "ReferencedPatientSequence": _empty_sequence,
+}
+RETURN_KEYS = frozenset(TOP_LEVEL_VALUES) | {"ScheduledProcedureStepSequence"}
+STEP_RETURN_KEYS = frozenset(STEP_VALUES)
+
+
+class ResponsePlan:
+    """The requested keys of one identifier, each with its value's source."""
+
+    def __init__(self, requested: Dataset, *, character_set: str = UTF8):
+        self.character_set = character_set
+        self.entries = _plan(requested, TOP_LEVEL_VALUES)
+
+    def build(self, row: Row, ctx: Context) -> Dataset:
+        response = _build(self.entries, row, ctx)
+        declare(response, self.character_set)
+        return response
+
+
+class Entry(NamedTuple):
+    tag: int
+    vr: str
+    source: Getter | None  # None: we hold no value, answered zero-length
+    item: list["Entry"] | None = None  # the SPS item's own plan
+    item_keys: list[tuple[int, str]] | None = None  # (tag, VR) asked inside a code sequence item
+
+
+def _plan(requested: Dataset, sources: dict[str, Getter]) -> list[Entry]:
+    entries = []
+    for element in requested:
+        if element.tag == SPECIFIC_CHARACTER_SET:
+            continue
+        if element.keyword == "ScheduledProcedureStepSequence":
+            asked = element.value[0] if element.value else _all_keys(STEP_VALUES)
+            entries.append(Entry(element.tag, "SQ", None, item=_plan(asked, STEP_VALUES)))
+        else:
+            entries.append(Entry(element.tag, element.VR, sources.get(element.keyword), item_keys=_item_keys(element)))
+    return entries
+
+
+def _item_keys(element) -> list[tuple[int, str]] | None:
+    """The keys asked inside a code sequence item; None for the whole item."""
+    if element.VR != "SQ" or not element.value:
+        return None
+    return [(e.tag, e.VR) for e in element.value[0]]
+
+
+def _all_keys(sources: dict[str, Getter]) -> Dataset:
     ds = Dataset()
-    # Patient (PS3.4 Table K.6-1, Patient Identification / Demographic)
-    ds.PatientName = patient.dicom_name
-    ds.PatientID = patient.patient_id
-    ds.IssuerOfPatientID = patient.issuer
-    ds.PatientBirthDate = patient.birth_date.strftime("%Y%m%d") if patient.birth_date else ""
-    ds.PatientSex = patient.sex
-    # Imaging Service Request
-    ds.AccessionNumber = order.accession_number or ""
-    ds.ReferringPhysicianName = order.referring_physician
-    ds.RequestingPhysician = order.ordering_physician
-    ds.ReasonForTheRequestedProcedure = order.reason
-    ds.PlacerOrderNumberImagingServiceRequest = order.placer_number
-    ds.FillerOrderNumberImagingServiceRequest = order.filler_number
-    ds.AdmissionID = order.admission_id
-    # Requested Procedure
-    ds.RequestedProcedureID = procedure.requested_procedure_id
-    ds.RequestedProcedureDescription = procedure.description
-    ds.RequestedProcedureCodeSequence = _codes(procedure.code_value, procedure.code_scheme, procedure.code_meaning)
-    ds.StudyInstanceUID = procedure.study_instance_uid
-    ds.RequestedProcedurePriority = order.priority
-    ds.ReferencedStudySequence = Sequence()
-    ds.ReferencedPatientSequence = Sequence()
-    ds.ScheduledProcedureStepSequence = Sequence([_step_item(step)])
+    for keyword in sources:
+        tag = tag_for_keyword(keyword)
+        ds.add_new(tag, dictionary_VR(tag), None)
     return ds
 
 
-def _step_item(step: ScheduledProcedureStep) -> Dataset:
-    start = step.start.astimezone(_site_zone())
-    item = Dataset()
-    item.ScheduledStationAETitle = step.station_ae_title
-    item.ScheduledProcedureStepStartDate = start.strftime("%Y%m%d")
-    item.ScheduledProcedureStepStartTime = start.strftime("%H%M%S")
-    item.Modality = step.modality
-    item.ScheduledPerformingPhysicianName = step.performing_physician
-    item.ScheduledProcedureStepDescription = step.description
-    item.ScheduledProtocolCodeSequence = _codes(
-        step.protocol_code_value, step.protocol_code_scheme, step.protocol_code_meaning
-    )
-    item.ScheduledProcedureStepID = step.sps_id
-    item.ScheduledStationName = step.station_name
-    item.ScheduledProcedureStepLocation = step.location
-    item.ScheduledProcedureStepStatus = step.status
-    return item
+def _build(entries: list[Entry], row: Row, ctx: Context) -> Dataset:
+    ds = Dataset()
+    for entry in entries:
+        ds.add(DataElement(entry.tag, entry.vr, _value(entry, row, ctx), validation_mode=config.IGNORE))
+    return ds
 
 
-def _codes(value: str, scheme: str, meaning: str) -> Sequence:
-    if not value:
-        return Sequence()
-    code = Dataset()
-    code.CodeValue = value
-    code.CodingSchemeDesignator = scheme or "L"  # L: local (PS3.16 8.2)
-    code.CodeMeaning = meaning or value
-    return Sequence([code])
+def _value(entry: Entry, row: Row, ctx: Context):
+    if entry.item is not None:  # one SPS item per response (PS3.4 K.6.1.2.2)
+        return Sequence([_build(entry.item, row, ctx)])
+    if entry.source is None:
+        return Sequence() if entry.vr == "SQ" else None
+    value = entry.source(row, ctx)
+    if entry.item_keys:
+        return Sequence([_only(item, entry.item_keys) for item in value])
+    return value
 
 
-def select(requested: Dataset, available: Dataset) -> Dataset:
-    """Copy the requested keys from `available`, zero-length where it has none."""
+def _only(item: Dataset, keys: list[tuple[int, str]]) -> Dataset:
     out = Dataset()
-    for element in requested:
-        if element.tag == 0x00080005:
-            continue
-        keyword = element.keyword
-        if element.VR == "SQ":
-            out.add_new(element.tag, "SQ", _select_sequence(element.value, available.get(keyword)))
-        elif keyword and keyword in available:
-            out.add(available[keyword])
-        else:
-            out.add_new(element.tag, element.VR, None)
+    for tag, vr in keys:
+        out.add(item[tag] if tag in item else DataElement(tag, vr, None))
     return out
 
 
-def _select_sequence(requested_items, available_items) -> Sequence:
-    if not available_items:
-        return Sequence()
-    if not requested_items:  # a zero-length sequence key asks for the whole sequence
-        return Sequence(list(available_items))
-    return Sequence([select(requested_items[0], item) for item in available_items])
-
-
-def response_for(requested: Dataset, step: ScheduledProcedureStep) -> Dataset:
-    response = select(requested, step_dataset(step))
-    response.SpecificCharacterSet = UTF8 if _needs_unicode(response) else ""
-    return response
-
-
-def _needs_unicode(ds: Dataset) -> bool:
-    for element in ds.iterall():
-        if element.VR in ("PN", "LO", "SH", "LT", "ST", "UT", "UC") and element.value:
-            if not str(element.value).isascii():
-                return True
-    return False
-
-
-def _site_zone():
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(settings.TIME_ZONE)
+def full_dataset(row: Row, *, calling_ae: str = "") -> Dataset:
+    """Everything we know about a step, as one worklist item (for export)."""
+    everything = _all_keys(TOP_LEVEL_VALUES)
+    everything.ScheduledProcedureStepSequence = Sequence()
+    return ResponsePlan(everything).build(row, Context(calling_ae))

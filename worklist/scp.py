@@ -1,75 +1,215 @@
-"""The DICOM listener: Verification, Modality Worklist C-FIND and MPPS (worklist/mpps.py).
+"""The DICOM listener: Verification, Modality Worklist C-FIND and MPPS
+(N-CREATE / N-SET, worklist/mpps.py).
 
-Handlers get their settings bound at start, not through globals; each C-FIND
-is one database query whose rows are yielded one pending response each.
+pynetdicom runs every handler of an association (EVT_REQUESTED, EVT_C_FIND,
+EVT_RELEASED, EVT_ABORTED) in that association's own thread, so the Django
+connection (one per thread) is opened by the first query of an association,
+reused by each of its C-FINDs and closed when the association ends.
+
+Per association: one read of the modality registry. Per C-FIND: one query
+for the worklist, one insert in the query log (after the final response).
 """
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 import time
+import weakref
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, connection
+from django.utils import timezone
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind, Verification
+from pynetdicom.transport import ThreadedAssociationServer
 
 from ris import metrics
+from ris.services.modalities import ModalityPolicy, modality_policy, worklist_query_record
 from ris.tls import server_context
 from worklist import pdu_limit
 from worklist.matching import InvalidKey
 from worklist.mpps import handle_n_create, handle_n_set
-from worklist.query import build_query
-from worklist.response import response_for
+from worklist.query import IdentifierMismatch, build_query
+from worklist.response import Context, ResponsePlan
 
 log = logging.getLogger(__name__)
 
 # PS3.4 C.4.1.1.4 / K.4.1.1.4 C-FIND statuses
+SUCCESS = 0x0000
 PENDING = 0xFF00
+PENDING_UNSUPPORTED_KEYS = 0xFF01
 CANCELLED = 0xFE00
 OUT_OF_RESOURCES = 0xA700
 IDENTIFIER_DOES_NOT_MATCH = 0xA900
 UNABLE_TO_PROCESS = 0xC000
+# PS3.8 9.3.4: A-ASSOCIATE-RJ rejected-permanent, service user, calling AE not recognised
+REJECT_UNKNOWN_CALLING_AE = (0x01, 0x01, 0x03)
+REJECT_TRANSIENT = (0x02, 0x01, 0x01)
 
 
-def handle_find(event):
-    """EVT_C_FIND: one pending response per matching step, then success."""
-    peer = event.assoc.requestor.ae_title
-    started = time.perf_counter()
-    try:
-        identifier = event.identifier
-        query = build_query(identifier)
-        close_old_connections()
-        count = 0
-        for step in query.run().iterator(chunk_size=200):
-            if event.is_cancelled:
-                log.info("C-FIND from %s cancelled after %d items", peer, count)
-                yield CANCELLED, None
-                return
-            count += 1
-            yield PENDING, response_for(identifier, step)
-        log.info("C-FIND from %s: %d items in %.1f ms", peer, count, (time.perf_counter() - started) * 1000)
-        _observe("success", started, count)
-    except InvalidKey as exc:
-        log.warning("C-FIND from %s refused: %s", peer, exc)
-        _observe("unable_to_process", started)
-        yield UNABLE_TO_PROCESS, None
-    except DatabaseError as exc:
-        log.error("C-FIND from %s failed, database unavailable: %s", peer, exc)
-        _observe("out_of_resources", started)
-        yield OUT_OF_RESOURCES, None
-    except Exception:  # a broken identifier pydicom cannot decode, among others
-        log.exception("C-FIND from %s failed", peer)
-        _observe("unable_to_process", started)
-        yield UNABLE_TO_PROCESS, None
-    finally:
+class WorklistSCP:
+    """The event handlers, with the registry policy of each open association."""
+
+    def __init__(self):
+        self._policies: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    @property
+    def handlers(self) -> list:
+        return [
+            (evt.EVT_REQUESTED, self.handle_requested),
+            (evt.EVT_C_FIND, self.handle_find),
+            (evt.EVT_N_CREATE, handle_n_create),
+            (evt.EVT_N_SET, handle_n_set),
+            (evt.EVT_RELEASED, self.handle_end),
+            (evt.EVT_ABORTED, self.handle_end),
+        ]
+
+    def handle_requested(self, event) -> None:
+        """Look the calling AE up once; refuse it if the registry says so."""
+        calling = event.assoc.requestor.primitive.calling_ae_title.strip()
+        try:
+            policy = modality_policy(ae_title=calling)
+        except DatabaseError as exc:
+            log.error("association from %s refused, database unavailable: %s", calling, exc)
+            self._reject(event.assoc, REJECT_TRANSIENT)
+            return
+        if not policy.allowed:
+            log.warning("association from %s refused: %s", calling, "not allowed" if policy.is_known else "unknown")
+            self._reject(event.assoc, REJECT_UNKNOWN_CALLING_AE)
+            return
+        self._policies[event.assoc] = policy
+
+    def _reject(self, assoc, reason: tuple[int, int, int]) -> None:
+        assoc.acse.send_reject(*reason)
+        assoc.kill()  # waits until the DUL has sent the A-ASSOCIATE-RJ, as pynetdicom's own refusals do
         connection.close()
 
+    def handle_end(self, event) -> None:
+        """EVT_RELEASED / EVT_ABORTED: the association's connection goes with it."""
+        self._policies.pop(event.assoc, None)
+        connection.close()
 
-def _observe(status: str, started: float, count: int | None = None) -> None:
-    metrics.MWL_QUERIES.labels(status).inc()
-    metrics.MWL_QUERY_SECONDS.observe(time.perf_counter() - started)
-    if count is not None:
-        metrics.MWL_RESULTS.observe(count)
+    def handle_find(self, event):
+        """EVT_C_FIND: one pending response per matching step, then success."""
+        policy = self._policies.get(event.assoc) or _unregistered(event.assoc.requestor.ae_title)
+        outcome = FindOutcome(policy)
+        try:
+            yield from _answer(event, policy, outcome)
+        finally:
+            outcome.record(event)
+
+
+def _answer(event, policy: ModalityPolicy, outcome: "FindOutcome"):
+    """The responses, with every refusal mapped to its status (PS3.4 C.4.1.1.4)."""
+    try:
+        yield from _stream(event, policy, outcome)
+    except IdentifierMismatch as exc:
+        log.warning("C-FIND from %s refused: %s", policy.ae_title, exc)
+        yield outcome.ends(IDENTIFIER_DOES_NOT_MATCH), None
+    except InvalidKey as exc:
+        log.warning("C-FIND from %s refused: %s", policy.ae_title, exc)
+        yield outcome.ends(UNABLE_TO_PROCESS), None
+    except DatabaseError as exc:
+        log.error("C-FIND from %s failed, database unavailable: %s", policy.ae_title, exc)
+        connection.close()
+        yield outcome.ends(OUT_OF_RESOURCES), None
+    except Exception:  # a broken identifier pydicom cannot decode, among others
+        log.exception("C-FIND from %s failed", policy.ae_title)
+        yield outcome.ends(UNABLE_TO_PROCESS), None
+
+
+def _stream(event, policy: ModalityPolicy, outcome: "FindOutcome"):
+    _drop_broken_connection()
+    identifier = event.identifier
+    query = build_query(identifier, own_station_ae_titles=_listed(policy.own_station_ae_titles))
+    pending = PENDING_UNSUPPORTED_KEYS if query.unsupported_keys else PENDING
+    plan, context = ResponsePlan(identifier, character_set=policy.character_set), Context(policy.ae_title)
+    for row in query.rows():
+        if event.is_cancelled:
+            yield outcome.ends(CANCELLED), None
+            return
+        outcome.items += 1
+        yield pending, plan.build(row, context)
+    yield outcome.ends(SUCCESS), None
+
+
+class FindOutcome:
+    """What one C-FIND did, written to the query log once it is answered."""
+
+    def __init__(self, policy: ModalityPolicy):
+        self.policy = policy
+        self.at = timezone.now()
+        self.started = time.perf_counter()
+        self.items = 0
+        self.status: int | None = None
+        self.elapsed_ms = 0.0
+
+    def ends(self, status: int) -> int:
+        self.status = status
+        self.elapsed_ms = (time.perf_counter() - self.started) * 1000
+        return status
+
+    def record(self, event) -> None:
+        """Runs after the final response is sent (the generator is closed)."""
+        status = CANCELLED if self.status is None else self.status
+        log.info("C-FIND from %s: %d items, %04X, %.1f ms", self.policy.ae_title, self.items, status, self.elapsed_ms)
+        _observe(status, self.elapsed_ms, self.items)
+        if not settings.RIS_MWL_LOG_QUERIES:
+            return
+        try:
+            worklist_query_record(
+                policy=self.policy, at=self.at, keys=_keys_asked(event),
+                items_returned=self.items, duration_ms=self.elapsed_ms, status=status,
+            )
+        except Exception:  # the log never takes the listener down
+            log.exception("C-FIND from %s: query log not written", self.policy.ae_title)
+
+
+_STATUS_LABELS = {
+    SUCCESS: "success", CANCELLED: "cancelled", OUT_OF_RESOURCES: "out_of_resources",
+    IDENTIFIER_DOES_NOT_MATCH: "identifier_does_not_match", UNABLE_TO_PROCESS: "unable_to_process",
+}
+
+
+def _observe(status: int, elapsed_ms: float, items: int) -> None:
+    metrics.MWL_QUERIES.labels(_STATUS_LABELS.get(status, f"{status:04X}")).inc()
+    metrics.MWL_QUERY_SECONDS.observe(elapsed_ms / 1000)
+    if status == SUCCESS:
+        metrics.MWL_RESULTS.observe(items)
+
+
+def _unregistered(ae_title: str) -> ModalityPolicy:
+    """Only if EVT_REQUESTED left no policy (it always does for an accepted association)."""
+    return ModalityPolicy(ae_title.strip(), character_set=settings.RIS_MWL_CHARACTER_SET)
+
+
+def _listed(titles: tuple[str, ...] | None) -> list[str] | None:
+    return list(titles) if titles is not None else None
+
+
+def _keys_asked(event) -> str:
+    try:
+        return "\n".join(_key_lines(event.identifier))
+    except Exception:
+        return "(identifier could not be decoded)"
+
+
+def _key_lines(dataset, prefix: str = ""):
+    for element in dataset:
+        if element.VR == "SQ":
+            for item in element.value[:1]:
+                yield from _key_lines(item, f"{prefix}{element.keyword}/")
+            if not element.value:
+                yield f"{prefix}{element.keyword}="
+        else:
+            yield f"{prefix}{element.keyword or element.tag}={'' if element.is_empty else element.value}"
+
+
+def _drop_broken_connection() -> None:
+    """Reuse the association's connection unless an error left it unusable."""
+    if connection.connection is not None and connection.errors_occurred and not connection.is_usable():
+        connection.close()
 
 
 def make_ae(ae_title: str | None = None) -> AE:
@@ -87,11 +227,14 @@ def make_ae(ae_title: str | None = None) -> AE:
     return ae
 
 
-HANDLERS = [
-    (evt.EVT_C_FIND, handle_find),
-    (evt.EVT_N_CREATE, handle_n_create),
-    (evt.EVT_N_SET, handle_n_set),
-]
+class NoDelayServer(ThreadedAssociationServer):
+    """Sends each PDU at once: without TCP_NODELAY, Nagle's algorithm and the
+    peer's delayed ACK hold a C-FIND response back by tens of milliseconds."""
+
+    def get_request(self):
+        client, address = super().get_request()
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return client, address
 
 
 def start(host: str, port: int, *, block: bool = False, ae_title: str | None = None, ssl_context=None):
@@ -100,4 +243,14 @@ def start(host: str, port: int, *, block: bool = False, ae_title: str | None = N
     context = ssl_context or server_context(
         settings.RIS_DICOM_TLS_CERT, settings.RIS_DICOM_TLS_KEY, settings.RIS_DICOM_TLS_CA
     )
-    return ae.start_server((host, port), block=block, evt_handlers=HANDLERS, ssl_context=context)
+    server = ae.make_server((host, port), evt_handlers=WorklistSCP().handlers, server_class=NoDelayServer,
+                            ssl_context=context)
+    ae._servers.append(server)  # as AE.start_server does: shutdown() removes it
+    if block:
+        try:
+            server.serve_forever()
+        finally:
+            server.shutdown()
+        return None
+    threading.Thread(target=server.serve_forever, name="dicom-scp", daemon=True).start()
+    return server

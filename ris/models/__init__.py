@@ -3,6 +3,7 @@ from .access import Capability, LoginAttempt, SavedFilter
 from .audit import AuditEvent
 from .catalogue import Procedure
 from .messages import InboundMessage
+from .modalities import ModalityAE, WorklistQueryLog
 from .mpps import PerformedProcedureStep
 from .orders import ImagingOrder, RequestedProcedure, ScheduledProcedureStep
 from .outbound import Destination, OutboundMessage
@@ -22,6 +23,7 @@ __all__ = [
     "ImagingOrder",
     "InboundMessage",
     "LoginAttempt",
+    "ModalityAE",
     "OpeningHours",
     "OutboundMessage",
     "Patient",
@@ -35,4 +37,5 @@ __all__ = [
     "ScheduledProcedureStep",
     "SenderStationRule",
     "Station",
+    "WorklistQueryLog",
 ]

@@ -1,6 +1,7 @@
-"""Reads the pages and APIs need; state changes live in ris/services/.
+"""Reads: plain rows for the pages, the API and the doors, each one query;
+state changes live in ris/services/.
 
-`from ris import selectors` gives the general reads (core.py); report reads
-are in ris/selectors/reports.py.
+`from ris import selectors` gives the general reads (core.py); reports,
+the worklist and the modality registry have modules of their own.
 """
 from ris.selectors.core import *  # noqa: F401,F403

@@ -7,3 +7,8 @@ def station_for_modality(modality: str) -> Station | None:
         return None
     stations = Station.objects.filter(modality=modality).order_by("-is_default_for_modality", "ae_title")
     return stations.first()
+
+
+def station_add(*, ae_title: str, modality: str, station_name: str = "", location: str = "") -> Station:
+    """Register a modality station (the admin does the same by hand)."""
+    return Station.objects.create(ae_title=ae_title, modality=modality, station_name=station_name, location=location)

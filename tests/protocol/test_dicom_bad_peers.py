@@ -45,11 +45,11 @@ def test_invalid_date_key_gets_c000_without_identifier(dicom):
     assert _echo_works(dicom)
 
 
-def test_two_items_in_the_step_sequence_get_c000(dicom):
+def test_two_items_in_the_step_sequence_get_a900(dicom):
     query = Dataset()
     query.ScheduledProcedureStepSequence = [Dataset(), Dataset()]
     [(status, identifier)] = _find_statuses(dicom, query)
-    assert status == 0xC000 and identifier is None
+    assert status == 0xA900 and identifier is None  # PS3.4 K.6.1.2.2: one item only
 
 
 def _abort_received_for(port: int, pdu: bytes) -> bytes:

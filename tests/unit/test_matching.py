@@ -3,7 +3,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from worklist.matching import InvalidKey, match_datetime_range, match_text, match_uid_list, match_wildcard
+from worklist.matching import (
+    InvalidKey,
+    match_date_and_time,
+    match_person_name,
+    match_text,
+    match_uid_list,
+    match_wildcard,
+)
 
 
 def test_universal_values_add_no_condition():
@@ -13,7 +20,7 @@ def test_universal_values_add_no_condition():
 
 
 def test_trailing_star_is_a_prefix_match():
-    assert dict(match_wildcard("f", "DOE*").children) == {"f__startswith": "DOE"}
+    assert dict(match_wildcard("f", "DOE*").children) == {"f__startswith": "DOE", "f__regex": "^DOE"}
 
 
 def test_question_mark_and_inner_star_become_an_anchored_pattern():
@@ -22,7 +29,7 @@ def test_question_mark_and_inner_star_become_an_anchored_pattern():
 
 def test_date_range_bounds_are_whole_days_in_the_site_zone(settings):
     settings.TIME_ZONE = "Europe/Berlin"
-    q = dict(match_datetime_range("start", "20261120-20261126", "").children)
+    q = dict(match_date_and_time("start", "20261120-20261126", "").children)
     berlin = ZoneInfo("Europe/Berlin")
     assert q["start__gte"] == dt.datetime(2026, 11, 20, tzinfo=berlin)
     assert q["start__lte"] == dt.datetime(2026, 11, 26, 23, 59, 59, 999999, tzinfo=berlin)
@@ -30,15 +37,53 @@ def test_date_range_bounds_are_whole_days_in_the_site_zone(settings):
 
 def test_date_and_time_ranges_form_one_continuous_period(settings):
     settings.TIME_ZONE = "UTC"
-    q = dict(match_datetime_range("start", "20261120-20261126", "0800-1700").children)
+    q = dict(match_date_and_time("start", "20261120-20261126", "0800-1700").children)
     assert q["start__gte"] == dt.datetime(2026, 11, 20, 8, tzinfo=ZoneInfo("UTC"))
     assert q["start__lte"] == dt.datetime(2026, 11, 26, 17, 0, 59, 999999, tzinfo=ZoneInfo("UTC"))
 
 
 def test_open_ended_date_range_has_one_bound():
-    assert set(dict(match_datetime_range("start", "20261120-", "").children)) == {"start__gte"}
+    assert set(dict(match_date_and_time("start", "20261120-", "").children)) == {"start__gte"}
 
 
 def test_bad_date_is_an_invalid_key():
     with pytest.raises(InvalidKey):
-        match_datetime_range("start", "2026-11-20x", "")
+        match_date_and_time("start", "2026-11-20x", "")
+
+
+def test_only_stars_are_universal():
+    assert match_text("f", "**") is None
+    assert match_text("f", "*A*") is not None
+
+
+def test_date_range_with_a_single_time_matches_each_on_its_own(settings):
+    settings.TIME_ZONE = "UTC"
+    q = match_date_and_time("start", "20261120-20261126", "0800")
+    lookups = dict(child for child in q.children if isinstance(child, tuple))
+    assert lookups["start__gte"] == dt.datetime(2026, 11, 20, tzinfo=ZoneInfo("UTC"))
+    assert lookups["start__time__gte"] == dt.time(8)
+    assert lookups["start__time__lte"] == dt.time(8, 0, 59, 999999)
+
+
+def test_single_date_with_a_time_range_is_a_period_of_that_day(settings):
+    settings.TIME_ZONE = "UTC"
+    q = dict(match_date_and_time("start", "20261126", "1200-").children)
+    assert q["start__gte"] == dt.datetime(2026, 11, 26, 12, tzinfo=ZoneInfo("UTC"))
+    assert q["start__lte"] == dt.datetime(2026, 11, 26, 23, 59, 59, 999999, tzinfo=ZoneInfo("UTC"))
+
+
+def test_time_alone_matches_the_time_of_day():
+    q = dict(match_date_and_time("start", "", "0900-1000").children)
+    assert q == {"start__time__gte": dt.time(9), "start__time__lte": dt.time(10, 0, 59, 999999)}
+
+
+def test_person_name_groups_match_their_own_columns(settings):
+    settings.RIS_MWL_NAME_IGNORE_CASE = False
+    q = match_person_name(("alpha", "ideo", "phon"), "=山田*")
+    assert dict(q.children) == {"ideo__startswith": "山田", "ideo__regex": "^山田"}
+
+
+def test_whole_name_column_matches_its_alphabetic_group_before_other_groups(settings):
+    settings.RIS_MWL_NAME_IGNORE_CASE = True
+    q = match_person_name(("referring",), "WHO^DOC?OR")
+    assert dict(q.children) == {"referring__iregex": "^WHO\\^DOC.OR(=.*)?$"}

@@ -1,0 +1,121 @@
+"""The benchmark's worklist: N steps, each with its own patient and order,
+spread over stations and days so that one station has about 20 steps a day.
+
+Bulk inserts, not the order service: 100,000 orders through `order_place`
+would take the benchmark longer than the queries it measures.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from pydicom.dataset import FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian
+
+from ris.models import ImagingOrder, Patient, RequestedProcedure, ScheduledProcedureStep
+from ris.selectors.worklist import worklist_rows
+from worklist.response import full_dataset
+
+PER_STATION_DAY = 20
+BATCH = 5000
+MWL_FIND = "1.2.840.10008.5.1.4.31"
+CODE = dict(code_value="CTHEAD", code_scheme="L", code_meaning="CT HEAD")
+PROTOCOL = {f"protocol_{key}": value for key, value in CODE.items()}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the items fall: `stations` stations over `days` days from `first_day`."""
+
+    size: int
+    stations: int
+    days: int
+    first_day: dt.date
+
+    @classmethod
+    def of(cls, size: int) -> "Layout":
+        stations = min(10, max(1, size // PER_STATION_DAY))
+        days = max(1, size // (PER_STATION_DAY * stations))
+        return cls(size, stations, days, dt.date(2026, 11, 26) - dt.timedelta(days=days // 2))
+
+    @property
+    def today(self) -> dt.date:
+        """The middle day, the one the modality-style query asks for."""
+        return self.first_day + dt.timedelta(days=self.days // 2)
+
+    def station(self, n: int) -> str:
+        return f"ST{n % self.stations:02d}"
+
+    def start(self, n: int) -> dt.datetime:
+        day = self.first_day + dt.timedelta(days=(n // self.stations) % self.days)
+        minutes = 7 * 60 + (n // (self.stations * self.days)) * 20 % (12 * 60)
+        when = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minutes)
+        return when.replace(tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def patient_id(n: int) -> str:
+    return f"PAT{n:07d}"
+
+
+def seed(size: int) -> Layout:
+    """Empty the worklist tables and fill them with `size` steps."""
+    layout = Layout.of(size)
+    _empty()
+    for first in range(0, size, BATCH):
+        with transaction.atomic():
+            _insert(layout, range(first, min(size, first + BATCH)))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    return layout
+
+
+def _empty() -> None:
+    for model in (ScheduledProcedureStep, RequestedProcedure, ImagingOrder, Patient):
+        model.objects.all()._raw_delete(model.objects.db)
+
+
+def _insert(layout: Layout, numbers: range) -> None:
+    patients = Patient.objects.bulk_create(
+        Patient(patient_id=patient_id(n), name=f"PATIENT{n}^TEST", sex="O") for n in numbers
+    )
+    orders = ImagingOrder.objects.bulk_create(
+        ImagingOrder(patient=p, accession_number=f"ACC{n:07d}", placer_number=f"PL{n}") for n, p in zip(numbers, patients)
+    )
+    procedures = RequestedProcedure.objects.bulk_create(
+        RequestedProcedure(order=o, requested_procedure_id=f"RP{n}", description="CT HEAD", **CODE,
+                           study_instance_uid=f"1.2.826.0.1.3680043.8.498.{n + 1}")
+        for n, o in zip(numbers, orders)
+    )
+    ScheduledProcedureStep.objects.bulk_create(
+        ScheduledProcedureStep(requested_procedure=r, sps_id=f"SPS{n}", modality="CT", station_ae_title=layout.station(n),
+                               start=layout.start(n), description="CT HEAD", **PROTOCOL)
+        for n, r in zip(numbers, procedures)
+    )
+
+
+def write_worklist_files(directory: Path) -> int:
+    """One .wl file per open step, from the same rows and the same dataset
+    builder the SCP answers from (for dcmtk's wlmscpfs)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "lockfile").touch()
+    count = 0
+    for count, row in enumerate(worklist_rows(Q()), start=1):
+        ds = full_dataset(row)
+        ds.SpecificCharacterSet = "ISO_IR 100"
+        ds.file_meta = _file_meta()
+        ds.save_as(directory / f"{row['pk']}.wl", enforce_file_format=True)
+    return count
+
+
+def _file_meta() -> FileMetaDataset:
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = MWL_FIND
+    meta.MediaStorageSOPInstanceUID = "1.2.826.0.1.3680043.8.498.0"
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    return meta
