@@ -19,6 +19,7 @@ from hl7.errors import HL7Error
 from hl7.handlers import HANDLERS, handler_for
 from hl7.parse import Header, parse, read_header
 from ris import metrics
+from ris.db import release_connection
 from ris.exceptions import DomainError
 from ris.models import InboundMessage
 from ris.records import MessageHeader
@@ -44,7 +45,10 @@ def receive(raw: bytes, peer: str = "") -> list[bytes]:
     """Handle one message; return the encoded ACKs to send, in order. Never raises."""
     started = time.perf_counter()
     header = _try_header(raw)
-    acks = _receive(raw, peer, header)
+    try:
+        acks = _receive(raw, peer, header)
+    finally:
+        release_connection()
     metrics.HL7_MESSAGES_IN.labels(_type_label(header), _ack_code(acks)).inc()
     metrics.HL7_ACK_SECONDS.observe(time.perf_counter() - started)
     return acks

@@ -84,6 +84,10 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.i
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2, "max_size": env.int("RIS_DB_POOL_SIZE", default=16), "timeout": 10,
     }
+    # With health checks Django has the pool test each connection as it leaves
+    # it: after the database was away, idle pooled connections are dead and
+    # would otherwise each answer one message AR before being dropped.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

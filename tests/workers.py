@@ -15,5 +15,5 @@ def purge_queue() -> None:
 @contextmanager
 def running_worker():
     purge_queue()
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
         yield worker

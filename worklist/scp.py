@@ -25,6 +25,7 @@ from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklis
 from pynetdicom.transport import ThreadedAssociationServer
 
 from ris import metrics
+from ris.db import release_connection
 from ris.services.modalities import ModalityPolicy, modality_policy, worklist_query_record
 from ris.tls import server_context
 from worklist import pdu_limit
@@ -74,6 +75,8 @@ class WorklistSCP:
             log.error("association from %s refused, database unavailable: %s", calling, exc)
             self._reject(event.assoc, REJECT_TRANSIENT)
             return
+        finally:
+            release_connection()
         if not policy.allowed:
             log.warning("association from %s refused: %s", calling, "not allowed" if policy.is_known else "unknown")
             self._reject(event.assoc, REJECT_UNKNOWN_CALLING_AE)
@@ -155,15 +158,16 @@ class FindOutcome:
         status = CANCELLED if self.status is None else self.status
         log.info("C-FIND from %s: %d items, %04X, %.1f ms", self.policy.ae_title, self.items, status, self.elapsed_ms)
         _observe(status, self.elapsed_ms, self.items)
-        if not settings.RIS_MWL_LOG_QUERIES:
-            return
         try:
-            worklist_query_record(
-                policy=self.policy, at=self.at, keys=_keys_asked(event),
-                items_returned=self.items, duration_ms=self.elapsed_ms, status=status,
-            )
+            if settings.RIS_MWL_LOG_QUERIES:
+                worklist_query_record(
+                    policy=self.policy, at=self.at, keys=_keys_asked(event),
+                    items_returned=self.items, duration_ms=self.elapsed_ms, status=status,
+                )
         except Exception:  # the log never takes the listener down
             log.exception("C-FIND from %s: query log not written", self.policy.ae_title)
+        finally:
+            release_connection()
 
 
 _STATUS_LABELS = {
