@@ -31,6 +31,8 @@ test-fast: install
 bench: install
 	@command -v findscu >/dev/null || { echo "findscu not found: install Debian's dcmtk (apt-get install dcmtk)"; exit 1; }
 	TCP_NODELAY=1 $(PY) bench/run.py
+	$(PY) bench/hl7_intake.py --messages $${BENCH_MESSAGES:-1000}
+	TCP_NODELAY=1 $(PY) bench/mixed.py
 
 schema: install  # regenerate the committed OpenAPI schema after changing the API
 	$(PY) manage.py spectacular --file docs/openapi.yaml --validate
