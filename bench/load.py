@@ -34,9 +34,17 @@ def order_message(control_id: str, n: int) -> bytes:
     return (
         f"MSH|^~\\&|LOADGEN|HOSP|RIS|RAD|20261126101500||ORM^O01|{control_id}|P|2.3.1\r"
         f"PID|1||LP{n}^^^HOSP||LOAD^PATIENT{n}||19700101|F\r"
-        f"ORC|NW|LPL{n}^EHR|||SC||^^^20261126{8 + n % 10:02d}0000^^R\r"
+        f"ORC|NW|LPL{n}^EHR|||SC||^^^20261126{8 + n % 10:02d}0000^^R|||||||||||{station_for(n)}\r"
         f"OBR|1|LPL{n}^EHR||CTHEAD^CT Head^L||||||||||||||LA{n}|LRP{n}|LSPS{n}||||CT\r"
     ).encode()
+
+
+STATIONS = 50
+
+
+def station_for(n: int) -> str:
+    """Orders are spread over the modalities, each querying its own worklist."""
+    return f"MOD{n % STATIONS:03d}"
 
 
 def _mllp_sender(port: int, start: int, count: int, result: LoadResult) -> None:
@@ -62,7 +70,7 @@ def _mllp_sender(port: int, start: int, count: int, result: LoadResult) -> None:
         result.add("errors", f"mllp: {type(exc).__name__}: {exc}")
 
 
-def _query() -> Dataset:
+def _query(station: str) -> Dataset:
     query = Dataset()
     query.PatientName = ""
     query.PatientID = ""
@@ -71,7 +79,7 @@ def _query() -> Dataset:
     item.Modality = "CT"
     item.ScheduledProcedureStepStartDate = "20261126"
     item.ScheduledProcedureStepStartTime = ""
-    item.ScheduledStationAETitle = ""
+    item.ScheduledStationAETitle = station
     query.ScheduledProcedureStepSequence = [item]
     return query
 
@@ -86,7 +94,8 @@ def _modality(port: int, index: int, queries: int, result: LoadResult) -> None:
             return
         for _ in range(queries):
             began = time.perf_counter()
-            statuses = [s.Status for s, _ in assoc.send_c_find(_query(), ModalityWorklistInformationFind)]
+            statuses = [s.Status for s, _ in assoc.send_c_find(_query(f"MOD{index % STATIONS:03d}"),
+                                                               ModalityWorklistInformationFind)]
             result.add("find_seconds", time.perf_counter() - began)
             if not statuses or statuses[-1] != 0x0000:
                 result.add("errors", f"association {index}: C-FIND ended with {statuses[-1:]}")

@@ -78,11 +78,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Tests use a file too: the in-memory shared-cache database refuses a
     # second writer at once ("table is locked") instead of waiting for it.
     DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", str(VAR_DIR / "test-ris.sqlite3"))
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.int("RIS_DB_POOL_SIZE", default=16):
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.int("RIS_DB_POOL_SIZE", default=32):
     # Every DICOM association and MLLP connection runs in its own thread, so
     # without a pool each would open a new PostgreSQL connection (about 10 ms).
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 2, "max_size": env.int("RIS_DB_POOL_SIZE", default=16), "timeout": 10,
+        "min_size": 2, "max_size": env.int("RIS_DB_POOL_SIZE", default=32), "timeout": 30,
     }
     # With health checks Django has the pool test each connection as it leaves
     # it: after the database was away, idle pooled connections are dead and
