@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.processes import free_port, start_listener  # noqa: E402
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ris.settings")
 os.environ.setdefault("RIS_LOG_LEVEL", "WARNING")
 
@@ -65,30 +66,8 @@ class _Listener:
 
 def _start_listener(database: dict) -> _Listener:
     """`manage.py mllp` on a free port, on the test database."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = dict(os.environ, DATABASE_URL=_database_url(database), RIS_LOG_LEVEL="WARNING")
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "mllp", "--host", "127.0.0.1", "--port", str(port)], env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return _Listener(process, port)
-        except OSError:
-            time.sleep(0.1)
-    process.terminate()
-    raise RuntimeError("the MLLP listener did not start")
-
-
-def _database_url(database: dict) -> str:
-    if database["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{database['NAME']}"
-    user = database.get("USER") or ""
-    password = f":{database['PASSWORD']}" if database.get("PASSWORD") else ""
-    return f"postgres://{user}{password}@{database['HOST']}:{database['PORT'] or 5432}/{database['NAME']}"
+    port = free_port()
+    return _Listener(start_listener("mllp", port, database), port)
 
 
 def _run(port: int, connections: int, total: int) -> tuple[float, list[float]]:

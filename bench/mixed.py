@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.processes import free_port, start_listener  # noqa: E402
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ris.settings")
 os.environ.setdefault("RIS_LOG_LEVEL", "WARNING")
 
@@ -35,10 +34,9 @@ def main() -> None:
     databases = runner.setup_databases()
     listeners = []
     try:
-        env = {**os.environ, "DATABASE_URL": _database_url(settings.DATABASES["default"])}
-        mllp_port, dicom_port = _free_port(), _free_port()
-        listeners = [_start(["mllp", "--port", str(mllp_port)], mllp_port, env),
-                     _start(["dicomscp", "--port", str(dicom_port)], dicom_port, env)]
+        database = settings.DATABASES["default"]
+        mllp_port, dicom_port = free_port(), free_port()
+        listeners = [start_listener("mllp", mllp_port, database), start_listener("dicomscp", dicom_port, database)]
         result = run_load(mllp_port, dicom_port, associations=options.associations, queries=options.queries,
                           mllp_connections=4, orders_per_connection=options.orders // 4)
         _print(summary(result), options)
@@ -66,32 +64,6 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--queries", type=int, default=10, help="C-FINDs per association")
     parser.add_argument("--orders", type=int, default=200, help="orders in all, over four connections")
     return parser.parse_args()
-
-
-def _start(args: list[str], port: int, env: dict) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"{args[0]} did not listen on {port}")
-
-
-def _database_url(database: dict) -> str:
-    if database["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{database['NAME']}"
-    user, host, port = database.get("USER") or "postgres", database.get("HOST") or "127.0.0.1", database.get("PORT") or 5432
-    return f"postgres://{user}@{host}:{port}/{database['NAME']}"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 if __name__ == "__main__":

@@ -81,11 +81,9 @@ def _celery(*args: str) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def test_worker_and_beat_commands_deliver_what_waited_while_they_were_down(transactional_db, note_builder, tmp_path):
-    ehr = FakeEhr()
-    Destination.objects.create(name="EHR", kind=Destination.Kind.HL7_MLLP, host="127.0.0.1", port=ehr.port)
-    with transaction.atomic():  # no worker runs: the queued task may be lost, the row is not
-        outbox_enqueue(event="test_note", context={"id": "W1"})
+def _worker_and_beat_until_received(ehr: FakeEhr, tmp_path) -> None:
+    """Start `celery worker` and `celery beat` (their queued task gone: only
+    the sweep can deliver), wait for the EHR to receive, stop them all."""
     purge_queue()
     worker = _celery("worker", "--pool=solo", "--without-mingle", "--without-gossip")
     beat = _celery("beat", "--schedule", str(tmp_path / "beat-schedule"))
@@ -97,6 +95,14 @@ def test_worker_and_beat_commands_deliver_what_waited_while_they_were_down(trans
         stop(worker)
         stop(beat)
         ehr.stop()
+
+
+def test_worker_and_beat_commands_deliver_what_waited_while_they_were_down(transactional_db, note_builder, tmp_path):
+    ehr = FakeEhr()
+    Destination.objects.create(name="EHR", kind=Destination.Kind.HL7_MLLP, host="127.0.0.1", port=ehr.port)
+    with transaction.atomic():  # no worker runs: the queued task may be lost, the row is not
+        outbox_enqueue(event="test_note", context={"id": "W1"})
+    _worker_and_beat_until_received(ehr, tmp_path)
     assert ehr.control_ids() == ["W1"]
     assert OutboundMessage.objects.get().status == OutboundMessage.Status.ACKED
 
@@ -115,17 +121,7 @@ def test_broker_down_at_commit_keeps_the_message_and_the_sweep_delivers_it(trans
     finally:
         _use_broker(app, working_broker)
     assert OutboundMessage.objects.get().status == OutboundMessage.Status.PENDING
-    purge_queue()
-    worker = _celery("worker", "--pool=solo", "--without-mingle", "--without-gossip")
-    beat = _celery("beat", "--schedule", str(tmp_path / "beat-schedule"))
-    try:
-        deadline = time.monotonic() + 60
-        while not ehr.received and time.monotonic() < deadline:
-            time.sleep(0.2)
-    finally:
-        stop(worker)
-        stop(beat)
-        ehr.stop()
+    _worker_and_beat_until_received(ehr, tmp_path)
     assert ehr.control_ids() == ["B1"]
 
 

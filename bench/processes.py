@@ -1,0 +1,43 @@
+"""Listeners as their own processes, on the benchmark's test database."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def database_url(database: dict) -> str:
+    if database["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{database['NAME']}"
+    user = database.get("USER") or ""
+    password = f":{database['PASSWORD']}" if database.get("PASSWORD") else ""
+    host = database.get("HOST") or "127.0.0.1"
+    return f"postgres://{user}{password}@{host}:{database.get('PORT') or 5432}/{database['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_listener(command: str, port: int, database: dict) -> subprocess.Popen:
+    """`manage.py <command> --port <port>` on the test database, once it accepts connections."""
+    env = dict(os.environ, DATABASE_URL=database_url(database), RIS_LOG_LEVEL="WARNING")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), command, "--host", "127.0.0.1", "--port", str(port)],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError(f"{command} did not start")
