@@ -15,7 +15,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
 from ris.selectors.worklist import worklist_rows
-from ris.states import StepStatus
+from ris.states import OrderStatus, StepStatus
 from worklist.matching import (
     InvalidKey,
     is_universal,
@@ -85,7 +85,8 @@ def build_query(identifier: Dataset, *, own_station_ae_titles: list[str] | None 
     item = _step_item(identifier)
     condition = _conditions(identifier, TOP_LEVEL_KEYS) & _step_conditions(item)
     if is_universal(_text(item, "ScheduledProcedureStepStatus")):
-        condition &= Q(status__in=OPEN_STATUSES)
+        # Open steps only, and none of an order the EHR put on hold (ORC-1 HD).
+        condition &= Q(status__in=OPEN_STATUSES) & ~Q(requested_procedure__order__status=OrderStatus.ON_HOLD)
     if own_station_ae_titles is not None and is_universal(_text(item, "ScheduledStationAETitle")):
         condition &= Q(station_ae_title__in=own_station_ae_titles)
     return WorklistQuery(condition, unsupported_keys(identifier, item))

@@ -147,3 +147,18 @@ def test_new_order_with_a_used_placer_number_is_acked_ae_205(mllp):
     assert ack["MSA"][1] == "AE"
     assert ack["ERR"][1].startswith("ORC^1^2^205")
     assert ImagingOrder.objects.count() == 1
+
+
+def test_an_order_on_hold_leaves_the_worklist_until_it_is_released(mllp, dicom):
+    def worklist() -> list[str]:
+        responses, proc = findscu(dicom, ["PatientID=PAT1001", "AccessionNumber"])
+        assert proc.returncode == 0, proc.stderr
+        return [r.AccessionNumber for r in responses]
+
+    with MllpClient(mllp.port) as client:
+        _place(client)
+        assert worklist() == ["ACC1001"]
+        assert _msa(client, orm_control("HD2", "HD"))[1] == "AA"
+        assert worklist() == []
+        assert _msa(client, orm_control("RL3", "RL"))[1] == "AA"
+        assert worklist() == ["ACC1001"]
