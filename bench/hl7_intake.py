@@ -11,7 +11,6 @@ after the commit) before sending the next.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -22,35 +21,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.processes import free_port, start_listener  # noqa: E402
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ris.settings")
-os.environ.setdefault("RIS_LOG_LEVEL", "WARNING")
+from bench.processes import free_port, start_listener, throwaway_database  # noqa: E402
 
 
 def main() -> None:
     options = _arguments()
-    import django
-
-    django.setup()
-    from django.db import connection
-    from django.test.utils import get_runner
-    from django.conf import settings
-
-    runner = get_runner(settings)(verbosity=0, interactive=False)
-    databases = runner.setup_databases()
-    try:
-        print(f"database: {connection.vendor}; {options.messages} ORM^O01 per run\n")
+    with throwaway_database() as database:
+        print(f"database: {database['ENGINE'].rsplit('.', 1)[-1]}; {options.messages} ORM^O01 per run\n")
         print("| connections | messages/s | p50 ACK ms | p99 ACK ms |")
         print("|---|---|---|---|")
-        listener = _start_listener(connection.settings_dict)
+        listener = _start_listener(database)
         try:
             for connections in (1, 4):
                 print(_row(connections, _run(listener.port, connections, options.messages)))
         finally:
             listener.process.terminate()
             listener.process.wait(timeout=10)
-    finally:
-        runner.teardown_databases(databases)
 
 
 def _arguments() -> argparse.Namespace:

@@ -8,45 +8,34 @@ database made from DATABASE_URL (PostgreSQL for the figures we quote).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.processes import free_port, start_listener  # noqa: E402
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ris.settings")
-os.environ.setdefault("RIS_LOG_LEVEL", "WARNING")
+from bench.processes import free_port, start_listener, throwaway_database  # noqa: E402
 
 
 def main() -> None:
     options = _arguments()
-    import django
+    with throwaway_database() as database:
+        from bench.load import run_load, summary
 
-    django.setup()
-    from django.conf import settings
-    from django.test.utils import get_runner
-
-    from bench.load import run_load, summary
-
-    runner = get_runner(settings)(verbosity=0, interactive=False)
-    databases = runner.setup_databases()
-    listeners = []
-    try:
-        database = settings.DATABASES["default"]
         mllp_port, dicom_port = free_port(), free_port()
-        listeners = [start_listener("mllp", mllp_port, database), start_listener("dicomscp", dicom_port, database)]
-        result = run_load(mllp_port, dicom_port, associations=options.associations, queries=options.queries,
-                          mllp_connections=4, orders_per_connection=options.orders // 4)
-        _print(summary(result), options)
-        for error in sorted(set(result.errors))[:10]:
-            print("error:", error)
-    finally:
-        for proc in listeners:
-            proc.terminate()
-            proc.wait(timeout=20)
-        runner.teardown_databases(databases)
+        listeners = []
+        try:
+            listeners.append(start_listener("mllp", mllp_port, database))
+            listeners.append(start_listener("dicomscp", dicom_port, database))
+            result = run_load(mllp_port, dicom_port, associations=options.associations, queries=options.queries,
+                              mllp_connections=4, orders_per_connection=options.orders // 4)
+            _print(summary(result), options)
+            for error in sorted(set(result.errors))[:10]:
+                print("error:", error)
+        finally:
+            for proc in listeners:
+                proc.terminate()
+                proc.wait(timeout=20)
 
 
 def _print(figures: dict, options) -> None:

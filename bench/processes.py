@@ -6,6 +6,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,3 +43,22 @@ def start_listener(command: str, port: int, database: dict) -> subprocess.Popen:
             time.sleep(0.1)
     process.terminate()
     raise RuntimeError(f"{command} did not start")
+
+
+@contextmanager
+def throwaway_database() -> Iterator[dict]:
+    """Django set up on a test database made from DATABASE_URL, dropped afterwards."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ris.settings")
+    os.environ.setdefault("RIS_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.test.utils import get_runner
+
+    runner = get_runner(settings)(verbosity=0, interactive=False)
+    databases = runner.setup_databases()
+    try:
+        yield settings.DATABASES["default"]
+    finally:
+        runner.teardown_databases(databases)

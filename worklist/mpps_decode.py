@@ -236,7 +236,7 @@ def _datetime(ds: Dataset, date_keyword: str, time_keyword: str):
     """DA + TM in the site time zone (PS3.5 6.2); both are needed."""
     try:
         return aware_datetime(_text(ds, date_keyword), _text(ds, time_keyword))
-    except InvalidKey as exc:
+    except InvalidKey:
         tags = tags_of([date_keyword, time_keyword])
         raise InvalidAttributeValue(f"invalid date or time {tag_text(tags)}", tags) from None
 
