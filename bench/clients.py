@@ -1,6 +1,7 @@
 """The two servers under test and the findscu client that times them.
 
 Imported after django.setup() (bench/run.py)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -21,8 +22,14 @@ CALLED_AE = "RIS"
 REPEAT = 10  # extra C-FINDs inside one association (2 above 10,000 items)
 CLIENTS = 8
 RETURN_KEYS = [
-    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "AccessionNumber", "StudyInstanceUID",
-    "RequestedProcedureID", "RequestedProcedureDescription",
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "AccessionNumber",
+    "StudyInstanceUID",
+    "RequestedProcedureID",
+    "RequestedProcedureDescription",
     "ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartTime",
     "ScheduledProcedureStepSequence[0].Modality",
     "ScheduledProcedureStepSequence[0].ScheduledProcedureStepID",
@@ -33,11 +40,17 @@ RETURN_KEYS = [
 def queries(layout) -> dict[str, list[str]]:
     sps = "ScheduledProcedureStepSequence[0]"
     return {
-        "station AE + today": [f"{sps}.ScheduledStationAETitle={layout.station(3)}",
-                               f"{sps}.ScheduledProcedureStepStartDate={layout.today:%Y%m%d}", *RETURN_KEYS],
-        "patient ID": [f"PatientID={patient_id(layout.size // 2)}",
-                       *[k for k in RETURN_KEYS if k != "PatientID"],
-                       f"{sps}.ScheduledStationAETitle", f"{sps}.ScheduledProcedureStepStartDate"],
+        "station AE + today": [
+            f"{sps}.ScheduledStationAETitle={layout.station(3)}",
+            f"{sps}.ScheduledProcedureStepStartDate={layout.today:%Y%m%d}",
+            *RETURN_KEYS,
+        ],
+        "patient ID": [
+            f"PatientID={patient_id(layout.size // 2)}",
+            *[k for k in RETURN_KEYS if k != "PatientID"],
+            f"{sps}.ScheduledStationAETitle",
+            f"{sps}.ScheduledProcedureStepStartDate",
+        ],
     }
 
 
@@ -90,7 +103,7 @@ def findscu(port: int, keys: list[str], repeat: int = 1) -> float:
     for key in keys:
         args += ["-k", key]
     started = time.perf_counter()
-    proc = subprocess.run(args + ["127.0.0.1", str(port)], capture_output=True, env=dict(os.environ, TCP_NODELAY="1"))
+    proc = subprocess.run([*args, "127.0.0.1", str(port)], capture_output=True, env=dict(os.environ, TCP_NODELAY="1"))
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.decode(errors="replace"))
@@ -98,8 +111,20 @@ def findscu(port: int, keys: list[str], repeat: int = 1) -> float:
 
 
 def matches(port: int, keys: list[str]) -> int:
-    proc = subprocess.run(["findscu", "-W", "-v", "-aec", CALLED_AE, *sum((["-k", k] for k in keys), []),
-                           "127.0.0.1", str(port)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            "findscu",
+            "-W",
+            "-v",
+            "-aec",
+            CALLED_AE,
+            *[arg for key in keys for arg in ("-k", key)],
+            "127.0.0.1",
+            str(port),
+        ],
+        capture_output=True,
+        text=True,
+    )
     return (proc.stdout + proc.stderr).count("(Pending)")
 
 
@@ -139,9 +164,15 @@ def compare(ours: int, theirs: int, named_queries: dict[str, list[str]], size: i
         figures[f"{name}: matches"] = (*counts, "")
         figures[f"{name}: association"] = (association_ms(ours, keys, runs), association_ms(theirs, keys, runs), "ms")
         figures[f"{name}: in association"] = (
-            in_association_ms(ours, keys, runs, repeat), in_association_ms(theirs, keys, runs, repeat), "ms")
+            in_association_ms(ours, keys, runs, repeat),
+            in_association_ms(theirs, keys, runs, repeat),
+            "ms",
+        )
     keys = named_queries["station AE + today"]
     seconds, per_run = (5, 5) if small else (10, 1)
     figures["8 clients, station AE + today"] = (
-        queries_per_second(ours, keys, seconds, per_run), queries_per_second(theirs, keys, seconds, per_run), "C-FIND/s")
+        queries_per_second(ours, keys, seconds, per_run),
+        queries_per_second(theirs, keys, seconds, per_run),
+        "C-FIND/s",
+    )
     return {"figures": figures}

@@ -8,6 +8,7 @@ after the commit) before sending the next.
 
     DATABASE_URL=postgres://... .venv/bin/python bench/hl7_intake.py [--messages 2000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,7 +62,9 @@ def _run(port: int, connections: int, total: int) -> tuple[float, list[float]]:
     lock = threading.Lock()
     per_client = total // connections
     start = time.perf_counter()
-    clients = [threading.Thread(target=_client, args=(port, n, per_client, latencies, lock)) for n in range(connections)]
+    clients = [
+        threading.Thread(target=_client, args=(port, n, per_client, latencies, lock)) for n in range(connections)
+    ]
     for client in clients:
         client.start()
     for client in clients:

@@ -1,6 +1,7 @@
 """Mixed load: modality associations querying the worklist while orders
 stream in over several MLLP connections. Used by `make bench` (figures) and
 by tests/protocol/test_load.py (correctness under load)."""
+
 from __future__ import annotations
 
 import socket
@@ -94,8 +95,10 @@ def _modality(port: int, index: int, queries: int, result: LoadResult) -> None:
             return
         for _ in range(queries):
             began = time.perf_counter()
-            statuses = [s.Status for s, _ in assoc.send_c_find(_query(f"MOD{index % STATIONS:03d}"),
-                                                               ModalityWorklistInformationFind)]
+            statuses = [
+                s.Status
+                for s, _ in assoc.send_c_find(_query(f"MOD{index % STATIONS:03d}"), ModalityWorklistInformationFind)
+            ]
             result.add("find_seconds", time.perf_counter() - began)
             if not statuses or statuses[-1] != 0x0000:
                 result.add("errors", f"association {index}: C-FIND ended with {statuses[-1:]}")
@@ -104,11 +107,20 @@ def _modality(port: int, index: int, queries: int, result: LoadResult) -> None:
         result.add("errors", f"dicom {index}: {type(exc).__name__}: {exc}")
 
 
-def run_load(mllp_port: int, dicom_port: int, *, associations: int = 50, queries: int = 5,
-             mllp_connections: int = 4, orders_per_connection: int = 50) -> LoadResult:
+def run_load(
+    mllp_port: int,
+    dicom_port: int,
+    *,
+    associations: int = 50,
+    queries: int = 5,
+    mllp_connections: int = 4,
+    orders_per_connection: int = 50,
+) -> LoadResult:
     result = LoadResult()
     threads = [
-        threading.Thread(target=_mllp_sender, args=(mllp_port, c * orders_per_connection, orders_per_connection, result))
+        threading.Thread(
+            target=_mllp_sender, args=(mllp_port, c * orders_per_connection, orders_per_connection, result)
+        )
         for c in range(mllp_connections)
     ] + [threading.Thread(target=_modality, args=(dicom_port, i, queries, result)) for i in range(associations)]
     began = time.perf_counter()

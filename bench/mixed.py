@@ -5,6 +5,7 @@ database made from DATABASE_URL (PostgreSQL for the figures we quote).
 
     DATABASE_URL=postgres://... .venv/bin/python bench/mixed.py [--associations 50 --queries 10 --orders 100]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,14 @@ def main() -> None:
         try:
             listeners.append(start_listener("mllp", mllp_port, database))
             listeners.append(start_listener("dicomscp", dicom_port, database))
-            result = run_load(mllp_port, dicom_port, associations=options.associations, queries=options.queries,
-                              mllp_connections=4, orders_per_connection=options.orders // 4)
+            result = run_load(
+                mllp_port,
+                dicom_port,
+                associations=options.associations,
+                queries=options.queries,
+                mllp_connections=4,
+                orders_per_connection=options.orders // 4,
+            )
             _print(summary(result), options)
             for error in sorted(set(result.errors))[:10]:
                 print("error:", error)
@@ -39,12 +46,16 @@ def main() -> None:
 
 
 def _print(figures: dict, options) -> None:
-    print(f"\nMixed load: {options.associations} associations x {options.queries} C-FINDs, "
-          f"{options.orders} orders over 4 MLLP connections ({figures['errors']} errors)\n")
+    print(
+        f"\nMixed load: {options.associations} associations x {options.queries} C-FINDs, "
+        f"{options.orders} orders over 4 MLLP connections ({figures['errors']} errors)\n"
+    )
     print("| orders/s | ACK p50 ms | ACK p95 ms | C-FINDs | C-FIND p50 ms | C-FIND p95 ms |")
     print("|---:|---:|---:|---:|---:|---:|")
-    print(f"| {figures['orders_per_second']:.0f} | {figures['ack_median_ms']:.1f} | {figures['ack_p95_ms']:.1f} "
-          f"| {figures['queries']} | {figures['find_median_ms']:.1f} | {figures['find_p95_ms']:.1f} |")
+    print(
+        f"| {figures['orders_per_second']:.0f} | {figures['ack_median_ms']:.1f} | {figures['ack_p95_ms']:.1f} "
+        f"| {figures['queries']} | {figures['find_median_ms']:.1f} | {figures['find_p95_ms']:.1f} |"
+    )
 
 
 def _arguments() -> argparse.Namespace:

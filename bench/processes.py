@@ -1,4 +1,5 @@
 """Listeners as their own processes, on the benchmark's test database."""
+
 from __future__ import annotations
 
 import os
@@ -33,7 +34,10 @@ def start_listener(command: str, port: int, database: dict) -> subprocess.Popen:
     env = dict(os.environ, DATABASE_URL=database_url(database), RIS_LOG_LEVEL="WARNING")
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), command, "--host", "127.0.0.1", "--port", str(port)],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     for _ in range(300):
         try:

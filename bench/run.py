@@ -19,6 +19,7 @@ BENCH_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/ris_bench, for
 the figures in docs/benchmarks.md), else var/bench.sqlite3. It never uses
 DATABASE_URL, so that it cannot wipe a real worklist.
 """
+
 from __future__ import annotations
 
 import os
@@ -64,7 +65,9 @@ def table(rows: list[dict]) -> str:
     lines = list(head)
     for row in rows:
         for name, (ours, theirs, unit) in row["figures"].items():
-            lines.append(f"| {row['size']:,} | {name} | {ours:.1f} {unit} | {theirs:.1f} {unit} | {ours / theirs:.2f} |")
+            lines.append(
+                f"| {row['size']:,} | {name} | {ours:.1f} {unit} | {theirs:.1f} {unit} | {ours / theirs:.2f} |"
+            )
     return "\n".join(lines)
 
 

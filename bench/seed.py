@@ -4,6 +4,7 @@ spread over stations and days so that one station has about 20 steps a day.
 Bulk inserts, not the order service: 100,000 orders through `order_place`
 would take the benchmark longer than the queries it measures.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,7 +25,7 @@ from worklist.response import full_dataset
 PER_STATION_DAY = 20
 BATCH = 5000
 MWL_FIND = "1.2.840.10008.5.1.4.31"
-CODE = dict(code_value="CTHEAD", code_scheme="L", code_meaning="CT HEAD")
+CODE = {"code_value": "CTHEAD", "code_scheme": "L", "code_meaning": "CT HEAD"}
 PROTOCOL = {f"protocol_{key}": value for key, value in CODE.items()}
 
 
@@ -38,7 +39,7 @@ class Layout:
     first_day: dt.date
 
     @classmethod
-    def of(cls, size: int) -> "Layout":
+    def of(cls, size: int) -> Layout:
         stations = min(10, max(1, size // PER_STATION_DAY))
         days = max(1, size // (PER_STATION_DAY * stations))
         return cls(size, stations, days, dt.date(2026, 11, 26) - dt.timedelta(days=days // 2))
@@ -85,17 +86,30 @@ def _insert(layout: Layout, numbers: range) -> None:
         Patient(patient_id=patient_id(n), name=f"PATIENT{n}^TEST", sex="O") for n in numbers
     )
     orders = ImagingOrder.objects.bulk_create(
-        ImagingOrder(patient=p, accession_number=f"ACC{n:07d}", placer_number=f"PL{n}") for n, p in zip(numbers, patients)
+        ImagingOrder(patient=p, accession_number=f"ACC{n:07d}", placer_number=f"PL{n}")
+        for n, p in zip(numbers, patients, strict=False)
     )
     procedures = RequestedProcedure.objects.bulk_create(
-        RequestedProcedure(order=o, requested_procedure_id=f"RP{n}", description="CT HEAD", **CODE,
-                           study_instance_uid=f"1.2.826.0.1.3680043.8.498.{n + 1}")
-        for n, o in zip(numbers, orders)
+        RequestedProcedure(
+            order=o,
+            requested_procedure_id=f"RP{n}",
+            description="CT HEAD",
+            **CODE,
+            study_instance_uid=f"1.2.826.0.1.3680043.8.498.{n + 1}",
+        )
+        for n, o in zip(numbers, orders, strict=False)
     )
     ScheduledProcedureStep.objects.bulk_create(
-        ScheduledProcedureStep(requested_procedure=r, sps_id=f"SPS{n}", modality="CT", station_ae_title=layout.station(n),
-                               start=layout.start(n), description="CT HEAD", **PROTOCOL)
-        for n, r in zip(numbers, procedures)
+        ScheduledProcedureStep(
+            requested_procedure=r,
+            sps_id=f"SPS{n}",
+            modality="CT",
+            station_ae_title=layout.station(n),
+            start=layout.start(n),
+            description="CT HEAD",
+            **PROTOCOL,
+        )
+        for n, r in zip(numbers, procedures, strict=False)
     )
 
 
@@ -105,7 +119,9 @@ def write_worklist_files(directory: Path) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "lockfile").touch()
     count = 0
-    for count, row in enumerate(worklist_rows(Q()), start=1):
+    for count, row in enumerate(  # noqa: B007 - the count is returned after the loop
+        worklist_rows(Q()), start=1
+    ):
         ds = full_dataset(row)
         ds.SpecificCharacterSet = "ISO_IR 100"
         ds.file_meta = _file_meta()

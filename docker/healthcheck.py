@@ -4,6 +4,7 @@
     python docker/healthcheck.py tcp 127.0.0.1 2575
 Exit status 0 when healthy, 1 otherwise.
 """
+
 import socket
 import sys
 import urllib.request

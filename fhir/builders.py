@@ -6,6 +6,7 @@ are `Type/id` on this server): the caller passes how to reference a row.
 Only R4 elements: never R5's DiagnosticReport.study, .note, .supportingInfo,
 .composition or CodeableReference.
 """
+
 from __future__ import annotations
 
 import base64
@@ -28,18 +29,26 @@ DICOM_UID = "urn:dicom:uid"  # FHIR R4 ImagingStudy.identifier for the Study Ins
 URI = "urn:ietf:rfc:3986"
 CODE_SYSTEMS = {"LN": LOINC, "DCM": DCM, "SCT": "http://snomed.info/sct", "RADLEX": "http://radlex.org"}
 REPORT_STATUS = {  # DiagnosticReport.status (R4 value set report-status)
-    ReportStatus.PRELIMINARY: "preliminary", ReportStatus.FINAL: "final",
-    ReportStatus.CORRECTED: "corrected", ReportStatus.ADDENDUM: "amended",
+    ReportStatus.PRELIMINARY: "preliminary",
+    ReportStatus.FINAL: "final",
+    ReportStatus.CORRECTED: "corrected",
+    ReportStatus.ADDENDUM: "amended",
 }
 ORDER_STATUS = {  # ServiceRequest.status (request-status)
-    OrderStatus.SCHEDULED: "active", OrderStatus.IN_PROGRESS: "active", OrderStatus.ON_HOLD: "on-hold",
-    OrderStatus.COMPLETED: "completed", OrderStatus.DISCONTINUED: "revoked", OrderStatus.CANCELED: "revoked",
+    OrderStatus.SCHEDULED: "active",
+    OrderStatus.IN_PROGRESS: "active",
+    OrderStatus.ON_HOLD: "on-hold",
+    OrderStatus.COMPLETED: "completed",
+    OrderStatus.DISCONTINUED: "revoked",
+    OrderStatus.CANCELED: "revoked",
 }
 PRIORITY = {"STAT": "stat", "HIGH": "urgent"}  # request-priority; others routine
-RADIOLOGY_CATEGORY = {"coding": [
-    {"system": V2_0074, "code": "RAD", "display": "Radiology"},
-    {"system": LOINC, "code": "LP29684-5", "display": "Radiology"},  # US Core DiagnosticReport category
-]}
+RADIOLOGY_CATEGORY = {
+    "coding": [
+        {"system": V2_0074, "code": "RAD", "display": "Radiology"},
+        {"system": LOINC, "code": "LP29684-5", "display": "Radiology"},  # US Core DiagnosticReport category
+    ]
+}
 IMAGING_STUDY_CODE = {"system": LOINC, "code": "18748-4", "display": "Diagnostic imaging study"}
 
 
@@ -75,8 +84,12 @@ def fhir_instant(moment) -> str | None:
 def human_name(pn: str) -> dict:
     """DICOM PN family^given^middle^prefix^suffix to a HumanName."""
     family, given, middle, prefix, suffix = (pn.split("^") + [""] * 5)[:5]
-    name = {"family": family, "given": [g for g in (given, middle) if g],
-            "prefix": [prefix] if prefix else [], "suffix": [suffix] if suffix else []}
+    name = {
+        "family": family,
+        "given": [g for g in (given, middle) if g],
+        "prefix": [prefix] if prefix else [],
+        "suffix": [suffix] if suffix else [],
+    }
     return {k: v for k, v in name.items() if v}
 
 
@@ -87,7 +100,8 @@ def display_name(pn: str) -> str:
 
 def patient_resource(patient: Patient, ref: Ref) -> dict:
     resource = {
-        "resourceType": "Patient", "id": local_id(ref("Patient", patient)),
+        "resourceType": "Patient",
+        "id": local_id(ref("Patient", patient)),
         "identifier": [identifier(system_for(patient.issuer, "patient-id"), patient.patient_id, "MR")],
         "name": [human_name(patient.name)] if patient.name else None,
         "gender": {"M": "male", "F": "female", "O": "other"}.get(patient.sex, "unknown"),
@@ -113,20 +127,32 @@ def accession_identifier(order: ImagingOrder) -> dict:
 def procedure_code(procedure: RequestedProcedure | None) -> dict:
     if procedure is None:
         return {"coding": [IMAGING_STUDY_CODE]}
-    coding = compact({"system": CODE_SYSTEMS.get(procedure.code_scheme.upper()), "code": procedure.code_value,
-                      "display": procedure.code_meaning or None})
-    return compact({"coding": [coding] if procedure.code_value else None,
-                    "text": procedure.description or procedure.code_meaning or None})
+    coding = compact(
+        {
+            "system": CODE_SYSTEMS.get(procedure.code_scheme.upper()),
+            "code": procedure.code_value,
+            "display": procedure.code_meaning or None,
+        }
+    )
+    return compact(
+        {
+            "coding": [coding] if procedure.code_value else None,
+            "text": procedure.description or procedure.code_meaning or None,
+        }
+    )
 
 
 def service_request_resource(order: ImagingOrder, ref: Ref) -> dict:
     resource = {
-        "resourceType": "ServiceRequest", "id": local_id(ref("ServiceRequest", order)),
-        "identifier": order_identifiers(order), "status": ORDER_STATUS.get(order.status, "unknown"),
-        "intent": "order", "category": [{"coding": [{"system": "http://snomed.info/sct", "code": "363679005",
-                                                      "display": "Imaging"}]}],
+        "resourceType": "ServiceRequest",
+        "id": local_id(ref("ServiceRequest", order)),
+        "identifier": order_identifiers(order),
+        "status": ORDER_STATUS.get(order.status, "unknown"),
+        "intent": "order",
+        "category": [{"coding": [{"system": "http://snomed.info/sct", "code": "363679005", "display": "Imaging"}]}],
         "priority": PRIORITY.get(order.priority, "routine"),
-        "code": procedure_code(order.procedures.first()), "subject": {"reference": ref("Patient", order.patient)},
+        "code": procedure_code(order.procedures.first()),
+        "subject": {"reference": ref("Patient", order.patient)},
         "authoredOn": fhir_instant(order.created_at),
         "requester": {"display": display_name(order.ordering_physician)} if order.ordering_physician else None,
         "reasonCode": [{"text": order.reason}] if order.reason else None,
@@ -138,9 +164,12 @@ def imaging_study_resource(procedure: RequestedProcedure, ref: Ref) -> dict:
     steps = list(procedure.steps.order_by("start"))
     modalities = sorted({s.modality for s in steps if s.modality})
     resource = {
-        "resourceType": "ImagingStudy", "id": local_id(ref("ImagingStudy", procedure)),
-        "identifier": [identifier(DICOM_UID, f"urn:oid:{procedure.study_instance_uid}"),
-                       accession_identifier(procedure.order)],
+        "resourceType": "ImagingStudy",
+        "id": local_id(ref("ImagingStudy", procedure)),
+        "identifier": [
+            identifier(DICOM_UID, f"urn:oid:{procedure.study_instance_uid}"),
+            accession_identifier(procedure.order),
+        ],
         "status": "available" if any(s.status == "COMPLETED" for s in steps) else "registered",
         "modality": [{"system": DCM, "code": m} for m in modalities] or None,
         "subject": {"reference": ref("Patient", procedure.order.patient)},
@@ -155,10 +184,12 @@ def diagnostic_report_resource(version: ReportVersion, ref: Ref) -> dict:
     report: Report = version.report
     step = report.procedure.steps.order_by("start").first()
     resource = {
-        "resourceType": "DiagnosticReport", "id": local_id(ref("DiagnosticReport", report)),
+        "resourceType": "DiagnosticReport",
+        "id": local_id(ref("DiagnosticReport", report)),
         "identifier": [identifier(URI, f"urn:uuid:{report.uid}"), accession_identifier(report.order)],
         "basedOn": [{"reference": ref("ServiceRequest", report.order)}],
-        "status": REPORT_STATUS[version.status], "category": [RADIOLOGY_CATEGORY],
+        "status": REPORT_STATUS[version.status],
+        "category": [RADIOLOGY_CATEGORY],
         "code": {"coding": [IMAGING_STUDY_CODE], "text": report.procedure.description or None},
         "subject": {"reference": ref("Patient", report.order.patient)},
         "effectiveDateTime": fhir_instant(step.start) if step else None,
@@ -172,9 +203,13 @@ def diagnostic_report_resource(version: ReportVersion, ref: Ref) -> dict:
 
 
 def presented_form(version: ReportVersion) -> dict:
-    return {"contentType": "text/plain; charset=utf-8", "language": settings.LANGUAGE_CODE,
-            "data": base64.b64encode(version.full_text().encode("utf-8")).decode("ascii"),
-            "title": "Radiology report", "creation": fhir_instant(version.signed_at)}
+    return {
+        "contentType": "text/plain; charset=utf-8",
+        "language": settings.LANGUAGE_CODE,
+        "data": base64.b64encode(version.full_text().encode("utf-8")).decode("ascii"),
+        "title": "Radiology report",
+        "creation": fhir_instant(version.signed_at),
+    }
 
 
 def compact(value: dict) -> dict:

@@ -1,28 +1,46 @@
 """The CapabilityStatement of the read API (FHIR R4 capabilitystatement.html)."""
+
 from __future__ import annotations
 
 from django.utils import timezone
 
 from fhir.search import PARAMS
 
-PARAM_TYPES = {"identifier": "token", "status": "token", "patient": "reference", "subject": "reference",
-               "name": "string"}
+PARAM_TYPES = {
+    "identifier": "token",
+    "status": "token",
+    "patient": "reference",
+    "subject": "reference",
+    "name": "string",
+}
 
 
 def capability_statement(base_url: str) -> dict:
     return {
-        "resourceType": "CapabilityStatement", "status": "active", "kind": "instance",
-        "date": timezone.now().date().isoformat(), "fhirVersion": "4.0.1", "format": ["json"],
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "kind": "instance",
+        "date": timezone.now().date().isoformat(),
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
         "software": {"name": "RIS"},
         "implementation": {"description": "RIS FHIR R4 read API", "url": base_url},
-        "rest": [{"mode": "server", "security": {"description": "Token, session or basic authentication"},
-                  "resource": [_resource(kind, params) for kind, params in PARAMS.items()]}],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {"description": "Token, session or basic authentication"},
+                "resource": [_resource(kind, params) for kind, params in PARAMS.items()],
+            }
+        ],
     }
 
 
 def _resource(kind: str, params: dict) -> dict:
     return {
-        "type": kind, "interaction": [{"code": "read"}, {"code": "search-type"}],
-        "searchParam": [{"name": "_id", "type": "token"}, *(
-            {"name": name, "type": PARAM_TYPES.get(name, "date")} for name in params)],
+        "type": kind,
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [
+            {"name": "_id", "type": "token"},
+            *({"name": name, "type": PARAM_TYPES.get(name, "date")} for name in params),
+        ],
     }

@@ -4,6 +4,7 @@ Registered as the outbox sender for FHIR destinations (fhir/apps.py). A 2xx
 answer is delivery; a 4xx/5xx answer, a timeout or a refused connection is a
 failure with the reason, retried by the outbox.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,11 @@ MAX_RESPONSE_BYTES = 1024 * 1024
 
 def send_fhir(destination: Destination, message: OutboundMessage) -> SendResult:
     request = urllib.request.Request(
-        destination.base_url.rstrip("/"), data=message.payload.encode("utf-8"), method="POST",
-        headers={"Content-Type": f"{message.content_type}; charset=utf-8", "Accept": "application/fhir+json"})
+        destination.base_url.rstrip("/"),
+        data=message.payload.encode("utf-8"),
+        method="POST",
+        headers={"Content-Type": f"{message.content_type}; charset=utf-8", "Accept": "application/fhir+json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=destination.timeout_seconds) as answer:
             return SendResult(True, response=_describe(answer.status, answer.read(MAX_RESPONSE_BYTES)))

@@ -1,4 +1,5 @@
 """The resource types the read API serves: which rows, how to find one, how to render it."""
+
 from __future__ import annotations
 
 import uuid
@@ -54,13 +55,25 @@ def _report(report: Report) -> dict:
     return builders.diagnostic_report_resource(report.latest_signed(), local_ref)
 
 
-KINDS = {kind.name: kind for kind in (
-    Kind("Patient", lambda: Patient.objects.all(), lambda row: builders.patient_resource(row, local_ref)),
-    Kind("ServiceRequest", lambda: ImagingOrder.objects.select_related("patient"),
-         lambda row: builders.service_request_resource(row, local_ref)),
-    Kind("ImagingStudy", lambda: RequestedProcedure.objects.select_related("order__patient"),
-         lambda row: builders.imaging_study_resource(row, local_ref)),
-    Kind("DiagnosticReport",
-         lambda: Report.objects.exclude(status=ReportStatus.DRAFT).select_related("order__patient", "procedure"),
-         _report, id_field="uid"),
-)}
+KINDS = {
+    kind.name: kind
+    for kind in (
+        Kind("Patient", lambda: Patient.objects.all(), lambda row: builders.patient_resource(row, local_ref)),
+        Kind(
+            "ServiceRequest",
+            lambda: ImagingOrder.objects.select_related("patient"),
+            lambda row: builders.service_request_resource(row, local_ref),
+        ),
+        Kind(
+            "ImagingStudy",
+            lambda: RequestedProcedure.objects.select_related("order__patient"),
+            lambda row: builders.imaging_study_resource(row, local_ref),
+        ),
+        Kind(
+            "DiagnosticReport",
+            lambda: Report.objects.exclude(status=ReportStatus.DRAFT).select_related("order__patient", "procedure"),
+            _report,
+            id_field="uid",
+        ),
+    )
+}

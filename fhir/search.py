@@ -5,12 +5,13 @@ returns a `Q`. Repeated parameters are ANDed, comma-separated values ORed.
 Types: token (`system|value`, `|value`, `value`), reference (`Patient/1` or
 `1`), date (prefixes eq, lt, le, gt, ge on a day, month, year or instant).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import re
-from urllib.parse import unquote
 from collections.abc import Callable
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -33,7 +34,7 @@ def split_token(value: str) -> tuple[str | None, str]:
 
 
 def reference_id(value: str, kind: str) -> str:
-    return value[len(kind) + 1:] if value.startswith(f"{kind}/") else value
+    return value[len(kind) + 1 :] if value.startswith(f"{kind}/") else value
 
 
 def date_range(value: str) -> tuple[str, dt.datetime, dt.datetime]:
@@ -65,9 +66,12 @@ def date_param(field: str) -> Param:
         return {
             "eq": Q(**{f"{field}__gte": start, f"{field}__lt": end}),
             "ne": ~Q(**{f"{field}__gte": start, f"{field}__lt": end}),
-            "lt": Q(**{f"{field}__lt": start}), "le": Q(**{f"{field}__lt": end}),
-            "gt": Q(**{f"{field}__gte": end}), "ge": Q(**{f"{field}__gte": start}),
+            "lt": Q(**{f"{field}__lt": start}),
+            "le": Q(**{f"{field}__lt": end}),
+            "gt": Q(**{f"{field}__gte": end}),
+            "ge": Q(**{f"{field}__gte": start}),
         }[prefix]
+
     return match
 
 
@@ -87,6 +91,7 @@ def status_param(field: str, to_domain: dict[str, list[str]]) -> Param:
 
 def accession_param(order: str) -> Param:
     """identifier token against the order's accession, placer and filler numbers."""
+
     def match(value: str) -> Q:
         system, code = split_token(value)
         if system in (None, "", builders.accession_system()):
@@ -96,6 +101,7 @@ def accession_param(order: str) -> Param:
         if system is None:
             found |= Q(**{f"{order}placer_number": code}) | Q(**{f"{order}filler_number": code})
         return found
+
     return match
 
 
@@ -148,19 +154,22 @@ PARAMS: dict[str, dict[str, Param]] = {
         "birthdate": date_param("birth_date"),
     },
     "ServiceRequest": {
-        "patient": patient_param("patient"), "subject": patient_param("patient"),
+        "patient": patient_param("patient"),
+        "subject": patient_param("patient"),
         "identifier": accession_param(""),
         "status": status_param("status", _inverse(builders.ORDER_STATUS)),
         "authored": date_param("created_at"),
     },
     "ImagingStudy": {
-        "patient": patient_param("order__patient"), "subject": patient_param("order__patient"),
+        "patient": patient_param("order__patient"),
+        "subject": patient_param("order__patient"),
         "identifier": study_identifier,
         "status": status_param("steps__status", STUDY_STATUS),
         "started": date_param("steps__start"),
     },
     "DiagnosticReport": {
-        "patient": patient_param("order__patient"), "subject": patient_param("order__patient"),
+        "patient": patient_param("order__patient"),
+        "subject": patient_param("order__patient"),
         "identifier": report_identifier,
         "status": status_param("status", _inverse(builders.REPORT_STATUS)),
         "date": date_param("procedure__steps__start"),

@@ -7,15 +7,15 @@ correction or addendum replaces the resource the first send created. Inside
 the Bundle, resources point at each other by `urn:uuid:` full URLs, which the
 server rewrites to the ids it resolves.
 """
+
 from __future__ import annotations
 
 import json
 import uuid
 from urllib.parse import quote
 
-from fhir.resources.R4B.bundle import Bundle
-
 from fhir import builders
+from fhir.resources.R4B.bundle import Bundle
 from ris.models import Destination, ReportVersion
 from ris.outbox import Built
 
@@ -33,8 +33,9 @@ def build_report_transaction(destination: Destination, context: dict) -> Built:
 
 
 def load_version(version_id: int) -> ReportVersion:
-    return ReportVersion.objects.select_related(
-        "report__order__patient", "report__procedure", "signer").get(pk=version_id)
+    return ReportVersion.objects.select_related("report__order__patient", "report__procedure", "signer").get(
+        pk=version_id
+    )
 
 
 def validate_r4(resource: dict) -> None:
@@ -63,15 +64,25 @@ def report_transaction(version: ReportVersion) -> dict:
 def _create(full_url: str, resource: dict, key: int = 0) -> dict:
     """POST with ifNoneExist: created unless one with the identifier exists."""
     key = resource["identifier"][key]
-    return {"fullUrl": full_url, "resource": resource, "request": {
-        "method": "POST", "url": resource["resourceType"], "ifNoneExist": f"identifier={search_token(key)}"}}
+    return {
+        "fullUrl": full_url,
+        "resource": resource,
+        "request": {
+            "method": "POST",
+            "url": resource["resourceType"],
+            "ifNoneExist": f"identifier={search_token(key)}",
+        },
+    }
 
 
 def _update(full_url: str, resource: dict) -> dict:
     """Conditional PUT on the identifier: creates the first time, replaces after."""
     key = resource["identifier"][0]
-    return {"fullUrl": full_url, "resource": resource, "request": {
-        "method": "PUT", "url": f"{resource['resourceType']}?identifier={search_token(key)}"}}
+    return {
+        "fullUrl": full_url,
+        "resource": resource,
+        "request": {"method": "PUT", "url": f"{resource['resourceType']}?identifier={search_token(key)}"},
+    }
 
 
 def search_token(found: dict) -> str:

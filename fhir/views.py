@@ -4,6 +4,7 @@ Answers are `application/fhir+json`. Every interaction but `metadata` needs
 an authenticated user (token, session or basic); a refusal is an
 OperationOutcome with 401. Errors map to HTTP in `handle_exception`.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -68,8 +69,7 @@ class FhirView(APIView):
         if isinstance(exc, InvalidInput):
             exc = exceptions.ValidationError(str(exc))
         response = super().handle_exception(exc)
-        response.data = operation_outcome(_OUTCOME_CODES.get(response.status_code, "exception"),
-                                          _detail(response.data))
+        response.data = operation_outcome(_OUTCOME_CODES.get(response.status_code, "exception"), _detail(response.data))
         return response
 
 
@@ -103,7 +103,7 @@ class SearchView(FhirView):
         params = {name: request.GET.getlist(name) for name in request.GET}
         rows = found.search(search_filter(kind, params), ids=params.get("_id", []))
         count, offset = _page(request)
-        page = list(rows[offset:offset + count])
+        page = list(rows[offset : offset + count])
         return Response(_searchset(request, found, page, rows.count(), count, offset))
 
 

@@ -9,6 +9,7 @@ application ACK (AA/AE/AR) follows as MSH-16 asks, on the same connection:
 the RIS has no route to a sender's own listener. After a CE/CR that was
 sent, no application ACK follows. An empty one of the pair reads as AL.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -23,10 +24,18 @@ from hl7.errors import HL7Error
 from hl7.parse import Header
 
 _ERR_TEXT = {
-    100: "Segment sequence error", 101: "Required field missing", 102: "Data type error",
-    103: "Table value not found", 200: "Unsupported message type", 201: "Unsupported event code",
-    202: "Unsupported processing id", 203: "Unsupported version id", 204: "Unknown key identifier",
-    205: "Duplicate key identifier", 206: "Application record locked", 207: "Application internal error",
+    100: "Segment sequence error",
+    101: "Required field missing",
+    102: "Data type error",
+    103: "Table value not found",
+    200: "Unsupported message type",
+    201: "Unsupported event code",
+    202: "Unsupported processing id",
+    203: "Unsupported version id",
+    204: "Unknown key identifier",
+    205: "Duplicate key identifier",
+    206: "Application record locked",
+    207: "Application internal error",
 }
 
 
@@ -84,11 +93,24 @@ def _msh(header: Header | None, d: Delimiters, version: str) -> str:
     now = timezone.now().astimezone(site_zone()).strftime("%Y%m%d%H%M%S%z")
     event = header.trigger_event if header else ""
     fields = [
-        "MSH", d.encoding_characters, settings.RIS_HL7_APPLICATION, settings.RIS_HL7_FACILITY,
-        _hd(header.sending_application if header else "", d), _hd(header.sending_facility if header else "", d),
-        now, "", d.component.join(("ACK", event, "ACK")).rstrip(d.component),
-        uuid.uuid4().hex[:20], (header.processing_id if header else "") or "P", version,
-        "", "", "", "", "", header.charset if header else "",
+        "MSH",
+        d.encoding_characters,
+        settings.RIS_HL7_APPLICATION,
+        settings.RIS_HL7_FACILITY,
+        _hd(header.sending_application if header else "", d),
+        _hd(header.sending_facility if header else "", d),
+        now,
+        "",
+        d.component.join(("ACK", event, "ACK")).rstrip(d.component),
+        uuid.uuid4().hex[:20],
+        (header.processing_id if header else "") or "P",
+        version,
+        "",
+        "",
+        "",
+        "",
+        "",
+        header.charset if header else "",
     ]
     return d.field.join(fields).rstrip(d.field)
 

@@ -1,5 +1,6 @@
 """The message log for integration engineers: raw text, parsed view, ACKs
 sent, status, linked order; reprocess a refused message."""
+
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -11,16 +12,37 @@ from ris.models import InboundMessage
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(admin.ModelAdmin):
-    list_display = ("received_at", "message_type", "control_id", "sending_application", "status", "ack_code", "order_link")
+    list_display = (
+        "received_at",
+        "message_type",
+        "control_id",
+        "sending_application",
+        "status",
+        "ack_code",
+        "order_link",
+    )
     list_filter = ("status", "message_type", "sending_application", "ack_code", "received_at")
     date_hierarchy = "received_at"
     search_fields = ("control_id", "sending_application", "sending_facility", "peer", "order__accession_number")
     list_select_related = ("order",)
     actions = ["reprocess_messages"]
     fields = (
-        "received_at", "peer", "protocol", "sending_application", "sending_facility", "message_type",
-        "control_id", "version", "status", "ack_code", "error", "order_link", "message_text", "parsed",
-        "ack_text", "commit_ack_text",
+        "received_at",
+        "peer",
+        "protocol",
+        "sending_application",
+        "sending_facility",
+        "message_type",
+        "control_id",
+        "version",
+        "status",
+        "ack_code",
+        "error",
+        "order_link",
+        "message_text",
+        "parsed",
+        "ack_text",
+        "commit_ack_text",
     )
     readonly_fields = fields
 

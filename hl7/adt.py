@@ -1,4 +1,5 @@
 """ADT (HL7 2.5.1 ch. 3): patient updates (A01, A04, A08) and merges (A40)."""
+
 from __future__ import annotations
 
 from hl7.errors import SEGMENT_SEQUENCE_ERROR, HL7Error, Location

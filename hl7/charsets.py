@@ -1,4 +1,5 @@
 """MSH-18 character sets (HL7 2.5.1 table 0211) and their Python codecs."""
+
 from hl7.errors import TABLE_VALUE_NOT_FOUND, HL7Error, Location
 
 _CODECS = {
@@ -58,7 +59,9 @@ def decode(raw: bytes, codec: str) -> str:
         return raw.decode(codec)
     except UnicodeDecodeError:
         if codec != "ascii":
-            raise HL7Error(102, f"message bytes are not valid {codec} as MSH-18 declares", Location("MSH", 1, 18))
+            raise HL7Error(
+                102, f"message bytes are not valid {codec} as MSH-18 declares", Location("MSH", 1, 18)
+            ) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

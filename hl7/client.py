@@ -2,6 +2,7 @@
 
 Registered as the outbox sender for HL7 destinations (hl7/apps.py).
 """
+
 from __future__ import annotations
 
 import socket
@@ -17,8 +18,9 @@ MAX_ACK_BYTES = 1024 * 1024
 
 def send_mllp(destination: Destination, message: OutboundMessage) -> SendResult:
     try:
-        ack = exchange(destination.host, destination.port, message.payload.encode("utf-8"),
-                       timeout=destination.timeout_seconds)
+        ack = exchange(
+            destination.host, destination.port, message.payload.encode("utf-8"), timeout=destination.timeout_seconds
+        )
     except (OSError, mllp.FrameTooLarge) as exc:
         return SendResult(False, error=f"{destination.host}:{destination.port}: {type(exc).__name__}: {exc}")
     text = ack.decode("utf-8", errors="replace")

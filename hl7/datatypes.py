@@ -3,6 +3,7 @@
 HL7 times without an offset are in the site's time zone (RIS_TIME_ZONE);
 they become aware datetimes here, at the edge.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,7 +32,9 @@ def parse_dtm(value: str, where: Location) -> dt.datetime | None:
         raise HL7Error(DATA_TYPE_ERROR, f"{value!r} is not an HL7 date/time", where)
     year, month, day, hour, minute, second, offset = match.groups()
     try:
-        naive = dt.datetime(int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0))
+        naive = dt.datetime(
+            int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0)
+        )
     except ValueError:
         raise HL7Error(DATA_TYPE_ERROR, f"{value!r} is not a valid date/time", where) from None
     zone = _offset_zone(offset) if offset else site_zone()

@@ -5,6 +5,7 @@ does not give: the repetition/component/sub-component split with the
 message's own delimiters, unescaping, and HL7's `""` (erase) kept apart from
 an empty field (no change).
 """
+
 from __future__ import annotations
 
 import re
@@ -62,9 +63,7 @@ class Segment:
         return component_of(reps[repetition], self.delimiters, component, subcomponent, self.codec)
 
 
-def component_of(
-    value: str, d: Delimiters, component: int = 1, subcomponent: int = 1, codec: str = "latin-1"
-) -> str:
+def component_of(value: str, d: Delimiters, component: int = 1, subcomponent: int = 1, codec: str = "latin-1") -> str:
     if value == '""':
         return CLEAR
     components = value.split(d.component)
@@ -79,10 +78,7 @@ def component_of(
 
 def split_segments(text: str) -> list[str]:
     """Segments end with CR; tolerate CRLF and bare LF from real senders."""
-    if "\r" in text:
-        lines = text.replace("\r\n", "\r").split("\r")
-    else:
-        lines = text.split("\n")
+    lines = text.replace("\r\n", "\r").split("\r") if "\r" in text else text.split("\n")
     return [line for line in lines if line.strip()]
 
 

@@ -1,4 +1,5 @@
 """HL7 errors and the one place where domain errors become ERR codes."""
+
 from dataclasses import dataclass
 
 from ris import exceptions
@@ -20,8 +21,11 @@ APPLICATION_INTERNAL_ERROR = 207
 # HL7 2.5.1 ch. 2.9: AR for what the receiver cannot take at all (type, event,
 # processing ID, version, or the system being unavailable), AE for content errors.
 _REJECT_CODES = {
-    UNSUPPORTED_MESSAGE_TYPE, UNSUPPORTED_EVENT_CODE, UNSUPPORTED_PROCESSING_ID,
-    UNSUPPORTED_VERSION_ID, APPLICATION_INTERNAL_ERROR,
+    UNSUPPORTED_MESSAGE_TYPE,
+    UNSUPPORTED_EVENT_CODE,
+    UNSUPPORTED_PROCESSING_ID,
+    UNSUPPORTED_VERSION_ID,
+    APPLICATION_INTERNAL_ERROR,
 }
 
 
@@ -36,9 +40,7 @@ class Location:
 
 
 class HL7Error(Exception):
-    def __init__(
-        self, code: int, text: str, location: Location | None = None, severity: str = "E", ack_code: str = ""
-    ):
+    def __init__(self, code: int, text: str, location: Location | None = None, severity: str = "E", ack_code: str = ""):
         super().__init__(text)
         self._ack_code = ack_code
         self.code = code

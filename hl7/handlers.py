@@ -1,4 +1,5 @@
 """Per-message-type handlers: a parsed message in, one service call per item out."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -2,6 +2,7 @@
 
 Read-only and tolerant: a message that failed to parse is still shown.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ def message_text(raw: bytes) -> str:
     """The message decoded in its MSH-18 set (Latin-1 when that fails), segments on lines."""
     try:
         codec = read_header(raw).codec or "ascii"
-        text = charsets.decode(raw[len(BOM):] if raw.startswith(BOM) else raw, codec)
+        text = charsets.decode(raw[len(BOM) :] if raw.startswith(BOM) else raw, codec)
     except HL7Error:
         text = raw.decode("latin-1")
     return "\n".join(split_segments(text))

@@ -5,6 +5,7 @@ Store raw -> read header -> check the sender -> answer a resend from the log
 failure becomes an AE/AR with ERR, never silence (unless the sender's
 enhanced-mode MSH-15/16 asked for none).
 """
+
 from __future__ import annotations
 
 import logging
@@ -67,7 +68,7 @@ def _ack_code(acks: list[bytes]) -> str:
     if not acks:
         return "none"
     start = acks[-1].find(b"MSA")
-    return acks[-1][start + 4:start + 6].decode("ascii", "replace") if start >= 0 else ""
+    return acks[-1][start + 4 : start + 6].decode("ascii", "replace") if start >= 0 else ""
 
 
 def _receive(raw: bytes, peer: str, header: Header | None) -> list[bytes]:
@@ -120,8 +121,11 @@ def _process(stored: InboundMessage, raw: bytes, header: Header | None, note: st
         handler = handler_for(parsed)
         answers = answers_for(header, "AA")  # stored with the change, sent after the commit
         messages.inbound_apply(
-            message=stored, action=lambda: handler(parsed, stored, rules),
-            ack=answers.application, commit_ack=answers.commit, note=note,
+            message=stored,
+            action=lambda: handler(parsed, stored, rules),
+            ack=answers.application,
+            commit_ack=answers.commit,
+            note=note,
         )
     except HL7Error as error:
         return _refused(error, header)
@@ -152,8 +156,12 @@ def _answer(stored: InboundMessage, outcome: Outcome) -> list[str]:
     answers = answers_for(outcome.header, outcome.ack_code, outcome.error)
     try:
         messages.inbound_record_answer(
-            stored, ack_code=outcome.ack_code, ack=answers.application, commit_ack=answers.commit,
-            error=outcome.note, status=outcome.status,
+            stored,
+            ack_code=outcome.ack_code,
+            ack=answers.application,
+            commit_ack=answers.commit,
+            error=outcome.note,
+            status=outcome.status,
         )
     except DatabaseError as exc:
         log.error("ACK of HL7 message %s not recorded: %s", stored.pk, exc)
@@ -179,8 +187,10 @@ def _message_header(header: Header | None) -> MessageHeader | None:
     if header is None:
         return None
     return MessageHeader(
-        sending_application=header.sending_application, sending_facility=header.sending_facility,
-        control_id=header.control_id, message_type=f"{header.message_type}^{header.trigger_event}",
+        sending_application=header.sending_application,
+        sending_facility=header.sending_facility,
+        control_id=header.control_id,
+        message_type=f"{header.message_type}^{header.trigger_event}",
         version=header.version,
     )
 

@@ -2,6 +2,7 @@
 
 <VT> message <FS><CR>. Knows nothing of HL7 content or sockets.
 """
+
 from __future__ import annotations
 
 START = b"\x0b"

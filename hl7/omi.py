@@ -5,6 +5,7 @@ each IPC is one scheduled step, and IPCs sharing a requested procedure ID
 (IPC-2) and Study Instance UID (IPC-3) form one requested procedure. A group
 without IPC is read as ORM^O01 reads it (OBR-18..20, OBR-24, ZDS).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -13,7 +14,13 @@ from hl7.datatypes import identifier, parse_dtm
 from hl7.er7 import Segment
 from hl7.errors import SEGMENT_SEQUENCE_ERROR, HL7Error, Location
 from hl7.orders import (
-    OrderItem, order_control, order_data, order_key, order_status, orders_from_orm, procedure_from_obr,
+    OrderItem,
+    order_control,
+    order_data,
+    order_key,
+    order_status,
+    orders_from_orm,
+    procedure_from_obr,
     step_from_obr,
 )
 from hl7.parse import ParsedMessage
@@ -104,7 +111,8 @@ def _step(obr: Segment, ipc: Segment, number: int, start, index: int) -> StepDat
     """IPC-4 SPS ID, IPC-5 modality, IPC-6 protocol code, IPC-7 station name,
     IPC-8 location, IPC-9 station AE title (first repetition)."""
     return step_from_obr(
-        obr, index,
+        obr,
+        index,
         sps_id=identifier(ipc.get(4), 16, Location("IPC", number, 4)),
         modality=(ipc.get(5) or obr.get(24)).upper(),
         station_name=ipc.get(7)[:16],

@@ -4,6 +4,7 @@ Field map after dcm4chee's HL7 conformance statement (see docs/hl7-interface.md)
 Values keep HL7 `""` as CLEAR: a new order reads it as empty, a change in
 place (XO) as "erase". The OBR-level helpers are shared with OMI^O23.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,8 +22,12 @@ PRIORITIES = {"S": "STAT", "A": "HIGH", "P": "HIGH", "C": "HIGH", "R": "ROUTINE"
 ORDER_CONTROLS = {"NW", "XO", "CA", "DC", "SC", "HD", "RL"}
 # HL7 2.5.1 table 0038 order status (ORC-5), read for ORC-1 SC
 ORDER_STATUSES = {
-    "SC": OrderStatus.SCHEDULED, "IP": OrderStatus.IN_PROGRESS, "CM": OrderStatus.COMPLETED,
-    "DC": OrderStatus.DISCONTINUED, "CA": OrderStatus.CANCELED, "HD": OrderStatus.ON_HOLD,
+    "SC": OrderStatus.SCHEDULED,
+    "IP": OrderStatus.IN_PROGRESS,
+    "CM": OrderStatus.COMPLETED,
+    "DC": OrderStatus.DISCONTINUED,
+    "CA": OrderStatus.CANCELED,
+    "HD": OrderStatus.ON_HOLD,
 }
 _SEX = {"M": "M", "F": "F", "O": "O", "U": "O", "A": "O", "N": "O"}
 _NAME_GROUPS = {"I": "name_ideographic", "P": "name_phonetic"}
@@ -135,7 +140,9 @@ def order_key(message: ParsedMessage, orc: Segment, obr: Segment | None) -> Orde
     )
 
 
-def order_data(message, orc: Segment, obr: Segment | None, pv1, index: int, procedures, priority: str = "") -> OrderData:
+def order_data(
+    message, orc: Segment, obr: Segment | None, pv1, index: int, procedures, priority: str = ""
+) -> OrderData:
     if obr is None:
         raise HL7Error(SEGMENT_SEQUENCE_ERROR, f"ORC {index} has no OBR segment", Location("OBR", index))
     key = order_key(message, orc, obr)
@@ -156,7 +163,9 @@ def order_data(message, orc: Segment, obr: Segment | None, pv1, index: int, proc
 
 def _procedure(obr: Segment, zds: Segment | None, orc: Segment, index: int) -> ProcedureData:
     return procedure_from_obr(
-        obr, index, requested_procedure_id=identifier(obr.get(19), 16, Location("OBR", index, 19)),
+        obr,
+        index,
+        requested_procedure_id=identifier(obr.get(19), 16, Location("OBR", index, 19)),
         study_instance_uid=identifier(zds.get(1), 64, Location("ZDS", 1, 1)) if zds else "",
         steps=[_step(orc, obr, index)],
     )
@@ -165,8 +174,11 @@ def _procedure(obr: Segment, zds: Segment | None, orc: Segment, index: int) -> P
 def procedure_from_obr(obr: Segment, index: int, **values) -> ProcedureData:
     """OBR-4.1-3 the Requested Procedure Code, OBR-4.2 its description."""
     return ProcedureData(
-        code_value=obr.get(4, 1), code_meaning=obr.get(4, 2), code_scheme=obr.get(4, 3),
-        description=obr.get(4, 2), **values,
+        code_value=obr.get(4, 1),
+        code_meaning=obr.get(4, 2),
+        code_scheme=obr.get(4, 3),
+        description=obr.get(4, 2),
+        **values,
     )
 
 
@@ -174,7 +186,8 @@ def _step(orc: Segment, obr: Segment, index: int) -> StepData:
     start = orc.get(7, 4) or obr.get(27, 4) or obr.get(36)
     where = Location("ORC", index, 7, 4) if orc.get(7, 4) else Location("OBR", index, 27, 4)
     return step_from_obr(
-        obr, index,
+        obr,
+        index,
         sps_id=identifier(obr.get(20), 16, Location("OBR", index, 20)),
         modality=obr.get(24).upper(),
         station_ae_title=identifier(orc.get(18), 16, Location("ORC", index, 18)),

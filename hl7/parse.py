@@ -6,11 +6,11 @@ schema), ours well under a millisecond; hl7apy stays in the tests as an
 independent reader of what we send. No database here. Everything that can be wrong with the message becomes an
 HL7Error carrying the table 0357 code and the place.
 """
+
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import re
+from dataclasses import dataclass
 
 from hl7 import charsets
 from hl7.er7 import Delimiters, Segment, split_segments
@@ -66,7 +66,7 @@ class ParsedMessage:
 
 def read_header(raw: bytes) -> Header:
     """Read MSH from the raw bytes (its fields are ASCII in every character set)."""
-    data = raw[len(BOM):] if raw.startswith(BOM) else raw
+    data = raw[len(BOM) :] if raw.startswith(BOM) else raw
     data = data.lstrip(b"\r\n\t ")
     if not data.startswith(b"MSH") or len(data) < 8:
         raise HL7Error(
@@ -107,7 +107,7 @@ def parse(raw: bytes) -> ParsedMessage:
     _check_header(header)
     if not header.codec:
         charsets.codec_for(header.charset)  # raises the error naming the set
-    data = raw[len(BOM):] if raw.startswith(BOM) else raw
+    data = raw[len(BOM) :] if raw.startswith(BOM) else raw
     text = charsets.decode(data, header.codec)
     _check_no_nul(text)
     lines = split_segments(text.lstrip("\ufeff\r\n\t "))
@@ -145,7 +145,8 @@ def _check_header(header: Header) -> None:
         raise HL7Error(REQUIRED_FIELD_MISSING, "MSH-10 message control ID is empty", Location("MSH", 1, 10))
     if header.processing_id[:1] not in ("P", "T", "D"):
         raise HL7Error(
-            UNSUPPORTED_PROCESSING_ID, f"MSH-11 processing ID {header.processing_id!r} is not P, T or D",
+            UNSUPPORTED_PROCESSING_ID,
+            f"MSH-11 processing ID {header.processing_id!r} is not P, T or D",
             Location("MSH", 1, 11),
         )
 

@@ -3,6 +3,7 @@
 Each connection is isolated: an idle timeout, a frame size cap, and any
 error in one message answered with an ACK instead of a dropped socket.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,7 +29,7 @@ class _Connection(socketserver.BaseRequestHandler):
     server: MllpServer
 
     def handle(self) -> None:
-        peer = "%s:%s" % self.client_address[:2]
+        peer = "{}:{}".format(*self.client_address[:2])
         sock = self._secure(self.request, peer)
         if sock is None:
             return
@@ -91,7 +92,12 @@ class MllpServer(socketserver.ThreadingTCPServer):
     request_queue_size = 64
 
     def __init__(
-        self, host: str, port: int, *, idle_timeout: float | None = None, max_message_bytes: int | None = None,
+        self,
+        host: str,
+        port: int,
+        *,
+        idle_timeout: float | None = None,
+        max_message_bytes: int | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ):
         self.idle_timeout = idle_timeout or settings.RIS_MLLP_IDLE_TIMEOUT

@@ -5,6 +5,7 @@ It runs inside the transaction that changed the order, so it reads the
 order as it now is; the payload is stored and resent unchanged, which keeps
 MSH-10 stable across retries.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -51,11 +52,22 @@ def _is_omi(version: str) -> bool:
 
 def _msh(destination: Destination, version: str, control_id: str, omi: bool) -> str:
     message_type = "OMI^O23^OMI_O23" if omi else "ORM^O01"
-    return "|".join([
-        "MSH", "^~\\&", escape(settings.RIS_HL7_APPLICATION), escape(settings.RIS_HL7_FACILITY),
-        escape(destination.receiving_application), escape(destination.receiving_facility),
-        _now(), "", message_type, control_id, "P", version,
-    ])
+    return "|".join(
+        [
+            "MSH",
+            "^~\\&",
+            escape(settings.RIS_HL7_APPLICATION),
+            escape(settings.RIS_HL7_FACILITY),
+            escape(destination.receiving_application),
+            escape(destination.receiving_facility),
+            _now(),
+            "",
+            message_type,
+            control_id,
+            "P",
+            version,
+        ]
+    )
 
 
 def _pid(order: ImagingOrder) -> str:
@@ -99,10 +111,16 @@ def _obr(order: ImagingOrder, procedure: RequestedProcedure, step, index: int) -
 
 def _ipc(order: ImagingOrder, procedure: RequestedProcedure, step) -> str:
     # HL7 2.5.1 IPC: accession, requested procedure ID, Study Instance UID, SPS ID, modality
-    return "|".join([
-        "IPC", escape(order.accession_number or ""), escape(procedure.requested_procedure_id),
-        escape(procedure.study_instance_uid), escape(step.sps_id), escape(step.modality),
-    ])
+    return "|".join(
+        [
+            "IPC",
+            escape(order.accession_number or ""),
+            escape(procedure.requested_procedure_id),
+            escape(procedure.study_instance_uid),
+            escape(step.sps_id),
+            escape(step.modality),
+        ]
+    )
 
 
 def _placer(order: ImagingOrder) -> str:

@@ -73,8 +73,10 @@ def _performed_summary(pps: models.PerformedProcedureStep) -> str:
 
 def dose_values(pps: models.PerformedProcedureStep) -> list[tuple[str, object]]:
     return [
-        ("fluoroscopy s", pps.fluoroscopy_time_seconds), ("exposures", pps.exposure_count),
-        ("entrance dose mGy", pps.entrance_dose_mgy), ("DAP dGy*cm2", pps.area_dose_product),
+        ("fluoroscopy s", pps.fluoroscopy_time_seconds),
+        ("exposures", pps.exposure_count),
+        ("entrance dose mGy", pps.entrance_dose_mgy),
+        ("DAP dGy*cm2", pps.area_dose_product),
     ]
 
 
@@ -114,8 +116,18 @@ def register_unscheduled_exam(modeladmin, request, queryset):
 
 @admin.register(models.PerformedProcedureStep)
 class PerformedProcedureStepAdmin(admin.ModelAdmin):
-    list_display = ("pps_id", "modality", "station_ae_title", "patient_id", "start", "end", "status",
-                    "unscheduled", "discontinuation_reason", "dose")
+    list_display = (
+        "pps_id",
+        "modality",
+        "station_ae_title",
+        "patient_id",
+        "start",
+        "end",
+        "status",
+        "unscheduled",
+        "discontinuation_reason",
+        "dose",
+    )
     list_filter = ("status", "unscheduled", "modality", "station_ae_title")
     search_fields = ("sop_instance_uid", "pps_id", "patient_id", "patient_name")
     action_form = ReconcileForm
@@ -268,8 +280,15 @@ class ModalityAEAdmin(admin.ModelAdmin):
     """The modality registry; the last query comes from the query log."""
 
     list_display = (
-        "ae_title", "modality", "station_name", "location", "allowed", "character_set",
-        "own_worklist_when_unspecified", "last_query_at", "last_query_items",
+        "ae_title",
+        "modality",
+        "station_name",
+        "location",
+        "allowed",
+        "character_set",
+        "own_worklist_when_unspecified",
+        "last_query_at",
+        "last_query_items",
     )
     list_filter = ("allowed", "modality", "character_set")
     search_fields = ("ae_title", "station_name", "location")

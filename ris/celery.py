@@ -1,4 +1,5 @@
 """Celery application: the background door that delivers outbound messages."""
+
 import os
 
 from celery import Celery

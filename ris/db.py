@@ -1,4 +1,5 @@
 """Database connections of the listener threads."""
+
 from django.db import connection
 
 

@@ -1,4 +1,5 @@
 """Forms decode what a page posts into plain values; they hold no domain rules."""
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
@@ -25,6 +26,8 @@ def _css_class(widget) -> str:
     if isinstance(widget, forms.Select) and not isinstance(widget, forms.SelectMultiple):
         return "form-select"
     return "form-control"
+
+
 DATE = forms.DateInput(attrs={"type": "date"})
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -41,7 +44,7 @@ class OrderQueueFilter(Styled, forms.Form):
     priority = forms.ChoiceField(required=False, choices=BLANK + Priority.choices)
     day = forms.DateField(required=False, widget=DATE, label="Date")
     referring = forms.CharField(required=False, label="Referring physician")
-    booked = forms.ChoiceField(required=False, choices=BLANK + [("yes", "booked"), ("no", "not booked")])
+    booked = forms.ChoiceField(required=False, choices=[*BLANK, ("yes", "booked"), ("no", "not booked")])
 
 
 class SavedFilterForm(Styled, forms.Form):
@@ -52,8 +55,9 @@ class SavedFilterForm(Styled, forms.Form):
 class BookingForm(Styled, forms.Form):
     room = forms.ModelChoiceField(queryset=Room.objects.filter(is_active=True))
     start = forms.DateTimeField(widget=DATETIME)
-    duration_minutes = forms.IntegerField(min_value=1, max_value=1440, required=False,
-                                          help_text="empty: the catalogue's default duration")
+    duration_minutes = forms.IntegerField(
+        min_value=1, max_value=1440, required=False, help_text="empty: the catalogue's default duration"
+    )
 
 
 class OrderEntryForm(Styled, forms.Form):
@@ -71,15 +75,22 @@ class OrderEntryForm(Styled, forms.Form):
     def patient_data(self) -> PatientData:
         data = self.cleaned_data
         return PatientData(
-            patient_id=data["patient_id"], issuer=data["issuer"],
+            patient_id=data["patient_id"],
+            issuer=data["issuer"],
             name=f"{data['family_name']}^{data['given_name']}".rstrip("^").upper(),
-            birth_date=data["birth_date"], sex=data["sex"] or None,
+            birth_date=data["birth_date"],
+            sex=data["sex"] or None,
         )
 
     def order_data(self) -> OrderData:
         data = self.cleaned_data
-        return order_data_for(data["procedure"], placer_system="UI", priority=data["priority"],
-                              reason=data["reason"], referring_physician=data["referring_physician"])
+        return order_data_for(
+            data["procedure"],
+            placer_system="UI",
+            priority=data["priority"],
+            reason=data["reason"],
+            referring_physician=data["referring_physician"],
+        )
 
 
 class StepStatusForm(Styled, forms.Form):

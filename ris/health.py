@@ -4,6 +4,7 @@
 broker answer (and, under `serve`, the MLLP and DICOM ports accept).
 Both are unauthenticated on purpose: they reveal no patient data.
 """
+
 from __future__ import annotations
 
 import socket
@@ -29,8 +30,9 @@ def ready(request):
         checks["mllp"] = _check_port(settings.RIS_MLLP_PORT)
         checks["dicom"] = _check_port(settings.RIS_DICOM_PORT)
     healthy = all(result == "ok" for result in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "unavailable", "checks": checks},
-                        status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503
+    )
 
 
 @require_GET

@@ -1,5 +1,6 @@
 """Domain refusals to HTTP status codes, in one place for both HTTP doors
 (the pages in ris/views/ and the REST API in ris/api/)."""
+
 from ris import exceptions as domain
 
 HTTP_STATUS = [

@@ -1,5 +1,6 @@
 """Prometheus metrics. Counters live in each process; the outbox figures are
 read from the database at scrape time, so every process reports the truth."""
+
 from __future__ import annotations
 
 from django.db.models import Count, Min
@@ -11,12 +12,14 @@ HL7_MESSAGES_IN = Counter(
     "ris_hl7_messages_in_total", "HL7 messages received, by message type and ACK code", ["message_type", "ack"]
 )
 HL7_ACK_SECONDS = Histogram(
-    "ris_hl7_ack_seconds", "Time from a complete frame to its ACK",
+    "ris_hl7_ack_seconds",
+    "Time from a complete frame to its ACK",
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 MWL_QUERIES = Counter("ris_mwl_queries_total", "Modality worklist C-FIND queries, by final status", ["status"])
 MWL_QUERY_SECONDS = Histogram(
-    "ris_mwl_query_seconds", "C-FIND time, first request to last response",
+    "ris_mwl_query_seconds",
+    "C-FIND time, first request to last response",
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 MWL_RESULTS = Histogram(
@@ -35,8 +38,9 @@ class OutboxCollector:
         from ris.models import OutboundMessage
 
         depth = GaugeMetricFamily("ris_outbox_depth", "Open outbound messages", labels=["destination"])
-        age = GaugeMetricFamily("ris_outbox_oldest_age_seconds", "Age of the oldest open message",
-                                labels=["destination"])
+        age = GaugeMetricFamily(
+            "ris_outbox_oldest_age_seconds", "Age of the oldest open message", labels=["destination"]
+        )
         now = timezone.now()
         open_rows = OutboundMessage.objects.filter(status__in=("PENDING", "RETRYING"))
         for row in open_rows.values("destination__name").annotate(n=Count("id"), oldest=Min("created_at")):

@@ -4,6 +4,7 @@ The domain decides *that* an event goes to a destination; a door registers,
 per destination kind, how to build its payload and how to send it. The
 domain never imports a wire format; the doors register in AppConfig.ready().
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

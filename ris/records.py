@@ -5,6 +5,7 @@ know nothing of it. `None` means "not given: keep what is stored"; the
 CLEAR marker (HL7 `""`) means "erase the stored value". In an order change
 (HL7 ORC-1 XO) an empty string is "not given" too, as HL7 sends it.
 """
+
 from __future__ import annotations
 
 import dataclasses

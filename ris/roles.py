@@ -3,6 +3,7 @@
 The data migration `issue7_roles` creates the groups with these permissions;
 administrators may adjust them later in the admin.
 """
+
 SCHEDULER = "scheduler"
 TECHNOLOGIST = "technologist"
 RADIOLOGIST = "radiologist"
@@ -15,8 +16,15 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
     RADIOLOGIST: {"view_patients", "view_status_board", "write_reports"},
     INTEGRATION_ENGINEER: {"view_messages"},
     ADMINISTRATOR: {
-        "view_patients", "enter_orders", "book_appointments", "manage_resources",
-        "view_status_board", "change_step_status", "view_messages", "view_audit", "write_reports",
+        "view_patients",
+        "enter_orders",
+        "book_appointments",
+        "manage_resources",
+        "view_status_board",
+        "change_step_status",
+        "view_messages",
+        "view_audit",
+        "write_reports",
     },
 }
 
@@ -34,5 +42,4 @@ def ensure_roles() -> None:
     for role, capabilities in ROLE_CAPABILITIES.items():
         group, created = Group.objects.get_or_create(name=role)
         if created:
-            group.permissions.set(Permission.objects.filter(content_type__app_label="ris",
-                                                            codename__in=capabilities))
+            group.permissions.set(Permission.objects.filter(content_type__app_label="ris", codename__in=capabilities))

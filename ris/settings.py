@@ -3,6 +3,7 @@
 Defaults give a zero-setup node: SQLite under var/ and a filesystem Celery
 broker. Production sets DATABASE_URL and CELERY_BROKER_URL.
 """
+
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -82,7 +83,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.i
     # Every DICOM association and MLLP connection runs in its own thread, so
     # without a pool each would open a new PostgreSQL connection (about 10 ms).
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 2, "max_size": env.int("RIS_DB_POOL_SIZE", default=32), "timeout": 5,
+        "min_size": 2,
+        "max_size": env.int("RIS_DB_POOL_SIZE", default=32),
+        "timeout": 5,
     }
     # With health checks Django has the pool test each connection as it leaves
     # it: after the database was away, idle pooled connections are dead and

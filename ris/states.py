@@ -3,6 +3,7 @@
 Every status change goes through `StateMachine.check`, so an illegal move is
 refused with `IllegalTransition` by whichever door asked for it.
 """
+
 from django.db import models
 
 from ris.exceptions import IllegalTransition

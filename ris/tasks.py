@@ -1,4 +1,5 @@
 """Celery tasks: another door, each a call of one service."""
+
 from celery import shared_task
 
 from ris.services import outbox

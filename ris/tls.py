@@ -4,6 +4,7 @@ A listener uses TLS when its certificate and key are set; with a CA file,
 clients must also present a certificate signed by it (mutual TLS, as the
 IHE ATNA secure node profile asks).
 """
+
 from __future__ import annotations
 
 import ssl

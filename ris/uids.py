@@ -1,4 +1,5 @@
 """Identifiers the RIS makes."""
+
 import uuid
 
 from django.conf import settings

@@ -1,4 +1,5 @@
 """Fixtures that start the real listeners on free ports on 127.0.0.1."""
+
 import socket
 
 import pytest

@@ -1,5 +1,6 @@
 """A stand-in EHR: a real MLLP listener on 127.0.0.1 that records what it is
 sent and answers each message with an ACK of the code it is told to give."""
+
 from __future__ import annotations
 
 import socketserver
@@ -18,7 +19,7 @@ class _Handler(socketserver.BaseRequestHandler):
             buffer += data
             while END in buffer:
                 frame, buffer = buffer.split(END, 1)
-                message = frame[frame.find(START) + 1:].decode("utf-8")
+                message = frame[frame.find(START) + 1 :].decode("utf-8")
                 self.server.ehr.received.append(message)
                 self.request.sendall(START + self.server.ehr.ack_for(message).encode() + END)
 

@@ -1,6 +1,7 @@
 """A stand-in FHIR server: a real HTTP listener on 127.0.0.1 that records
 each request and answers a transaction with a transaction-response Bundle,
 or with the failure it is told to give (an HTTP status, or silence)."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 (http.server's naming)
+    def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         server: FakeFhirServer = self.server.fhir
         server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
@@ -47,10 +48,14 @@ class FakeFhirServer:
 
     def respond(self, bundle: dict) -> tuple[int, dict]:
         if self.answer != 200:
-            return int(self.answer), {"resourceType": "OperationOutcome", "issue": [
-                {"severity": "error", "code": "exception", "diagnostics": "server is unwell"}]}
-        entries = [{"response": {"status": "201 Created", "location": f"{_type(e)}/{n}/_history/1"}}
-                   for n, e in enumerate(bundle.get("entry", []), 1)]
+            return int(self.answer), {
+                "resourceType": "OperationOutcome",
+                "issue": [{"severity": "error", "code": "exception", "diagnostics": "server is unwell"}],
+            }
+        entries = [
+            {"response": {"status": "201 Created", "location": f"{_type(e)}/{n}/_history/1"}}
+            for n, e in enumerate(bundle.get("entry", []), 1)
+        ]
         return 200, {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
 
     def stop(self):

@@ -1,4 +1,5 @@
 """pynetdicom as an independent MPPS SCU, and the datasets a modality sends."""
+
 from __future__ import annotations
 
 from pydicom.dataset import Dataset
@@ -21,8 +22,14 @@ def scheduled_item(study_uid: str, accession: str = "", rp_id: str = "", sps_id:
     return item
 
 
-def in_progress(items: list[Dataset], *, patient_id: str = "PAT1001", modality: str = "CT",
-                station: str = "CT01", pps_id: str = "PPS1") -> Dataset:
+def in_progress(
+    items: list[Dataset],
+    *,
+    patient_id: str = "PAT1001",
+    modality: str = "CT",
+    station: str = "CT01",
+    pps_id: str = "PPS1",
+) -> Dataset:
     """An N-CREATE attribute list with every PS3.4 Table F.7.2-1 type 1 and 2 attribute."""
     ds = Dataset()
     ds.ScheduledStepAttributesSequence = Sequence(items)

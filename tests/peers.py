@@ -1,4 +1,5 @@
 """Clients we did not write, and raw sockets: the peers of protocol tests."""
+
 from __future__ import annotations
 
 import os
@@ -70,8 +71,9 @@ def ack_segments(ack: bytes, encoding: str = "ascii") -> dict[str, list[str]]:
     return segments
 
 
-def findscu(port: int, keys: list[str], *, calling_ae: str = "FINDSCU", called_ae: str = "RIS",
-            extra: list[str] | None = None) -> tuple[list[pydicom.Dataset], subprocess.CompletedProcess]:
+def findscu(
+    port: int, keys: list[str], *, calling_ae: str = "FINDSCU", called_ae: str = "RIS", extra: list[str] | None = None
+) -> tuple[list[pydicom.Dataset], subprocess.CompletedProcess]:
     """Run dcmtk's `findscu -W`; returns the responses it wrote (-X) and the process."""
     exe = shutil.which("findscu")
     assert exe, "dcmtk's findscu is required (apt-get install dcmtk)"

@@ -1,7 +1,9 @@
 """Listeners as separate processes (to kill them), and a TCP proxy (to take
 the database away from them) for fault tests."""
+
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import socket
@@ -28,8 +30,13 @@ def database_url(port: int | None = None) -> str:
 
 def start_command(args: list[str], port: int, *, env: dict[str, str] | None = None) -> subprocess.Popen:
     full_env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONUNBUFFERED": "1", **(env or {})}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), *args], env=full_env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env=full_env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_for_port(port, proc)
     return proc
 
@@ -80,17 +87,13 @@ class TcpProxy:
     def down(self) -> None:
         with self._lock:
             if self._listener:
-                try:  # wakes the thread blocked in accept(); close alone would not
+                with contextlib.suppress(OSError):  # wakes the thread blocked in accept(); close alone would not
                     self._listener.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 self._listener.close()
                 self._listener = None
             for sock in self._sockets:
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 sock.close()
             self._sockets.clear()
 

@@ -1,4 +1,5 @@
 """A Celery worker for a test, on the configured broker (RabbitMQ in CI)."""
+
 from contextlib import contextmanager
 
 from celery.contrib.testing.worker import start_worker

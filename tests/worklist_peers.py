@@ -1,4 +1,5 @@
 """pynetdicom as a second, independent worklist client."""
+
 from __future__ import annotations
 
 from pydicom.dataset import Dataset
@@ -32,8 +33,11 @@ def mwl_find(port: int, identifier: Dataset, *, calling_ae: str = "PYSCU") -> li
     assoc = client_ae(calling_ae).associate("127.0.0.1", port, ae_title="RIS")
     assert assoc.is_established, f"association from {calling_ae} not accepted"
     try:
-        return [(status.Status, ds) for status, ds in
-                assoc.send_c_find(identifier, ModalityWorklistInformationFind) if status]
+        return [
+            (status.Status, ds)
+            for status, ds in assoc.send_c_find(identifier, ModalityWorklistInformationFind)
+            if status
+        ]
     finally:
         assoc.release()
 

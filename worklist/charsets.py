@@ -7,6 +7,7 @@ are stripped where the set lacks the letter (ISO_IR 100 has no Ř: DVOŘÁK beco
 DVORÁK), and any character still left over
 becomes `?`.
 """
+
 from __future__ import annotations
 
 import functools

@@ -4,6 +4,7 @@ The builder keeps the operation and the dataset as received (DICOM JSON);
 the sender replays it as an MPPS SCU. Delivery per destination is in order,
 so an N-SET never overtakes its N-CREATE.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,10 @@ def send_mpps(destination: Destination, message: OutboundMessage) -> SendResult:
     request = json.loads(message.payload)
     assoc = _associate(destination)
     if not assoc.is_established:
-        return SendResult(False, error=f"{destination.ae_title}@{destination.host}:{destination.port}: "
-                                       "association rejected or not answered")
+        return SendResult(
+            False,
+            error=f"{destination.ae_title}@{destination.host}:{destination.port}: association rejected or not answered",
+        )
     try:
         status = _send(assoc, request)
     finally:

@@ -4,6 +4,7 @@ One function per matching type. Each returns a Q, or None for universal
 matching (the key only asks for the value back). No condition ever matches
 an empty stored value with a non-empty key (C.2.2.2.1, C.2.2.2.4).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -72,7 +73,7 @@ def match_person_name(fields: tuple[str, ...], value: str) -> Q | None:
     if len(fields) == 1:
         return _match_whole_name(fields[0], value, ignore_case)
     condition = None
-    for field, group in zip(fields, value.split("=")):
+    for field, group in zip(fields, value.split("="), strict=False):
         q = match_text(field, group, ignore_case=ignore_case)
         if q is not None:
             condition = q if condition is None else condition & q

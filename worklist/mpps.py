@@ -3,6 +3,7 @@
 Each handler decodes the dataset into a record, calls one service, and
 answers. Every refusal becomes a DIMSE status here, in `failure_status`.
 """
+
 from __future__ import annotations
 
 import logging

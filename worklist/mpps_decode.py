@@ -4,6 +4,7 @@ The door checks what the wire must carry (required attributes and their
 values, values of the right form); the domain checks the rest
 (ris/services/mpps.py).
 """
+
 from __future__ import annotations
 
 from pydicom.dataset import Dataset
@@ -35,27 +36,52 @@ class InvalidAttributeValue(AttributeProblem):
 
 # PS3.4 Table F.7.2-1, N-CREATE: type 1 (present with a value) and type 2 (present)
 CREATE_TYPE_1 = [
-    "ScheduledStepAttributesSequence", "PerformedProcedureStepID", "PerformedStationAETitle",
-    "PerformedProcedureStepStartDate", "PerformedProcedureStepStartTime", "PerformedProcedureStepStatus",
+    "ScheduledStepAttributesSequence",
+    "PerformedProcedureStepID",
+    "PerformedStationAETitle",
+    "PerformedProcedureStepStartDate",
+    "PerformedProcedureStepStartTime",
+    "PerformedProcedureStepStatus",
     "Modality",
 ]
 CREATE_TYPE_2 = [
-    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "ReferencedPatientSequence",
-    "PerformedStationName", "PerformedLocation", "PerformedProcedureStepDescription",
-    "PerformedProcedureTypeDescription", "ProcedureCodeSequence", "PerformedProcedureStepEndDate",
-    "PerformedProcedureStepEndTime", "StudyID", "PerformedProtocolCodeSequence", "PerformedSeriesSequence",
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "ReferencedPatientSequence",
+    "PerformedStationName",
+    "PerformedLocation",
+    "PerformedProcedureStepDescription",
+    "PerformedProcedureTypeDescription",
+    "ProcedureCodeSequence",
+    "PerformedProcedureStepEndDate",
+    "PerformedProcedureStepEndTime",
+    "StudyID",
+    "PerformedProtocolCodeSequence",
+    "PerformedSeriesSequence",
 ]
 SCHEDULED_ITEM_TYPE_1 = ["StudyInstanceUID"]
 SCHEDULED_ITEM_TYPE_2 = [
-    "ReferencedStudySequence", "AccessionNumber", "RequestedProcedureID", "RequestedProcedureDescription",
-    "ScheduledProcedureStepID", "ScheduledProcedureStepDescription", "ScheduledProtocolCodeSequence",
+    "ReferencedStudySequence",
+    "AccessionNumber",
+    "RequestedProcedureID",
+    "RequestedProcedureDescription",
+    "ScheduledProcedureStepID",
+    "ScheduledProcedureStepDescription",
+    "ScheduledProtocolCodeSequence",
 ]
 SERIES_ITEM_TYPE_1 = ["SeriesInstanceUID"]
 # Attributes fixed at N-CREATE (PS3.4 Table F.7.2-1 "Not allowed" in N-SET), by record field
 FIXED = {
-    "patient_id": "PatientID", "patient_name": "PatientName", "pps_id": "PerformedProcedureStepID",
-    "station_ae_title": "PerformedStationAETitle", "station_name": "PerformedStationName",
-    "location": "PerformedLocation", "modality": "Modality", "scheduled_steps": "ScheduledStepAttributesSequence",
+    "patient_id": "PatientID",
+    "patient_name": "PatientName",
+    "pps_id": "PerformedProcedureStepID",
+    "station_ae_title": "PerformedStationAETitle",
+    "station_name": "PerformedStationName",
+    "location": "PerformedLocation",
+    "modality": "Modality",
+    "scheduled_steps": "ScheduledStepAttributesSequence",
 }
 # Record field -> the attributes that carry it, for the Attribute Identifier List
 FIELD_TAGS = {

@@ -5,6 +5,7 @@ memory before decoding it. A peer announcing more than the cap is treated as
 sending an invalid PDU (PS3.8 9.3.1: Evt19), so the association is aborted
 before the body is read; other associations are not affected.
 """
+
 from __future__ import annotations
 
 import logging

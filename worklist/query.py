@@ -5,6 +5,7 @@ Scheduled Procedure Step Sequence. Each names its matching type. Keys
 outside these tables and the return keys of `worklist.response` are not
 supported: the query still runs, and its pending responses say FF01.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -4,6 +4,7 @@ A `ResponsePlan` is made once per C-FIND from the identifier: for each
 requested key, the function that gives its value from a row (or nothing:
 zero-length). Each row then costs one pass over the requested keys only.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -60,6 +61,7 @@ def _station_ae_title(row: Row, ctx: Context) -> str:
 
 def _codes(prefix: str) -> Getter:
     """A code sequence of one item, or empty (PS3.3 8.8; L: local, PS3.16 8.2)."""
+
     def codes(row: Row, ctx: Context) -> Sequence:
         value = row[prefix + "value"]
         if not value:
@@ -69,6 +71,7 @@ def _codes(prefix: str) -> Getter:
         item.CodingSchemeDesignator = row[prefix + "scheme"] or "L"
         item.CodeMeaning = row[prefix + "meaning"] or value
         return Sequence([item])
+
     return codes
 
 
@@ -132,7 +135,7 @@ class Entry(NamedTuple):
     tag: int
     vr: str
     source: Getter | None  # None: we hold no value, answered zero-length
-    item: list["Entry"] | None = None  # the SPS item's own plan
+    item: list[Entry] | None = None  # the SPS item's own plan
     item_keys: list[tuple[int, str]] | None = None  # (tag, VR) asked inside a code sequence item
 
 

@@ -9,6 +9,7 @@ reused by each of its C-FINDs and closed when the association ends.
 Per association: one read of the modality registry. Per C-FIND: one query
 for the worklist, one insert in the query log (after the final response).
 """
+
 from __future__ import annotations
 
 import logging
@@ -103,7 +104,7 @@ class WorklistSCP:
             outcome.record(event)
 
 
-def _answer(event, policy: ModalityPolicy, outcome: "FindOutcome"):
+def _answer(event, policy: ModalityPolicy, outcome: FindOutcome):
     """The responses, with every refusal mapped to its status (PS3.4 C.4.1.1.4)."""
     try:
         yield from _stream(event, policy, outcome)
@@ -122,7 +123,7 @@ def _answer(event, policy: ModalityPolicy, outcome: "FindOutcome"):
         yield outcome.ends(UNABLE_TO_PROCESS), None
 
 
-def _stream(event, policy: ModalityPolicy, outcome: "FindOutcome"):
+def _stream(event, policy: ModalityPolicy, outcome: FindOutcome):
     _drop_broken_connection()
     identifier = event.identifier
     query = build_query(identifier, own_station_ae_titles=_listed(policy.own_station_ae_titles))
@@ -161,8 +162,12 @@ class FindOutcome:
         try:
             if settings.RIS_MWL_LOG_QUERIES:
                 worklist_query_record(
-                    policy=self.policy, at=self.at, keys=_keys_asked(event),
-                    items_returned=self.items, duration_ms=self.elapsed_ms, status=status,
+                    policy=self.policy,
+                    at=self.at,
+                    keys=_keys_asked(event),
+                    items_returned=self.items,
+                    duration_ms=self.elapsed_ms,
+                    status=status,
                 )
         except Exception:  # the log never takes the listener down
             log.exception("C-FIND from %s: query log not written", self.policy.ae_title)
@@ -171,8 +176,11 @@ class FindOutcome:
 
 
 _STATUS_LABELS = {
-    SUCCESS: "success", CANCELLED: "cancelled", OUT_OF_RESOURCES: "out_of_resources",
-    IDENTIFIER_DOES_NOT_MATCH: "identifier_does_not_match", UNABLE_TO_PROCESS: "unable_to_process",
+    SUCCESS: "success",
+    CANCELLED: "cancelled",
+    OUT_OF_RESOURCES: "out_of_resources",
+    IDENTIFIER_DOES_NOT_MATCH: "identifier_does_not_match",
+    UNABLE_TO_PROCESS: "unable_to_process",
 }
 
 
@@ -247,8 +255,9 @@ def start(host: str, port: int, *, block: bool = False, ae_title: str | None = N
     context = ssl_context or server_context(
         settings.RIS_DICOM_TLS_CERT, settings.RIS_DICOM_TLS_KEY, settings.RIS_DICOM_TLS_CA
     )
-    server = ae.make_server((host, port), evt_handlers=WorklistSCP().handlers, server_class=NoDelayServer,
-                            ssl_context=context)
+    server = ae.make_server(
+        (host, port), evt_handlers=WorklistSCP().handlers, server_class=NoDelayServer, ssl_context=context
+    )
     ae._servers.append(server)  # as AE.start_server does: shutdown() removes it
     if block:
         try:

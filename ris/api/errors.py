@@ -1,4 +1,5 @@
 """DRF's exception handler, extended: a domain refusal becomes its 4xx with the reason."""
+
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 

@@ -8,6 +8,7 @@ GET  /api/reports/[?accession_number=]   reports with their versions, newest fir
 GET  /api/reports/{id}/
 Domain refusals map to HTTP here: IllegalTransition 409, InvalidInput 400.
 """
+
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
@@ -91,8 +92,11 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     permission_classes = [HasCapability]
     read_capability, write_capability = "view_patients", "write_reports"
     serializer_class = ReportSerializer
-    queryset = Report.objects.select_related("order", "procedure").prefetch_related(
-        "versions__author", "versions__signer").order_by("-pk")
+    queryset = (
+        Report.objects.select_related("order", "procedure")
+        .prefetch_related("versions__author", "versions__signer")
+        .order_by("-pk")
+    )
 
     def get_queryset(self):
         rows = super().get_queryset()
@@ -108,8 +112,12 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def create(self, request):
         data = _valid(DraftInput, request)
-        version = services.report_save_draft(procedure=find_procedure(data), author=request.user,
-                                             findings=data["findings"], impression=data["impression"])
+        version = services.report_save_draft(
+            procedure=find_procedure(data),
+            author=request.user,
+            findings=data["findings"],
+            impression=data["impression"],
+        )
         return self._answer(version.report, status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["post"])

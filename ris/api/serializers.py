@@ -1,8 +1,15 @@
 """What the API shows and accepts. Input serializers decode into service arguments."""
+
 from rest_framework import serializers
 
 from ris.models import (
-    Appointment, ImagingOrder, InboundMessage, Patient, Procedure, RequestedProcedure, Room,
+    Appointment,
+    ImagingOrder,
+    InboundMessage,
+    Patient,
+    Procedure,
+    RequestedProcedure,
+    Room,
     ScheduledProcedureStep,
 )
 from ris.states import Priority, StepStatus
@@ -11,8 +18,19 @@ from ris.states import Priority, StepStatus
 class PatientSerializer(serializers.ModelSerializer):
     class Meta:
         model = Patient
-        fields = ["id", "patient_id", "issuer", "name", "name_ideographic", "name_phonetic", "birth_date", "sex",
-                  "merged_into", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "patient_id",
+            "issuer",
+            "name",
+            "name_ideographic",
+            "name_phonetic",
+            "birth_date",
+            "sex",
+            "merged_into",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class StepSerializer(serializers.ModelSerializer):
@@ -22,9 +40,22 @@ class StepSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ScheduledProcedureStep
-        fields = ["id", "sps_id", "requested_procedure", "accession_number", "modality", "station_ae_title",
-                  "station_name", "location", "start", "expected_duration_minutes", "performing_physician",
-                  "description", "status", "room"]
+        fields = [
+            "id",
+            "sps_id",
+            "requested_procedure",
+            "accession_number",
+            "modality",
+            "station_ae_title",
+            "station_name",
+            "location",
+            "start",
+            "expected_duration_minutes",
+            "performing_physician",
+            "description",
+            "status",
+            "room",
+        ]
 
 
 class RequestedProcedureSerializer(serializers.ModelSerializer):
@@ -32,8 +63,16 @@ class RequestedProcedureSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RequestedProcedure
-        fields = ["id", "requested_procedure_id", "code_value", "code_scheme", "code_meaning", "description",
-                  "study_instance_uid", "steps"]
+        fields = [
+            "id",
+            "requested_procedure_id",
+            "code_value",
+            "code_scheme",
+            "code_meaning",
+            "description",
+            "study_instance_uid",
+            "steps",
+        ]
 
 
 class OrderSerializer(serializers.ModelSerializer):
@@ -42,9 +81,22 @@ class OrderSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ImagingOrder
-        fields = ["id", "accession_number", "placer_system", "placer_number", "filler_number", "patient",
-                  "ordering_physician", "referring_physician", "reason", "priority", "status", "procedures",
-                  "created_at", "updated_at"]
+        fields = [
+            "id",
+            "accession_number",
+            "placer_system",
+            "placer_number",
+            "filler_number",
+            "patient",
+            "ordering_physician",
+            "referring_physician",
+            "reason",
+            "priority",
+            "status",
+            "procedures",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class OrderPlaceSerializer(serializers.Serializer):
@@ -55,8 +107,9 @@ class OrderPlaceSerializer(serializers.Serializer):
     patient_name = serializers.CharField(max_length=320, help_text="DICOM PN, e.g. DOE^JANE")
     birth_date = serializers.DateField(required=False, allow_null=True, default=None)
     sex = serializers.ChoiceField(choices=["", "F", "M", "O"], required=False, default="")
-    procedure_code = serializers.SlugRelatedField(slug_field="code", queryset=Procedure.objects.all(),
-                                                  source="procedure")
+    procedure_code = serializers.SlugRelatedField(
+        slug_field="code", queryset=Procedure.objects.all(), source="procedure"
+    )
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.ROUTINE)
     placer_number = serializers.CharField(max_length=64, required=False, default="")
     accession_number = serializers.CharField(max_length=16, required=False, default="")
@@ -111,8 +164,23 @@ class MessageSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = InboundMessage
-        fields = ["id", "protocol", "received_at", "peer", "sending_application", "sending_facility",
-                  "control_id", "message_type", "version", "status", "ack_code", "ack", "error", "order", "raw"]
+        fields = [
+            "id",
+            "protocol",
+            "received_at",
+            "peer",
+            "sending_application",
+            "sending_facility",
+            "control_id",
+            "message_type",
+            "version",
+            "status",
+            "ack_code",
+            "ack",
+            "error",
+            "order",
+            "raw",
+        ]
 
     def get_raw(self, message) -> str:
         return bytes(message.raw).decode("latin-1")

@@ -1,4 +1,5 @@
 """API viewsets: decode with a serializer, call one service, encode the result."""
+
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -8,8 +9,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from ris import selectors
-from ris.api.permissions import HasCapability
 from ris.api import serializers as s
+from ris.api.permissions import HasCapability
 from ris.exceptions import InvalidInput
 from ris.models import Appointment, ImagingOrder, InboundMessage, Patient, Procedure, Room
 from ris.records import OrderData, PatientData
@@ -27,16 +28,21 @@ class RisViewSet(viewsets.GenericViewSet):
     write_capability = "manage_resources"
 
     def audit(self, action: str, *, patient=None, obj=None) -> None:
-        audit_record(door="API", action=action, patient=patient, obj=obj, user=self.request.user,
-                     detail=f"{self.request.method} {self.request.path}",
-                     address=self.request.META.get("REMOTE_ADDR", ""))
+        audit_record(
+            door="API",
+            action=action,
+            patient=patient,
+            obj=obj,
+            user=self.request.user,
+            detail=f"{self.request.method} {self.request.path}",
+            address=self.request.META.get("REMOTE_ADDR", ""),
+        )
 
 
 class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
     queryset = Patient.objects.order_by("pk")
     serializer_class = s.PatientSerializer
-    filterset_fields = {"patient_id": ["exact"], "issuer": ["exact"], "name": ["icontains"],
-                        "birth_date": ["exact"]}
+    filterset_fields = {"patient_id": ["exact"], "issuer": ["exact"], "name": ["icontains"], "birth_date": ["exact"]}
 
     def retrieve(self, request, *args, **kwargs):
         patient = self.get_object()
@@ -49,8 +55,13 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     queryset = queryset.order_by("pk")
     serializer_class = s.OrderSerializer
     write_capability = "enter_orders"
-    filterset_fields = {"accession_number": ["exact"], "status": ["exact"], "priority": ["exact"],
-                        "patient__patient_id": ["exact"], "referring_physician": ["icontains"]}
+    filterset_fields = {
+        "accession_number": ["exact"],
+        "status": ["exact"],
+        "priority": ["exact"],
+        "patient__patient_id": ["exact"],
+        "referring_physician": ["icontains"],
+    }
 
     def retrieve(self, request, *args, **kwargs):
         order = self.get_object()
@@ -72,22 +83,38 @@ def _valid(serializer_class, data, **kwargs) -> dict:
 
 
 def _patient_data(data: dict) -> PatientData:
-    return PatientData(patient_id=data["patient_id"], issuer=data["issuer"], name=data["patient_name"],
-                       birth_date=data["birth_date"], sex=data["sex"] or None)
+    return PatientData(
+        patient_id=data["patient_id"],
+        issuer=data["issuer"],
+        name=data["patient_name"],
+        birth_date=data["birth_date"],
+        sex=data["sex"] or None,
+    )
 
 
 def _order_data(data: dict) -> OrderData:
-    return order_data_for(data["procedure"], placer_system="API", placer_number=data["placer_number"],
-                          accession_number=data["accession_number"], priority=data["priority"],
-                          referring_physician=data["referring_physician"], reason=data["reason"])
+    return order_data_for(
+        data["procedure"],
+        placer_system="API",
+        placer_number=data["placer_number"],
+        accession_number=data["accession_number"],
+        priority=data["priority"],
+        referring_physician=data["referring_physician"],
+        reason=data["reason"],
+    )
 
 
 class StepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
     queryset = selectors.steps_with_context().order_by("start", "pk")
     serializer_class = s.StepSerializer
     action_capabilities = {"set_status": "change_step_status"}
-    filterset_fields = {"status": ["exact"], "modality": ["exact"], "station_ae_title": ["exact"],
-                        "start": ["gte", "lt"], "requested_procedure__order__accession_number": ["exact"]}
+    filterset_fields = {
+        "status": ["exact"],
+        "modality": ["exact"],
+        "station_ae_title": ["exact"],
+        "start": ["gte", "lt"],
+        "requested_procedure__order__accession_number": ["exact"],
+    }
 
     @extend_schema(request=s.StepStatusSerializer, responses={200: s.StepSerializer})
     @action(detail=True, methods=["post"], url_path="status")
@@ -138,11 +165,11 @@ def _change_booking(appointment: Appointment, data: dict, user) -> Appointment:
     if not data:
         raise InvalidInput("give start (and room) to move, or duration_minutes to resize")
     if "start" in data or "room" in data:
-        appointment = appointment_move(appointment=appointment, start=data.get("start", appointment.start),
-                                       room=data.get("room"), user=user)
+        appointment = appointment_move(
+            appointment=appointment, start=data.get("start", appointment.start), room=data.get("room"), user=user
+        )
     if "duration_minutes" in data:
-        appointment = appointment_resize(appointment=appointment, duration_minutes=data["duration_minutes"],
-                                         user=user)
+        appointment = appointment_resize(appointment=appointment, duration_minutes=data["duration_minutes"], user=user)
     return appointment
 
 
@@ -150,8 +177,12 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSe
     queryset = InboundMessage.objects.order_by("-received_at")
     serializer_class = s.MessageSerializer
     read_capability = write_capability = "view_messages"  # read-only: a write is answered 405
-    filterset_fields = {"status": ["exact"], "message_type": ["exact"], "control_id": ["exact"],
-                        "sending_application": ["exact"]}
+    filterset_fields = {
+        "status": ["exact"],
+        "message_type": ["exact"],
+        "control_id": ["exact"],
+        "sending_application": ["exact"],
+    }
 
 
 class ThrottledTokenView(ObtainAuthToken):

@@ -5,43 +5,69 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ris', '0001_initial'),
+        ("ris", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='inboundmessage',
-            name='commit_ack',
-            field=models.TextField(blank=True, default=''),
+            model_name="inboundmessage",
+            name="commit_ack",
+            field=models.TextField(blank=True, default=""),
         ),
         migrations.CreateModel(
-            name='HL7Sender',
+            name="HL7Sender",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('application', models.CharField(max_length=180)),
-                ('facility', models.CharField(blank=True, default='', help_text='MSH-4; empty: any facility', max_length=180)),
-                ('mrn_authority', models.CharField(blank=True, default='', help_text='PID-3 repetition whose CX-4 names this authority is the patient ID; empty: the first', max_length=64, verbose_name='MRN assigning authority')),
-                ('description', models.CharField(blank=True, default='', max_length=255)),
-                ('is_active', models.BooleanField(default=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("application", models.CharField(max_length=180)),
+                (
+                    "facility",
+                    models.CharField(blank=True, default="", help_text="MSH-4; empty: any facility", max_length=180),
+                ),
+                (
+                    "mrn_authority",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="PID-3 repetition whose CX-4 names this authority is the patient ID; empty: the first",
+                        max_length=64,
+                        verbose_name="MRN assigning authority",
+                    ),
+                ),
+                ("description", models.CharField(blank=True, default="", max_length=255)),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['application', 'facility'],
-                'constraints': [models.UniqueConstraint(fields=('application', 'facility'), name='hl7_sender_unique')],
+                "ordering": ["application", "facility"],
+                "constraints": [models.UniqueConstraint(fields=("application", "facility"), name="hl7_sender_unique")],
             },
         ),
         migrations.CreateModel(
-            name='SenderStationRule',
+            name="SenderStationRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('procedure_code', models.CharField(blank=True, default='', help_text='OBR-4.1; empty: any', max_length=64)),
-                ('modality', models.CharField(blank=True, default='', help_text='empty: any', max_length=16)),
-                ('sender', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='station_rules', to='ris.hl7sender')),
-                ('station', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='ris.station')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "procedure_code",
+                    models.CharField(blank=True, default="", help_text="OBR-4.1; empty: any", max_length=64),
+                ),
+                ("modality", models.CharField(blank=True, default="", help_text="empty: any", max_length=16)),
+                (
+                    "sender",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="station_rules",
+                        to="ris.hl7sender",
+                    ),
+                ),
+                (
+                    "station",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="ris.station"),
+                ),
             ],
             options={
-                'ordering': ['sender_id', 'procedure_code', 'modality'],
+                "ordering": ["sender_id", "procedure_code", "modality"],
             },
         ),
     ]

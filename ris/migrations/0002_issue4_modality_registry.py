@@ -5,47 +5,73 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ris', '0001_initial'),
+        ("ris", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ModalityAE',
+            name="ModalityAE",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ae_title', models.CharField(max_length=16, unique=True, verbose_name='AE title')),
-                ('modality', models.CharField(blank=True, default='', max_length=16)),
-                ('station_name', models.CharField(blank=True, default='', max_length=16)),
-                ('location', models.CharField(blank=True, default='', max_length=16, verbose_name='room')),
-                ('description', models.CharField(blank=True, default='', max_length=64)),
-                ('allowed', models.BooleanField(default=True, help_text='Refused at association when not allowed.')),
-                ('character_set', models.CharField(blank=True, choices=[('ISO_IR 192', 'Unicode UTF-8 (ISO_IR 192)'), ('ISO_IR 100', 'Latin-1 (ISO_IR 100)'), ('', 'ASCII, default repertoire'), ('\\ISO 2022 IR 87', 'Japanese Kanji (ISO 2022 IR 87)'), ('ISO_IR 144', 'Cyrillic (ISO_IR 144)'), ('ISO_IR 126', 'Greek (ISO_IR 126)')], default='ISO_IR 192', max_length=64)),
-                ('own_worklist_when_unspecified', models.BooleanField(default=True, help_text='Modalities commonly send (0040,0001) empty; answer with the steps of its stations.', verbose_name='only its own stations when Scheduled Station AE Title is empty')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('stations', models.ManyToManyField(blank=True, related_name='modality_aes', to='ris.station')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("ae_title", models.CharField(max_length=16, unique=True, verbose_name="AE title")),
+                ("modality", models.CharField(blank=True, default="", max_length=16)),
+                ("station_name", models.CharField(blank=True, default="", max_length=16)),
+                ("location", models.CharField(blank=True, default="", max_length=16, verbose_name="room")),
+                ("description", models.CharField(blank=True, default="", max_length=64)),
+                ("allowed", models.BooleanField(default=True, help_text="Refused at association when not allowed.")),
+                (
+                    "character_set",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("ISO_IR 192", "Unicode UTF-8 (ISO_IR 192)"),
+                            ("ISO_IR 100", "Latin-1 (ISO_IR 100)"),
+                            ("", "ASCII, default repertoire"),
+                            ("\\ISO 2022 IR 87", "Japanese Kanji (ISO 2022 IR 87)"),
+                            ("ISO_IR 144", "Cyrillic (ISO_IR 144)"),
+                            ("ISO_IR 126", "Greek (ISO_IR 126)"),
+                        ],
+                        default="ISO_IR 192",
+                        max_length=64,
+                    ),
+                ),
+                (
+                    "own_worklist_when_unspecified",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Modalities commonly send (0040,0001) empty; answer with the steps of its stations.",
+                        verbose_name="only its own stations when Scheduled Station AE Title is empty",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("stations", models.ManyToManyField(blank=True, related_name="modality_aes", to="ris.station")),
             ],
             options={
-                'verbose_name': 'modality AE',
-                'ordering': ['ae_title'],
+                "verbose_name": "modality AE",
+                "ordering": ["ae_title"],
             },
         ),
         migrations.CreateModel(
-            name='WorklistQueryLog',
+            name="WorklistQueryLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField()),
-                ('calling_ae_title', models.CharField(max_length=16)),
-                ('keys', models.TextField(blank=True, default='')),
-                ('items_returned', models.PositiveIntegerField(default=0)),
-                ('duration_ms', models.FloatField()),
-                ('status', models.CharField(max_length=4)),
-                ('modality_ae', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='ris.modalityae')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField()),
+                ("calling_ae_title", models.CharField(max_length=16)),
+                ("keys", models.TextField(blank=True, default="")),
+                ("items_returned", models.PositiveIntegerField(default=0)),
+                ("duration_ms", models.FloatField()),
+                ("status", models.CharField(max_length=4)),
+                (
+                    "modality_ae",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="ris.modalityae"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at'],
-                'indexes': [models.Index(fields=['calling_ae_title', '-at'], name='mwl_log_ae_at')],
+                "ordering": ["-at"],
+                "indexes": [models.Index(fields=["calling_ae_title", "-at"], name="mwl_log_ae_at")],
             },
         ),
     ]

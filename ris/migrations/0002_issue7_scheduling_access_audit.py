@@ -7,143 +7,274 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ris', '0001_initial'),
+        ("ris", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Capability',
+            name="Capability",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
             ],
             options={
-                'permissions': [('view_patients', 'View patients, orders and exams'), ('enter_orders', 'Enter orders by hand'), ('book_appointments', 'Book, move and resize appointments'), ('manage_resources', 'Manage rooms, opening hours, blocked time and the procedure catalogue'), ('view_status_board', "View the technologists' status board"), ('change_step_status', 'Check in patients and change exam status'), ('view_messages', 'View the HL7 message log'), ('view_audit', 'View and export the audit log')],
-                'managed': False,
-                'default_permissions': (),
+                "permissions": [
+                    ("view_patients", "View patients, orders and exams"),
+                    ("enter_orders", "Enter orders by hand"),
+                    ("book_appointments", "Book, move and resize appointments"),
+                    ("manage_resources", "Manage rooms, opening hours, blocked time and the procedure catalogue"),
+                    ("view_status_board", "View the technologists' status board"),
+                    ("change_step_status", "Check in patients and change exam status"),
+                    ("view_messages", "View the HL7 message log"),
+                    ("view_audit", "View and export the audit log"),
+                ],
+                "managed": False,
+                "default_permissions": (),
             },
         ),
         migrations.CreateModel(
-            name='LoginAttempt',
+            name="LoginAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('username', models.CharField(db_index=True, max_length=150)),
-                ('address', models.GenericIPAddressField(blank=True, null=True)),
-                ('succeeded', models.BooleanField(default=False)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("username", models.CharField(db_index=True, max_length=150)),
+                ("address", models.GenericIPAddressField(blank=True, null=True)),
+                ("succeeded", models.BooleanField(default=False)),
             ],
             options={
-                'indexes': [models.Index(fields=['address', 'at'], name='login_attempt_address_at')],
+                "indexes": [models.Index(fields=["address", "at"], name="login_attempt_address_at")],
             },
         ),
         migrations.CreateModel(
-            name='Room',
+            name="Room",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=16, unique=True)),
-                ('name', models.CharField(max_length=64)),
-                ('modality', models.CharField(db_index=True, max_length=16)),
-                ('capacity', models.PositiveSmallIntegerField(default=1, help_text='exams at the same time', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)])),
-                ('is_active', models.BooleanField(default=True)),
-                ('station', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='rooms', to='ris.station')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=16, unique=True)),
+                ("name", models.CharField(max_length=64)),
+                ("modality", models.CharField(db_index=True, max_length=16)),
+                (
+                    "capacity",
+                    models.PositiveSmallIntegerField(
+                        default=1,
+                        help_text="exams at the same time",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "station",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="rooms",
+                        to="ris.station",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Procedure',
+            name="Procedure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=64, unique=True)),
-                ('name', models.CharField(max_length=64)),
-                ('modality', models.CharField(db_index=True, max_length=16)),
-                ('default_duration_minutes', models.PositiveIntegerField(default=15, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(1440)])),
-                ('preparation_instructions', models.TextField(blank=True, default='')),
-                ('rooms', models.ManyToManyField(blank=True, related_name='procedures', to='ris.room')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=64, unique=True)),
+                ("name", models.CharField(max_length=64)),
+                ("modality", models.CharField(db_index=True, max_length=16)),
+                (
+                    "default_duration_minutes",
+                    models.PositiveIntegerField(
+                        default=15,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(1440),
+                        ],
+                    ),
+                ),
+                ("preparation_instructions", models.TextField(blank=True, default="")),
+                ("rooms", models.ManyToManyField(blank=True, related_name="procedures", to="ris.room")),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('actor', models.CharField(blank=True, db_index=True, default='', max_length=150)),
-                ('door', models.CharField(choices=[('WEB', 'web page'), ('API', 'REST API'), ('HL7', 'HL7 MLLP'), ('DICOM', 'DICOM')], max_length=8)),
-                ('action', models.CharField(choices=[('VIEW', 'viewed'), ('CREATE', 'created'), ('CHANGE', 'changed'), ('DELETE', 'deleted'), ('EXPORT', 'exported')], max_length=8)),
-                ('object_type', models.CharField(blank=True, default='', max_length=64)),
-                ('object_id', models.CharField(blank=True, default='', max_length=64)),
-                ('detail', models.CharField(blank=True, default='', max_length=500)),
-                ('address', models.CharField(blank=True, default='', max_length=64)),
-                ('patient', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit_events', to='ris.patient')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("actor", models.CharField(blank=True, db_index=True, default="", max_length=150)),
+                (
+                    "door",
+                    models.CharField(
+                        choices=[("WEB", "web page"), ("API", "REST API"), ("HL7", "HL7 MLLP"), ("DICOM", "DICOM")],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("VIEW", "viewed"),
+                            ("CREATE", "created"),
+                            ("CHANGE", "changed"),
+                            ("DELETE", "deleted"),
+                            ("EXPORT", "exported"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("object_type", models.CharField(blank=True, default="", max_length=64)),
+                ("object_id", models.CharField(blank=True, default="", max_length=64)),
+                ("detail", models.CharField(blank=True, default="", max_length=500)),
+                ("address", models.CharField(blank=True, default="", max_length=64)),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="audit_events",
+                        to="ris.patient",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at'],
-                'indexes': [models.Index(fields=['patient', 'at'], name='audit_patient_at')],
+                "ordering": ["-at"],
+                "indexes": [models.Index(fields=["patient", "at"], name="audit_patient_at")],
             },
         ),
         migrations.CreateModel(
-            name='OpeningHours',
+            name="OpeningHours",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weekday', models.PositiveSmallIntegerField(choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')])),
-                ('opens', models.TimeField()),
-                ('closes', models.TimeField()),
-                ('room', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='opening_hours', to='ris.room')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "weekday",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (0, "Monday"),
+                            (1, "Tuesday"),
+                            (2, "Wednesday"),
+                            (3, "Thursday"),
+                            (4, "Friday"),
+                            (5, "Saturday"),
+                            (6, "Sunday"),
+                        ]
+                    ),
+                ),
+                ("opens", models.TimeField()),
+                ("closes", models.TimeField()),
+                (
+                    "room",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="opening_hours", to="ris.room"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['room', 'weekday', 'opens'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('opens__lt', models.F('closes'))), name='opening_hours_opens_before_closes')],
+                "ordering": ["room", "weekday", "opens"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("opens__lt", models.F("closes"))), name="opening_hours_opens_before_closes"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='BlockedTime',
+            name="BlockedTime",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField()),
-                ('reason', models.CharField(blank=True, default='', max_length=200)),
-                ('room', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='blocked_times', to='ris.room')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField()),
+                ("reason", models.CharField(blank=True, default="", max_length=200)),
+                (
+                    "room",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="blocked_times", to="ris.room"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['start'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('start__lt', models.F('end'))), name='blocked_time_start_before_end')],
+                "ordering": ["start"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("start__lt", models.F("end"))), name="blocked_time_start_before_end"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Appointment',
+            name="Appointment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField()),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('booked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='appointments', to='ris.patient')),
-                ('step', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='appointment', to='ris.scheduledprocedurestep')),
-                ('room', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='ris.room')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField()),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "booked_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="appointments", to="ris.patient"
+                    ),
+                ),
+                (
+                    "step",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="appointment",
+                        to="ris.scheduledprocedurestep",
+                    ),
+                ),
+                (
+                    "room",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="appointments", to="ris.room"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['start'],
-                'indexes': [models.Index(fields=['room', 'start'], name='appointment_room_start'), models.Index(fields=['patient', 'start'], name='appointment_patient_start')],
+                "ordering": ["start"],
+                "indexes": [
+                    models.Index(fields=["room", "start"], name="appointment_room_start"),
+                    models.Index(fields=["patient", "start"], name="appointment_patient_start"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SavedFilter',
+            name="SavedFilter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80)),
-                ('query', models.CharField(max_length=500)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='saved_filters', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=80)),
+                ("query", models.CharField(max_length=500)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="saved_filters",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(fields=('user', 'name'), name='saved_filter_unique_name')],
+                "ordering": ["name"],
+                "constraints": [models.UniqueConstraint(fields=("user", "name"), name="saved_filter_unique_name")],
             },
         ),
     ]

@@ -5,52 +5,83 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ris', '0001_initial'),
+        ("ris", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Destination',
+            name="Destination",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, unique=True)),
-                ('kind', models.CharField(choices=[('HL7_MLLP', 'HL7 v2 over MLLP'), ('FHIR', 'FHIR R4 REST')], max_length=16)),
-                ('enabled', models.BooleanField(default=True)),
-                ('events', models.JSONField(blank=True, default=list)),
-                ('host', models.CharField(blank=True, default='', max_length=255)),
-                ('port', models.PositiveIntegerField(blank=True, null=True)),
-                ('base_url', models.URLField(blank=True, default='')),
-                ('hl7_version', models.CharField(blank=True, default='2.5.1', max_length=8)),
-                ('receiving_application', models.CharField(blank=True, default='', max_length=180)),
-                ('receiving_facility', models.CharField(blank=True, default='', max_length=180)),
-                ('timeout_seconds', models.FloatField(default=10.0)),
-                ('max_attempts', models.PositiveIntegerField(default=10)),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('lease_owner', models.CharField(blank=True, default='', max_length=64)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=64, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("HL7_MLLP", "HL7 v2 over MLLP"), ("FHIR", "FHIR R4 REST")], max_length=16
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("events", models.JSONField(blank=True, default=list)),
+                ("host", models.CharField(blank=True, default="", max_length=255)),
+                ("port", models.PositiveIntegerField(blank=True, null=True)),
+                ("base_url", models.URLField(blank=True, default="")),
+                ("hl7_version", models.CharField(blank=True, default="2.5.1", max_length=8)),
+                ("receiving_application", models.CharField(blank=True, default="", max_length=180)),
+                ("receiving_facility", models.CharField(blank=True, default="", max_length=180)),
+                ("timeout_seconds", models.FloatField(default=10.0)),
+                ("max_attempts", models.PositiveIntegerField(default=10)),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ("lease_owner", models.CharField(blank=True, default="", max_length=64)),
             ],
         ),
         migrations.CreateModel(
-            name='OutboundMessage',
+            name="OutboundMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event', models.CharField(max_length=32)),
-                ('payload', models.TextField()),
-                ('content_type', models.CharField(default='application/hl7-v2', max_length=64)),
-                ('control_id', models.CharField(blank=True, default='', max_length=64)),
-                ('status', models.CharField(choices=[('PENDING', 'waiting to be sent'), ('RETRYING', 'failed, will retry'), ('SENT', 'sent (no acknowledgement expected)'), ('ACKED', 'acknowledged'), ('DEAD', 'given up')], default='PENDING', max_length=16)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('response', models.TextField(blank=True, default='')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('destination', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='messages', to='ris.destination')),
-                ('order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='outbound_messages', to='ris.imagingorder')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("event", models.CharField(max_length=32)),
+                ("payload", models.TextField()),
+                ("content_type", models.CharField(default="application/hl7-v2", max_length=64)),
+                ("control_id", models.CharField(blank=True, default="", max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("PENDING", "waiting to be sent"),
+                            ("RETRYING", "failed, will retry"),
+                            ("SENT", "sent (no acknowledgement expected)"),
+                            ("ACKED", "acknowledged"),
+                            ("DEAD", "given up"),
+                        ],
+                        default="PENDING",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True, default="")),
+                ("response", models.TextField(blank=True, default="")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "destination",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="messages", to="ris.destination"
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="outbound_messages",
+                        to="ris.imagingorder",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['destination', 'status', 'id'], name='outbound_queue')],
+                "indexes": [models.Index(fields=["destination", "status", "id"], name="outbound_queue")],
             },
         ),
     ]

@@ -6,6 +6,7 @@ UPPER(%s)`, which only an index on the same expression serves, and only with
 text_pattern_ops for LIKE in a non-C collation. SQLite has no operator
 classes; there the migration does nothing.
 """
+
 from django.db import migrations
 
 INDEX = "ris_patient_name_upper_like"

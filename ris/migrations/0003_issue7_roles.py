@@ -3,6 +3,7 @@
 The permissions are created here rather than left to post_migrate, which runs
 only after every migration: the groups need them now.
 """
+
 from django.db import migrations
 
 CAPABILITIES = {

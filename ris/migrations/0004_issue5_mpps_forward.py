@@ -4,20 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ris', '0003_issue5_mpps'),
+        ("ris", "0003_issue5_mpps"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='destination',
-            name='ae_title',
-            field=models.CharField(blank=True, default='', max_length=16),
+            model_name="destination",
+            name="ae_title",
+            field=models.CharField(blank=True, default="", max_length=16),
         ),
         migrations.AlterField(
-            model_name='destination',
-            name='kind',
-            field=models.CharField(choices=[('HL7_MLLP', 'HL7 v2 over MLLP'), ('FHIR', 'FHIR R4 REST'), ('DICOM', 'DICOM AE (MPPS forwarded)')], max_length=16),
+            model_name="destination",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("HL7_MLLP", "HL7 v2 over MLLP"),
+                    ("FHIR", "FHIR R4 REST"),
+                    ("DICOM", "DICOM AE (MPPS forwarded)"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

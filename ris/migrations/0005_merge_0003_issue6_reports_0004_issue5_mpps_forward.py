@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ris', '0003_issue6_reports'),
-        ('ris', '0004_issue5_mpps_forward'),
+        ("ris", "0003_issue6_reports"),
+        ("ris", "0004_issue5_mpps_forward"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -10,7 +10,8 @@ def grant_write_reports(apps, schema_editor):
     Group = apps.get_model("auth", "Group")
     content_type, _ = ContentType.objects.get_or_create(app_label="ris", model="capability")
     write_reports, _ = Permission.objects.get_or_create(
-        content_type=content_type, codename="write_reports",
+        content_type=content_type,
+        codename="write_reports",
         defaults={"name": "Write, sign, correct and add to reports"},
     )
     for group in Group.objects.filter(name__in=["radiologist", "administrator"]):
@@ -18,17 +19,30 @@ def grant_write_reports(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ris', '0006_merge_20261126_1335'),
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("ris", "0006_merge_20261126_1335"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
     ]
 
     operations = [
         migrations.RunPython(grant_write_reports, migrations.RunPython.noop),
         migrations.AlterModelOptions(
-            name='capability',
-            options={'default_permissions': (), 'managed': False, 'permissions': [('view_patients', 'View patients, orders and exams'), ('enter_orders', 'Enter orders by hand'), ('book_appointments', 'Book, move and resize appointments'), ('manage_resources', 'Manage rooms, opening hours, blocked time and the procedure catalogue'), ('view_status_board', "View the technologists' status board"), ('change_step_status', 'Check in patients and change exam status'), ('view_messages', 'View the HL7 message log'), ('view_audit', 'View and export the audit log'), ('write_reports', 'Write, sign, correct and add to reports')]},
+            name="capability",
+            options={
+                "default_permissions": (),
+                "managed": False,
+                "permissions": [
+                    ("view_patients", "View patients, orders and exams"),
+                    ("enter_orders", "Enter orders by hand"),
+                    ("book_appointments", "Book, move and resize appointments"),
+                    ("manage_resources", "Manage rooms, opening hours, blocked time and the procedure catalogue"),
+                    ("view_status_board", "View the technologists' status board"),
+                    ("change_step_status", "Check in patients and change exam status"),
+                    ("view_messages", "View the HL7 message log"),
+                    ("view_audit", "View and export the audit log"),
+                    ("write_reports", "Write, sign, correct and add to reports"),
+                ],
+            },
         ),
     ]

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ris', '0002_issue3_senders_catalogue_commit_ack'),
-        ('ris', '0007_report_capability'),
+        ("ris", "0002_issue3_senders_catalogue_commit_ack"),
+        ("ris", "0007_report_capability"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -5,20 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ris', '0008_merge_20261126_1344'),
+        ("ris", "0008_merge_20261126_1344"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='procedure',
-            name='code_scheme',
-            field=models.CharField(blank=True, default='', max_length=64),
+            model_name="procedure",
+            name="code_scheme",
+            field=models.CharField(blank=True, default="", max_length=64),
         ),
         migrations.AddField(
-            model_name='procedure',
-            name='station',
-            field=models.ForeignKey(blank=True, help_text='default station for orders of this procedure that name none', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='ris.station'),
+            model_name="procedure",
+            name="station",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="default station for orders of this procedure that name none",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="ris.station",
+            ),
         ),
     ]

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ris', '0003_issue4_worklist_name_index'),
-        ('ris', '0009_unified_catalogue'),
+        ("ris", "0003_issue4_worklist_name_index"),
+        ("ris", "0009_unified_catalogue"),
     ]
 
-    operations = [
-    ]
+    operations = []

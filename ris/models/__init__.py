@@ -1,4 +1,5 @@
 """The RIS domain model. Field comments cite where a value comes from."""
+
 from .access import Capability, LoginAttempt, SavedFilter
 from .audit import AuditEvent
 from .catalogue import Procedure

@@ -1,4 +1,5 @@
 """Who may do what: the capabilities that roles (Django groups) grant."""
+
 from django.db import models
 
 
@@ -21,6 +22,9 @@ class Capability(models.Model):
             ("write_reports", "Write, sign, correct and add to reports"),
         ]
 
+    def __str__(self) -> str:
+        return "RIS capabilities"
+
 
 class LoginAttempt(models.Model):
     """One attempt to log in, kept to throttle password guessing."""
@@ -32,6 +36,9 @@ class LoginAttempt(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["address", "at"], name="login_attempt_address_at")]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.address} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
 class SavedFilter(models.Model):

@@ -15,12 +15,17 @@ class Procedure(models.Model):
     name = models.CharField(max_length=64)  # (0032,1060) Requested Procedure Description
     modality = models.CharField(max_length=16, db_index=True)  # (0008,0060)
     default_duration_minutes = models.PositiveIntegerField(
-        default=15, validators=[MinValueValidator(1), MaxValueValidator(24 * 60)])
+        default=15, validators=[MinValueValidator(1), MaxValueValidator(24 * 60)]
+    )
     preparation_instructions = models.TextField(blank=True, default="")
     # Empty: any room of the procedure's modality.
     rooms = models.ManyToManyField("ris.Room", blank=True, related_name="procedures")
     station = models.ForeignKey(
-        "ris.Station", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "ris.Station",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="default station for orders of this procedure that name none",
     )
 

@@ -1,4 +1,5 @@
 """The modality registry: who may query the worklist, and what each asked."""
+
 from django.db import models
 
 UTF8 = "ISO_IR 192"

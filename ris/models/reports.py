@@ -3,6 +3,7 @@
 Every signed version is a complete snapshot (findings, impression, addenda),
 so a message built from one version never needs the others.
 """
+
 import uuid
 
 from django.conf import settings
@@ -20,8 +21,7 @@ class Report(models.Model):
     # correction updates the resource the first send created.
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # The status of the latest signed version; DRAFT until one is signed.
-    status = models.CharField(max_length=16, choices=ReportStatus.choices, default=ReportStatus.DRAFT,
-                              db_index=True)
+    status = models.CharField(max_length=16, choices=ReportStatus.choices, default=ReportStatus.DRAFT, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -48,12 +48,14 @@ class ReportVersion(models.Model):
     findings = models.TextField(blank=True, default="")
     impression = models.TextField(blank=True, default="")  # FHIR DiagnosticReport.conclusion
     addenda = models.TextField(blank=True, default="")  # every addendum so far, oldest first
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # The signing radiologist: HL7 OBR-32 principal result interpreter,
     # FHIR DiagnosticReport.resultsInterpreter.
-    signer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="+")
+    signer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     signed_at = models.DateTimeField(null=True, blank=True)  # OBR-22, DiagnosticReport.issued
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -62,8 +64,7 @@ class ReportVersion(models.Model):
         ordering = ["report", "number"]
         constraints = [
             models.UniqueConstraint(fields=["report", "number"], name="report_version_unique_number"),
-            models.UniqueConstraint(fields=["report"], condition=models.Q(status="DRAFT"),
-                                    name="report_one_draft"),
+            models.UniqueConstraint(fields=["report"], condition=models.Q(status="DRAFT"), name="report_one_draft"),
         ]
 
     def __str__(self) -> str:

@@ -1,4 +1,5 @@
 """Rooms, their opening hours and blocked time, and the appointments in them."""
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -11,10 +12,10 @@ class Room(models.Model):
     name = models.CharField(max_length=64)
     modality = models.CharField(max_length=16, db_index=True)  # (0008,0060)
     # The AE that pulls this room's worklist; a booking writes its AE title and name to the step.
-    station = models.ForeignKey("ris.Station", null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="rooms")
-    capacity = models.PositiveSmallIntegerField(default=1, help_text="exams at the same time",
-                                                validators=[MinValueValidator(1), MaxValueValidator(100)])
+    station = models.ForeignKey("ris.Station", null=True, blank=True, on_delete=models.SET_NULL, related_name="rooms")
+    capacity = models.PositiveSmallIntegerField(
+        default=1, help_text="exams at the same time", validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -28,17 +29,27 @@ class OpeningHours(models.Model):
     """One period a room is open on a weekday, in the site time zone."""
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="opening_hours")
-    weekday = models.PositiveSmallIntegerField(choices=[
-        (0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"),
-        (4, "Friday"), (5, "Saturday"), (6, "Sunday"),
-    ])
+    weekday = models.PositiveSmallIntegerField(
+        choices=[
+            (0, "Monday"),
+            (1, "Tuesday"),
+            (2, "Wednesday"),
+            (3, "Thursday"),
+            (4, "Friday"),
+            (5, "Saturday"),
+            (6, "Sunday"),
+        ]
+    )
     opens = models.TimeField()
     closes = models.TimeField()
 
     class Meta:
         ordering = ["room", "weekday", "opens"]
-        constraints = [models.CheckConstraint(condition=models.Q(opens__lt=models.F("closes")),
-                                              name="opening_hours_opens_before_closes")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(opens__lt=models.F("closes")), name="opening_hours_opens_before_closes"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.room.code} {self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
@@ -54,8 +65,9 @@ class BlockedTime(models.Model):
 
     class Meta:
         ordering = ["start"]
-        constraints = [models.CheckConstraint(condition=models.Q(start__lt=models.F("end")),
-                                              name="blocked_time_start_before_end")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(start__lt=models.F("end")), name="blocked_time_start_before_end")
+        ]
 
     def __str__(self) -> str:
         return f"{self.room.code} blocked {self.start:%Y-%m-%d %H:%M}: {self.reason}"
@@ -69,8 +81,7 @@ class Appointment(models.Model):
     overlap checks are one indexed range query.
     """
 
-    step = models.OneToOneField("ris.ScheduledProcedureStep", on_delete=models.CASCADE,
-                                related_name="appointment")
+    step = models.OneToOneField("ris.ScheduledProcedureStep", on_delete=models.CASCADE, related_name="appointment")
     room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="appointments")
     patient = models.ForeignKey("ris.Patient", on_delete=models.CASCADE, related_name="appointments")
     start = models.DateTimeField()

@@ -11,7 +11,10 @@ class HL7Sender(models.Model):
     application = models.CharField(max_length=180)  # MSH-3 as sent (namespace^universal ID^type)
     facility = models.CharField(max_length=180, blank=True, default="", help_text="MSH-4; empty: any facility")
     mrn_authority = models.CharField(
-        "MRN assigning authority", max_length=64, blank=True, default="",
+        "MRN assigning authority",
+        max_length=64,
+        blank=True,
+        default="",
         help_text="PID-3 repetition whose CX-4 names this authority is the patient ID; empty: the first",
     )
     description = models.CharField(max_length=255, blank=True, default="")

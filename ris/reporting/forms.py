@@ -20,8 +20,11 @@ class WorklistFilter(forms.Form):
     def criteria(self) -> dict:
         data = self.cleaned_data if self.is_valid() else {}
         age = data.get("age")
-        return {"modality": data.get("modality", ""), "priority": data.get("priority", ""),
-                "min_age_hours": float(age) if age else None}
+        return {
+            "modality": data.get("modality", ""),
+            "priority": data.get("priority", ""),
+            "min_age_hours": float(age) if age else None,
+        }
 
 
 class ReportTextForm(forms.Form):

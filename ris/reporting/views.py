@@ -3,6 +3,7 @@
 Each POST decodes a form, calls one report service and redirects; a domain
 refusal is shown on the page with the text kept as typed.
 """
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -23,15 +24,13 @@ from ris.views.access import requires
 def worklist(request):
     filters = WorklistFilter(request.GET or None)
     rows = reading_worklist(**filters.criteria())
-    return render(request, "reporting/worklist.html",
-                  {"filters": filters, "rows": rows, "signed": recently_signed()})
+    return render(request, "reporting/worklist.html", {"filters": filters, "rows": rows, "signed": recently_signed()})
 
 
 @requires("write_reports")
 @require_http_methods(["GET", "POST"])
 def editor(request, procedure_id: int):
-    procedure = get_object_or_404(
-        RequestedProcedure.objects.select_related("order__patient"), pk=procedure_id)
+    procedure = get_object_or_404(RequestedProcedure.objects.select_related("order__patient"), pk=procedure_id)
     if request.method == "GET":
         return _page(request, procedure)
     action = ACTIONS.get(request.POST.get("action", ""))
@@ -50,8 +49,12 @@ def _page(request, procedure, *, text_form=None, addendum_form=None, status=200)
     shown = (report.draft() or report.latest_signed()) if report else None
     initial = {"findings": shown.findings, "impression": shown.impression} if shown else {}
     context = {
-        "procedure": procedure, "order": procedure.order, "patient": procedure.order.patient,
-        "steps": procedure.steps.order_by("start"), "report": report, "shown": shown,
+        "procedure": procedure,
+        "order": procedure.order,
+        "patient": procedure.order.patient,
+        "steps": procedure.steps.order_by("start"),
+        "report": report,
+        "shown": shown,
         "versions": report.versions.exclude(status=ReportStatus.DRAFT).order_by("-number") if report else [],
         "text_form": text_form or ReportTextForm(initial=initial),
         "addendum_form": addendum_form or AddendumForm(),
@@ -69,6 +72,7 @@ def _submit(status: str):
         except DomainError as exc:
             return _refused(request, procedure, exc, text_form=form)
         return _done(request, procedure, SUBMITTED[status])
+
     return act
 
 
@@ -76,8 +80,9 @@ def _correct(request, procedure):
     form = ReportTextForm(request.POST)
     form.is_valid()
     try:
-        services.report_correct(report=get_object_or_404(Report, procedure=procedure), signer=request.user,
-                                **form.cleaned_data)
+        services.report_correct(
+            report=get_object_or_404(Report, procedure=procedure), signer=request.user, **form.cleaned_data
+        )
     except DomainError as exc:
         return _refused(request, procedure, exc, text_form=form)
     return _done(request, procedure, "Correction signed and sent.")
@@ -88,8 +93,9 @@ def _addendum(request, procedure):
     if not form.is_valid():
         return _page(request, procedure, addendum_form=form, status=400)
     try:
-        services.report_addendum(report=get_object_or_404(Report, procedure=procedure), signer=request.user,
-                                 text=form.cleaned_data["text"])
+        services.report_addendum(
+            report=get_object_or_404(Report, procedure=procedure), signer=request.user, text=form.cleaned_data["text"]
+        )
     except DomainError as exc:
         return _refused(request, procedure, exc, addendum_form=form)
     return _done(request, procedure, "Addendum signed and sent.")
@@ -113,9 +119,16 @@ def _done(request, procedure, text: str):
     return redirect("reporting:worklist") if signed else redirect("reporting:editor", procedure.pk)
 
 
-SUBMITTED = {ReportStatus.DRAFT: "Draft saved.", ReportStatus.PRELIMINARY: "Signed preliminary and sent.",
-             ReportStatus.FINAL: "Signed final and sent."}
+SUBMITTED = {
+    ReportStatus.DRAFT: "Draft saved.",
+    ReportStatus.PRELIMINARY: "Signed preliminary and sent.",
+    ReportStatus.FINAL: "Signed final and sent.",
+}
 ACTIONS = {
-    "save": _submit(ReportStatus.DRAFT), "preliminary": _submit(ReportStatus.PRELIMINARY),
-    "final": _submit(ReportStatus.FINAL), "correct": _correct, "addendum": _addendum, "resend": _resend,
+    "save": _submit(ReportStatus.DRAFT),
+    "preliminary": _submit(ReportStatus.PRELIMINARY),
+    "final": _submit(ReportStatus.FINAL),
+    "correct": _correct,
+    "addendum": _addendum,
+    "resend": _resend,
 }

@@ -4,4 +4,5 @@ state changes live in ris/services/.
 `from ris import selectors` gives the general reads (core.py); reports,
 the worklist and the modality registry have modules of their own.
 """
-from ris.selectors.core import *  # noqa: F401,F403
+
+from ris.selectors.core import *  # noqa: F403

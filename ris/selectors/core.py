@@ -1,4 +1,5 @@
 """Reads the pages and the API share: one function per question asked."""
+
 import datetime as dt
 
 from django.db.models import Q, QuerySet
@@ -11,13 +12,12 @@ OPEN_STEP_STATUSES = [StepStatus.SCHEDULED, StepStatus.ARRIVED, StepStatus.READY
 
 
 def steps_with_context() -> QuerySet[ScheduledProcedureStep]:
-    return ScheduledProcedureStep.objects.select_related(
-        "requested_procedure__order__patient", "appointment__room"
-    )
+    return ScheduledProcedureStep.objects.select_related("requested_procedure__order__patient", "appointment__room")
 
 
-def order_queue(*, status="", modality="", priority="", day: dt.date | None = None,
-                referring="", booked="", text="") -> QuerySet[ScheduledProcedureStep]:
+def order_queue(
+    *, status="", modality="", priority="", day: dt.date | None = None, referring="", booked="", text=""
+) -> QuerySet[ScheduledProcedureStep]:
     """Steps to schedule, most urgent first; every filter optional."""
     rows = steps_with_context()
     exact = {"status": status, "modality": modality, "requested_procedure__order__priority": priority}
@@ -35,8 +35,12 @@ def order_queue(*, status="", modality="", priority="", day: dt.date | None = No
 
 def _text_match(text: str) -> Q:
     order = "requested_procedure__order__"
-    return (Q(**{order + "accession_number__iexact": text}) | Q(**{order + "patient__patient_id__iexact": text})
-            | Q(**{order + "patient__name__icontains": text}) | Q(description__icontains=text))
+    return (
+        Q(**{order + "accession_number__iexact": text})
+        | Q(**{order + "patient__patient_id__iexact": text})
+        | Q(**{order + "patient__name__icontains": text})
+        | Q(description__icontains=text)
+    )
 
 
 def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -50,8 +54,9 @@ def unbooked_steps(*, modality="", text="") -> QuerySet[ScheduledProcedureStep]:
 
 
 def appointments_between(start: dt.datetime, end: dt.datetime) -> QuerySet[Appointment]:
-    return (Appointment.objects.filter(start__lt=end, end__gt=start)
-            .select_related("room", "patient", "step__requested_procedure__order"))
+    return Appointment.objects.filter(start__lt=end, end__gt=start).select_related(
+        "room", "patient", "step__requested_procedure__order"
+    )
 
 
 def blocked_between(start: dt.datetime, end: dt.datetime) -> QuerySet[BlockedTime]:
@@ -101,8 +106,9 @@ def inbound_messages(*, status="", message_type="", sender="", text="") -> Query
     return rows
 
 
-def audit_search(*, actor="", patient_id="", door="", action="", since: dt.date | None = None,
-                 until: dt.date | None = None) -> QuerySet[AuditEvent]:
+def audit_search(
+    *, actor="", patient_id="", door="", action="", since: dt.date | None = None, until: dt.date | None = None
+) -> QuerySet[AuditEvent]:
     rows = AuditEvent.objects.select_related("patient")
     exact = {"actor__iexact": actor, "patient__patient_id__iexact": patient_id, "door": door, "action": action}
     rows = rows.filter(**{k: v for k, v in exact.items() if v})

@@ -1,4 +1,5 @@
 """The modality registry with what each AE last asked (one query each)."""
+
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from ris.models import ModalityAE, WorklistQueryLog

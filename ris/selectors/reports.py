@@ -1,4 +1,5 @@
 """What radiologists read: performed exams waiting for a report, recent reports."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,15 +14,17 @@ SIGNED_FINAL = (ReportStatus.FINAL, ReportStatus.CORRECTED, ReportStatus.ADDENDU
 _URGENCY = [Priority.STAT, Priority.HIGH, Priority.MEDIUM, Priority.ROUTINE, Priority.LOW]
 
 
-def reading_worklist(*, modality: str = "", priority: str = "", min_age_hours: float | None = None,
-                     limit: int = 200) -> QuerySet[RequestedProcedure]:
+def reading_worklist(
+    *, modality: str = "", priority: str = "", min_age_hours: float | None = None, limit: int = 200
+) -> QuerySet[RequestedProcedure]:
     """Procedures with a completed step and no final report, most urgent and oldest first."""
-    performed = ScheduledProcedureStep.objects.filter(requested_procedure=OuterRef("pk"),
-                                                      status=StepStatus.COMPLETED)
-    rows = (RequestedProcedure.objects.filter(Exists(performed)).exclude(report__status__in=SIGNED_FINAL)
-            .select_related("order__patient", "report")
-            .annotate(performed_at=Max("steps__start", filter=Q(steps__status=StepStatus.COMPLETED)),
-                      urgency=_urgency()))
+    performed = ScheduledProcedureStep.objects.filter(requested_procedure=OuterRef("pk"), status=StepStatus.COMPLETED)
+    rows = (
+        RequestedProcedure.objects.filter(Exists(performed))
+        .exclude(report__status__in=SIGNED_FINAL)
+        .select_related("order__patient", "report")
+        .annotate(performed_at=Max("steps__start", filter=Q(steps__status=StepStatus.COMPLETED)), urgency=_urgency())
+    )
     if modality:
         rows = rows.filter(steps__modality=modality, steps__status=StepStatus.COMPLETED)
     if priority:
@@ -37,13 +40,17 @@ def _urgency() -> Case:
 
 
 def recently_signed(*, limit: int = 20) -> QuerySet[Report]:
-    return (Report.objects.filter(status__in=SIGNED_FINAL)
-            .select_related("order__patient", "procedure").order_by("-updated_at")[:limit])
+    return (
+        Report.objects.filter(status__in=SIGNED_FINAL)
+        .select_related("order__patient", "procedure")
+        .order_by("-updated_at")[:limit]
+    )
 
 
 def modalities_performed() -> list[str]:
-    return sorted(set(ScheduledProcedureStep.objects.filter(status=StepStatus.COMPLETED)
-                      .values_list("modality", flat=True)))
+    return sorted(
+        set(ScheduledProcedureStep.objects.filter(status=StepStatus.COMPLETED).values_list("modality", flat=True))
+    )
 
 
 def report_deliveries(order: ImagingOrder) -> QuerySet[OutboundMessage]:

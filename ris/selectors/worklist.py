@@ -3,6 +3,7 @@
 Values, not model instances: a modality's C-FIND returns tens of rows and
 building four model objects per row cost more than the query itself.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -16,19 +17,56 @@ ORDER = f"{PROCEDURE}order__"
 PATIENT = f"{ORDER}patient__"
 
 STEP_COLUMNS = (
-    "pk", "sps_id", "modality", "station_ae_title", "station_name", "location", "start", "performing_physician",
-    "description", "protocol_code_value", "protocol_code_scheme", "protocol_code_meaning", "status",
+    "pk",
+    "sps_id",
+    "modality",
+    "station_ae_title",
+    "station_name",
+    "location",
+    "start",
+    "performing_physician",
+    "description",
+    "protocol_code_value",
+    "protocol_code_scheme",
+    "protocol_code_meaning",
+    "status",
 )
-PROCEDURE_COLUMNS = tuple(PROCEDURE + c for c in (
-    "requested_procedure_id", "description", "code_value", "code_scheme", "code_meaning", "study_instance_uid",
-))
-ORDER_COLUMNS = tuple(ORDER + c for c in (
-    "accession_number", "referring_physician", "ordering_physician", "reason", "placer_number", "filler_number",
-    "admission_id", "priority",
-))
-PATIENT_COLUMNS = tuple(PATIENT + c for c in (
-    "patient_id", "issuer", "name", "name_ideographic", "name_phonetic", "birth_date", "sex",
-))
+PROCEDURE_COLUMNS = tuple(
+    PROCEDURE + c
+    for c in (
+        "requested_procedure_id",
+        "description",
+        "code_value",
+        "code_scheme",
+        "code_meaning",
+        "study_instance_uid",
+    )
+)
+ORDER_COLUMNS = tuple(
+    ORDER + c
+    for c in (
+        "accession_number",
+        "referring_physician",
+        "ordering_physician",
+        "reason",
+        "placer_number",
+        "filler_number",
+        "admission_id",
+        "priority",
+    )
+)
+PATIENT_COLUMNS = tuple(
+    PATIENT + c
+    for c in (
+        "patient_id",
+        "issuer",
+        "name",
+        "name_ideographic",
+        "name_phonetic",
+        "birth_date",
+        "sex",
+    )
+)
 COLUMNS = STEP_COLUMNS + PROCEDURE_COLUMNS + ORDER_COLUMNS + PATIENT_COLUMNS
 
 

@@ -5,6 +5,7 @@ that two schedulers, in any process, cannot both take the last place; checks
 every rule (ris/services/scheduling_rules.py); then writes the appointment and
 the step in one transaction, so the worklist shows the change at once.
 """
+
 import datetime as dt
 
 from django.db import transaction
@@ -17,8 +18,9 @@ DEFAULT_DURATION_MINUTES = 15
 
 
 @transaction.atomic
-def appointment_book(*, step: ScheduledProcedureStep, room: Room, start: dt.datetime,
-                     duration_minutes: int | None = None, user=None) -> Appointment:
+def appointment_book(
+    *, step: ScheduledProcedureStep, room: Room, start: dt.datetime, duration_minutes: int | None = None, user=None
+) -> Appointment:
     """Book a step not yet booked (or move it, if it is) into `room` at `start`."""
     existing = Appointment.objects.filter(step=step).first()
     if existing is not None:
@@ -34,15 +36,17 @@ def appointment_book(*, step: ScheduledProcedureStep, room: Room, start: dt.date
 
 
 @transaction.atomic
-def appointment_move(*, appointment: Appointment, start: dt.datetime, room: Room | None = None,
-                     user=None) -> Appointment:
+def appointment_move(
+    *, appointment: Appointment, start: dt.datetime, room: Room | None = None, user=None
+) -> Appointment:
     """Move a booking to another start and, optionally, another room; the duration is kept."""
     room = room or appointment.room
     appointment.step = _lock(appointment.step, [room, appointment.room])
     minutes = _minutes(appointment)
     end = _end(start, minutes)
-    check_booking(step=appointment.step, room=room, start=start, end=end, patient_id=appointment.patient_id,
-                  ignore=appointment)
+    check_booking(
+        step=appointment.step, room=room, start=start, end=end, patient_id=appointment.patient_id, ignore=appointment
+    )
     appointment.room, appointment.start, appointment.end = room, start, end
     _save(appointment, minutes)
     return appointment
@@ -53,8 +57,14 @@ def appointment_resize(*, appointment: Appointment, duration_minutes: int, user=
     """Change how long a booking lasts; it keeps its room and start."""
     appointment.step = _lock(appointment.step, [appointment.room])
     end = _end(appointment.start, duration_minutes)
-    check_booking(step=appointment.step, room=appointment.room, start=appointment.start, end=end,
-                  patient_id=appointment.patient_id, ignore=appointment)
+    check_booking(
+        step=appointment.step,
+        room=appointment.room,
+        start=appointment.start,
+        end=end,
+        patient_id=appointment.patient_id,
+        ignore=appointment,
+    )
     appointment.end = end
     _save(appointment, duration_minutes)
     return appointment
@@ -83,8 +93,11 @@ def _lock(step: ScheduledProcedureStep, rooms: list[Room]) -> ScheduledProcedure
     """Lock the patient, the rooms (by id) and the step; return the step as stored now."""
     Patient.objects.select_for_update().filter(pk=step.requested_procedure.order.patient_id).first()
     list(Room.objects.select_for_update().filter(pk__in={r.pk for r in rooms}).order_by("pk"))
-    return (ScheduledProcedureStep.objects.select_for_update()
-            .select_related("requested_procedure__order__patient").get(pk=step.pk))
+    return (
+        ScheduledProcedureStep.objects.select_for_update()
+        .select_related("requested_procedure__order__patient")
+        .get(pk=step.pk)
+    )
 
 
 def _save(appointment: Appointment, minutes: int) -> None:

@@ -1,4 +1,5 @@
 """Scheduling defaults for a new step: the procedure catalogue and station rules."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

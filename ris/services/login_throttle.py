@@ -1,4 +1,5 @@
 """Login throttling, kept in the database so that every web process sees it."""
+
 import datetime as dt
 
 from django.conf import settings
@@ -21,9 +22,7 @@ def login_check_allowed(*, username: str, address: str | None) -> None:
         same |= Q(address=address)
     failures = LoginAttempt.objects.filter(same, at__gte=window, succeeded=False).count()
     if failures >= settings.RIS_LOGIN_MAX_FAILURES:
-        raise LoginLocked(
-            f"Too many failed attempts. Try again in {settings.RIS_LOGIN_LOCKOUT_MINUTES} minutes."
-        )
+        raise LoginLocked(f"Too many failed attempts. Try again in {settings.RIS_LOGIN_LOCKOUT_MINUTES} minutes.")
 
 
 def login_attempt_record(*, username: str, address: str | None, succeeded: bool) -> None:

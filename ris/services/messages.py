@@ -1,4 +1,5 @@
 """The inbound message log: store first, apply once, answer duplicates from the log."""
+
 from collections.abc import Callable
 
 from django.db import transaction
@@ -19,7 +20,9 @@ def inbound_store(
     with its header when it could be read."""
     header = header or MessageHeader()
     return InboundMessage.objects.create(
-        raw=raw, peer=peer[:64], protocol=protocol,
+        raw=raw,
+        peer=peer[:64],
+        protocol=protocol,
         sending_application=_text(header.sending_application, 180),
         sending_facility=_text(header.sending_facility, 180),
         control_id=_text(header.control_id, 199),
@@ -51,7 +54,11 @@ def inbound_find_applied(message: InboundMessage) -> InboundMessage | None:
 
 
 def inbound_apply(
-    *, message: InboundMessage, action: Callable[[], ImagingOrder | None], ack: str = "", commit_ack: str = "",
+    *,
+    message: InboundMessage,
+    action: Callable[[], ImagingOrder | None],
+    ack: str = "",
+    commit_ack: str = "",
     note: str = "",
 ) -> ImagingOrder | None:
     """Run `action` and mark the message applied, with the AA it will be
@@ -80,14 +87,23 @@ def inbound_apply(
 
 def _audit(message: InboundMessage, order: ImagingOrder | None) -> None:
     audit_record(
-        door=AuditEvent.Door.HL7, action=AuditEvent.Action.CHANGE, patient=order.patient if order else None,
-        obj=order or message, actor=message.sending_application, address=message.peer,
+        door=AuditEvent.Door.HL7,
+        action=AuditEvent.Action.CHANGE,
+        patient=order.patient if order else None,
+        obj=order or message,
+        actor=message.sending_application,
+        address=message.peer,
         detail=f"{message.message_type} {message.control_id}",
     )
 
 
 def inbound_record_answer(
-    message: InboundMessage, *, ack_code: str, ack: str, error: str = "", status: str | None = None,
+    message: InboundMessage,
+    *,
+    ack_code: str,
+    ack: str,
+    error: str = "",
+    status: str | None = None,
     commit_ack: str = "",
 ) -> None:
     """Keep what was answered: the application ACK and, in enhanced mode, the commit ACK."""

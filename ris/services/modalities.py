@@ -1,5 +1,6 @@
 """The modality registry as the worklist door sees it: one read per
 association, one insert per query."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,9 +45,7 @@ def _policy_of(ae_title: str, rows: list[dict]) -> ModalityPolicy:
     first = rows[0]
     stations = tuple(row["stations__ae_title"] for row in rows if row["stations__ae_title"])
     own = (stations or (ae_title,)) if first["own_worklist_when_unspecified"] else None
-    return ModalityPolicy(
-        ae_title, first["pk"], first["allowed"], first["character_set"], own_station_ae_titles=own
-    )
+    return ModalityPolicy(ae_title, first["pk"], first["allowed"], first["character_set"], own_station_ae_titles=own)
 
 
 def worklist_query_record(
@@ -65,13 +64,25 @@ def worklist_query_record(
 
 
 def modality_register(
-    *, ae_title: str, modality: str = "", station_name: str = "", location: str = "", allowed: bool = True,
-    character_set: str = UTF8, own_worklist_when_unspecified: bool = True, station_ae_titles: tuple[str, ...] = (),
+    *,
+    ae_title: str,
+    modality: str = "",
+    station_name: str = "",
+    location: str = "",
+    allowed: bool = True,
+    character_set: str = UTF8,
+    own_worklist_when_unspecified: bool = True,
+    station_ae_titles: tuple[str, ...] = (),
 ) -> ModalityAE:
     """Add a modality to the registry (the admin does the same by hand)."""
     modality_ae = ModalityAE.objects.create(
-        ae_title=ae_title, modality=modality, station_name=station_name, location=location, allowed=allowed,
-        character_set=character_set, own_worklist_when_unspecified=own_worklist_when_unspecified,
+        ae_title=ae_title,
+        modality=modality,
+        station_name=station_name,
+        location=location,
+        allowed=allowed,
+        character_set=character_set,
+        own_worklist_when_unspecified=own_worklist_when_unspecified,
     )
     modality_ae.stations.set(Station.objects.filter(ae_title__in=station_ae_titles))
     return modality_ae

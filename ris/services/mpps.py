@@ -6,6 +6,7 @@ Attributes items name; one that names none we know is kept, flagged
 unscheduled, for a person to reconcile. The linked steps, and their orders,
 follow the MPPS status.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -63,16 +64,24 @@ def mpps_create(*, data: PerformedStepData) -> PerformedProcedureStep:
     _apply_to_steps(pps)
     _forward(FORWARD_CREATE, pps.sop_instance_uid, data.dataset)
     _audit(pps, AuditEvent.Action.CREATE, actor=data.sender)
-    log.info("MPPS %s created from %s, %s", pps.sop_instance_uid, data.sender,
-             f"linked to {len(steps)} step(s)" if steps else "unscheduled")
+    log.info(
+        "MPPS %s created from %s, %s",
+        pps.sop_instance_uid,
+        data.sender,
+        f"linked to {len(steps)} step(s)" if steps else "unscheduled",
+    )
     return pps
 
 
 def _create_row(data: PerformedStepData, *, unscheduled: bool) -> PerformedProcedureStep:
-    fields = {f.name: getattr(data, f.name) for f in dataclasses.fields(data)
-              if f.name not in ("scheduled_steps", "dose", "discontinuation_reason")}
+    fields = {
+        f.name: getattr(data, f.name)
+        for f in dataclasses.fields(data)
+        if f.name not in ("scheduled_steps", "dose", "discontinuation_reason")
+    }
     row = PerformedProcedureStep(
-        **fields, unscheduled=unscheduled,
+        **fields,
+        unscheduled=unscheduled,
         scheduled_step_refs=[dataclasses.asdict(ref) for ref in data.scheduled_steps],
     )
     _set_dose(row, data.dose)
@@ -134,11 +143,19 @@ def mpps_update(*, sop_instance_uid: str, change: PerformedStepChange) -> Perfor
 
 def _audit(pps: PerformedProcedureStep, action: str, *, actor: str) -> None:
     """The modality changed the exam of each patient its MPPS covers."""
-    patients = {step.requested_procedure.order.patient for step in
-                pps.steps.select_related("requested_procedure__order__patient")}
+    patients = {
+        step.requested_procedure.order.patient
+        for step in pps.steps.select_related("requested_procedure__order__patient")
+    }
     for patient in patients or {None}:
-        audit_record(door=AuditEvent.Door.DICOM, action=action, patient=patient, obj=pps, actor=actor,
-                     detail=f"MPPS {pps.status}")
+        audit_record(
+            door=AuditEvent.Door.DICOM,
+            action=action,
+            patient=patient,
+            obj=pps,
+            actor=actor,
+            detail=f"MPPS {pps.status}",
+        )
 
 
 def _locked(sop_instance_uid: str) -> PerformedProcedureStep:
@@ -268,8 +285,15 @@ def _order_of(pps: PerformedProcedureStep) -> OrderData:
     accession = ref.accession_number
     if accession and ImagingOrder.objects.filter(accession_number=accession).exists():
         accession = ""
-    step = StepData(modality=pps.modality, station_ae_title=pps.station_ae_title, station_name=pps.station_name[:16],
-                    location=pps.location[:16], start=pps.start, description=pps.description)
+    step = StepData(
+        modality=pps.modality,
+        station_ae_title=pps.station_ae_title,
+        station_name=pps.station_name[:16],
+        location=pps.location[:16],
+        start=pps.start,
+        description=pps.description,
+    )
     procedure = ProcedureData(description=pps.description, study_instance_uid=study_uid, steps=[step])
-    return OrderData(placer_system="RIS", accession_number=accession, reason="unscheduled exam (MPPS)",
-                     procedures=[procedure])
+    return OrderData(
+        placer_system="RIS", accession_number=accession, reason="unscheduled exam (MPPS)", procedures=[procedure]
+    )

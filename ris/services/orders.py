@@ -4,6 +4,7 @@ The HL7 order-control codes (HL7 2.5.1 table 0119) map one to one:
 NW `order_place`, XO `order_change`, CA `order_cancel`, DC `order_discontinue`,
 HD `order_hold`, RL `order_release`, SC `order_status_change`.
 """
+
 import dataclasses
 
 from django.db import IntegrityError, transaction
@@ -21,8 +22,15 @@ _FINAL_STEPS = {StepStatus.COMPLETED, StepStatus.DISCONTINUED, StepStatus.CANCEL
 _ORDER_FIELDS = ("ordering_physician", "referring_physician", "reason", "priority", "admission_id")
 _PROCEDURE_FIELDS = ("code_value", "code_scheme", "code_meaning", "description")
 _STEP_FIELDS = (
-    "modality", "station_ae_title", "station_name", "location", "performing_physician", "description",
-    "protocol_code_value", "protocol_code_scheme", "protocol_code_meaning",
+    "modality",
+    "station_ae_title",
+    "station_name",
+    "location",
+    "performing_physician",
+    "description",
+    "protocol_code_value",
+    "protocol_code_scheme",
+    "protocol_code_meaning",
 )
 
 
@@ -119,7 +127,9 @@ def _move(row: ImagingOrder, status: str, step_status: str | None = None) -> Ima
     row.status = status
     row.save(update_fields=["status", "updated_at"])
     if step_status:
-        for step in ScheduledProcedureStep.objects.filter(requested_procedure__order=row).exclude(status__in=_FINAL_STEPS):
+        for step in ScheduledProcedureStep.objects.filter(requested_procedure__order=row).exclude(
+            status__in=_FINAL_STEPS
+        ):
             STEP_MACHINE.check(step.status, step_status)
             step.status = step_status
             step.save(update_fields=["status"])
@@ -129,19 +139,19 @@ def _move(row: ImagingOrder, status: str, step_status: str | None = None) -> Ima
 def _create_order(patient, order: OrderData, source_message) -> ImagingOrder:
     """The unique indexes refuse a used placer or accession number (AE 205),
     also against a concurrent NW, without a query first."""
-    fields = dict(
-        patient=patient,
-        placer_system=order.placer_system,
-        placer_number=order.placer_number,
-        filler_number=order.filler_number or order.accession_number,  # the accession when absent
-        accession_number=order.accession_number or None,
-        ordering_physician=order.ordering_physician,
-        referring_physician=order.referring_physician,
-        reason=order.reason,
-        priority=order.priority or "ROUTINE",
-        admission_id=order.admission_id,
-        source_message=source_message,
-    )
+    fields = {
+        "patient": patient,
+        "placer_system": order.placer_system,
+        "placer_number": order.placer_number,
+        "filler_number": order.filler_number or order.accession_number,  # the accession when absent
+        "accession_number": order.accession_number or None,
+        "ordering_physician": order.ordering_physician,
+        "referring_physician": order.referring_physician,
+        "reason": order.reason,
+        "priority": order.priority or "ROUTINE",
+        "admission_id": order.admission_id,
+        "source_message": source_message,
+    }
     try:
         row = ImagingOrder.objects.create(**fields)
     except IntegrityError as exc:
@@ -194,8 +204,11 @@ def _create_procedure(order: ImagingOrder, data: ProcedureData, source_message=N
 
 def _create_step(procedure: RequestedProcedure, data: StepData, source_message=None) -> ScheduledProcedureStep:
     defaults = step_defaults(
-        code_value=procedure.code_value, code_scheme=procedure.code_scheme, modality=data.modality,
-        sender=_sender_of(source_message), needs_station=not data.station_ae_title,
+        code_value=procedure.code_value,
+        code_scheme=procedure.code_scheme,
+        modality=data.modality,
+        sender=_sender_of(source_message),
+        needs_station=not data.station_ae_title,
     )
     if not defaults.modality:
         raise InvalidInput("modality is missing and the procedure code is not in the catalogue", field="modality")

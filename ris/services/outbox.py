@@ -7,6 +7,7 @@ the retry is due (exponential backoff); after `max_attempts` the message is
 DEAD and the queue moves on. A worker killed mid-send leaves the lease to
 expire; the periodic sweep hands the queue to another worker.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,10 +39,16 @@ def outbox_enqueue(*, event: str, context: dict[str, Any], order: ImagingOrder |
         if build is None or not destination.wants(event):
             continue
         built = build(destination, context)
-        rows.append(OutboundMessage.objects.create(
-            destination=destination, event=event, payload=built.payload, control_id=built.control_id,
-            content_type=built.content_type, order=order,
-        ))
+        rows.append(
+            OutboundMessage.objects.create(
+                destination=destination,
+                event=event,
+                payload=built.payload,
+                control_id=built.control_id,
+                content_type=built.content_type,
+                order=order,
+            )
+        )
     for destination_id in {row.destination_id for row in rows}:
         transaction.on_commit(lambda d=destination_id: _schedule(d))
     return rows
@@ -116,8 +123,9 @@ def _record(destination: Destination, message: OutboundMessage, result: outbox.S
     else:
         message.status, message.last_error = Status.RETRYING, result.error
         message.next_attempt_at = timezone.now() + backoff(message.attempts)
-        log.warning("outbound message %s to %s failed (attempt %d): %s", message.pk, destination,
-                    message.attempts, result.error)
+        log.warning(
+            "outbound message %s to %s failed (attempt %d): %s", message.pk, destination, message.attempts, result.error
+        )
     message.save(update_fields=["attempts", "response", "status", "sent_at", "last_error", "next_attempt_at"])
 
 

@@ -1,4 +1,5 @@
 """Patients: found or created by identifier, updated, merged (HL7 ADT)."""
+
 from django.db import transaction
 
 from ris.exceptions import InvalidInput

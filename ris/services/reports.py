@@ -4,6 +4,7 @@ Each service is one transaction. Signing, correcting and adding an addendum
 write a new signed version and, in the same transaction, the outbound
 messages that carry it to the EHR (ris/services/outbox.py).
 """
+
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
@@ -43,8 +44,9 @@ def report_sign(*, report: Report, signer, status: str) -> ReportVersion:
 
 
 @transaction.atomic
-def report_submit(*, procedure: RequestedProcedure, user, findings: str, impression: str,
-                  status: str = ReportStatus.DRAFT) -> ReportVersion:
+def report_submit(
+    *, procedure: RequestedProcedure, user, findings: str, impression: str, status: str = ReportStatus.DRAFT
+) -> ReportVersion:
     """Save the text as the draft and, unless `status` is DRAFT, sign it: the
     reporting page's one call for "save", "sign preliminary" and "sign final"."""
     draft = report_save_draft(procedure=procedure, author=user, findings=findings, impression=impression)
@@ -100,8 +102,14 @@ def _copy_of_latest(report: Report) -> ReportVersion:
     latest = report.latest_signed()
     if latest is None:
         raise InvalidInput("there is no draft to sign", field="findings")
-    return ReportVersion(report=report, number=_next_number(report), findings=latest.findings,
-                         impression=latest.impression, addenda=latest.addenda, author=latest.author)
+    return ReportVersion(
+        report=report,
+        number=_next_number(report),
+        findings=latest.findings,
+        impression=latest.impression,
+        addenda=latest.addenda,
+        author=latest.author,
+    )
 
 
 def _require_text(findings: str, impression: str) -> None:

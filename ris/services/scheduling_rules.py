@@ -3,12 +3,18 @@
 A booking is the step's interval [start, end) in a room. Times in reasons are
 shown in the site time zone.
 """
+
 import datetime as dt
 
 from django.utils import timezone
 
 from ris.exceptions import (
-    PatientDoubleBooked, ProcedureNotPossibleInRoom, RoomBlocked, RoomClosed, RoomFull, StepNotBookable,
+    PatientDoubleBooked,
+    ProcedureNotPossibleInRoom,
+    RoomBlocked,
+    RoomClosed,
+    RoomFull,
+    StepNotBookable,
 )
 from ris.models import Appointment, BlockedTime, Procedure, Room, ScheduledProcedureStep
 from ris.services import catalogue_defaults as catalogue
@@ -19,8 +25,15 @@ BOOKABLE_STATUSES = {StepStatus.SCHEDULED, StepStatus.ARRIVED, StepStatus.READY}
 RELEASED_STATUSES = [StepStatus.CANCELED, StepStatus.DISCONTINUED]
 
 
-def check_booking(*, step: ScheduledProcedureStep, room: Room, start: dt.datetime, end: dt.datetime,
-                  patient_id: int, ignore: Appointment | None = None) -> None:
+def check_booking(
+    *,
+    step: ScheduledProcedureStep,
+    room: Room,
+    start: dt.datetime,
+    end: dt.datetime,
+    patient_id: int,
+    ignore: Appointment | None = None,
+) -> None:
     """Raise the first rule the booking breaks; return quietly if it breaks none."""
     check_step_bookable(step)
     check_procedure_possible(step, room)
@@ -65,15 +78,19 @@ def check_room_open(room: Room, start: dt.datetime, end: dt.datetime) -> None:
 
 def _closed_reason(room, local_start, local_end, periods) -> str:
     hours = ", ".join(f"{p.opens:%H:%M}–{p.closes:%H:%M}" for p in periods) or "closed all day"
-    return (f"Room {room.code} is not open {local_start:%a %d %b} {local_start:%H:%M}–{local_end:%H:%M} "
-            f"(opening hours that day: {hours}).")
+    return (
+        f"Room {room.code} is not open {local_start:%a %d %b} {local_start:%H:%M}–{local_end:%H:%M} "
+        f"(opening hours that day: {hours})."
+    )
 
 
 def check_room_not_blocked(room: Room, start: dt.datetime, end: dt.datetime) -> None:
     block = BlockedTime.objects.filter(room=room, start__lt=end, end__gt=start).first()
     if block is not None:
         until = timezone.localtime(block.end)
-        raise RoomBlocked(f"Room {room.code} is blocked until {until:%d %b %H:%M}: {block.reason or 'no reason given'}.")
+        raise RoomBlocked(
+            f"Room {room.code} is blocked until {until:%d %b %H:%M}: {block.reason or 'no reason given'}."
+        )
 
 
 def check_room_capacity(room: Room, overlapping, start: dt.datetime, end: dt.datetime) -> None:

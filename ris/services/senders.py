@@ -1,4 +1,5 @@
 """Which senders the RIS accepts, and how their messages are read."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ a status set by hand for modalities without MPPS). The order follows its
 steps; each change of the order's status is queued for the EHR in the same
 transaction (outbox event "order_status").
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,7 +53,7 @@ def step_move(step: ScheduledProcedureStep, status: str) -> None:
 
 def step_walk(step: ScheduledProcedureStep, path: list[str]) -> None:
     """Move a step along `path`, starting after the point it has reached."""
-    remaining = path[path.index(step.status) + 1:] if step.status in path else path
+    remaining = path[path.index(step.status) + 1 :] if step.status in path else path
     for status in remaining:
         step_move(step, status)
 
@@ -60,8 +61,9 @@ def step_walk(step: ScheduledProcedureStep, path: list[str]) -> None:
 def order_follow_steps(*, order_id: int) -> ImagingOrder:
     """Give the order the status its steps imply; tell the EHR when it changes."""
     order = ImagingOrder.objects.select_for_update().get(pk=order_id)
-    statuses = list(ScheduledProcedureStep.objects.filter(requested_procedure__order=order)
-                    .values_list("status", flat=True))
+    statuses = list(
+        ScheduledProcedureStep.objects.filter(requested_procedure__order=order).values_list("status", flat=True)
+    )
     new = status_from_steps(statuses, order.status)
     if new != order.status:
         _check(ORDER_MACHINE, order.status, new, f"order {order.accession_number}")

@@ -1,4 +1,5 @@
 """Login (throttled), the capability check every page uses, the client's address."""
+
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -22,6 +23,7 @@ def client_address(request) -> str:
 
 def requires(capability: str):
     """Page decorator: log in first, then 403 unless a role grants `capability`."""
+
     def decorate(view):
         @wraps(view)
         def checked(request, *args, **kwargs):
@@ -30,7 +32,9 @@ def requires(capability: str):
             if not request.user.has_perm(permission(capability)):
                 raise PermissionDenied(f"Your role does not allow this ({capability}).")
             return view(request, *args, **kwargs)
+
         return checked
+
     return decorate
 
 
@@ -79,5 +83,12 @@ def audit_page(request, *, action: str, patient=None, obj=None, detail: str = ""
     """Record in the audit trail that this page showed or changed a patient's data."""
     from ris.services.audit import audit_record
 
-    audit_record(door="WEB", action=action, patient=patient, obj=obj, user=request.user,
-                 detail=detail or request.path, address=client_address(request))
+    audit_record(
+        door="WEB",
+        action=action,
+        patient=patient,
+        obj=obj,
+        user=request.user,
+        detail=detail or request.path,
+        address=client_address(request),
+    )

@@ -38,8 +38,17 @@ def _csv_lines(events):
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_COLUMNS)
     for e in events:
-        row = [e.at.isoformat(), e.actor, e.door, e.action, e.patient.patient_id if e.patient else "",
-               e.object_type, e.object_id, e.detail, e.address]
+        row = [
+            e.at.isoformat(),
+            e.actor,
+            e.door,
+            e.action,
+            e.patient.patient_id if e.patient else "",
+            e.object_type,
+            e.object_id,
+            e.detail,
+            e.address,
+        ]
         yield writer.writerow([spreadsheet_safe(value) for value in row])
 
 

@@ -1,4 +1,5 @@
 """The technologists' status board: today's exams per room, refreshed by htmx polling."""
+
 from itertools import groupby
 
 from django.shortcuts import get_object_or_404, render
@@ -38,8 +39,13 @@ def board_step_status(request, pk: int):
     except DomainError as refusal:
         error = str(refusal)
     else:
-        audit_page(request, action="CHANGE", patient=step.requested_procedure.order.patient, obj=step,
-                   detail=f"status {form.cleaned_data['status']}")
+        audit_page(
+            request,
+            action="CHANGE",
+            patient=step.requested_procedure.order.patient,
+            obj=step,
+            detail=f"status {form.cleaned_data['status']}",
+        )
     response = render(request, "ris/_board_rows.html", {**board_context(request), "error": error})
     response.status_code = 409 if error else 200
     return response
@@ -51,5 +57,4 @@ def board_context(request) -> dict:
     for step in steps:
         step.next_statuses = sorted(STEP_MACHINE.transitions.get(step.status, ()))
     rooms = [(room or "not booked in a room", list(rows)) for room, rows in groupby(steps, key=lambda s: s.location)]
-    return {"day": day, "rooms": rooms,
-            "can_change": request.user.has_perm("ris.change_step_status")}
+    return {"day": day, "rooms": rooms, "can_change": request.user.has_perm("ris.change_step_status")}

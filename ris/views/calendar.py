@@ -4,6 +4,7 @@ The browser shows site-local wall times: events go out as naive local ISO
 strings and drops come back the same way, so the calendar does not depend on
 the browser's time zone. Refusals come back as 409 with the reason.
 """
+
 import datetime as dt
 import json
 
@@ -13,8 +14,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ris import selectors
-from ris.http_status import http_status_for
 from ris.exceptions import DomainError, InvalidInput
+from ris.http_status import http_status_for
 from ris.models import Appointment, Room
 from ris.services.appointments import appointment_book, appointment_move, appointment_resize
 from ris.views.access import audit_page, requires
@@ -24,8 +25,12 @@ from ris.views.access import audit_page, requires
 def calendar_page(request):
     modality = request.GET.get("modality", "")
     rooms = selectors.active_rooms()
-    context = {"rooms": rooms, "unbooked": selectors.unbooked_steps(modality=modality)[:100],
-               "modality": modality, "day": _day(request.GET.get("day", ""))}
+    context = {
+        "rooms": rooms,
+        "unbooked": selectors.unbooked_steps(modality=modality)[:100],
+        "modality": modality,
+        "day": _day(request.GET.get("day", "")),
+    }
     return render(request, "ris/calendar.html", context)
 
 
@@ -56,9 +61,15 @@ def calendar_events(request):
 
 def blocked_json(block) -> dict:
     """Blocked time as a background event: seen, not draggable."""
-    return {"id": f"blocked-{block.pk}", "resourceIds": [str(block.room_id)], "display": "background",
-            "start": wall_time(block.start), "end": wall_time(block.end),
-            "title": block.reason or "blocked", "classNames": ["ris-blocked"]}
+    return {
+        "id": f"blocked-{block.pk}",
+        "resourceIds": [str(block.room_id)],
+        "display": "background",
+        "start": wall_time(block.start),
+        "end": wall_time(block.end),
+        "title": block.reason or "blocked",
+        "classNames": ["ris-blocked"],
+    }
 
 
 def event_json(appointment: Appointment) -> dict:
@@ -82,8 +93,14 @@ def calendar_book(request):
         room = _room(body)
         if room is None:
             raise InvalidInput("choose a room", field="room")
-        return appointment_book(step=step, room=room, start=local_datetime(body.get("start")),
-                                duration_minutes=body.get("duration_minutes"), user=request.user)
+        return appointment_book(
+            step=step,
+            room=room,
+            start=local_datetime(body.get("start")),
+            duration_minutes=body.get("duration_minutes"),
+            user=request.user,
+        )
+
     return _answer(request, book)
 
 
@@ -92,8 +109,10 @@ def calendar_book(request):
 def calendar_move(request, pk: int):
     def move(body):
         appointment = get_object_or_404(Appointment, pk=pk)
-        return appointment_move(appointment=appointment, room=_room(body),
-                                start=local_datetime(body.get("start")), user=request.user)
+        return appointment_move(
+            appointment=appointment, room=_room(body), start=local_datetime(body.get("start")), user=request.user
+        )
+
     return _answer(request, move)
 
 
@@ -103,6 +122,7 @@ def calendar_resize(request, pk: int):
     def resize(body):
         appointment = get_object_or_404(Appointment, pk=pk)
         return appointment_resize(appointment=appointment, duration_minutes=_minutes(body), user=request.user)
+
     return _answer(request, resize)
 
 
@@ -111,8 +131,7 @@ def _answer(request, change) -> JsonResponse:
     try:
         appointment = change(_json_body(request))
     except DomainError as refusal:
-        return JsonResponse({"reason": str(refusal), "error": type(refusal).__name__},
-                            status=http_status_for(refusal))
+        return JsonResponse({"reason": str(refusal), "error": type(refusal).__name__}, status=http_status_for(refusal))
     audit_page(request, action="CHANGE", patient=appointment.patient, obj=appointment)
     return JsonResponse(event_json(appointment))
 

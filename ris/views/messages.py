@@ -1,5 +1,6 @@
 """The message log. Inbound HL7 now; outbound messages join the same page when
 the outbox exists (a second table fed by its own selector)."""
+
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 

@@ -1,5 +1,6 @@
 """The modality registry page: each AE's settings, its last worklist query,
 and the latest queries (keys asked, items returned, time taken)."""
+
 from django.shortcuts import render
 
 from ris.selectors.modalities import modality_aes_with_last_query, worklist_queries_latest

@@ -1,4 +1,5 @@
 """Order queue (filters, saved filters), manual order entry, keyboard booking."""
+
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,8 +19,12 @@ def order_queue(request):
     form = OrderQueueFilter(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     steps = selectors.order_queue(**filters)[:300]
-    context = {"form": form, "steps": steps, "saved": request.user.saved_filters.all(),
-               "query": request.GET.urlencode()}
+    context = {
+        "form": form,
+        "steps": steps,
+        "saved": request.user.saved_filters.all(),
+        "query": request.GET.urlencode(),
+    }
     return render(request, "ris/order_queue.html", context)
 
 
@@ -28,8 +33,9 @@ def order_queue(request):
 def saved_filter_save(request):
     form = SavedFilterForm(request.POST)
     if form.is_valid():
-        SavedFilter.objects.update_or_create(user=request.user, name=form.cleaned_data["name"],
-                                             defaults={"query": form.cleaned_data["query"]})
+        SavedFilter.objects.update_or_create(
+            user=request.user, name=form.cleaned_data["name"], defaults={"query": form.cleaned_data["query"]}
+        )
     return redirect(f"{reverse('order_queue')}?{form.data.get('query', '')}")
 
 

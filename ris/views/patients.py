@@ -17,6 +17,9 @@ def patient_search(request):
 def patient_page(request, pk: int):
     patient = get_object_or_404(Patient, pk=pk)
     audit_page(request, action="VIEW", patient=patient, obj=patient)
-    context = {"patient": patient, "orders": selectors.patient_orders(patient),
-               "messages_in": selectors.patient_messages(patient)[:50]}
+    context = {
+        "patient": patient,
+        "orders": selectors.patient_orders(patient),
+        "messages_in": selectors.patient_messages(patient)[:50],
+    }
     return render(request, "ris/patient.html", context)

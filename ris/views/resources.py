@@ -1,4 +1,5 @@
 """Rooms, opening hours, blocked time and the procedure catalogue: plain lists and forms."""
+
 from django.contrib import messages
 from django.db.models import ProtectedError
 from django.http import Http404
@@ -13,8 +14,11 @@ KINDS = {
     "rooms": (RoomForm, "Rooms", ["code", "name", "modality", "station", "capacity", "is_active"]),
     "hours": (OpeningHoursForm, "Opening hours", ["room", "get_weekday_display", "opens", "closes"]),
     "blocked": (BlockedTimeForm, "Blocked time", ["room", "start", "end", "reason"]),
-    "procedures": (ProcedureForm, "Procedure catalogue",
-                   ["code", "name", "modality", "default_duration_minutes", "preparation_instructions"]),
+    "procedures": (
+        ProcedureForm,
+        "Procedure catalogue",
+        ["code", "name", "modality", "default_duration_minutes", "preparation_instructions"],
+    ),
 }
 
 
@@ -28,8 +32,9 @@ def _kind(kind: str):
 def resource_list(request, kind: str):
     form_class, title, columns = _kind(kind)
     rows = form_class._meta.model.objects.all()
-    table = [(row, [getattr(row, c)() if callable(getattr(row, c)) else getattr(row, c) for c in columns])
-             for row in rows]
+    table = [
+        (row, [getattr(row, c)() if callable(getattr(row, c)) else getattr(row, c) for c in columns]) for row in rows
+    ]
     context = {"kind": kind, "title": title, "columns": columns, "table": table, "kinds": KINDS}
     return render(request, "ris/resource_list.html", context)
 

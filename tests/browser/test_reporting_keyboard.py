@@ -1,4 +1,5 @@
 """The reporting page in headless Chromium, driven by the keyboard only."""
+
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,11 +20,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not CHROMIUM, reason="needs C
 def read_db(query):
     """Run an ORM read in its own thread: Playwright keeps an event loop in
     this one (Django refuses sync ORM calls there)."""
+
     def run():
         try:
             return query()
         finally:
             connections.close_all()
+
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(run).result()
 

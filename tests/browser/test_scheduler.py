@@ -1,6 +1,7 @@
 """A scheduler in a real browser: log in, find an order, book it by dragging it
 onto the calendar, see it in the DICOM worklist; a conflicting drag is refused
 and snaps back; the status board follows status changes without a reload."""
+
 import datetime as dt
 
 import pytest
@@ -37,8 +38,10 @@ def today():
 
 @pytest.fixture
 def ct_rooms():
-    return (f.room("CT1", ae_title="CT1_SCANNER", opens=dt.time(6), closes=dt.time(21)),
-            f.room("CT2", ae_title="CT2_SCANNER", opens=dt.time(6), closes=dt.time(21)))
+    return (
+        f.room("CT1", ae_title="CT1_SCANNER", opens=dt.time(6), closes=dt.time(21)),
+        f.room("CT2", ae_title="CT2_SCANNER", opens=dt.time(6), closes=dt.time(21)),
+    )
 
 
 def slot_point(page, room, hhmm: str) -> dict:
@@ -79,13 +82,17 @@ def test_scheduler_finds_an_order_drags_it_onto_a_slot_and_the_modality_sees_it(
 
     step.refresh_from_db()
     assert timezone.localtime(step.start).time() == dt.time(10, 0)
-    responses, proc = findscu(dicom, [
-        "ScheduledProcedureStepSequence[0].ScheduledStationAETitle=CT1_SCANNER",
-        f"ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartDate={today:%Y%m%d}",
-        "ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartTime",
-        "ScheduledProcedureStepSequence[0].ScheduledProcedureStepLocation",
-        "AccessionNumber", "PatientName",
-    ])
+    responses, proc = findscu(
+        dicom,
+        [
+            "ScheduledProcedureStepSequence[0].ScheduledStationAETitle=CT1_SCANNER",
+            f"ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartDate={today:%Y%m%d}",
+            "ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartTime",
+            "ScheduledProcedureStepSequence[0].ScheduledProcedureStepLocation",
+            "AccessionNumber",
+            "PatientName",
+        ],
+    )
     assert proc.returncode == 0, proc.stderr
     assert [r.AccessionNumber for r in responses] == ["ACC42"]
     sps = responses[0].ScheduledProcedureStepSequence[0]
@@ -151,8 +158,9 @@ def test_status_board_shows_an_exam_started_by_mpps_without_reloading(page, ct_r
     page.locator(f"#step-{second.pk} .step-status", has_text="ARRIVED").wait_for()
 
     procedure = first.requested_procedure
-    item = mpps_scu.scheduled_item(procedure.study_instance_uid, accession="ACC7",
-                                   rp_id=procedure.requested_procedure_id, sps_id=first.sps_id)
+    item = mpps_scu.scheduled_item(
+        procedure.study_instance_uid, accession="ACC7", rp_id=procedure.requested_procedure_id, sps_id=first.sps_id
+    )
     with mpps_scu.MppsScu(dicom) as modality:  # the modality starts the exam
         status_reply, _ = modality.create(mpps_scu.in_progress([item], patient_id="P1"))
     assert status_reply.Status == 0x0000

@@ -1,7 +1,8 @@
 """The README's screenshots, from a small busy day. Refresh them with:
 
-    RIS_SCREENSHOTS=docs/images python -m pytest tests/browser/test_screenshots.py
+RIS_SCREENSHOTS=docs/images python -m pytest tests/browser/test_screenshots.py
 """
+
 import datetime as dt
 import os
 
@@ -15,7 +16,8 @@ from tests import factories as f
 from tests.browser.conftest import log_in, screenshot
 
 pytestmark = [
-    pytest.mark.slow, pytest.mark.django_db(transaction=True),
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not os.environ.get("RIS_SCREENSHOTS"), reason="set RIS_SCREENSHOTS=docs/images to refresh"),
 ]
 
@@ -23,13 +25,19 @@ PATIENTS = ["MUSTER^ERIKA", "DOE^JOHN", "ROSSI^MARIO", "DUPONT^MARIE", "SMITH^AN
 
 
 def busy_day(today):
-    rooms = {code: f.room(code, modality, opens=dt.time(7), closes=dt.time(19))
-             for code, modality in [("CT1", "CT"), ("CT2", "CT"), ("MR1", "MR")]}
+    rooms = {
+        code: f.room(code, modality, opens=dt.time(7), closes=dt.time(19))
+        for code, modality in [("CT1", "CT"), ("CT2", "CT"), ("MR1", "MR")]
+    }
     f.procedure("MRKNEE", "MR", 30, "MR Knee")
-    BlockedTime.objects.create(room=rooms["CT2"], start=f.local(today, 12), end=f.local(today, 13),
-                               reason="Daily QA")
-    plan = [("CT1", 8, 0, "CTHEAD", "CT"), ("CT1", 8, 30, "CTHEAD", "CT"), ("CT2", 9, 0, "CTHEAD", "CT"),
-            ("MR1", 8, 0, "MRKNEE", "MR"), ("MR1", 9, 0, "MRKNEE", "MR")]
+    BlockedTime.objects.create(room=rooms["CT2"], start=f.local(today, 12), end=f.local(today, 13), reason="Daily QA")
+    plan = [
+        ("CT1", 8, 0, "CTHEAD", "CT"),
+        ("CT1", 8, 30, "CTHEAD", "CT"),
+        ("CT2", 9, 0, "CTHEAD", "CT"),
+        ("MR1", 8, 0, "MRKNEE", "MR"),
+        ("MR1", 9, 0, "MRKNEE", "MR"),
+    ]
     steps = []
     for i, (code, hour, minute, procedure, modality) in enumerate(plan):
         step = f.step(patient_id=f"MRN{i}", name=PATIENTS[i], code=procedure, modality=modality, accession=f"A{i}")
@@ -43,7 +51,7 @@ def busy_day(today):
 def test_screenshots_of_the_calendar_and_the_status_board(page):
     today = timezone.localdate()
     steps = busy_day(today)
-    for step, status in zip(steps, ["STARTED", "ARRIVED", "READY"]):
+    for step, status in zip(steps, ["STARTED", "ARRIVED", "READY"], strict=False):
         step_set_status(step=step, status=status)
     f.user_with_role("administrator", "admin")
     log_in(page, "admin", f.PASSWORD)

@@ -1,5 +1,6 @@
 """Each ACK form over MLLP: original AA/AE/AR with ERR per version, enhanced
 mode CA/CR with the application ACK as MSH-15/16 ask."""
+
 import pytest
 
 from ris.models import ImagingOrder, InboundMessage
@@ -11,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 def _enhanced(control_id: str, accept: str, application: str, **options) -> str:
     text = orm_new_order(control_id, **options)
-    head, rest = text.split("\r", 1)
+    _head, rest = text.split("\r", 1)
     return msh(control_id, accept_ack=accept, application_ack=application) + "\r" + rest
 
 
@@ -32,7 +33,8 @@ def test_original_mode_aa_ae_ar_and_the_v231_err_1(mllp):
 
 def test_v251_err_carries_location_code_and_severity(mllp):
     text = message(
-        msh("V1", version="2.5.1"), segment("PID", {3: "P1^^^H"}),
+        msh("V1", version="2.5.1"),
+        segment("PID", {3: "P1^^^H"}),
         segment("ORC", {1: "CA", 2: "NOPE"}),
     )
     with MllpClient(mllp.port) as client:

@@ -1,4 +1,5 @@
 """ADT over MLLP: patient update (A01/A04/A08) and merge (A40)."""
+
 import datetime as dt
 
 import pytest

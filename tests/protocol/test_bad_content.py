@@ -1,4 +1,5 @@
 """Content no database column can hold, over MLLP: refused, stored, answered."""
+
 import pytest
 
 from ris.models import InboundMessage, Patient

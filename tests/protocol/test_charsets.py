@@ -1,5 +1,6 @@
 """Names in each MSH-18 character set, over MLLP and back out of the worklist
 (which answers in UTF-8, ISO_IR 192)."""
+
 import pytest
 
 from ris.models import Patient
@@ -57,11 +58,14 @@ def test_japanese_name_fills_three_component_groups(mllp, dicom, msh_18):
     assert _worklist_name(dicom) == JAPANESE_PN
 
 
-@pytest.mark.parametrize(("msh_18", "codec", "escaped"), [
-    ("8859/1", "latin-1", r"M\XDC\LLER^HANS"),
-    ("UNICODE UTF-8", "utf-8", r"M\XC39C\LLER^HANS"),
-    ("", "ascii", r"M\XC39C\LLER^HANS"),  # undeclared: read as UTF-8, as the message text is
-])
+@pytest.mark.parametrize(
+    ("msh_18", "codec", "escaped"),
+    [
+        ("8859/1", "latin-1", r"M\XDC\LLER^HANS"),
+        ("UNICODE UTF-8", "utf-8", r"M\XC39C\LLER^HANS"),
+        ("", "ascii", r"M\XC39C\LLER^HANS"),  # undeclared: read as UTF-8, as the message text is
+    ],
+)
 def test_hex_escape_decodes_in_the_message_character_set(mllp, msh_18, codec, escaped):
     raw = orm_new_order("HX1", name=escaped, charset=msh_18).encode(codec)
     assert _send(mllp.port, raw)[1] == "AA"

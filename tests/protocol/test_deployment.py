@@ -1,5 +1,6 @@
 """The commands the container files run, run here: gunicorn, the listeners
 with their metrics ports, the health checks, the Celery worker and beat."""
+
 import subprocess
 import sys
 import time
@@ -14,8 +15,8 @@ from ris import outbox
 from ris.models import Destination, OutboundMessage
 from ris.services.outbox import outbox_enqueue
 from tests.ehr import FakeEhr
-from tests.workers import purge_queue
 from tests.processes import ROOT, database_url, free_port, start_command, stop, wait_for_port
+from tests.workers import purge_queue
 
 pytestmark = pytest.mark.slow
 HEALTHCHECK = [sys.executable, str(ROOT / "docker" / "healthcheck.py")]
@@ -36,9 +37,13 @@ def test_compose_file_gives_every_service_a_health_check():
 def test_gunicorn_serves_the_app_and_the_http_health_check_passes(transactional_db):
     port = free_port()
     env = {"DATABASE_URL": database_url()}
-    proc = subprocess.Popen([str(BIN / "gunicorn"), "ris.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-                            cwd=ROOT, env={**__import__("os").environ, **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(BIN / "gunicorn"), "ris.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        cwd=ROOT,
+        env={**__import__("os").environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for_port(port, proc)
         assert _healthy("http", f"http://127.0.0.1:{port}/health/live")
@@ -77,8 +82,13 @@ def note_builder():
 
 def _celery(*args: str) -> subprocess.Popen:
     env = {**__import__("os").environ, "DATABASE_URL": database_url(), "RIS_OUTBOX_SWEEP_SECONDS": "1"}
-    return subprocess.Popen([str(BIN / "celery"), "-A", "ris", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [str(BIN / "celery"), "-A", "ris", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _worker_and_beat_until_received(ehr: FakeEhr, tmp_path) -> None:
@@ -107,8 +117,7 @@ def test_worker_and_beat_commands_deliver_what_waited_while_they_were_down(trans
     assert OutboundMessage.objects.get().status == OutboundMessage.Status.ACKED
 
 
-def test_broker_down_at_commit_keeps_the_message_and_the_sweep_delivers_it(transactional_db, note_builder,
-                                                                           tmp_path):
+def test_broker_down_at_commit_keeps_the_message_and_the_sweep_delivers_it(transactional_db, note_builder, tmp_path):
     from ris.celery import app
 
     ehr = FakeEhr()

@@ -1,5 +1,6 @@
 """Bad DICOM peers: each is refused with a failure status or an abort, and
 the listener goes on serving the others."""
+
 import socket
 import struct
 import time

@@ -1,6 +1,7 @@
 """Exactly once over MLLP: resends answered from the log, concurrent senders
 never doubling a patient or an order. Meaningful on PostgreSQL (CI); on
 SQLite the writers are serialised and the same assertions hold."""
+
 import threading
 
 import pytest

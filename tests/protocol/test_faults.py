@@ -1,12 +1,13 @@
 """Faults: a listener killed mid-stream, the database going away."""
+
 import signal
 import time
 
 import pytest
 from django.db import connection
+from pydicom.dataset import Dataset
 from pynetdicom import AE
 from pynetdicom.sop_class import ModalityWorklistInformationFind
-from pydicom.dataset import Dataset
 
 from ris.models import ImagingOrder, InboundMessage, Patient
 from tests.hl7_builders import orm_new_order

@@ -1,5 +1,6 @@
 """50 modality associations query while orders stream in over four MLLP
 connections: no error, no lost and no duplicated order. (Figures: make bench.)"""
+
 import pytest
 
 from bench.load import run_load

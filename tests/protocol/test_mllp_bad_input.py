@@ -1,4 +1,5 @@
 """Bad input over MLLP: the right NAK, nothing half-written, the listener serving on."""
+
 import pytest
 
 from ris.models import ImagingOrder, InboundMessage
@@ -50,7 +51,7 @@ def test_half_frame_followed_by_a_good_frame_answers_the_good_one(mllp):
 def test_oversized_frame_is_refused_with_ar_and_the_listener_serves_others(transactional_db):
     from hl7 import server as mllp_server
 
-    server, thread = mllp_server.start_in_thread("127.0.0.1", 0, max_message_bytes=2000)
+    server, _thread = mllp_server.start_in_thread("127.0.0.1", 0, max_message_bytes=2000)
     try:
         big = orm_new_order("MSG81") + "NTE|1||" + "x" * 5000 + "\r"
         with MllpClient(server.port) as client:
@@ -67,7 +68,7 @@ def test_oversized_frame_is_refused_with_ar_and_the_listener_serves_others(trans
 def test_idle_connection_is_closed_after_the_timeout(transactional_db):
     from hl7 import server as mllp_server
 
-    server, thread = mllp_server.start_in_thread("127.0.0.1", 0, idle_timeout=0.5)
+    server, _thread = mllp_server.start_in_thread("127.0.0.1", 0, idle_timeout=0.5)
     try:
         with MllpClient(server.port, timeout=5) as client:
             assert client.is_closed_by_peer()

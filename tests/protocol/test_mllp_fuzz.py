@@ -1,6 +1,7 @@
 """Property: whatever comes in a frame, the listener answers it (or stays
 silent where MLLP framing is broken or enhanced mode asks for silence),
 keeps serving, and never leaves half an order behind."""
+
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -16,8 +17,13 @@ pytestmark = pytest.mark.slow
 BASES = [
     orm_new_order("F1", study_uid="1.2.3.4"),
     orm_new_order("F2", name="MÜLLER^HANS", charset="UNICODE UTF-8"),
-    omi_order("F3", ipcs=[{1: "ACC1", 2: "RP1", 3: "1.2.3.5", 4: "SPS1", 5: "MR", 9: "MR01"},
-                          {1: "ACC1", 2: "RP1", 3: "1.2.3.5", 4: "SPS2", 5: "MR", 9: "MR02"}]),
+    omi_order(
+        "F3",
+        ipcs=[
+            {1: "ACC1", 2: "RP1", 3: "1.2.3.5", 4: "SPS1", 5: "MR", 9: "MR01"},
+            {1: "ACC1", 2: "RP1", 3: "1.2.3.5", 4: "SPS2", 5: "MR", 9: "MR02"},
+        ],
+    ),
     orm_control("F4", "XO", obr={24: "CT", 31: '""'}),
     orm_control("F5", "CA"),
     adt("F6", "A40", pid={3: "P1^^^H", 5: "A^B"}, mrg={1: "P2^^^H"}),
@@ -26,11 +32,35 @@ PROBE = message(msh("PROBE", message_type="ZZZ^Z01"), segment("PID", {3: "X"})).
 FIELD_TEXT = st.one_of(
     st.text(alphabet=st.sampled_from(list('|^~\\&""ABZ019 .-\r\nÜ山\x00')), max_size=24),
     # values that steer the message: order control and status, ACK modes, character sets, erase
-    st.sampled_from(["NW", "XO", "CA", "DC", "SC", "HD", "RL", "CM", "IP", "AL", "NE", "ER", "SU",
-                     '""', "UNICODE UTF-8", "8859/5", "~ISO IR87", "ADT^A40", "OMI^O23", "2.5.1"]),
+    st.sampled_from(
+        [
+            "NW",
+            "XO",
+            "CA",
+            "DC",
+            "SC",
+            "HD",
+            "RL",
+            "CM",
+            "IP",
+            "AL",
+            "NE",
+            "ER",
+            "SU",
+            '""',
+            "UNICODE UTF-8",
+            "8859/5",
+            "~ISO IR87",
+            "ADT^A40",
+            "OMI^O23",
+            "2.5.1",
+        ]
+    ),
 )
 settings_ = settings(
-    max_examples=100, deadline=3000, derandomize=True,
+    max_examples=100,
+    deadline=3000,
+    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
@@ -44,7 +74,7 @@ def mutated_messages(draw) -> bytes:
     data = bytearray("|".join(fields).encode("utf-8"))
     for _ in range(draw(st.integers(0, 3))):  # byte-level: flips, cuts, insertions
         at = draw(st.integers(0, max(0, len(data) - 1)))
-        data[at:at + draw(st.integers(0, 3))] = draw(st.binary(max_size=4))
+        data[at : at + draw(st.integers(0, 3))] = draw(st.binary(max_size=4))
     return bytes(data)
 
 
@@ -58,7 +88,7 @@ def _allowed_answers(payload: bytes) -> range:
         header = read_header(payload)
     except HL7Error:
         return range(1, 2)  # no readable MSH: one AR
-    return range(0, 3) if header.enhanced_mode else range(1, 2)
+    return range(3) if header.enhanced_mode else range(1, 2)
 
 
 def _acks_until_probe(client: MllpClient) -> list[bytes]:

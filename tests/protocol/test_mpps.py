@@ -1,4 +1,5 @@
 """The MPPS SCP (PS3.4 F.7) driven by pynetdicom as an independent SCU."""
+
 import pytest
 from pydicom.sequence import Sequence
 from pydicom.tag import Tag
@@ -21,11 +22,13 @@ STUDY_UID = "1.2.826.0.1.3680043.8.498.5001"
 
 def _order(accession="ACC5001", procedures=None) -> ImagingOrder:
     step = StepData(sps_id="SPS5001", modality="CT", station_ae_title="CT01")
-    procedures = procedures or [ProcedureData(requested_procedure_id="RP5001", study_instance_uid=STUDY_UID,
-                                              steps=[step])]
-    return order_place(patient=PatientData(patient_id="PAT5001", name="DOE^JANE"),
-                       order=OrderData(placer_number=f"PL{accession}", accession_number=accession,
-                                       procedures=procedures))
+    procedures = procedures or [
+        ProcedureData(requested_procedure_id="RP5001", study_instance_uid=STUDY_UID, steps=[step])
+    ]
+    return order_place(
+        patient=PatientData(patient_id="PAT5001", name="DOE^JANE"),
+        order=OrderData(placer_number=f"PL{accession}", accession_number=accession, procedures=procedures),
+    )
 
 
 def _item(sps_id="SPS5001", study_uid=STUDY_UID, accession="ACC5001", rp_id="RP5001"):
@@ -57,7 +60,7 @@ def test_in_progress_starts_the_linked_step_and_hides_it_from_the_worklist(dicom
     assert _open_worklist(dicom) == ["SPS5001"]
     uid = generate_uid()
     with MppsScu(dicom) as scu:
-        status, attributes = scu.create(in_progress([_item()]), uid)
+        status, _attributes = scu.create(in_progress([_item()]), uid)
     assert status.Status == 0x0000
     pps = PerformedProcedureStep.objects.get(sop_instance_uid=uid)
     assert list(pps.steps.all()) == [_step()] and not pps.unscheduled
@@ -79,12 +82,15 @@ def test_create_with_a_status_other_than_in_progress_is_refused_0106(dicom):
     assert not PerformedProcedureStep.objects.exists() and _step().status == "SCHEDULED"
 
 
-@pytest.mark.parametrize("keyword, tag", [
-    ("PerformedStationAETitle", 0x00400241),  # type 1
-    ("PerformedProcedureStepStartTime", 0x00400245),  # type 1
-    ("PatientName", 0x00100010),  # type 2
-    ("PerformedSeriesSequence", 0x00400340),  # type 2
-])
+@pytest.mark.parametrize(
+    "keyword, tag",
+    [
+        ("PerformedStationAETitle", 0x00400241),  # type 1
+        ("PerformedProcedureStepStartTime", 0x00400245),  # type 1
+        ("PatientName", 0x00100010),  # type 2
+        ("PerformedSeriesSequence", 0x00400340),  # type 2
+    ],
+)
 def test_create_without_a_required_attribute_is_refused_0120_naming_it(dicom, keyword, tag):
     ds = in_progress([_item()])
     delattr(ds, keyword)
@@ -104,10 +110,13 @@ def test_create_without_the_study_uid_of_a_scheduled_item_is_refused_0120(dicom)
     assert status.ErrorComment == "missing attribute (0020,000D)"
 
 
-@pytest.mark.parametrize("keyword, tag", [
-    ("PerformedProcedureStepID", 0x00400253),
-    ("Modality", 0x00080060),
-])
+@pytest.mark.parametrize(
+    "keyword, tag",
+    [
+        ("PerformedProcedureStepID", 0x00400253),
+        ("Modality", 0x00080060),
+    ],
+)
 def test_create_with_an_empty_type_1_value_is_refused_0121_naming_it(dicom, keyword, tag):
     ds = in_progress([_item()])
     setattr(ds, keyword, "")
@@ -153,7 +162,11 @@ def test_set_after_completed_is_refused_0110_a710_and_changes_nothing(dicom):
     assert status.ErrorID == 0xA710
     after = PerformedProcedureStep.objects.get()
     assert (after.status, after.description, after.performed_series, after.dataset) == (
-        "COMPLETED", before.description, before.performed_series, before.dataset)
+        "COMPLETED",
+        before.description,
+        before.performed_series,
+        before.dataset,
+    )
     assert _step().status == "COMPLETED"
 
 
@@ -168,13 +181,16 @@ def test_set_after_discontinued_is_refused_0110_a710(dicom):
     assert PerformedProcedureStep.objects.get().status == "DISCONTINUED"
 
 
-@pytest.mark.parametrize("keyword, value, tag", [
-    ("PatientID", "OTHER", 0x00100020),
-    ("PerformedProcedureStepID", "PPS2", 0x00400253),
-    ("PerformedStationAETitle", "CT02", 0x00400241),
-    ("PerformedProcedureStepStartTime", "090000", 0x00400245),
-    ("Modality", "MR", 0x00080060),
-])
+@pytest.mark.parametrize(
+    "keyword, value, tag",
+    [
+        ("PatientID", "OTHER", 0x00100020),
+        ("PerformedProcedureStepID", "PPS2", 0x00400253),
+        ("PerformedStationAETitle", "CT02", 0x00400241),
+        ("PerformedProcedureStepStartTime", "090000", 0x00400245),
+        ("Modality", "MR", 0x00080060),
+    ],
+)
 def test_set_that_changes_a_fixed_attribute_is_refused_0106_and_changes_nothing(dicom, keyword, value, tag):
     _order()
     uid = generate_uid()
@@ -204,10 +220,17 @@ def test_set_that_repeats_fixed_attributes_unchanged_is_accepted(dicom):
     uid = generate_uid()
     with MppsScu(dicom) as scu:
         scu.create(in_progress([_item()]), uid)
-        status, _ = scu.set(uid, final(PatientID="PAT1001", PerformedStationAETitle="CT01", Modality="CT",
-                                       PerformedProcedureStepStartDate="20261126",
-                                       PerformedProcedureStepStartTime="143100",
-                                       ScheduledStepAttributesSequence=Sequence([_item()])))
+        status, _ = scu.set(
+            uid,
+            final(
+                PatientID="PAT1001",
+                PerformedStationAETitle="CT01",
+                Modality="CT",
+                PerformedProcedureStepStartDate="20261126",
+                PerformedProcedureStepStartTime="143100",
+                ScheduledStepAttributesSequence=Sequence([_item()]),
+            ),
+        )
     assert status.Status == 0x0000
 
 
@@ -257,7 +280,7 @@ def test_mpps_matching_no_step_is_accepted_and_flagged_unscheduled(dicom):
     _order()
     uid = generate_uid()
     with MppsScu(dicom) as scu:
-        status, _ = scu.create(in_progress([scheduled_item(generate_uid())], patient_id="WALKIN"), uid)
+        _status, _ = scu.create(in_progress([scheduled_item(generate_uid())], patient_id="WALKIN"), uid)
         assert scu.set(uid, final())[0].Status == 0x0000
     pps = PerformedProcedureStep.objects.get()
     assert pps.unscheduled and not pps.steps.exists()
@@ -267,12 +290,20 @@ def test_mpps_matching_no_step_is_accepted_and_flagged_unscheduled(dicom):
 
 def test_grouped_mpps_covers_two_steps_and_completes_their_order(dicom):
     second_uid = "1.2.826.0.1.3680043.8.498.5002"
-    order = _order(procedures=[
-        ProcedureData(requested_procedure_id="RP5001", study_instance_uid=STUDY_UID,
-                      steps=[StepData(sps_id="SPS5001", modality="CT", station_ae_title="CT01")]),
-        ProcedureData(requested_procedure_id="RP5002", study_instance_uid=second_uid,
-                      steps=[StepData(sps_id="SPS5002", modality="CT", station_ae_title="CT01")]),
-    ])
+    order = _order(
+        procedures=[
+            ProcedureData(
+                requested_procedure_id="RP5001",
+                study_instance_uid=STUDY_UID,
+                steps=[StepData(sps_id="SPS5001", modality="CT", station_ae_title="CT01")],
+            ),
+            ProcedureData(
+                requested_procedure_id="RP5002",
+                study_instance_uid=second_uid,
+                steps=[StepData(sps_id="SPS5002", modality="CT", station_ae_title="CT01")],
+            ),
+        ]
+    )
     uid = generate_uid()
     items = [_item(), _item(sps_id="SPS5002", study_uid=second_uid, rp_id="RP5002")]
     with MppsScu(dicom) as scu:
@@ -286,15 +317,18 @@ def test_grouped_mpps_covers_two_steps_and_completes_their_order(dicom):
 
 
 def test_discontinued_as_wrong_worklist_entry_makes_the_step_selectable_again(dicom):
-    Destination.objects.create(name="EHR", kind=Destination.Kind.HL7_MLLP, host="127.0.0.1", port=free_port(),
-                               events=["order_status"])
+    Destination.objects.create(
+        name="EHR", kind=Destination.Kind.HL7_MLLP, host="127.0.0.1", port=free_port(), events=["order_status"]
+    )
     order = _order()
     uid = generate_uid()
     with MppsScu(dicom) as scu:
         scu.create(in_progress([_item()]), uid)
         assert _open_worklist(dicom) == []
-        status, _ = scu.set(uid, final("DISCONTINUED", series=0, reason="110514",
-                                       PerformedSeriesSequence=Sequence([series_item(images=0)])))
+        status, _ = scu.set(
+            uid,
+            final("DISCONTINUED", series=0, reason="110514", PerformedSeriesSequence=Sequence([series_item(images=0)])),
+        )
     assert status.Status == 0x0000
     assert _step().status == "SCHEDULED"
     assert _open_worklist(dicom) == ["SPS5001"]
@@ -322,8 +356,12 @@ def test_discontinued_keeps_its_reason_and_discontinues_the_step_and_order(dicom
 def test_dose_attributes_are_stored_when_present(dicom):
     _order()
     uid = generate_uid()
-    dose = final(TotalTimeOfFluoroscopy=95, TotalNumberOfExposures=12, EntranceDoseInmGy="3.5",
-                 ImageAndFluoroscopyAreaDoseProduct="1.25")
+    dose = final(
+        TotalTimeOfFluoroscopy=95,
+        TotalNumberOfExposures=12,
+        EntranceDoseInmGy="3.5",
+        ImageAndFluoroscopyAreaDoseProduct="1.25",
+    )
     dose.ExposureDoseSequence = Sequence([_exposure()])
     with MppsScu(dicom) as scu:
         scu.create(in_progress([_item()]), uid)

@@ -1,4 +1,5 @@
 """MPPS forwarded to a downstream AE through the outbox; pynetdicom plays the PACS."""
+
 import pytest
 from pydicom.uid import generate_uid
 from pynetdicom import AE, evt
@@ -37,8 +38,15 @@ class FakePacs:
 
 
 def _pacs_destination(port: int) -> Destination:
-    return Destination.objects.create(name="PACS", kind=Destination.Kind.DICOM, host="127.0.0.1", port=port,
-                                      ae_title="PACS", events=["mpps"], timeout_seconds=5)
+    return Destination.objects.create(
+        name="PACS",
+        kind=Destination.Kind.DICOM,
+        host="127.0.0.1",
+        port=port,
+        ae_title="PACS",
+        events=["mpps"],
+        timeout_seconds=5,
+    )
 
 
 def _perform(dicom_port: int, uid: str) -> None:

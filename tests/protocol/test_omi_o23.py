@@ -1,4 +1,5 @@
 """OMI^O23 (v2.5.1, TQ1 + IPC) over MLLP: one step per IPC, found by findscu."""
+
 import pytest
 
 from ris.models import ImagingOrder, ScheduledProcedureStep
@@ -13,48 +14,73 @@ UID_B = "1.2.826.0.1.3680043.8.498.3002"
 
 
 def _ipc(accession, rp_id, uid, sps_id, modality, station):
-    return {1: accession, 2: rp_id, 3: uid, 4: sps_id, 5: modality,
-            6: "PROT1^Knee protocol^LOCAL", 7: "MRSTATION", 8: "ROOM 3", 9: station}
+    return {
+        1: accession,
+        2: rp_id,
+        3: uid,
+        4: sps_id,
+        5: modality,
+        6: "PROT1^Knee protocol^LOCAL",
+        7: "MRSTATION",
+        8: "ROOM 3",
+        9: station,
+    }
 
 
 def test_two_ipcs_of_one_procedure_make_two_steps_found_by_findscu(mllp, dicom, site_zone):
-    text = omi_order("OMI1", ipcs=[
-        _ipc("ACC3001", "RP3001", UID_A, "SPS3001", "MR", "MR01"),
-        _ipc("ACC3001", "RP3001", UID_A, "SPS3002", "MR", "MR02~MR03"),
-    ])
+    text = omi_order(
+        "OMI1",
+        ipcs=[
+            _ipc("ACC3001", "RP3001", UID_A, "SPS3001", "MR", "MR01"),
+            _ipc("ACC3001", "RP3001", UID_A, "SPS3002", "MR", "MR02~MR03"),
+        ],
+    )
     with MllpClient(mllp.port) as client:
         assert ack_segments(client.exchange(text))["MSA"][1:3] == ["AA", "OMI1"]
     order = ImagingOrder.objects.get()
     assert (order.accession_number, order.priority) == ("ACC3001", "STAT")  # IPC-1, TQ1-9 S
     assert order.procedures.get().study_instance_uid == UID_A
 
-    responses, proc = findscu(dicom, [
-        "PatientID=PAT2001", "AccessionNumber", "StudyInstanceUID", "RequestedProcedureID",
-        "ScheduledProcedureStepSequence[0].ScheduledProcedureStepID",
-        "ScheduledProcedureStepSequence[0].ScheduledStationAETitle",
-        "ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartTime",
-        "ScheduledProcedureStepSequence[0].Modality",
-    ])
+    responses, proc = findscu(
+        dicom,
+        [
+            "PatientID=PAT2001",
+            "AccessionNumber",
+            "StudyInstanceUID",
+            "RequestedProcedureID",
+            "ScheduledProcedureStepSequence[0].ScheduledProcedureStepID",
+            "ScheduledProcedureStepSequence[0].ScheduledStationAETitle",
+            "ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartTime",
+            "ScheduledProcedureStepSequence[0].Modality",
+        ],
+    )
     assert proc.returncode == 0, proc.stderr
     found = sorted(
-        (r.ScheduledProcedureStepSequence[0].ScheduledProcedureStepID,
-         r.ScheduledProcedureStepSequence[0].ScheduledStationAETitle,
-         r.ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartTime, r.StudyInstanceUID)
+        (
+            r.ScheduledProcedureStepSequence[0].ScheduledProcedureStepID,
+            r.ScheduledProcedureStepSequence[0].ScheduledStationAETitle,
+            r.ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartTime,
+            r.StudyInstanceUID,
+        )
         for r in responses
     )
     assert found == [("SPS3001", "MR01", "150000", UID_A), ("SPS3002", "MR02", "150000", UID_A)]
 
 
 def test_ipcs_with_different_procedure_ids_make_two_procedures(mllp):
-    text = omi_order("OMI2", ipcs=[
-        _ipc("ACC3101", "RP3101", UID_A, "SPS3101", "MR", "MR01"),
-        _ipc("ACC3101", "RP3102", UID_B, "SPS3102", "CT", "CT01"),
-    ])
+    text = omi_order(
+        "OMI2",
+        ipcs=[
+            _ipc("ACC3101", "RP3101", UID_A, "SPS3101", "MR", "MR01"),
+            _ipc("ACC3101", "RP3102", UID_B, "SPS3102", "CT", "CT01"),
+        ],
+    )
     with MllpClient(mllp.port) as client:
         assert ack_segments(client.exchange(text))["MSA"][1] == "AA"
     procedures = ImagingOrder.objects.get().procedures.order_by("requested_procedure_id")
     assert [(p.requested_procedure_id, p.study_instance_uid, p.steps.get().modality) for p in procedures] == [
-        ("RP3101", UID_A, "MR"), ("RP3102", UID_B, "CT"),
+        ("RP3101", UID_A, "MR"),
+        ("RP3102", UID_B, "CT"),
     ]
 
 

@@ -1,4 +1,5 @@
 """Every ORC-1 order-control code over MLLP, with its effect on the stored order."""
+
 import pytest
 
 from ris.models import ImagingOrder, ScheduledProcedureStep
@@ -29,9 +30,18 @@ def _statuses(order: ImagingOrder) -> tuple[str, set[str]]:
 def test_xo_changes_the_order_in_place_and_keeps_sps_id_and_study_uid(mllp):
     with MllpClient(mllp.port) as client:
         order = _place(client)
-        change = orm_control("XO1", "XO", orc={7: "^^^20261127090000^^S"}, obr={
-            4: "CTHEAD^CT Head with contrast^LOCAL", 20: "SPS1001", 24: "CT", 31: '""', 34: "",
-        })
+        change = orm_control(
+            "XO1",
+            "XO",
+            orc={7: "^^^20261127090000^^S"},
+            obr={
+                4: "CTHEAD^CT Head with contrast^LOCAL",
+                20: "SPS1001",
+                24: "CT",
+                31: '""',
+                34: "",
+            },
+        )
         assert _msa(client, change)[1:3] == ["AA", "XO1"]
     order.refresh_from_db()
     procedure = order.procedures.get()

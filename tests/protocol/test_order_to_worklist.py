@@ -1,4 +1,5 @@
 """The spine: an ORM^O01 over MLLP, then the step in a findscu -W query."""
+
 import pytest
 
 from ris.models import ImagingOrder, InboundMessage, Patient
@@ -9,8 +10,14 @@ pytestmark = pytest.mark.slow
 
 STUDY_UID = "1.2.826.0.1.3680043.8.498.1001"
 RETURN_KEYS = [
-    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "AccessionNumber", "StudyInstanceUID",
-    "RequestedProcedureID", "RequestedProcedureDescription",
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "AccessionNumber",
+    "StudyInstanceUID",
+    "RequestedProcedureID",
+    "RequestedProcedureDescription",
     "ScheduledProcedureStepSequence[0].ScheduledStationAETitle",
     "ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartDate",
     "ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartTime",
@@ -26,11 +33,14 @@ def test_orm_new_order_is_acked_aa_and_found_by_findscu(mllp, dicom, site_zone):
     msa = ack_segments(ack)["MSA"]
     assert msa[1:3] == ["AA", "MSG0001"]
 
-    responses, proc = findscu(dicom, [
-        "ScheduledProcedureStepSequence[0].Modality=CT",
-        "ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartDate=20261126",
-        *RETURN_KEYS,
-    ])
+    responses, proc = findscu(
+        dicom,
+        [
+            "ScheduledProcedureStepSequence[0].Modality=CT",
+            "ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartDate=20261126",
+            *RETURN_KEYS,
+        ],
+    )
     assert proc.returncode == 0, proc.stderr
     assert len(responses) == 1
     item = responses[0]

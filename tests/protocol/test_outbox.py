@@ -1,4 +1,5 @@
 """The transactional outbox, delivering to a real MLLP listener playing the EHR."""
+
 import datetime as dt
 import socket
 import time
@@ -20,6 +21,7 @@ Status = OutboundMessage.Status
 @pytest.fixture
 def note_builder():
     """A minimal HL7 builder for the 'test_note' event."""
+
     def build(destination, context):
         control_id = context["id"]
         return outbox.Built(f"MSH|^~\\&|RIS|RAD|EHR|HOSP|20261126||ORM^O01|{control_id}|P|2.5.1\r", control_id)
@@ -37,8 +39,9 @@ def ehr():
 
 
 def _destination(port: int, **extra) -> Destination:
-    return Destination.objects.create(name=f"EHR {port}", kind=Destination.Kind.HL7_MLLP, host="127.0.0.1",
-                                      port=port, timeout_seconds=2, **extra)
+    return Destination.objects.create(
+        name=f"EHR {port}", kind=Destination.Kind.HL7_MLLP, host="127.0.0.1", port=port, timeout_seconds=2, **extra
+    )
 
 
 def _unused_port() -> int:
@@ -109,7 +112,6 @@ def test_a_queue_whose_worker_died_holding_the_lease_is_swept_once_the_lease_exp
 
 
 def test_a_celery_worker_delivers_after_the_transaction_commits(transactional_db, note_builder, ehr):
-
 
     destination = _destination(ehr.port)
     with running_worker():

@@ -1,17 +1,18 @@
 """Signed reports reach a real HTTP FHIR endpoint as transaction Bundles."""
+
 import datetime as dt
 
 import pytest
 from django.utils import timezone
-from fhir.resources.R4B.bundle import Bundle
 
+from fhir.resources.R4B.bundle import Bundle
 from ris.models import Destination, OutboundMessage
 from ris.services.outbox import outbox_deliver
 from ris.services.reports import report_addendum, report_correct, report_save_draft, report_sign
 from ris.states import ReportStatus
 from tests.conftest import free_port
-from tests.fhir_server import FakeFhirServer
 from tests.factories import placed_order, radiologist
+from tests.fhir_server import FakeFhirServer
 from tests.workers import running_worker
 
 pytestmark = pytest.mark.slow
@@ -27,8 +28,9 @@ def fhir_server():
 
 
 def _destination(base_url: str, **extra) -> Destination:
-    return Destination.objects.create(name="EHR FHIR", kind=Destination.Kind.FHIR, base_url=base_url,
-                                      timeout_seconds=1, **extra)
+    return Destination.objects.create(
+        name="EHR FHIR", kind=Destination.Kind.FHIR, base_url=base_url, timeout_seconds=1, **extra
+    )
 
 
 def _sign_final():
@@ -105,7 +107,6 @@ def test_a_server_that_does_not_answer_or_is_down_is_a_failure_with_the_reason(t
 
 def test_a_celery_worker_delivers_one_signature_to_the_ehr_over_hl7_and_fhir(transactional_db, fhir_server):
     import time
-
 
     from tests.ehr import FakeEhr
 

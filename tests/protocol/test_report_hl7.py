@@ -1,4 +1,5 @@
 """Signed reports reach a real MLLP listener playing the EHR, as ORU^R01."""
+
 import datetime as dt
 import time
 
@@ -26,8 +27,15 @@ def ehr():
 
 
 def _destination(port: int, **extra) -> Destination:
-    return Destination.objects.create(name=f"EHR {port}", kind=Destination.Kind.HL7_MLLP, host="127.0.0.1",
-                                      port=port, timeout_seconds=2, events=["report"], **extra)
+    return Destination.objects.create(
+        name=f"EHR {port}",
+        kind=Destination.Kind.HL7_MLLP,
+        host="127.0.0.1",
+        port=port,
+        timeout_seconds=2,
+        events=["report"],
+        **extra,
+    )
 
 
 def _sign_final():
@@ -95,7 +103,8 @@ def test_a_report_claimed_by_a_worker_that_died_is_sent_once_its_lease_expires(t
     _sign_final()
     # A worker took the queue's lease and was killed before sending.
     Destination.objects.filter(pk=destination.pk).update(
-        lease_owner="killed-worker", lease_until=timezone.now() + dt.timedelta(seconds=60))
+        lease_owner="killed-worker", lease_until=timezone.now() + dt.timedelta(seconds=60)
+    )
     assert outbox_deliver(destination_id=destination.pk) == 0 and outbox_sweep() == []
     Destination.objects.filter(pk=destination.pk).update(lease_until=timezone.now() - dt.timedelta(seconds=1))
     assert outbox_sweep() == [destination.pk]
@@ -104,7 +113,6 @@ def test_a_report_claimed_by_a_worker_that_died_is_sent_once_its_lease_expires(t
 
 
 def test_a_celery_worker_delivers_a_signed_report(transactional_db, ehr):
-
 
     _destination(ehr.port)
     with running_worker():

@@ -1,6 +1,7 @@
 """A delivering process killed with SIGKILL mid-send loses nothing: its lease
 expires, the sweep hands the queue on, and the report is delivered with the
 same MSH-10. Needs a database another process can open (PostgreSQL, as CI)."""
+
 import datetime as dt
 import os
 import signal
@@ -27,8 +28,10 @@ pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="the killed process needs a shared database"),
 ]
 ROOT = Path(__file__).resolve().parents[2]
-DELIVER = "import django; django.setup(); import sys; from ris.services.outbox import outbox_deliver; " \
-          "outbox_deliver(destination_id=int(sys.argv[1]))"
+DELIVER = (
+    "import django; django.setup(); import sys; from ris.services.outbox import outbox_deliver; "
+    "outbox_deliver(destination_id=int(sys.argv[1]))"
+)
 
 
 class SilentEhr:
@@ -58,10 +61,16 @@ def _start_worker(destination_id: int) -> subprocess.Popen:
 
 def test_a_worker_killed_between_claim_and_ack_leaves_the_report_to_the_next(transactional_db):
     silent = SilentEhr()
-    destination = Destination.objects.create(name="EHR", kind=Destination.Kind.HL7_MLLP, host="127.0.0.1",
-                                             port=silent.sock.getsockname()[1], timeout_seconds=60)
-    draft = report_save_draft(procedure=placed_order().procedures.get(), author=radiologist(),
-                              findings="No bleed.", impression="Normal.")
+    destination = Destination.objects.create(
+        name="EHR",
+        kind=Destination.Kind.HL7_MLLP,
+        host="127.0.0.1",
+        port=silent.sock.getsockname()[1],
+        timeout_seconds=60,
+    )
+    draft = report_save_draft(
+        procedure=placed_order().procedures.get(), author=radiologist(), findings="No bleed.", impression="Normal."
+    )
     report_sign(report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
     worker = _start_worker(destination.pk)
     assert silent.received.wait(30), "the worker never sent"
@@ -77,7 +86,8 @@ def test_a_worker_killed_between_claim_and_ack_leaves_the_report_to_the_next(tra
     ehr = FakeEhr()
     try:
         Destination.objects.filter(pk=destination.pk).update(
-            port=ehr.port, lease_until=timezone.now() - dt.timedelta(seconds=1))  # the lease ran out
+            port=ehr.port, lease_until=timezone.now() - dt.timedelta(seconds=1)
+        )  # the lease ran out
         assert outbox_sweep() == [destination.pk]
         assert outbox_deliver(destination_id=destination.pk) == 1
         assert ehr.control_ids() == [row.control_id]

@@ -1,9 +1,10 @@
 """Every public sample message, sent as it is over one connection: each gets
 the ACK it should (or none, when its MSH-15/16 ask for none)."""
+
 import pytest
 
 from hl7.parse import read_header
-from ris.models import Procedure, ImagingOrder, InboundMessage, Patient
+from ris.models import ImagingOrder, InboundMessage, Patient, Procedure
 from tests.conftest import SAMPLES
 from tests.peers import MllpClient, ack_segments
 

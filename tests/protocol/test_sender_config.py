@@ -1,9 +1,18 @@
 """Per-sender configuration from the database, applied to messages over MLLP."""
+
 import pytest
 
 from hl7.intake import reprocess
-from ris.models import Procedure, HL7Sender, ImagingOrder, InboundMessage, Patient, ScheduledProcedureStep
-from ris.models import SenderStationRule, Station
+from ris.models import (
+    HL7Sender,
+    ImagingOrder,
+    InboundMessage,
+    Patient,
+    Procedure,
+    ScheduledProcedureStep,
+    SenderStationRule,
+    Station,
+)
 from tests.hl7_builders import orm_new_order
 from tests.peers import MllpClient, ack_segments
 
@@ -47,12 +56,19 @@ def test_message_without_the_configured_mrn_authority_is_acked_ae_101(mllp):
 def test_empty_obr_24_takes_modality_duration_and_station_from_the_catalogue(mllp):
     station = Station.objects.create(ae_title="MR_KNEE", modality="MR", location="ROOM 7")
     Procedure.objects.create(
-        code="CTHEAD", modality="MR", default_duration_minutes=25, station=station, name="x",
+        code="CTHEAD",
+        modality="MR",
+        default_duration_minutes=25,
+        station=station,
+        name="x",
     )
     assert _exchange(mllp.port, orm_new_order("S6", modality="", station=""))["MSA"][1] == "AA"
     step = ScheduledProcedureStep.objects.get()
     assert (step.modality, step.expected_duration_minutes, step.station_ae_title, step.location) == (
-        "MR", 25, "MR_KNEE", "ROOM 7",
+        "MR",
+        25,
+        "MR_KNEE",
+        "ROOM 7",
     )
 
 

@@ -1,5 +1,6 @@
 """`manage.py serve` (what `make run` starts): all three listeners answer,
 and one Ctrl-C stops them all."""
+
 import signal
 import socket
 import subprocess

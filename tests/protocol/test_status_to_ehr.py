@@ -1,4 +1,5 @@
 """The status loop: ORM in over MLLP, the worklist, MPPS, and ORC-5 back to a real EHR listener."""
+
 import datetime as dt
 import socket
 import time
@@ -18,7 +19,7 @@ from tests.workers import running_worker
 pytestmark = pytest.mark.slow
 Status = OutboundMessage.Status
 STUDY_UID = "1.2.826.0.1.3680043.8.498.6001"
-ITEM = dict(study_uid=STUDY_UID, accession="ACC1001", rp_id="RP1001", sps_id="SPS1001")
+ITEM = {"study_uid": STUDY_UID, "accession": "ACC1001", "rp_id": "RP1001", "sps_id": "SPS1001"}
 
 
 @pytest.fixture
@@ -29,9 +30,17 @@ def ehr():
 
 
 def _destination(port: int, version: str = "2.3.1") -> Destination:
-    return Destination.objects.create(name="EHR", kind=Destination.Kind.HL7_MLLP, host="127.0.0.1", port=port,
-                                      hl7_version=version, events=["order_status"], timeout_seconds=2,
-                                      receiving_application="EHR", receiving_facility="HOSP")
+    return Destination.objects.create(
+        name="EHR",
+        kind=Destination.Kind.HL7_MLLP,
+        host="127.0.0.1",
+        port=port,
+        hl7_version=version,
+        events=["order_status"],
+        timeout_seconds=2,
+        receiving_application="EHR",
+        receiving_facility="HOSP",
+    )
 
 
 def _place_order(mllp_port: int) -> None:
@@ -64,7 +73,6 @@ def _wait_until_acked(count: int, seconds: float = 10) -> None:
 
 
 def test_orm_in_mpps_in_progress_and_completed_send_ip_then_cm_to_the_ehr(mllp, dicom, ehr):
-
 
     _destination(ehr.port)
     uid = generate_uid()

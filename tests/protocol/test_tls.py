@@ -1,4 +1,5 @@
 """TLS on both listeners, with certificates made by openssl for the test."""
+
 import shutil
 import socket
 import ssl
@@ -26,9 +27,26 @@ def certificate(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "server.pem", folder / "server.key"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     return str(cert), str(key)
 
@@ -42,10 +60,12 @@ def test_mllp_over_tls_acks_an_order_and_refuses_plain_tcp(transactional_db, cer
     cert, key = certificate
     server, _ = mllp_server.start_in_thread("127.0.0.1", 0, idle_timeout=5, ssl_context=server_context(cert, key))
     try:
-        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
-            with _client_context(cert).wrap_socket(raw, server_hostname="127.0.0.1") as tls:
-                tls.sendall(mllp_frame(orm_new_order("TLS1")))
-                ack = tls.recv(65536)
+        with (
+            socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw,
+            _client_context(cert).wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+        ):
+            tls.sendall(mllp_frame(orm_new_order("TLS1")))
+            ack = tls.recv(65536)
         assert ack_segments(ack[1:-2])["MSA"][1:3] == ["AA", "TLS1"]
         assert _plain_answer(server.port, mllp_frame(orm_new_order("TLS2"))) == b""
         assert not InboundMessage.objects.filter(control_id="TLS2").exists()
@@ -68,8 +88,9 @@ def test_dicom_over_tls_answers_c_echo(transactional_db, certificate):
     try:
         ae = AE(ae_title="TLSSCU")
         ae.add_requested_context(Verification)
-        assoc = ae.associate("127.0.0.1", server.server_address[1], ae_title="RIS",
-                             tls_args=(_client_context(cert), "127.0.0.1"))
+        assoc = ae.associate(
+            "127.0.0.1", server.server_address[1], ae_title="RIS", tls_args=(_client_context(cert), "127.0.0.1")
+        )
         assert assoc.is_established
         assert assoc.send_c_echo().Status == 0x0000
         assoc.release()

@@ -1,5 +1,6 @@
 """Character sets (PS3.5 6.1): requests decoded with their (0008,0005),
 answers in the set configured for the calling AE."""
+
 import pytest
 from pydicom.dataset import Dataset
 
@@ -32,8 +33,9 @@ def test_latin1_request_matches_and_latin1_modality_gets_latin1(dicom, transacti
 def test_findscu_latin1_bytes_are_decoded_before_matching(dicom, transactional_db):
     schedule(name="MÜLLER^HANS")
     register("OLDCT", "ISO_IR 100")
-    responses, proc = findscu(dicom, ["SpecificCharacterSet=ISO_IR 100", "PatientName=MÜLL*".encode("latin-1")],
-                              calling_ae="OLDCT")
+    responses, proc = findscu(
+        dicom, ["SpecificCharacterSet=ISO_IR 100", "PatientName=MÜLL*".encode("latin-1")], calling_ae="OLDCT"
+    )
     assert proc.returncode == 0, proc.stderr
     assert [(r.SpecificCharacterSet, str(r.PatientName)) for r in responses] == [("ISO_IR 100", "MÜLLER^HANS")]
 

@@ -1,5 +1,6 @@
 """The modality registry at the door: who may associate, what each sees,
 and the log of what each asked."""
+
 import threading
 import time
 
@@ -21,8 +22,13 @@ def sps_ids(responses) -> list[str]:
 
 
 def ask_all(port: int, calling_ae: str, station: str = "") -> list[str]:
-    return sps_ids(mwl_find(port, mwl_identifier(step={"ScheduledStationAETitle": station,
-                                                        "ScheduledProcedureStepID": ""}), calling_ae=calling_ae))
+    return sps_ids(
+        mwl_find(
+            port,
+            mwl_identifier(step={"ScheduledStationAETitle": station, "ScheduledProcedureStepID": ""}),
+            calling_ae=calling_ae,
+        )
+    )
 
 
 @pytest.fixture
@@ -99,11 +105,15 @@ def test_each_query_is_logged_with_keys_items_and_time(dicom, two_stations):
 def test_several_c_finds_on_one_association_are_answered_and_logged(dicom, two_stations):
     assoc = client_ae("CT01").associate("127.0.0.1", dicom, ae_title="RIS")
     from pynetdicom.sop_class import ModalityWorklistInformationFind
+
     found = []
     for sps in ("CT1", "CT2", "MR1"):
         asked = mwl_identifier(step={"ScheduledProcedureStepID": sps})
-        found += [ds.ScheduledProcedureStepSequence[0].ScheduledProcedureStepID
-                  for status, ds in assoc.send_c_find(asked, ModalityWorklistInformationFind) if ds]
+        found += [
+            ds.ScheduledProcedureStepSequence[0].ScheduledProcedureStepID
+            for status, ds in assoc.send_c_find(asked, ModalityWorklistInformationFind)
+            if ds
+        ]
     assoc.release()
     assert found == ["CT1", "CT2", "MR1"]
     assert WorklistQueryLog.objects.filter(calling_ae_title="CT01").count() == 3
@@ -117,9 +127,11 @@ def test_concurrent_associations_each_get_their_own_answer(dicom, transactional_
     def query(n: int) -> None:
         try:
             for _ in range(3):
-                responses = mwl_find(dicom, mwl_identifier(step={"ScheduledStationAETitle": f"ST{n}",
-                                                                 "ScheduledProcedureStepID": ""}),
-                                     calling_ae=f"ST{n}")
+                responses = mwl_find(
+                    dicom,
+                    mwl_identifier(step={"ScheduledStationAETitle": f"ST{n}", "ScheduledProcedureStepID": ""}),
+                    calling_ae=f"ST{n}",
+                )
                 results.setdefault(n, []).append((statuses(responses), sps_ids(responses)))
         except Exception as exc:  # reported below, in the test's thread
             errors.append(exc)

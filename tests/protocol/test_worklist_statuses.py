@@ -1,4 +1,5 @@
 """Statuses and return keys of the worklist (PS3.4 K.4.1.1.4, Table K.6-1)."""
+
 import time
 
 import pytest
@@ -73,8 +74,12 @@ def test_response_holds_exactly_the_requested_keys_and_the_character_set(dicom, 
     asked = mwl_identifier({"PatientID": "", "AccessionNumber": ""}, {"Modality": "", "ScheduledProcedureStepID": ""})
     (status, ds), _ = mwl_find(dicom, asked)
     assert status == 0xFF00
-    assert sorted(ds.dir()) == ["AccessionNumber", "PatientID", "ScheduledProcedureStepSequence",
-                                "SpecificCharacterSet"]
+    assert sorted(ds.dir()) == [
+        "AccessionNumber",
+        "PatientID",
+        "ScheduledProcedureStepSequence",
+        "SpecificCharacterSet",
+    ]
     assert sorted(ds.ScheduledProcedureStepSequence[0].dir()) == ["Modality", "ScheduledProcedureStepID"]
 
 
@@ -82,15 +87,27 @@ def test_type_1_keys_are_never_empty(dicom, transactional_db):
     schedule(sps_id="S1", name="", station="")  # unassigned station, nameless patient
     asked = mwl_identifier(
         {"PatientName": "", "PatientID": "", "StudyInstanceUID": "", "RequestedProcedureID": ""},
-        {"ScheduledStationAETitle": "", "ScheduledProcedureStepStartDate": "", "ScheduledProcedureStepStartTime": "",
-         "Modality": "", "ScheduledProcedureStepID": ""},
+        {
+            "ScheduledStationAETitle": "",
+            "ScheduledProcedureStepStartDate": "",
+            "ScheduledProcedureStepStartTime": "",
+            "Modality": "",
+            "ScheduledProcedureStepID": "",
+        },
     )
     ds = identifiers(mwl_find(dicom, asked, calling_ae="CT09"))[0]
     item = ds.ScheduledProcedureStepSequence[0]
     assert str(ds.PatientName) == "UNKNOWN"
     assert item.ScheduledStationAETitle == "CT09"
-    for value in (ds.PatientID, ds.StudyInstanceUID, ds.RequestedProcedureID, item.ScheduledProcedureStepStartDate,
-                  item.ScheduledProcedureStepStartTime, item.Modality, item.ScheduledProcedureStepID):
+    for value in (
+        ds.PatientID,
+        ds.StudyInstanceUID,
+        ds.RequestedProcedureID,
+        item.ScheduledProcedureStepStartDate,
+        item.ScheduledProcedureStepStartTime,
+        item.Modality,
+        item.ScheduledProcedureStepID,
+    ):
         assert value
 
 
@@ -145,7 +162,7 @@ def test_c_cancel_stops_the_stream_with_fe00(dicom, long_worklist):
     assoc = client_ae().associate("127.0.0.1", dicom, ae_title="RIS")
     context_id = assoc.accepted_contexts[0].context_id
     received = []
-    for status, ds in assoc.send_c_find(mwl_identifier({"PatientID": ""}), ModalityWorklistInformationFind, msg_id=7):
+    for status, _ds in assoc.send_c_find(mwl_identifier({"PatientID": ""}), ModalityWorklistInformationFind, msg_id=7):
         received.append(status.Status)
         if len(received) == 1:
             assoc.send_c_cancel(7, context_id)

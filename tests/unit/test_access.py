@@ -1,4 +1,5 @@
 """Login (throttled), roles and the capability every page requires."""
+
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse

@@ -1,4 +1,5 @@
 """Our ACKs, read back by hl7apy: a parser we did not write."""
+
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 

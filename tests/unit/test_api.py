@@ -1,5 +1,6 @@
 """The REST API: every endpoint answers its roles, refuses others (401 / 403),
 and maps domain refusals to 4xx with the reason."""
+
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -25,8 +26,14 @@ def booked():
     f.procedure()
     appointment = appointment_book(step=step, room=room, start=f.local(f.next_monday(), 9))
     message = InboundMessage.objects.create(raw=b"MSH|^~\\&|EHR", control_id="C1", message_type="ORM^O01")
-    return {"room": room, "step": step, "appointment": appointment, "message": message,
-            "patient": step.requested_procedure.order.patient, "order": step.requested_procedure.order}
+    return {
+        "room": room,
+        "step": step,
+        "appointment": appointment,
+        "message": message,
+        "patient": step.requested_procedure.order.patient,
+        "order": step.requested_procedure.order,
+    }
 
 
 # (method, url template, role that may, role that may not)

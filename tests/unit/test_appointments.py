@@ -1,10 +1,16 @@
 """appointment_book / _move / _resize: each scheduling rule refuses with its reason."""
+
 import datetime as dt
 
 import pytest
 
 from ris.exceptions import (
-    InvalidInput, PatientDoubleBooked, ProcedureNotPossibleInRoom, RoomBlocked, RoomClosed, RoomFull,
+    InvalidInput,
+    PatientDoubleBooked,
+    ProcedureNotPossibleInRoom,
+    RoomBlocked,
+    RoomClosed,
+    RoomFull,
     StepNotBookable,
 )
 from ris.models import BlockedTime, OpeningHours

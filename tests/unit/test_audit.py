@@ -1,4 +1,5 @@
 """The audit trail: pages record who saw or changed a patient; search and CSV export."""
+
 import csv
 import io
 
@@ -43,5 +44,5 @@ def test_audit_search_filters_by_patient_and_exports_csv(client):
 def test_csv_export_neutralises_cells_that_a_spreadsheet_would_run():
     from ris.views.audit import spreadsheet_safe
 
-    assert spreadsheet_safe("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
+    assert spreadsheet_safe('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
     assert spreadsheet_safe("/patients/1/") == "/patients/1/"

@@ -1,4 +1,5 @@
 """Two schedulers taking the last place in a room at the same moment: one wins."""
+
 import threading
 
 import pytest
@@ -11,8 +12,11 @@ from tests import factories as f
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor == "sqlite", reason="the in-memory SQLite test database answers a "
-                    "second writer 'table is locked' at once instead of waiting; run with DATABASE_URL=postgres://...")
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="the in-memory SQLite test database answers a "
+    "second writer 'table is locked' at once instead of waiting; run with DATABASE_URL=postgres://...",
+)
 def test_concurrent_bookings_of_the_same_slot_leave_one_appointment():
     ct1, monday = f.room(), f.next_monday()
     steps = [f.step(patient_id=f"P{i}") for i in range(2)]

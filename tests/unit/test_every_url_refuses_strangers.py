@@ -1,5 +1,6 @@
 """Walk every URL the project routes: without a login, and logged in without a
 role, each one is refused, except the few that are public on purpose."""
+
 import re
 
 import pytest
@@ -7,9 +8,14 @@ from django.contrib.auth.models import User
 from django.urls import get_resolver
 
 PUBLIC = {
-    "login/", "admin/login/", "api/token/",  # where one logs in
-    "logout/", "admin/logout/",
-    "health/live", "health/ready", "metrics",  # for load balancers and Prometheus; no patient data
+    "login/",
+    "admin/login/",
+    "api/token/",  # where one logs in
+    "logout/",
+    "admin/logout/",
+    "health/live",
+    "health/ready",
+    "metrics",  # for load balancers and Prometheus; no patient data
     "fhir/metadata",  # FHIR capability discovery, as FHIR clients expect
     "api/schema/",  # the OpenAPI description, no data
 }

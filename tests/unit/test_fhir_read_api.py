@@ -1,12 +1,13 @@
 """The RIS's own FHIR R4 read API: search answers, authentication, errors."""
+
 import datetime as dt
 
 import pytest
 from django.utils import timezone
-from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from rest_framework.authtoken.models import Token
 
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from ris.services.reports import report_save_draft, report_sign
 from ris.states import ReportStatus
 from tests.factories import placed_order, radiologist
@@ -16,8 +17,9 @@ FHIR_JSON = "application/fhir+json"
 
 
 def _reported(accession, patient_id, status=ReportStatus.FINAL, performed=None, study_uid=""):
-    order = placed_order(accession=accession, patient_id=patient_id, placer=f"PL{accession}",
-                         start=performed, study_uid=study_uid)
+    order = placed_order(
+        accession=accession, patient_id=patient_id, placer=f"PL{accession}", start=performed, study_uid=study_uid
+    )
     draft = report_save_draft(procedure=order.procedures.get(), author=radiologist(), findings="F", impression="I")
     if status != ReportStatus.DRAFT:
         report_sign(report=draft.report, signer=radiologist(), status=status)
@@ -51,8 +53,12 @@ def _search(api, path, **params):
 
 
 def _accessions(bundle):
-    return sorted(i["value"] for e in bundle["entry"] for i in e["resource"]["identifier"]
-                  if i.get("type", {}).get("coding", [{}])[0].get("code") == "ACSN")
+    return sorted(
+        i["value"]
+        for e in bundle["entry"]
+        for i in e["resource"]["identifier"]
+        if i.get("type", {}).get("coding", [{}])[0].get("code") == "ACSN"
+    )
 
 
 def test_unauthenticated_requests_are_refused_with_401_and_an_operation_outcome(client, reports):
@@ -117,7 +123,11 @@ def test_metadata_is_a_valid_r4_capability_statement(client):
     assert response.status_code == 200
     statement = CapabilityStatement.model_validate(response.json())
     assert {r.type for r in statement.rest[0].resource} == {
-        "Patient", "ServiceRequest", "ImagingStudy", "DiagnosticReport"}
+        "Patient",
+        "ServiceRequest",
+        "ImagingStudy",
+        "DiagnosticReport",
+    }
 
 
 def test_a_bad_date_is_400_with_the_reason(api, reports):

@@ -1,9 +1,10 @@
 """The report's FHIR transaction Bundle: valid R4, no R5-only element."""
+
 import base64
 
 import pytest
-from fhir.resources.R4B.bundle import Bundle
 
+from fhir.resources.R4B.bundle import Bundle
 from fhir.transaction import report_transaction, validate_r4
 from ris.services.reports import report_correct, report_save_draft, report_sign
 from ris.states import ReportStatus
@@ -16,8 +17,9 @@ R5_ONLY_REPORT_ELEMENTS = {"study", "note", "supportingInfo", "composition"}
 @pytest.fixture
 def final_version():
     procedure = placed_order(study_uid="1.2.3.4.5").procedures.get()
-    draft = report_save_draft(procedure=procedure, author=radiologist(), findings="No bleed.",
-                              impression="Normal CT of the head.")
+    draft = report_save_draft(
+        procedure=procedure, author=radiologist(), findings="No bleed.", impression="Normal CT of the head."
+    )
     return report_sign(report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
 
 
@@ -49,7 +51,10 @@ def test_diagnostic_report_links_patient_order_study_and_carries_the_text(final_
 def test_patient_order_and_study_are_conditional_creates_on_their_identifiers(final_version):
     entries = _by_type(report_transaction(final_version))
     assert entries["ImagingStudy"]["request"] == {
-        "method": "POST", "url": "ImagingStudy", "ifNoneExist": "identifier=urn:dicom:uid|urn:oid:1.2.3.4.5"}
+        "method": "POST",
+        "url": "ImagingStudy",
+        "ifNoneExist": "identifier=urn:dicom:uid|urn:oid:1.2.3.4.5",
+    }
     order = entries["ServiceRequest"]["resource"]
     assert [i["type"]["coding"][0]["code"] for i in order["identifier"]] == ["PLAC", "FILL", "ACSN"]
     assert order["intent"] == "order"
@@ -59,8 +64,9 @@ def test_patient_order_and_study_are_conditional_creates_on_their_identifiers(fi
 
 def test_a_correction_updates_the_same_report_with_status_corrected(final_version):
     first = _by_type(report_transaction(final_version))["DiagnosticReport"]
-    corrected = report_correct(report=final_version.report, signer=radiologist(), findings="Bleed.",
-                               impression="Small bleed.")
+    corrected = report_correct(
+        report=final_version.report, signer=radiologist(), findings="Bleed.", impression="Small bleed."
+    )
     second = _by_type(report_transaction(corrected))["DiagnosticReport"]
     assert second["request"] == first["request"] and second["request"]["method"] == "PUT"
     assert second["resource"]["identifier"] == first["resource"]["identifier"]

@@ -1,4 +1,5 @@
 """The intake pipeline without sockets: what it answers when our own code fails."""
+
 import pytest
 
 from hl7 import handlers

@@ -1,4 +1,5 @@
 """The message log in the admin: parsed view, filters, reprocess action."""
+
 import pytest
 from django.urls import reverse
 
@@ -46,4 +47,3 @@ def test_parsed_view_of_a_message_that_does_not_parse_still_shows_its_text(admin
     stored = _receive("not HL7 at all\rPID|1||X")
     page = admin_client.get(reverse("admin:ris_inboundmessage_change", args=[stored.pk])).content.decode()
     assert "not HL7 at all" in page and "PID-3" in page
-

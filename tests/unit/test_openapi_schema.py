@@ -2,6 +2,7 @@
 
 To refresh it: python manage.py spectacular --file docs/openapi.yaml --validate
 """
+
 from pathlib import Path
 
 import yaml

@@ -1,4 +1,5 @@
 """ORM/OMI/ADT messages read into records: no database, no sockets."""
+
 import pytest
 
 from hl7 import charsets
@@ -37,21 +38,28 @@ def test_unknown_order_control_is_error_103_at_orc_1():
 
 
 def test_omi_ipcs_group_into_procedures_by_procedure_id_and_study_uid():
-    ipcs = [{1: "ACC", 2: "RP1", 3: "1.2.1", 4: "S1", 5: "MR"}, {1: "ACC", 2: "RP1", 3: "1.2.1", 4: "S2", 5: "MR"},
-            {1: "ACC", 2: "RP2", 3: "1.2.2", 4: "S3", 5: "CT", 9: "CT01~CT02"}]
+    ipcs = [
+        {1: "ACC", 2: "RP1", 3: "1.2.1", 4: "S1", 5: "MR"},
+        {1: "ACC", 2: "RP1", 3: "1.2.1", 4: "S2", 5: "MR"},
+        {1: "ACC", 2: "RP2", 3: "1.2.2", 4: "S3", 5: "CT", 9: "CT01~CT02"},
+    ]
     [item] = orders_from_omi(_parse(omi_order("O1", ipcs=ipcs, priority="A")))
     order = item.order
     assert (order.accession_number, order.priority) == ("ACC", "HIGH")
     assert [(p.requested_procedure_id, [s.sps_id for s in p.steps]) for p in order.procedures] == [
-        ("RP1", ["S1", "S2"]), ("RP2", ["S3"]),
+        ("RP1", ["S1", "S2"]),
+        ("RP2", ["S3"]),
     ]
     assert order.procedures[1].steps[0].station_ae_title == "CT01"
     assert order.procedures[0].steps[0].start.hour == 15  # TQ1-7
 
 
 def test_omi_without_ipc_reads_obr_and_zds_like_orm():
-    message = parse((SAMPLES / "dcm4che_ORM_O01-GeneralOrder_but_MSH9_is_OMI.hl7").read_bytes().replace(
-        b"ScheduledProcStepID", b"SPS77"))
+    message = parse(
+        (SAMPLES / "dcm4che_ORM_O01-GeneralOrder_but_MSH9_is_OMI.hl7")
+        .read_bytes()
+        .replace(b"ScheduledProcStepID", b"SPS77")
+    )
     [item] = orders_from_omi(message)
     procedure = item.order.procedures[0]
     assert (item.order.accession_number, procedure.requested_procedure_id) == ("AccessionNumber", "RequestedProcID")
@@ -68,10 +76,17 @@ def test_mrn_authority_picks_the_pid_3_repetition():
     assert caught.value.code == 101
 
 
-@pytest.mark.parametrize(("msh_18", "codec"), [
-    ("~ISO IR87", "iso2022_jp"), ("ISO IR87", "iso2022_jp"), ("ASCII~ISO IR159", "iso2022_jp_2"),
-    ("8859/1", "latin-1"), ("UNICODE UTF-8", "utf-8"), ("", "ascii"),
-])
+@pytest.mark.parametrize(
+    ("msh_18", "codec"),
+    [
+        ("~ISO IR87", "iso2022_jp"),
+        ("ISO IR87", "iso2022_jp"),
+        ("ASCII~ISO IR159", "iso2022_jp_2"),
+        ("8859/1", "latin-1"),
+        ("UNICODE UTF-8", "utf-8"),
+        ("", "ascii"),
+    ],
+)
 def test_msh_18_names_the_codec(msh_18, codec):
     assert charsets.codec_for(msh_18) == codec
 
@@ -82,9 +97,14 @@ def test_msh_18_with_an_unknown_repetition_is_error_103():
     assert caught.value.code == 103
 
 
-@pytest.mark.parametrize(("codec", "escaped", "value"), [
-    ("latin-1", r"M\XDC\LLER", "MÜLLER"), ("utf-8", r"M\XC39C\LLER", "MÜLLER"),
-    ("iso8859-7", "\\XD0\\", "Π"), ("utf-8", "\\XFF\\", "ÿ"),  # not valid UTF-8: read as Latin-1
-])
+@pytest.mark.parametrize(
+    ("codec", "escaped", "value"),
+    [
+        ("latin-1", r"M\XDC\LLER", "MÜLLER"),
+        ("utf-8", r"M\XC39C\LLER", "MÜLLER"),
+        ("iso8859-7", "\\XD0\\", "Π"),
+        ("utf-8", "\\XFF\\", "ÿ"),  # not valid UTF-8: read as Latin-1
+    ],
+)
 def test_hex_escape_decodes_in_the_message_codec(codec, escaped, value):
     assert unescape(escaped, Delimiters(), codec) == value

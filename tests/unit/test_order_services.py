@@ -1,4 +1,5 @@
 """The order and patient services behind the order-control codes and ADT."""
+
 import pytest
 
 from ris.exceptions import IllegalTransition, InvalidInput, UnknownOrder
@@ -26,7 +27,11 @@ def test_change_never_touches_identifiers_even_when_others_are_sent():
     row.refresh_from_db()
     [procedure_row] = row.procedures.all()
     [step_row] = procedure_row.steps.all()
-    assert (procedure_row.study_instance_uid, step_row.sps_id, row.accession_number) == ("1.2.3", "SPS1", "A%07d" % row.pk)
+    assert (procedure_row.study_instance_uid, step_row.sps_id, row.accession_number) == (
+        "1.2.3",
+        "SPS1",
+        f"A{row.pk:07d}",
+    )
     assert (step_row.modality, step_row.station_ae_title) == ("MR", "MR01")
 
 

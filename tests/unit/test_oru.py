@@ -1,4 +1,5 @@
 """The ORU^R01 we build, read back by hl7apy (an independent reader)."""
+
 import pytest
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
@@ -16,8 +17,9 @@ FINDINGS = "Brain parenchyma normal.\nNo bleed | no ^mass^ & no ~ shift \\ ok."
 @pytest.fixture
 def final_version():
     procedure = placed_order(study_uid="1.2.826.0.1.3680043.8.498.1").procedures.get()
-    draft = report_save_draft(procedure=procedure, author=radiologist(), findings=FINDINGS,
-                              impression="Normal CT of the head.")
+    draft = report_save_draft(
+        procedure=procedure, author=radiologist(), findings=FINDINGS, impression="Normal CT of the head."
+    )
     return report_sign(report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
 
 
@@ -27,8 +29,13 @@ def _parse(text: str):
 
 
 def _oru(version, hl7_version="2.5.1", control_id="R1D1"):
-    destination = Destination(name="EHR", kind=Destination.Kind.HL7_MLLP, hl7_version=hl7_version,
-                              receiving_application="EHR", receiving_facility="HOSP")
+    destination = Destination(
+        name="EHR",
+        kind=Destination.Kind.HL7_MLLP,
+        hl7_version=hl7_version,
+        receiving_application="EHR",
+        receiving_facility="HOSP",
+    )
     return oru_r01(version, destination, control_id)
 
 
@@ -81,8 +88,9 @@ def test_correction_and_addendum_are_sent_with_status_c(final_version):
 
 def test_preliminary_is_p_and_non_ascii_text_declares_utf8():
     procedure = placed_order(name="MÜLLER^HANS").procedures.get()
-    draft = report_save_draft(procedure=procedure, author=radiologist(), findings="Kein Befund.",
-                              impression="Unauffällig.")
+    draft = report_save_draft(
+        procedure=procedure, author=radiologist(), findings="Kein Befund.", impression="Unauffällig."
+    )
     version = report_sign(report=draft.report, signer=radiologist(), status=ReportStatus.PRELIMINARY)
     message = _parse(_oru(version))
     assert message.msh.msh_18.to_er7() == "UNICODE UTF-8"

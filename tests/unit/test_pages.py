@@ -1,4 +1,5 @@
 """The scheduler's pages: each decodes input, calls one service and shows the result."""
+
 import datetime as dt
 import json
 
@@ -50,10 +51,18 @@ def test_saved_filter_is_kept_per_user_and_listed(scheduler):
 
 def test_manual_order_entry_places_an_order_with_an_accession_number(scheduler):
     procedure = f.procedure()
-    response = scheduler.post(reverse("order_entry"), {
-        "patient_id": "W1", "family_name": "Walk", "given_name": "In", "procedure": procedure.pk,
-        "priority": "ROUTINE", "birth_date": "1990-05-01", "sex": "M",
-    })
+    response = scheduler.post(
+        reverse("order_entry"),
+        {
+            "patient_id": "W1",
+            "family_name": "Walk",
+            "given_name": "In",
+            "procedure": procedure.pk,
+            "priority": "ROUTINE",
+            "birth_date": "1990-05-01",
+            "sex": "M",
+        },
+    )
     order = ImagingOrder.objects.get()
     step = order.procedures.get().steps.get()
     assert order.accession_number and order.patient.name == "WALK^IN"
@@ -77,8 +86,9 @@ def _post_json(client, url, body):
 
 def test_calendar_drop_books_at_the_site_local_wall_time(scheduler, site_zone):
     monday, ct1, step = f.next_monday(), f.room(), f.step()
-    response = _post_json(scheduler, reverse("calendar_book"),
-                          {"step": step.pk, "room": ct1.pk, "start": f"{monday}T09:30:00"})
+    response = _post_json(
+        scheduler, reverse("calendar_book"), {"step": step.pk, "room": ct1.pk, "start": f"{monday}T09:30:00"}
+    )
     assert response.status_code == 200 and response.json()["start"] == f"{monday}T09:30"
     step.refresh_from_db()
     assert step.start == f.local(monday, 9, 30) and step.start.utcoffset() is not None
@@ -86,8 +96,9 @@ def test_calendar_drop_books_at_the_site_local_wall_time(scheduler, site_zone):
 
 def test_calendar_refusal_is_409_with_a_reason(scheduler):
     monday, ct1 = f.next_monday(), f.room()
-    response = _post_json(scheduler, reverse("calendar_book"),
-                          {"step": f.step().pk, "room": ct1.pk, "start": f"{monday}T22:00:00"})
+    response = _post_json(
+        scheduler, reverse("calendar_book"), {"step": f.step().pk, "room": ct1.pk, "start": f"{monday}T22:00:00"}
+    )
     assert response.status_code == 409 and "not open" in response.json()["reason"]
 
 
@@ -103,8 +114,9 @@ def test_calendar_move_and_resize(scheduler):
 def test_calendar_events_lists_bookings_in_the_range_with_their_room(scheduler):
     monday, ct1 = f.next_monday(), f.room()
     appointment_book(step=f.step(), room=ct1, start=f.local(monday, 9))
-    events = scheduler.get(reverse("calendar_events"),
-                           {"start": f"{monday}T00:00:00", "end": f"{monday}T23:59:00"}).json()
+    events = scheduler.get(
+        reverse("calendar_events"), {"start": f"{monday}T00:00:00", "end": f"{monday}T23:59:00"}
+    ).json()
     assert [(e["resourceIds"], e["start"]) for e in events] == [([str(ct1.pk)], f"{monday}T09:00")]
 
 
@@ -147,8 +159,12 @@ def test_patient_page_shows_orders_and_steps(scheduler):
 
 
 def test_message_log_lists_inbound_messages_with_raw_detail(client):
-    message = InboundMessage.objects.create(raw=b"MSH|^~\\&|EHR|H|RIS|R|||ORM^O01|C9|P|2.3\rPID|1", control_id="C9",
-                                            message_type="ORM^O01", sending_application="EHR")
+    message = InboundMessage.objects.create(
+        raw=b"MSH|^~\\&|EHR|H|RIS|R|||ORM^O01|C9|P|2.3\rPID|1",
+        control_id="C9",
+        message_type="ORM^O01",
+        sending_application="EHR",
+    )
     client.force_login(f.user_with_role("integration engineer"))
     assert b"C9" in client.get(reverse("message_log")).content
     detail = client.get(reverse("message_detail", args=[message.pk]))
@@ -157,13 +173,18 @@ def test_message_log_lists_inbound_messages_with_raw_detail(client):
 
 
 def test_rooms_and_catalogue_are_managed_in_the_ui(scheduler):
-    scheduler.post(reverse("resource_new", args=["rooms"]),
-                   {"code": "MR1", "name": "MR one", "modality": "MR", "capacity": 1, "is_active": "on"})
+    scheduler.post(
+        reverse("resource_new", args=["rooms"]),
+        {"code": "MR1", "name": "MR one", "modality": "MR", "capacity": 1, "is_active": "on"},
+    )
     room = Room.objects.get(code="MR1")
-    scheduler.post(reverse("resource_new", args=["hours"]),
-                   {"room": room.pk, "weekday": 0, "opens": "08:00", "closes": "16:00"})
-    scheduler.post(reverse("resource_new", args=["procedures"]),
-                   {"code": "MRKNEE", "name": "MR Knee", "modality": "MR", "default_duration_minutes": 30})
+    scheduler.post(
+        reverse("resource_new", args=["hours"]), {"room": room.pk, "weekday": 0, "opens": "08:00", "closes": "16:00"}
+    )
+    scheduler.post(
+        reverse("resource_new", args=["procedures"]),
+        {"code": "MRKNEE", "name": "MR Knee", "modality": "MR", "default_duration_minutes": 30},
+    )
     assert room.opening_hours.count() == 1
     assert b"MR Knee" in scheduler.get(reverse("resource_list", args=["procedures"])).content
 

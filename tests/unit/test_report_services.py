@@ -1,4 +1,5 @@
 """Report versions move only through the report state machine."""
+
 import pytest
 
 from ris.exceptions import IllegalTransition, InvalidInput
@@ -90,8 +91,9 @@ def test_submit_saves_and_signs_in_one_step_or_only_saves(procedure):
 
     draft = report_submit(procedure=procedure, user=radiologist(), findings="a", impression="b")
     assert draft.status == ReportStatus.DRAFT
-    final = report_submit(procedure=procedure, user=radiologist(), findings="a2", impression="b",
-                          status=ReportStatus.FINAL)
+    final = report_submit(
+        procedure=procedure, user=radiologist(), findings="a2", impression="b", status=ReportStatus.FINAL
+    )
     assert final.status == ReportStatus.FINAL and final.findings == "a2" and final.number == 1
 
 

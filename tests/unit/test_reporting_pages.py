@@ -1,4 +1,5 @@
 """The reporting pages: the reading worklist and the editor's actions."""
+
 import datetime as dt
 
 import pytest
@@ -13,8 +14,14 @@ pytestmark = pytest.mark.django_db
 
 
 def performed(accession, *, modality="CT", priority="ROUTINE", hours_ago=2, name="DOE^JANE"):
-    order = placed_order(accession=accession, placer=f"PL{accession}", modality=modality, priority=priority,
-                         name=name, start=timezone.now() - dt.timedelta(hours=hours_ago))
+    order = placed_order(
+        accession=accession,
+        placer=f"PL{accession}",
+        modality=modality,
+        priority=priority,
+        name=name,
+        start=timezone.now() - dt.timedelta(hours=hours_ago),
+    )
     # The modality finished the exam (test set-up; MPPS moves steps in production).
     ScheduledProcedureStep.objects.filter(requested_procedure__order=order).update(status=StepStatus.COMPLETED)
     return order.procedures.get()

@@ -1,4 +1,5 @@
 """The REST door for dictation systems: same services, HTTP status for refusals."""
+
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -50,8 +51,9 @@ def test_signing_a_final_report_again_is_a_conflict(api, order):
 def test_correction_and_addendum_after_final(api, order):
     report_id = _draft(api).json()["id"]
     api.post(f"/api/reports/{report_id}/sign/", {"status": "final"}, format="json")
-    corrected = api.post(f"/api/reports/{report_id}/correct/", {"findings": "Bleed.", "impression": "Bleed."},
-                         format="json")
+    corrected = api.post(
+        f"/api/reports/{report_id}/correct/", {"findings": "Bleed.", "impression": "Bleed."}, format="json"
+    )
     added = api.post(f"/api/reports/{report_id}/addendum/", {"text": "Called the ward."}, format="json")
     assert corrected.json()["status"] == "CORRECTED" and added.json()["status"] == "ADDENDUM"
     assert [v["number"] for v in added.json()["versions"]] == [1, 2, 3]

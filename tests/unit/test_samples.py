@@ -1,4 +1,5 @@
 """The public sample messages, read by our parser as they are (BOM, LF, CRLF)."""
+
 import pytest
 
 from hl7.errors import HL7Error
@@ -49,7 +50,9 @@ def test_ihe_mesa_orm_maps_every_order_field():
     assert order.referring_physician == "NELL^FREDERICK^P^DR"  # XCN prefix to PN prefix
     procedure = order.procedures[0]
     assert (procedure.requested_procedure_id, procedure.code_value, procedure.code_scheme) == (
-        "RP1026", "P1", "ERL_MESA"
+        "RP1026",
+        "P1",
+        "ERL_MESA",
     )
     assert procedure.study_instance_uid == "1.113654.3.13.1026"  # ZDS-1
     step = procedure.steps[0]

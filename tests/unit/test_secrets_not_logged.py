@@ -1,4 +1,5 @@
 """Passwords and tokens never reach the logs, on success or on failure."""
+
 import logging
 
 import pytest

@@ -1,9 +1,14 @@
 """The pages' libraries are served by the RIS itself, with DEBUG off: no CDN, no extra web server."""
+
 import pytest
 
-VENDORED = ["vendor/htmx/htmx.min.js", "vendor/event-calendar/event-calendar.min.js",
-            "vendor/event-calendar/event-calendar.min.css", "vendor/bootstrap/bootstrap.min.css",
-            "ris/calendar.js"]
+VENDORED = [
+    "vendor/htmx/htmx.min.js",
+    "vendor/event-calendar/event-calendar.min.js",
+    "vendor/event-calendar/event-calendar.min.css",
+    "vendor/bootstrap/bootstrap.min.css",
+    "ris/calendar.js",
+]
 
 
 @pytest.mark.parametrize("path", VENDORED)

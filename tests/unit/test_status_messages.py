@@ -1,4 +1,5 @@
 """Order status messages for the EHR, read back by hl7apy: a parser we did not write."""
+
 import datetime as dt
 
 import pytest
@@ -17,13 +18,26 @@ STUDY_UID = "1.2.826.0.1.3680043.8.498.7001"
 def order(db):
     start = dt.datetime(2026, 11, 26, 14, 30, tzinfo=dt.UTC)
     row = order_place(
-        patient=PatientData(patient_id="PAT7001", issuer="HOSP", name="MÜLLER^HANS^P^DR^JR",
-                            birth_date=dt.date(1970, 2, 15), sex="M"),
-        order=OrderData(placer_system="EHR|HOSP", placer_number="PL7001", accession_number="ACC7001",
-                        referring_physician="REFERRER^RITA", admission_id="V7001", procedures=[
-                            ProcedureData(requested_procedure_id="RP7001", code_value="CTHEAD",
-                                          code_scheme="LOCAL", code_meaning="CT Head", study_instance_uid=STUDY_UID,
-                                          steps=[StepData(sps_id="SPS7001", modality="CT", start=start)])]),
+        patient=PatientData(
+            patient_id="PAT7001", issuer="HOSP", name="MÜLLER^HANS^P^DR^JR", birth_date=dt.date(1970, 2, 15), sex="M"
+        ),
+        order=OrderData(
+            placer_system="EHR|HOSP",
+            placer_number="PL7001",
+            accession_number="ACC7001",
+            referring_physician="REFERRER^RITA",
+            admission_id="V7001",
+            procedures=[
+                ProcedureData(
+                    requested_procedure_id="RP7001",
+                    code_value="CTHEAD",
+                    code_scheme="LOCAL",
+                    code_meaning="CT Head",
+                    study_instance_uid=STUDY_UID,
+                    steps=[StepData(sps_id="SPS7001", modality="CT", start=start)],
+                )
+            ],
+        ),
     )
     row.status = "IN_PROGRESS"
     row.save()
@@ -31,8 +45,13 @@ def order(db):
 
 
 def _destination(version: str) -> Destination:
-    return Destination(name="EHR", kind=Destination.Kind.HL7_MLLP, hl7_version=version,
-                       receiving_application="EHR", receiving_facility="HOSP")
+    return Destination(
+        name="EHR",
+        kind=Destination.Kind.HL7_MLLP,
+        hl7_version=version,
+        receiving_application="EHR",
+        receiving_facility="HOSP",
+    )
 
 
 def _parse(text: str):

@@ -1,4 +1,5 @@
 """Step and order state machines, and the reconciliation of unscheduled MPPS, through the services."""
+
 import datetime as dt
 import logging
 
@@ -26,15 +27,19 @@ START = dt.datetime(2026, 11, 26, 14, 30, tzinfo=dt.UTC)
 def order(db) -> ImagingOrder:
     return order_place(
         patient=PatientData(patient_id="PAT8001"),
-        order=OrderData(placer_number="PL8001", accession_number="ACC8001", procedures=[
-            ProcedureData(steps=[StepData(modality="CT", start=START)])]),
+        order=OrderData(
+            placer_number="PL8001",
+            accession_number="ACC8001",
+            procedures=[ProcedureData(steps=[StepData(modality="CT", start=START)])],
+        ),
     )
 
 
 @pytest.fixture
 def ehr_destination(db):
-    return Destination.objects.create(name="EHR", kind=Destination.Kind.HL7_MLLP, host="127.0.0.1", port=1,
-                                      events=["order_status"])
+    return Destination.objects.create(
+        name="EHR", kind=Destination.Kind.HL7_MLLP, host="127.0.0.1", port=1, events=["order_status"]
+    )
 
 
 def _step(order) -> ScheduledProcedureStep:
@@ -68,32 +73,45 @@ def test_an_illegal_step_transition_is_refused_logged_and_changes_nothing(order,
     assert "cannot go from CANCELED to ARRIVED" in caplog.text
 
 
-@pytest.mark.parametrize("steps, current, expected", [
-    (["SCHEDULED", "SCHEDULED"], "SCHEDULED", "SCHEDULED"),
-    (["STARTED", "SCHEDULED"], "SCHEDULED", "IN_PROGRESS"),
-    (["COMPLETED", "SCHEDULED"], "IN_PROGRESS", "IN_PROGRESS"),
-    (["COMPLETED", "COMPLETED"], "IN_PROGRESS", "COMPLETED"),
-    (["COMPLETED", "CANCELED"], "IN_PROGRESS", "COMPLETED"),
-    (["DISCONTINUED"], "IN_PROGRESS", "DISCONTINUED"),
-    (["CANCELED"], "SCHEDULED", "CANCELED"),
-    (["SCHEDULED"], "IN_PROGRESS", "SCHEDULED"),  # its only step went back to the worklist (110514)
-    (["SCHEDULED"], "ON_HOLD", "ON_HOLD"),
-])
+@pytest.mark.parametrize(
+    "steps, current, expected",
+    [
+        (["SCHEDULED", "SCHEDULED"], "SCHEDULED", "SCHEDULED"),
+        (["STARTED", "SCHEDULED"], "SCHEDULED", "IN_PROGRESS"),
+        (["COMPLETED", "SCHEDULED"], "IN_PROGRESS", "IN_PROGRESS"),
+        (["COMPLETED", "COMPLETED"], "IN_PROGRESS", "COMPLETED"),
+        (["COMPLETED", "CANCELED"], "IN_PROGRESS", "COMPLETED"),
+        (["DISCONTINUED"], "IN_PROGRESS", "DISCONTINUED"),
+        (["CANCELED"], "SCHEDULED", "CANCELED"),
+        (["SCHEDULED"], "IN_PROGRESS", "SCHEDULED"),  # its only step went back to the worklist (110514)
+        (["SCHEDULED"], "ON_HOLD", "ON_HOLD"),
+    ],
+)
 def test_the_order_status_follows_its_steps(steps, current, expected):
     assert status_from_steps(steps, current) == expected
 
 
 def _unscheduled(study_uid="1.2.3.999", accession="ACC8999") -> PerformedStepData:
     return PerformedStepData(
-        sop_instance_uid="1.2.3.4.5", status="IN PROGRESS", pps_id="PPS9", station_ae_title="CT01",
-        start=START, modality="CT", patient_id="PAT8001", patient_name="DOE^JOHN",
+        sop_instance_uid="1.2.3.4.5",
+        status="IN PROGRESS",
+        pps_id="PPS9",
+        station_ae_title="CT01",
+        start=START,
+        modality="CT",
+        patient_id="PAT8001",
+        patient_name="DOE^JOHN",
         scheduled_steps=[ScheduledStepRef(study_instance_uid=study_uid, accession_number=accession)],
     )
 
 
 def _complete(uid="1.2.3.4.5"):
-    return mpps_update(sop_instance_uid=uid, change=PerformedStepChange(
-        status="COMPLETED", end=START + dt.timedelta(minutes=10), performed_series=[{"series_instance_uid": "1.2"}]))
+    return mpps_update(
+        sop_instance_uid=uid,
+        change=PerformedStepChange(
+            status="COMPLETED", end=START + dt.timedelta(minutes=10), performed_series=[{"series_instance_uid": "1.2"}]
+        ),
+    )
 
 
 def test_an_unscheduled_mpps_linked_to_an_order_moves_its_step(order):
@@ -133,6 +151,8 @@ def test_a_scheduled_step_item_without_values_links_no_step(order):
     from ris.services.mpps import matching_steps
 
     assert matching_steps([ScheduledStepRef("")], modality="CT") == []
-    assert [s.pk for s in matching_steps([ScheduledStepRef(
-        _step(order).requested_procedure.study_instance_uid)], modality="CT")] == [_step(order).pk]
+    assert [
+        s.pk
+        for s in matching_steps([ScheduledStepRef(_step(order).requested_procedure.study_instance_uid)], modality="CT")
+    ] == [_step(order).pk]
     assert matching_steps([ScheduledStepRef(_step(order).requested_procedure.study_instance_uid)], modality="MR") == []

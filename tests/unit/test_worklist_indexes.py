@@ -6,6 +6,7 @@ table the planner may prefer the single-column start index to the composite
 one; on 100,000 rows it takes the composite, see docs/benchmarks.md).
 Run with DATABASE_URL set to PostgreSQL.
 """
+
 import pytest
 from django.db import connection
 from pydicom.dataset import Dataset
@@ -32,16 +33,26 @@ def plan(top: dict, step: dict) -> str:
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="operator classes and plans of PostgreSQL")
-@pytest.mark.parametrize("top, step, indexes", [
-    ({}, {"ScheduledStationAETitle": "CT01", "ScheduledProcedureStepStartDate": "20261126"},
-     ("sps_station_start", STEP_START)),
-    ({}, {"Modality": "CT", "ScheduledProcedureStepStartDate": "20261120-20261126"}, ("sps_modality_start", STEP_START)),
-    ({"PatientID": "P1"}, {}, ("patient_unique_id_per_issuer",)),
-    ({"AccessionNumber": "A1"}, {}, ("ris_imagingorder_accession_number",)),
-    ({"PatientName": "DOE*"}, {}, ("ris_patient_name_upper_like",)),
-    ({"PatientName": "doe^john"}, {}, ("ris_patient_name_upper_like",)),
-    ({"StudyInstanceUID": "1.2.3"}, {}, ("ris_requestedprocedure_study_instance_uid",)),
-])
+@pytest.mark.parametrize(
+    "top, step, indexes",
+    [
+        (
+            {},
+            {"ScheduledStationAETitle": "CT01", "ScheduledProcedureStepStartDate": "20261126"},
+            ("sps_station_start", STEP_START),
+        ),
+        (
+            {},
+            {"Modality": "CT", "ScheduledProcedureStepStartDate": "20261120-20261126"},
+            ("sps_modality_start", STEP_START),
+        ),
+        ({"PatientID": "P1"}, {}, ("patient_unique_id_per_issuer",)),
+        ({"AccessionNumber": "A1"}, {}, ("ris_imagingorder_accession_number",)),
+        ({"PatientName": "DOE*"}, {}, ("ris_patient_name_upper_like",)),
+        ({"PatientName": "doe^john"}, {}, ("ris_patient_name_upper_like",)),
+        ({"StudyInstanceUID": "1.2.3"}, {}, ("ris_requestedprocedure_study_instance_uid",)),
+    ],
+)
 def test_common_query_is_served_by_an_index_on_its_keys(top, step, indexes):
     text = plan(top, step)
     assert "Seq Scan" not in text

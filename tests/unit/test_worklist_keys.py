@@ -20,5 +20,7 @@ def test_unknown_keys_and_values_on_return_only_keys_are_flagged():
     ds, item = identifier(PatientWeight="", PatientBirthDate="19700101")
     item.ScheduledProcedureStepEndDate = ""
     assert unsupported_keys(ds, item) == [
-        "PatientBirthDate", "PatientWeight", "ScheduledProcedureStepSequence/ScheduledProcedureStepEndDate",
+        "PatientBirthDate",
+        "PatientWeight",
+        "ScheduledProcedureStepSequence/ScheduledProcedureStepEndDate",
     ]

@@ -16,10 +16,12 @@ class Command(BaseCommand):
             return
         admin = users.create_superuser("admin", "", "admin")
         admin.groups.add(*Group.objects.filter(name=ADMINISTRATOR))
-        self.stdout.write(self.style.WARNING(
-            f"Created the first user: log in as admin / admin at {_login_url()} "
-            "and change the password (/admin/password_change/)."
-        ))
+        self.stdout.write(
+            self.style.WARNING(
+                f"Created the first user: log in as admin / admin at {_login_url()} "
+                "and change the password (/admin/password_change/)."
+            )
+        )
 
 
 def _login_url() -> str:

@@ -3,6 +3,7 @@
 Web (threaded WSGI), HL7 MLLP and DICOM in threads here; the Celery worker
 as a child process. Ctrl-C (or SIGTERM) stops them all.
 """
+
 import signal
 import subprocess
 import sys
@@ -58,9 +59,21 @@ class Command(BaseCommand):
 
     def _start_worker(self) -> subprocess.Popen:
         return subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "ris", "worker", "--beat", "--pool=solo",
-             "--loglevel=INFO", "--without-gossip", "--without-mingle",
-             "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "ris",
+                "worker",
+                "--beat",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--schedule",
+                str(settings.VAR_DIR / "celerybeat-schedule"),
+            ],
         )
 
     def _announce(self, host: str) -> None:

@@ -1,3 +1,5 @@
+import contextlib
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -17,7 +19,5 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, ae_title: str, metrics_port: int, **options):
         start_metrics_server(host, metrics_port)
         self.stdout.write(f"DICOM SCP {ae_title} listening on {host}:{port}")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             scp.start(host, port, block=True, ae_title=ae_title)
-        except KeyboardInterrupt:
-            pass
