@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast bench migrate clean schema screenshots
+.PHONY: install run test test-fast lint format peers bench migrate clean schema screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,15 +21,37 @@ run: migrate
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py serve
 
-test: install
-	@command -v findscu >/dev/null || { echo "findscu not found: install Debian's dcmtk (apt-get install dcmtk)"; exit 1; }
+# The peers the tests talk to that we did not write: dcmtk's findscu and
+# storescu, Debian's chromium. Installed with apt-get when missing and allowed.
+PEERS_MISSING = $(strip $(if $(shell command -v findscu),,dcmtk) $(if $(wildcard /usr/bin/chromium),,chromium))
+
+peers:
+	@if [ -n "$(PEERS_MISSING)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing the test peers: $(PEERS_MISSING)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PEERS_MISSING) >/dev/null; \
+	  else \
+	    echo "the tests need Debian's $(PEERS_MISSING); run: sudo apt-get install $(PEERS_MISSING)"; exit 1; \
+	  fi; \
+	fi
+
+test: install peers
 	TCP_NODELAY=1 $(PY) -m pytest
+
+lint: install  # ruff (lint and format check), mypy, the import contracts
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 test-fast: install
 	$(PY) -m pytest -m "not slow"
 
-bench: install
-	@command -v findscu >/dev/null || { echo "findscu not found: install Debian's dcmtk (apt-get install dcmtk)"; exit 1; }
+bench: install peers
 	TCP_NODELAY=1 $(PY) bench/run.py
 	$(PY) bench/hl7_intake.py --messages $${BENCH_MESSAGES:-1000}
 	TCP_NODELAY=1 $(PY) bench/mixed.py

@@ -52,7 +52,7 @@ def start_listener(command: str, port: int, database: dict) -> subprocess.Popen:
 @contextmanager
 def throwaway_database() -> Iterator[dict]:
     """Django set up on a test database made from DATABASE_URL, dropped afterwards."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ris.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("RIS_LOG_LEVEL", "WARNING")
     import django
 

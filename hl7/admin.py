@@ -7,7 +7,7 @@ from django.utils.html import format_html, format_html_join
 
 from hl7 import inspect
 from hl7.intake import reprocess
-from ris.models import InboundMessage
+from hl7.models import HL7Sender, InboundMessage, SenderStationRule
 
 
 @admin.register(InboundMessage)
@@ -91,3 +91,22 @@ class InboundMessageAdmin(admin.ModelAdmin):
         skipped = queryset.count() - len(rejected)
         if skipped:
             self.message_user(request, f"{skipped} message(s) not rejected, left alone", messages.WARNING)
+
+
+class StationRuleInline(admin.TabularInline):
+    model = SenderStationRule
+    extra = 1
+
+
+@admin.register(HL7Sender)
+class HL7SenderAdmin(admin.ModelAdmin):
+    list_display = ("application", "facility", "mrn_authority", "is_active", "description")
+    list_filter = ("is_active",)
+    search_fields = ("application", "facility", "description")
+    inlines = [StationRuleInline]
+
+
+@admin.register(SenderStationRule)
+class SenderStationRuleAdmin(admin.ModelAdmin):
+    list_display = ("sender", "procedure_code", "modality", "station")
+    list_filter = ("sender", "modality")

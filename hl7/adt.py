@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from hl7.errors import SEGMENT_SEQUENCE_ERROR, HL7Error, Location
+from hl7.models import InboundMessage
 from hl7.orders import patient_from_pid, patient_identifier
 from hl7.parse import ParsedMessage
-from ris.models import InboundMessage
+from hl7.senders import SenderRules
 from ris.services.patients import patient_merge, patient_update
-from ris.services.senders import SenderRules
 
 
 def handle_adt_patient_update(message: ParsedMessage, source: InboundMessage, rules: SenderRules) -> None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from hl7 import adt, omi, orders
 from hl7.errors import UNSUPPORTED_EVENT_CODE, UNSUPPORTED_MESSAGE_TYPE, HL7Error, Location
+from hl7.models import InboundMessage
 from hl7.orders import OrderItem
 from hl7.parse import ParsedMessage
-from ris.models import ImagingOrder, InboundMessage
-from ris.records import PatientData
+from hl7.senders import SenderRules
+from ris.models import ImagingOrder
+from ris.records import OrderData, PatientData
 from ris.services import orders as order_services
-from ris.services.senders import SenderRules
 
 Handler = Callable[[ParsedMessage, InboundMessage, SenderRules], "ImagingOrder | None"]
 
@@ -38,16 +40,18 @@ def _apply_items(message, source, rules, items: list[OrderItem]) -> ImagingOrder
     patient = None
     if any(item.control == "NW" for item in items):
         patient = orders.patient_from_pid(message, rules.mrn_authority)
-    applied = [apply_order_item(item, patient, source) for item in items]
+    applied = [apply_order_item(item, patient, rules) for item in items]
     return applied[0]
 
 
-def apply_order_item(item: OrderItem, patient: PatientData | None, source: InboundMessage) -> ImagingOrder:
-    """One ORC group, by its order control code (ORC-1)."""
+def apply_order_item(item: OrderItem, patient: PatientData | None, rules: SenderRules) -> ImagingOrder:
+    """One ORC group, by its order control code (ORC-1); new steps that name no
+    station follow the sender's station rules, in a new order and an XO alike."""
+    order = dataclasses.replace(item.order or OrderData(), station_rules=rules.station_rules)
     if item.control == "NW":
-        return order_services.order_place(patient=patient, order=item.order, source_message=source)
+        return order_services.order_place(patient=patient, order=order)
     if item.control == "XO":
-        return order_services.order_change(key=item.key, order=item.order, source_message=source)
+        return order_services.order_change(key=item.key, order=order)
     if item.control == "SC":
         return order_services.order_status_change(key=item.key, status=item.status)
     return _STATUS_ACTIONS[item.control](key=item.key)

@@ -15,17 +15,17 @@ from dataclasses import dataclass, replace
 from django.db import DatabaseError, connection
 
 from hl7 import errors
+from hl7 import log as messages
 from hl7.ack import Answers, answers_for
 from hl7.errors import HL7Error
 from hl7.handlers import HANDLERS, handler_for
+from hl7.models import InboundMessage
 from hl7.parse import Header, parse, read_header
+from hl7.senders import sender_rules
 from ris import metrics
 from ris.db import release_connection
 from ris.exceptions import DomainError
-from ris.models import InboundMessage
 from ris.records import MessageHeader
-from ris.services import messages
-from ris.services.senders import sender_rules
 
 log = logging.getLogger(__name__)
 

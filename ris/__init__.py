@@ -1,9 +1,4 @@
-"""The RIS domain and the Django project package.
+"""The RIS domain: models, services, selectors, states, records, exceptions, roles.
 
-The Celery app is imported here so that `shared_task` binds to it wherever
-Django is set up (web, listeners, worker).
+It knows no wire format and imports no door (`hl7`, `worklist`, `fhir`, `web`).
 """
-
-from .celery import app as celery_app
-
-__all__ = ["celery_app"]

@@ -1,11 +1,6 @@
-"""Celery application: the background door that delivers outbound messages."""
+"""Entry point kept for the command line: `celery -A ris worker` finds the
+project's Celery app here (it lives in `config.celery`)."""
 
-import os
+from config.celery import app
 
-from celery import Celery
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ris.settings")
-
-app = Celery("ris")
-app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+__all__ = ["app"]

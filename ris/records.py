@@ -54,6 +54,17 @@ class ProcedureData:
 
 
 @dataclass(frozen=True)
+class StationRule:
+    """Where an order source sends the steps that name no station: to this
+    station, for this procedure code ('' = any) and modality ('' = any).
+    The door that knows the source resolves its rules, most specific first."""
+
+    station_ae_title: str
+    procedure_code: str = ""
+    modality: str = ""
+
+
+@dataclass(frozen=True)
 class OrderData:
     placer_system: str = ""
     placer_number: str = ""
@@ -65,6 +76,7 @@ class OrderData:
     priority: str = ""  # '' = not given (ROUTINE for a new order)
     admission_id: str = ""
     procedures: list[ProcedureData] = field(default_factory=list)
+    station_rules: tuple[StationRule, ...] = ()  # the source's routing, most specific first
 
 
 @dataclass(frozen=True)

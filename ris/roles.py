@@ -1,6 +1,6 @@
 """Roles are Django groups; each grants some capabilities (ris.models.Capability).
 
-The data migration `issue7_roles` creates the groups with these permissions;
+The data migration `ris/migrations/0002_roles.py` creates the groups with these permissions;
 administrators may adjust them later in the admin.
 """
 

@@ -1,8 +1,6 @@
-"""WSGI entry point (gunicorn ris.wsgi)."""
+"""Entry point kept for the command line: `gunicorn ris.wsgi` (the
+application lives in `config.wsgi`)."""
 
-import os
+from config.wsgi import application
 
-from django.core.wsgi import get_wsgi_application
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ris.settings")
-application = get_wsgi_application()
+__all__ = ["application"]

@@ -1,13 +1,15 @@
 """Fixtures that start the real listeners on free ports on 127.0.0.1."""
 
 import socket
+from pathlib import Path
 
 import pytest
 
 from hl7 import server as mllp_server
 from worklist import scp
 
-SAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "samples" / "hl7"
+# Public sample messages, kept in the repository with their sources and licences (README.md there).
+SAMPLES = Path(__file__).resolve().parent / "samples" / "hl7"
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from contextlib import contextmanager
 
 from celery.contrib.testing.worker import start_worker
 
-from ris.celery import app
+from config.celery import app
 
 
 def purge_queue() -> None:

@@ -27,12 +27,12 @@ from pynetdicom.transport import ThreadedAssociationServer
 
 from ris import metrics
 from ris.db import release_connection
-from ris.services.modalities import ModalityPolicy, modality_policy, worklist_query_record
 from ris.tls import server_context
 from worklist import pdu_limit
 from worklist.matching import InvalidKey
 from worklist.mpps import handle_n_create, handle_n_set
 from worklist.query import IdentifierMismatch, build_query
+from worklist.registry import ModalityPolicy, modality_policy, worklist_query_record
 from worklist.response import Context, ResponsePlan
 
 log = logging.getLogger(__name__)

@@ -3,15 +3,12 @@
 from .access import Capability, LoginAttempt, SavedFilter
 from .audit import AuditEvent
 from .catalogue import Procedure
-from .messages import InboundMessage
-from .modalities import ModalityAE, WorklistQueryLog
 from .mpps import PerformedProcedureStep
 from .orders import ImagingOrder, RequestedProcedure, ScheduledProcedureStep
 from .outbound import Destination, OutboundMessage
 from .patients import Patient
 from .reports import Report, ReportVersion
 from .scheduling import Appointment, BlockedTime, OpeningHours, Room
-from .senders import HL7Sender, SenderStationRule
 from .stations import Station
 
 __all__ = [
@@ -20,11 +17,8 @@ __all__ = [
     "BlockedTime",
     "Capability",
     "Destination",
-    "HL7Sender",
     "ImagingOrder",
-    "InboundMessage",
     "LoginAttempt",
-    "ModalityAE",
     "OpeningHours",
     "OutboundMessage",
     "Patient",
@@ -36,7 +30,5 @@ __all__ = [
     "Room",
     "SavedFilter",
     "ScheduledProcedureStep",
-    "SenderStationRule",
     "Station",
-    "WorklistQueryLog",
 ]

@@ -19,9 +19,6 @@ class ImagingOrder(models.Model):
     priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.ROUTINE)
     admission_id = models.CharField(max_length=64, blank=True, default="")  # PV1-19, (0038,0010)
     status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.SCHEDULED)
-    source_message = models.ForeignKey(
-        "ris.InboundMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

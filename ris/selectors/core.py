@@ -5,7 +5,7 @@ import datetime as dt
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from ris.models import Appointment, AuditEvent, BlockedTime, InboundMessage, Patient, Room, ScheduledProcedureStep
+from ris.models import Appointment, AuditEvent, BlockedTime, Patient, Room, ScheduledProcedureStep
 from ris.states import StepStatus
 
 OPEN_STEP_STATUSES = [StepStatus.SCHEDULED, StepStatus.ARRIVED, StepStatus.READY]
@@ -87,23 +87,6 @@ def patient_search(*, mrn="", name="", birth_date: dt.date | None = None, access
 
 def patient_orders(patient: Patient):
     return patient.orders.prefetch_related("procedures__steps__appointment__room").order_by("-created_at")
-
-
-def patient_messages(patient: Patient) -> QuerySet[InboundMessage]:
-    return InboundMessage.objects.filter(order__patient=patient).order_by("-received_at")
-
-
-def inbound_messages(*, status="", message_type="", sender="", text="") -> QuerySet[InboundMessage]:
-    rows = InboundMessage.objects.select_related("order").order_by("-received_at")
-    if status:
-        rows = rows.filter(status=status)
-    if message_type:
-        rows = rows.filter(message_type__icontains=message_type)
-    if sender:
-        rows = rows.filter(sending_application__icontains=sender)
-    if text:
-        rows = rows.filter(Q(control_id__icontains=text) | Q(order__accession_number__iexact=text))
-    return rows
 
 
 def audit_search(

@@ -1,12 +1,13 @@
-"""Scheduling defaults for a new step: the procedure catalogue and station rules."""
+"""Scheduling defaults for a new step: the procedure catalogue and the order source's station rules."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import F, Q
+from django.db.models import Q
 
-from ris.models import Procedure, SenderStationRule, Station
+from ris.models import Procedure, Station
+from ris.records import StationRule
 from ris.services.stations import station_for_modality
 
 
@@ -18,12 +19,17 @@ class StepDefaults:
 
 
 def step_defaults(
-    *, code_value: str, code_scheme: str, modality: str, sender: tuple[str, str], needs_station: bool = True
+    *,
+    code_value: str,
+    code_scheme: str,
+    modality: str,
+    rules: tuple[StationRule, ...] = (),
+    needs_station: bool = True,
 ) -> StepDefaults:
-    """What the catalogue and the sender's rules say for a step the order leaves open.
+    """What the catalogue and the source's rules say for a step the order leaves open.
 
-    Station: a sender rule for the procedure code, the catalogue's station,
-    a sender rule for the modality, then the modality's default station.
+    Station: a source rule for the procedure code, the catalogue's station,
+    a source rule for the modality, then the modality's default station.
     """
     entry = catalogue_entry(code_value=code_value, code_scheme=code_scheme)
     modality = modality or (entry.modality if entry else "")
@@ -31,9 +37,9 @@ def step_defaults(
     if not needs_station:
         return StepDefaults(modality=modality, duration_minutes=duration)
     station = (
-        _rule_station(sender, procedure_code=code_value, modality=modality)
+        _rule_station(rules, procedure_code=code_value, modality=modality)
         or (entry.station if entry else None)
-        or _rule_station(sender, procedure_code="", modality=modality)
+        or _rule_station(rules, procedure_code="", modality=modality)
         or station_for_modality(modality)
     )
     return StepDefaults(modality=modality, duration_minutes=duration, station=station)
@@ -47,14 +53,11 @@ def catalogue_entry(*, code_value: str, code_scheme: str) -> Procedure | None:
     return entries.select_related("station").first()
 
 
-def _rule_station(sender: tuple[str, str], *, procedure_code: str, modality: str) -> Station | None:
+def _rule_station(rules: tuple[StationRule, ...], *, procedure_code: str, modality: str) -> Station | None:
+    """The first (most specific) rule for exactly this code and this modality or any."""
     if not procedure_code and not modality:
         return None
-    application, facility = sender
-    rules = SenderStationRule.objects.filter(
-        Q(sender__isnull=True)
-        | Q(sender__application=application, sender__facility__in=[facility, ""], sender__is_active=True)
-    ).filter(procedure_code=procedure_code, modality__in=[modality, ""])
-    # the most specific rule: a modality named over any, the sender's own over every sender's
-    rule = rules.select_related("station").order_by("-modality", F("sender_id").asc(nulls_last=True)).first()
-    return rule.station if rule else None
+    for rule in rules:
+        if rule.procedure_code == procedure_code and rule.modality in (modality, ""):
+            return Station.objects.filter(ae_title=rule.station_ae_title).first()
+    return None

@@ -11,8 +11,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ris.exceptions import DuplicateOrder, IllegalTransition, InvalidInput, UnknownOrder
-from ris.models import ImagingOrder, InboundMessage, RequestedProcedure, ScheduledProcedureStep
-from ris.records import CLEAR, OrderData, OrderKey, PatientData, ProcedureData, StepData, plain
+from ris.models import ImagingOrder, RequestedProcedure, ScheduledProcedureStep
+from ris.records import CLEAR, OrderData, OrderKey, PatientData, ProcedureData, StationRule, StepData, plain
 from ris.services.catalogue_defaults import step_defaults
 from ris.services.patients import patient_upsert
 from ris.states import ORDER_MACHINE, STEP_MACHINE, OrderStatus, StepStatus
@@ -35,15 +35,13 @@ _STEP_FIELDS = (
 
 
 @transaction.atomic
-def order_place(
-    *, patient: PatientData, order: OrderData, source_message: InboundMessage | None = None
-) -> ImagingOrder:
+def order_place(*, patient: PatientData, order: OrderData) -> ImagingOrder:
     """Create an order with its procedures and steps (HL7 ORC-1 NW, manual entry)."""
     order = plain(order)
     patient_row = patient_upsert(data=patient)
-    row = _create_order(patient_row, order, source_message)
+    row = _create_order(patient_row, order)
     for procedure in order.procedures or [ProcedureData()]:
-        _create_procedure(row, procedure, source_message)
+        _create_procedure(row, procedure, order.station_rules)
     return row
 
 
@@ -61,7 +59,7 @@ def order_find(*, key: OrderKey, lock: bool = False) -> ImagingOrder:
 
 
 @transaction.atomic
-def order_change(*, key: OrderKey, order: OrderData, source_message: InboundMessage | None = None) -> ImagingOrder:
+def order_change(*, key: OrderKey, order: OrderData) -> ImagingOrder:
     """Change an order in place (HL7 ORC-1 XO). Empty values keep what is
     stored, CLEAR erases it. Identifiers (accession, requested procedure ID,
     SPS ID, Study Instance UID) never change."""
@@ -75,9 +73,9 @@ def order_change(*, key: OrderKey, order: OrderData, source_message: InboundMess
     for position, data in enumerate(order.procedures):
         procedure = _match(procedures, position, "requested_procedure_id", data.requested_procedure_id)
         if procedure is None:
-            _create_procedure(row, plain(data), source_message)
+            _create_procedure(row, plain(data), order.station_rules)
         else:
-            _change_procedure(procedure, data)
+            _change_procedure(procedure, data, order.station_rules)
     return row
 
 
@@ -136,7 +134,7 @@ def _move(row: ImagingOrder, status: str, step_status: str | None = None) -> Ima
     return row
 
 
-def _create_order(patient, order: OrderData, source_message) -> ImagingOrder:
+def _create_order(patient, order: OrderData) -> ImagingOrder:
     """The unique indexes refuse a used placer or accession number (AE 205),
     also against a concurrent NW, without a query first."""
     fields = {
@@ -150,7 +148,6 @@ def _create_order(patient, order: OrderData, source_message) -> ImagingOrder:
         "reason": order.reason,
         "priority": order.priority or "ROUTINE",
         "admission_id": order.admission_id,
-        "source_message": source_message,
     }
     try:
         row = ImagingOrder.objects.create(**fields)
@@ -179,7 +176,9 @@ def _number_order(row: ImagingOrder) -> None:
         row.save(update_fields=changed)
 
 
-def _create_procedure(order: ImagingOrder, data: ProcedureData, source_message=None) -> RequestedProcedure:
+def _create_procedure(
+    order: ImagingOrder, data: ProcedureData, rules: tuple[StationRule, ...] = ()
+) -> RequestedProcedure:
     try:
         procedure = RequestedProcedure.objects.create(
             order=order,
@@ -198,16 +197,18 @@ def _create_procedure(order: ImagingOrder, data: ProcedureData, source_message=N
         procedure.requested_procedure_id = f"RP{procedure.pk}"
         procedure.save(update_fields=["requested_procedure_id"])
     for step in data.steps or [StepData()]:
-        _create_step(procedure, step, source_message)
+        _create_step(procedure, step, rules)
     return procedure
 
 
-def _create_step(procedure: RequestedProcedure, data: StepData, source_message=None) -> ScheduledProcedureStep:
+def _create_step(
+    procedure: RequestedProcedure, data: StepData, rules: tuple[StationRule, ...] = ()
+) -> ScheduledProcedureStep:
     defaults = step_defaults(
         code_value=procedure.code_value,
         code_scheme=procedure.code_scheme,
         modality=data.modality,
-        sender=_sender_of(source_message),
+        rules=rules,
         needs_station=not data.station_ae_title,
     )
     if not defaults.modality:
@@ -241,19 +242,13 @@ def _station_fields(data: StepData, station) -> dict[str, str]:
     }
 
 
-def _sender_of(source_message: InboundMessage | None) -> tuple[str, str]:
-    if source_message is None:
-        return ("", "")
-    return (source_message.sending_application, source_message.sending_facility)
-
-
-def _change_procedure(procedure: RequestedProcedure, data: ProcedureData) -> None:
+def _change_procedure(procedure: RequestedProcedure, data: ProcedureData, rules: tuple[StationRule, ...]) -> None:
     _update(procedure, data, _PROCEDURE_FIELDS)
     steps = list(procedure.steps.order_by("pk"))
     for position, step_data in enumerate(data.steps):
         step = _match(steps, position, "sps_id", step_data.sps_id)
         if step is None:
-            _create_step(procedure, plain(step_data))
+            _create_step(procedure, plain(step_data), rules)
         else:
             _change_step(step, step_data)
 

@@ -3,7 +3,8 @@ mode CA/CR with the application ACK as MSH-15/16 ask."""
 
 import pytest
 
-from ris.models import ImagingOrder, InboundMessage
+from hl7.models import InboundMessage
+from ris.models import ImagingOrder
 from tests.hl7_builders import message, msh, orm_new_order, segment
 from tests.peers import MllpClient, ack_segments
 
@@ -88,7 +89,7 @@ def test_enhanced_er_er_is_silent_for_a_good_message(mllp):
 def test_database_unavailable_is_commit_error_ce_in_enhanced_mode_and_ar_207_in_original(mllp, monkeypatch):
     from django.db import OperationalError
 
-    from ris.services import messages
+    from hl7 import log as messages
 
     def unavailable(**kwargs):
         raise OperationalError("connection refused")

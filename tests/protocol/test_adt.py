@@ -4,7 +4,8 @@ import datetime as dt
 
 import pytest
 
-from ris.models import ImagingOrder, InboundMessage, Patient
+from hl7.models import InboundMessage
+from ris.models import ImagingOrder, Patient
 from tests.conftest import SAMPLES
 from tests.hl7_builders import adt, orm_new_order
 from tests.peers import MllpClient, ack_segments

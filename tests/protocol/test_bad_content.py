@@ -2,7 +2,8 @@
 
 import pytest
 
-from ris.models import InboundMessage, Patient
+from hl7.models import InboundMessage
+from ris.models import Patient
 from tests.hl7_builders import orm_new_order
 from tests.peers import MllpClient, ack_segments
 

@@ -118,7 +118,7 @@ def test_worker_and_beat_commands_deliver_what_waited_while_they_were_down(trans
 
 
 def test_broker_down_at_commit_keeps_the_message_and_the_sweep_delivers_it(transactional_db, note_builder, tmp_path):
-    from ris.celery import app
+    from config.celery import app
 
     ehr = FakeEhr()
     Destination.objects.create(name="EHR", kind=Destination.Kind.HL7_MLLP, host="127.0.0.1", port=ehr.port)

@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from ris.models import ImagingOrder, InboundMessage, Patient, RequestedProcedure, ScheduledProcedureStep
+from hl7.models import InboundMessage
+from ris.models import ImagingOrder, Patient, RequestedProcedure, ScheduledProcedureStep
 from tests.hl7_builders import orm_new_order
 from tests.peers import MllpClient, ack_segments
 

@@ -9,7 +9,8 @@ from pydicom.dataset import Dataset
 from pynetdicom import AE
 from pynetdicom.sop_class import ModalityWorklistInformationFind
 
-from ris.models import ImagingOrder, InboundMessage, Patient
+from hl7.models import InboundMessage
+from ris.models import ImagingOrder, Patient
 from tests.hl7_builders import orm_new_order
 from tests.peers import MllpClient, ack_segments, mllp_frame
 from tests.processes import TcpProxy, database_url, free_port, start_command, stop

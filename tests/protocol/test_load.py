@@ -4,7 +4,8 @@ connections: no error, no lost and no duplicated order. (Figures: make bench.)""
 import pytest
 
 from bench.load import run_load
-from ris.models import ImagingOrder, InboundMessage, ScheduledProcedureStep
+from hl7.models import InboundMessage
+from ris.models import ImagingOrder, ScheduledProcedureStep
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from ris.models import ImagingOrder, InboundMessage
+from hl7.models import InboundMessage
+from ris.models import ImagingOrder
 from tests.hl7_builders import message, msh, orm_new_order, segment
 from tests.peers import MllpClient, ack_segments
 

@@ -55,7 +55,7 @@ def _database_url() -> str:
 
 
 def _start_worker(destination_id: int) -> subprocess.Popen:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ris.settings", "DATABASE_URL": _database_url()}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": _database_url()}
     return subprocess.Popen([sys.executable, "-c", DELIVER, str(destination_id)], cwd=ROOT, env=env)
 
 

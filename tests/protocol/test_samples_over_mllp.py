@@ -3,8 +3,9 @@ the ACK it should (or none, when its MSH-15/16 ask for none)."""
 
 import pytest
 
+from hl7.models import InboundMessage
 from hl7.parse import read_header
-from ris.models import ImagingOrder, InboundMessage, Patient, Procedure
+from ris.models import ImagingOrder, Patient, Procedure
 from tests.conftest import SAMPLES
 from tests.peers import MllpClient, ack_segments
 

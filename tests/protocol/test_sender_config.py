@@ -3,16 +3,8 @@
 import pytest
 
 from hl7.intake import reprocess
-from ris.models import (
-    HL7Sender,
-    ImagingOrder,
-    InboundMessage,
-    Patient,
-    Procedure,
-    ScheduledProcedureStep,
-    SenderStationRule,
-    Station,
-)
+from hl7.models import HL7Sender, InboundMessage, SenderStationRule
+from ris.models import ImagingOrder, Patient, Procedure, ScheduledProcedureStep, Station
 from tests.hl7_builders import orm_new_order
 from tests.peers import MllpClient, ack_segments
 

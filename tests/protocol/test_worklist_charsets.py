@@ -4,10 +4,10 @@ answers in the set configured for the calling AE."""
 import pytest
 from pydicom.dataset import Dataset
 
-from ris.services.modalities import modality_register
 from tests.peers import findscu
 from tests.worklist_builders import schedule
 from tests.worklist_peers import identifiers, mwl_find, mwl_identifier
+from worklist.registry import modality_register
 
 pytestmark = pytest.mark.slow
 

@@ -7,12 +7,12 @@ import time
 import pytest
 from django.db import connection
 
-from ris.models import WorklistQueryLog
-from ris.services.modalities import modality_register
 from ris.services.stations import station_add
 from tests.peers import findscu
 from tests.worklist_builders import schedule
 from tests.worklist_peers import client_ae, identifiers, mwl_find, mwl_identifier, statuses
+from worklist.models import WorklistQueryLog
+from worklist.registry import modality_register
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def test_findscu_from_unknown_ae_is_refused_when_enforced(dicom, two_stations, s
 
 def test_known_ae_is_served_when_unknown_ones_are_refused(dicom, two_stations, settings):
     settings.RIS_MWL_REFUSE_UNKNOWN_AE = True
-    modality_register(ae_title="CT01", modality="CT")
+    modality_register(ae_title="CT01")
     assert ask_all(dicom, "CT01") == ["CT1"]
 
 

@@ -5,7 +5,8 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from ris.models import AuditEvent, ImagingOrder, InboundMessage, Procedure, Room
+from hl7.models import InboundMessage
+from ris.models import AuditEvent, ImagingOrder, Procedure, Room
 from ris.services.appointments import appointment_book
 from tests import factories as f
 

@@ -42,7 +42,7 @@ def test_audit_search_filters_by_patient_and_exports_csv(client):
 
 
 def test_csv_export_neutralises_cells_that_a_spreadsheet_would_run():
-    from ris.views.audit import spreadsheet_safe
+    from web.views.audit import spreadsheet_safe
 
     assert spreadsheet_safe('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
     assert spreadsheet_safe("/patients/1/") == "/patients/1/"

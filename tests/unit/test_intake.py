@@ -4,7 +4,8 @@ import pytest
 
 from hl7 import handlers
 from hl7.intake import receive
-from ris.models import ImagingOrder, InboundMessage
+from hl7.models import InboundMessage
+from ris.models import ImagingOrder
 from tests.hl7_builders import orm_new_order
 
 pytestmark = pytest.mark.django_db(transaction=True)  # intake closes connections it finds in a transaction

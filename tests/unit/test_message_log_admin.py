@@ -4,7 +4,8 @@ import pytest
 from django.urls import reverse
 
 from hl7.intake import receive
-from ris.models import HL7Sender, ImagingOrder, InboundMessage
+from hl7.models import HL7Sender, InboundMessage
+from ris.models import ImagingOrder
 from tests.hl7_builders import orm_new_order
 
 pytestmark = pytest.mark.django_db(transaction=True)  # intake closes connections it finds in a transaction
@@ -17,7 +18,7 @@ def _receive(text: str, codec: str = "ascii") -> InboundMessage:
 
 def test_change_view_shows_raw_text_parsed_fields_ack_and_order(admin_client):
     stored = _receive(orm_new_order("L1", name="MÜLLER^HANS", charset="8859/1"), "latin-1")
-    page = admin_client.get(reverse("admin:ris_inboundmessage_change", args=[stored.pk])).content.decode()
+    page = admin_client.get(reverse("admin:hl7_inboundmessage_change", args=[stored.pk])).content.decode()
     assert "PID-5" in page and "MÜLLER" in page  # decoded in the message's set
     assert "MSA|AA|L1" in page
     assert reverse("admin:ris_imagingorder_change", args=[stored.order_id]) in page
@@ -26,7 +27,7 @@ def test_change_view_shows_raw_text_parsed_fields_ack_and_order(admin_client):
 def test_changelist_filters_by_status_and_sender(admin_client):
     _receive(orm_new_order("L2"))
     _receive(orm_new_order("L3", modality="", placer="P3", accession="A3"))
-    url = reverse("admin:ris_inboundmessage_changelist")
+    url = reverse("admin:hl7_inboundmessage_changelist")
     page = admin_client.get(url, {"status__exact": "REJECTED", "sending_application": "EHR"}).content.decode()
     assert "L3" in page and "L2" not in page
 
@@ -36,7 +37,7 @@ def test_reprocess_action_applies_a_rejected_message_after_the_fix(admin_client)
     stored = _receive(orm_new_order("L4").replace("|EHR|", "|LATE|", 1))
     assert stored.status == "REJECTED"
     HL7Sender.objects.create(application="LATE")
-    url = reverse("admin:ris_inboundmessage_changelist")
+    url = reverse("admin:hl7_inboundmessage_changelist")
     admin_client.post(url, {"action": "reprocess_messages", "_selected_action": [stored.pk]})
     stored.refresh_from_db()
     assert (stored.status, stored.ack_code) == ("APPLIED", "AA")
@@ -45,5 +46,5 @@ def test_reprocess_action_applies_a_rejected_message_after_the_fix(admin_client)
 
 def test_parsed_view_of_a_message_that_does_not_parse_still_shows_its_text(admin_client):
     stored = _receive("not HL7 at all\rPID|1||X")
-    page = admin_client.get(reverse("admin:ris_inboundmessage_change", args=[stored.pk])).content.decode()
+    page = admin_client.get(reverse("admin:hl7_inboundmessage_change", args=[stored.pk])).content.decode()
     assert "not HL7 at all" in page and "PID-3" in page

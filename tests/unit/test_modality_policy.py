@@ -1,7 +1,7 @@
 import pytest
 
-from ris.services.modalities import modality_policy, modality_register
 from ris.services.stations import station_add
+from worklist.registry import modality_policy, modality_register
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from ris.models import Appointment, ImagingOrder, InboundMessage, Room, SavedFilter
+from hl7.models import InboundMessage
+from ris.models import Appointment, ImagingOrder, Room, SavedFilter
 from ris.services.appointments import appointment_book
 from tests import factories as f
 

@@ -1,0 +1,11 @@
+"""Celery application: the background door that delivers outbound messages."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("ris")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

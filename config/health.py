@@ -1,0 +1,70 @@
+"""Health and metrics endpoints for load balancers and Prometheus.
+
+/health/live: the process answers. /health/ready: the database and the
+broker answer (and, under `serve`, the MLLP and DICOM ports accept).
+Both are unauthenticated on purpose: they reveal no patient data.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from ris.metrics import register_collectors
+
+
+@require_GET
+def live(request):
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def ready(request):
+    checks = {"database": _check_database(), "broker": _check_broker()}
+    if settings.RIS_HEALTH_CHECK_LISTENERS:
+        checks["mllp"] = _check_port(settings.RIS_MLLP_PORT)
+        checks["dicom"] = _check_port(settings.RIS_DICOM_PORT)
+    healthy = all(result == "ok" for result in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503
+    )
+
+
+@require_GET
+def metrics(request):
+    register_collectors()
+    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+
+def _check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "ok"
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+
+
+def _check_broker() -> str:
+    from config.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return "ok"
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+
+
+def _check_port(port: int) -> str:
+    host = settings.RIS_BIND_HOST if settings.RIS_BIND_HOST not in ("0.0.0.0", "::") else "127.0.0.1"
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return "ok"
+    except OSError as exc:
+        return f"error: {exc.strerror or type(exc).__name__}"

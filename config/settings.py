@@ -1,0 +1,228 @@
+"""Settings, read from the environment (see README "Configuration").
+
+Defaults give a zero-setup node: SQLite under var/ and a filesystem Celery
+broker. Production sets DATABASE_URL and CELERY_BROKER_URL.
+"""
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(environ.Env().str("RIS_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+env = environ.Env()
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-development-key-change-me")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "django_htmx",
+    "drf_spectacular",
+    "ris.apps.RisConfig",
+    "hl7.apps.Hl7Config",
+    "worklist.apps.WorklistConfig",
+    "fhir.apps.FhirConfig",
+    "web.apps.WebConfig",
+    "config.apps.ProjectConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'ris.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Listener threads write concurrently: wait for the lock instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+    # WAL: readers (worklist queries) do not wait for the listener's writers.
+    DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL")
+    # Tests use a file too: the in-memory shared-cache database refuses a
+    # second writer at once ("table is locked") instead of waiting for it.
+    DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", str(VAR_DIR / "test-ris.sqlite3"))
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.int("RIS_DB_POOL_SIZE", default=32):
+    # Every DICOM association and MLLP connection runs in its own thread, so
+    # without a pool each would open a new PostgreSQL connection (about 10 ms).
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": env.int("RIS_DB_POOL_SIZE", default=32),
+        "timeout": 5,
+    }
+    # With health checks Django has the pool test each connection as it leaves
+    # it: after the database was away, idle pooled connections are dead and
+    # would otherwise each answer one message AR before being dropped.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+# The site time zone: HL7 and DICOM carry local times without a zone; they are
+# read and written in this zone and stored as aware UTC datetimes.
+TIME_ZONE = env.str("RIS_TIME_ZONE", default="UTC")
+ZoneInfo(TIME_ZONE)  # fail loudly at start-up on a zone name that does not exist
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # collectstatic target; WhiteNoise expects it to exist
+STATICFILES_DIRS = [BASE_DIR / "static"]  # static/vendor: htmx, EventCalendar, Bootstrap
+# Static files are served by the app itself (WhiteNoise), so `serve` and
+# gunicorn need no web server in front; found in place, no collectstatic needed.
+WHITENOISE_USE_FINDERS = env.bool("RIS_STATIC_USE_FINDERS", default=True)
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+# Login throttling: this many failures per user name or address within the
+# window lock further attempts until the window has passed.
+RIS_LOGIN_MAX_FAILURES = env.int("RIS_LOGIN_MAX_FAILURES", default=5)
+RIS_LOGIN_LOCKOUT_MINUTES = env.int("RIS_LOGIN_LOCKOUT_MINUTES", default=15)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: an unauthenticated request is answered 401 with WWW-Authenticate.
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "web.api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "RIS API",
+    "DESCRIPTION": "Patients, orders, steps, rooms, bookings and messages of the Radiology Information System.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "StepStatusEnum": "ris.states.StepStatus",
+        "OrderStatusEnum": "ris.states.OrderStatus",
+        "MessageStatusEnum": "hl7.models.InboundMessage.Status",
+        "ReportStatusEnum": "ris.states.ReportStatus",
+        "SignatureStatusEnum": [("preliminary", "preliminary"), ("final", "final")],
+    },
+}
+
+# --- listeners -------------------------------------------------------------
+RIS_BIND_HOST = env.str("RIS_BIND_HOST", default="127.0.0.1")
+RIS_HTTP_PORT = env.int("RIS_HTTP_PORT", default=8000)
+RIS_MLLP_PORT = env.int("RIS_MLLP_PORT", default=2575)
+RIS_DICOM_PORT = env.int("RIS_DICOM_PORT", default=11112)
+RIS_DICOM_AE_TITLE = env.str("RIS_DICOM_AE_TITLE", default="RIS")
+# Largest HL7 message accepted over MLLP, and how long an idle connection stays open.
+RIS_MLLP_MAX_MESSAGE_BYTES = env.int("RIS_MLLP_MAX_MESSAGE_BYTES", default=4 * 1024 * 1024)
+RIS_MLLP_IDLE_TIMEOUT = env.float("RIS_MLLP_IDLE_TIMEOUT", default=300.0)
+RIS_DICOM_IDLE_TIMEOUT = env.float("RIS_DICOM_IDLE_TIMEOUT", default=60.0)
+# Patient and physician names match case-insensitively in worklist queries
+# (declared in docs/dicom-conformance.md); single values of other VRs match exactly.
+RIS_MWL_NAME_IGNORE_CASE = env.bool("RIS_MWL_NAME_IGNORE_CASE", default=True)
+# Refuse associations from calling AE titles not in the modality registry.
+RIS_MWL_REFUSE_UNKNOWN_AE = env.bool("RIS_MWL_REFUSE_UNKNOWN_AE", default=False)
+# Specific Character Set of answers to AEs the registry does not name.
+RIS_MWL_CHARACTER_SET = env.str("RIS_MWL_CHARACTER_SET", default="ISO_IR 192")
+# One log row per C-FIND (keys asked, items returned, time taken).
+RIS_MWL_LOG_QUERIES = env.bool("RIS_MWL_LOG_QUERIES", default=True)
+RIS_DICOM_MAX_PDU = env.int("RIS_DICOM_MAX_PDU", default=65536)
+# TLS: set a certificate and key to make a listener speak TLS only; a CA file
+# makes it require client certificates signed by that CA.
+RIS_MLLP_TLS_CERT = env.str("RIS_MLLP_TLS_CERT", default="")
+RIS_MLLP_TLS_KEY = env.str("RIS_MLLP_TLS_KEY", default="")
+RIS_MLLP_TLS_CA = env.str("RIS_MLLP_TLS_CA", default="")
+RIS_DICOM_TLS_CERT = env.str("RIS_DICOM_TLS_CERT", default="")
+RIS_DICOM_TLS_KEY = env.str("RIS_DICOM_TLS_KEY", default="")
+RIS_DICOM_TLS_CA = env.str("RIS_DICOM_TLS_CA", default="")
+# Our identity in MSH-3/MSH-4 of the messages we send (ACKs included).
+RIS_HL7_APPLICATION = env.str("RIS_HL7_APPLICATION", default="RIS")
+RIS_HL7_FACILITY = env.str("RIS_HL7_FACILITY", default="RADIOLOGY")
+RIS_HL7_DESTINATION = env.str("RIS_HL7_DESTINATION", default="")
+RIS_FHIR_BASE_URL = env.str("RIS_FHIR_BASE_URL", default="")
+# Prefix of the UIDs the RIS makes (Study Instance UID); default is the
+# UUID-derived root of PS3.5 B.2, which needs no registration.
+RIS_UID_ROOT = env.str("RIS_UID_ROOT", default="2.25.")
+
+# --- Celery ----------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _queue_dir = VAR_DIR / "celery-broker"
+    (_queue_dir / "processed").mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "processed_folder": str(_queue_dir / "processed"),
+        "control_folder": str(_queue_dir / "control"),
+    }
+# Several RIS installations may share one broker: each uses its own queue.
+CELERY_TASK_DEFAULT_QUEUE = env.str("RIS_CELERY_QUEUE", default="ris")
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_IGNORE_RESULT = True
+# The sweep hands over outbox queues whose task was lost (broker or worker down).
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {"task": "ris.outbox_sweep", "schedule": env.float("RIS_OUTBOX_SWEEP_SECONDS", default=30.0)},
+}
+
+# Under `serve`, readiness also checks that the MLLP and DICOM ports accept.
+RIS_HEALTH_CHECK_LISTENERS = env.bool("RIS_HEALTH_CHECK_LISTENERS", default=False)
+
+# RIS_LOG_FORMAT=json gives one JSON object per line for log shippers.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(threadName)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": env.str("RIS_LOG_FORMAT", default="plain")},
+    },
+    "root": {"handlers": ["console"], "level": env.str("RIS_LOG_LEVEL", default="INFO")},
+    "loggers": {"pynetdicom": {"level": "WARNING"}},
+}

@@ -1,0 +1,12 @@
+"""The project's URLs: the web door's pages and API, and the health endpoints."""
+
+from django.urls import include, path
+
+from config import health
+
+urlpatterns = [
+    path("", include("web.urls")),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("metrics", health.metrics, name="metrics"),
+]

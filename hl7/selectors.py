@@ -1,0 +1,23 @@
+"""Reads of the inbound message log, for its pages and the patient's page."""
+
+from django.db.models import Q, QuerySet
+
+from hl7.models import InboundMessage
+from ris.models import Patient
+
+
+def patient_messages(patient: Patient) -> QuerySet[InboundMessage]:
+    return InboundMessage.objects.filter(order__patient=patient).order_by("-received_at")
+
+
+def inbound_messages(*, status="", message_type="", sender="", text="") -> QuerySet[InboundMessage]:
+    rows = InboundMessage.objects.select_related("order").order_by("-received_at")
+    if status:
+        rows = rows.filter(status=status)
+    if message_type:
+        rows = rows.filter(message_type__icontains=message_type)
+    if sender:
+        rows = rows.filter(sending_application__icontains=sender)
+    if text:
+        rows = rows.filter(Q(control_id__icontains=text) | Q(order__accession_number__iexact=text))
+    return rows

@@ -1,1 +1,0 @@
-"""The radiologists' reporting pages (web door): /reporting/."""

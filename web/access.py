@@ -1,0 +1,94 @@
+"""Login (throttled), the capability check every page uses, the client's address."""
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import resolve_url
+from django_htmx.http import HttpResponseClientRedirect
+
+from ris.exceptions import LoginLocked
+from ris.roles import permission
+from ris.services.login_throttle import login_attempt_record, login_check_allowed
+from web.forms import LoginForm
+
+
+def client_address(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def requires(capability: str):
+    """Page decorator: log in first, then 403 unless a role grants `capability`."""
+
+    def decorate(view):
+        @wraps(view)
+        def checked(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return to_login(request)
+            if not request.user.has_perm(permission(capability)):
+                raise PermissionDenied(f"Your role does not allow this ({capability}).")
+            return view(request, *args, **kwargs)
+
+        return checked
+
+    return decorate
+
+
+def to_login(request):
+    """To the login page, then back. An htmx request (a poll after the session
+    ended) makes the browser load the login page instead of swapping it in."""
+    if request.htmx:
+        back = request.htmx.current_url_abs_path or "/"
+        return HttpResponseClientRedirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': back})}")
+    return redirect_to_login(request.get_full_path())
+
+
+class LoginThrottle:
+    """Form mixin: refuse while locked, count every failure and success."""
+
+    def clean(self):
+        username, address = self.data.get("username", ""), client_address(self.request)
+        try:
+            login_check_allowed(username=username, address=address)
+        except LoginLocked as refusal:
+            raise ValidationError(str(refusal), code="locked") from None
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            login_attempt_record(username=username, address=address, succeeded=False)
+            raise
+        login_attempt_record(username=username, address=address, succeeded=True)
+        return cleaned
+
+
+class ThrottledLoginForm(LoginThrottle, LoginForm):
+    pass
+
+
+class ThrottledAdminLoginForm(LoginThrottle, AdminAuthenticationForm):
+    """The admin's own login page counts toward the same lockout."""
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "web/login.html"
+    authentication_form = ThrottledLoginForm
+    redirect_authenticated_user = True
+
+
+def audit_page(request, *, action: str, patient=None, obj=None, detail: str = "") -> None:
+    """Record in the audit trail that this page showed or changed a patient's data."""
+    from ris.services.audit import audit_record
+
+    audit_record(
+        door="WEB",
+        action=action,
+        patient=patient,
+        obj=obj,
+        user=request.user,
+        detail=detail or request.path,
+        address=client_address(request),
+    )

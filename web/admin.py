@@ -1,0 +1,251 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+
+from ris import models
+from ris.exceptions import DomainError
+
+
+class StepInline(admin.TabularInline):
+    model = models.ScheduledProcedureStep
+    extra = 0
+
+
+class ProcedureInline(admin.TabularInline):
+    model = models.RequestedProcedure
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(models.Patient)
+class PatientAdmin(admin.ModelAdmin):
+    list_display = ("patient_id", "issuer", "name", "birth_date", "sex")
+    search_fields = ("patient_id", "name")
+
+
+@admin.register(models.ImagingOrder)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("accession_number", "patient", "placer_number", "priority", "status", "created_at")
+    list_filter = ("status", "priority")
+    search_fields = ("accession_number", "placer_number", "patient__patient_id", "patient__name")
+    inlines = [ProcedureInline]
+
+
+@admin.register(models.RequestedProcedure)
+class ProcedureAdmin(admin.ModelAdmin):
+    list_display = ("requested_procedure_id", "description", "study_instance_uid", "order")
+    inlines = [StepInline]
+
+
+def _each(request, queryset, service, done: str) -> None:
+    """Call a service per selected row; a refusal is shown, not raised."""
+    for row in queryset:
+        try:
+            service(row)
+        except DomainError as exc:
+            messages.error(request, f"{row}: {exc}")
+        else:
+            messages.success(request, f"{row}: {done}")
+
+
+@admin.action(description="Check in (ARRIVED)")
+def check_in(modeladmin, request, queryset):
+    from ris.services.steps import step_check_in
+
+    _each(request, queryset, lambda step: step_check_in(step=step), "checked in")
+
+
+@admin.action(description="Ready at the modality (READY)")
+def ready(modeladmin, request, queryset):
+    from ris.services.steps import step_ready
+
+    _each(request, queryset, lambda step: step_ready(step=step), "ready")
+
+
+def _performed_summary(pps: models.PerformedProcedureStep) -> str:
+    parts = [f"{pps.pps_id} {pps.status}"]
+    if pps.discontinuation_reason:
+        parts.append(f"reason {pps.discontinuation_reason}")
+    parts += [f"{label} {value}" for label, value in dose_values(pps) if value is not None]
+    return ", ".join(parts)
+
+
+def dose_values(pps: models.PerformedProcedureStep) -> list[tuple[str, object]]:
+    return [
+        ("fluoroscopy s", pps.fluoroscopy_time_seconds),
+        ("exposures", pps.exposure_count),
+        ("entrance dose mGy", pps.entrance_dose_mgy),
+        ("DAP dGy*cm2", pps.area_dose_product),
+    ]
+
+
+@admin.register(models.ScheduledProcedureStep)
+class StepAdmin(admin.ModelAdmin):
+    list_display = ("sps_id", "modality", "station_ae_title", "start", "status", "performed")
+    list_filter = ("status", "modality", "station_ae_title")
+    readonly_fields = ("status", "performed")
+    actions = [check_in, ready]
+
+    @admin.display(description="performed (MPPS: status, discontinuation reason, dose)")
+    def performed(self, step):
+        return "; ".join(_performed_summary(pps) for pps in step.performed_steps.all()) or "-"
+
+
+class ReconcileForm(ActionForm):
+    accession_number = forms.CharField(required=False, label="accession number (to link)")
+
+
+@admin.action(description="Link to the order with the accession number given")
+def link_to_order(modeladmin, request, queryset):
+    from ris.services.mpps import mpps_link_to_order
+
+    order = models.ImagingOrder.objects.filter(accession_number=request.POST.get("accession_number", "")).first()
+    if order is None:
+        messages.error(request, "no order has that accession number")
+        return
+    _each(request, queryset, lambda pps: mpps_link_to_order(pps=pps, order=order), f"linked to {order}")
+
+
+@admin.action(description="Register as a new unscheduled exam")
+def register_unscheduled_exam(modeladmin, request, queryset):
+    from ris.services.mpps import mpps_register_unscheduled_exam
+
+    _each(request, queryset, lambda pps: mpps_register_unscheduled_exam(pps=pps), "registered as a new exam")
+
+
+@admin.register(models.PerformedProcedureStep)
+class PerformedProcedureStepAdmin(admin.ModelAdmin):
+    list_display = (
+        "pps_id",
+        "modality",
+        "station_ae_title",
+        "patient_id",
+        "start",
+        "end",
+        "status",
+        "unscheduled",
+        "discontinuation_reason",
+        "dose",
+    )
+    list_filter = ("status", "unscheduled", "modality", "station_ae_title")
+    search_fields = ("sop_instance_uid", "pps_id", "patient_id", "patient_name")
+    action_form = ReconcileForm
+    actions = [link_to_order, register_unscheduled_exam]
+    readonly_fields = [f.name for f in models.PerformedProcedureStep._meta.fields] + ["linked_steps"]
+    exclude = ("steps",)
+
+    @admin.display(description="dose")
+    def dose(self, pps):
+        return ", ".join(f"{label} {value}" for label, value in dose_values(pps) if value is not None) or "-"
+
+    @admin.display(description="linked steps")
+    def linked_steps(self, pps):
+        return ", ".join(str(step) for step in pps.steps.all()) or "none (unscheduled)"
+
+
+@admin.register(models.Station)
+class StationAdmin(admin.ModelAdmin):
+    list_display = ("ae_title", "modality", "station_name", "location", "is_default_for_modality")
+
+
+@admin.register(models.Destination)
+class DestinationAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "enabled", "host", "port", "ae_title", "base_url", "hl7_version")
+    exclude = ("lease_until", "lease_owner")
+
+
+@admin.action(description="Send again")
+def resend(modeladmin, request, queryset):
+    from ris.services.outbox import outbox_resend
+
+    for message in queryset:
+        outbox_resend(message=message)
+
+
+@admin.register(models.OutboundMessage)
+class OutboundMessageAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "event", "destination", "control_id", "status", "attempts", "last_error")
+    list_filter = ("status", "event", "destination")
+    search_fields = ("control_id",)
+    actions = [resend]
+    readonly_fields = [f.name for f in models.OutboundMessage._meta.fields]
+
+
+class ReportVersionInline(admin.TabularInline):
+    model = models.ReportVersion
+    extra = 0
+    can_delete = False
+    fields = ("number", "status", "author", "signer", "signed_at")
+    readonly_fields = fields
+
+
+@admin.register(models.Report)
+class ReportAdmin(admin.ModelAdmin):
+    """Read-only: reports change through the reporting page and the API (the services)."""
+
+    list_display = ("order", "procedure", "status", "updated_at")
+    list_filter = ("status",)
+    search_fields = ("order__accession_number", "order__patient__patient_id")
+    readonly_fields = ("order", "procedure", "uid", "status")
+    inlines = [ReportVersionInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class OpeningHoursInline(admin.TabularInline):
+    model = models.OpeningHours
+    extra = 0
+
+
+@admin.register(models.Room)
+class RoomAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "modality", "station", "capacity", "is_active")
+    inlines = [OpeningHoursInline]
+
+
+@admin.register(models.BlockedTime)
+class BlockedTimeAdmin(admin.ModelAdmin):
+    list_display = ("room", "start", "end", "reason")
+    list_filter = ("room",)
+
+
+@admin.register(models.Procedure)
+class CatalogueProcedureAdmin(admin.ModelAdmin):
+    list_display = ("code", "code_scheme", "name", "modality", "default_duration_minutes", "station")
+    list_filter = ("modality",)
+    search_fields = ("code", "name")
+
+
+@admin.register(models.Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    """Read-only: bookings change only through the appointment services (their rules)."""
+
+    list_display = ("start", "end", "room", "patient", "step", "booked_by")
+    list_filter = ("room",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The trail is never edited; search and export it on /audit/."""
+
+    list_display = ("at", "actor", "door", "action", "patient", "object_type", "object_id")
+    list_filter = ("door", "action")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,201 @@
+"""API viewsets: decode with a serializer, call one service, encode the result."""
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from hl7.models import InboundMessage
+from ris import selectors
+from ris.exceptions import InvalidInput
+from ris.models import Appointment, ImagingOrder, Patient, Procedure, Room
+from ris.records import OrderData, PatientData
+from ris.services.appointments import appointment_book, appointment_move, appointment_resize
+from ris.services.audit import audit_record
+from ris.services.catalogue import order_data_for
+from ris.services.login_throttle import login_attempt_record, login_check_allowed
+from ris.services.orders import order_place
+from ris.services.steps import step_set_status
+from web.api import serializers as s
+from web.api.permissions import HasCapability
+
+
+class RisViewSet(viewsets.GenericViewSet):
+    permission_classes = [HasCapability]
+    read_capability = "view_patients"
+    write_capability = "manage_resources"
+
+    def audit(self, action: str, *, patient=None, obj=None) -> None:
+        audit_record(
+            door="API",
+            action=action,
+            patient=patient,
+            obj=obj,
+            user=self.request.user,
+            detail=f"{self.request.method} {self.request.path}",
+            address=self.request.META.get("REMOTE_ADDR", ""),
+        )
+
+
+class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
+    queryset = Patient.objects.order_by("pk")
+    serializer_class = s.PatientSerializer
+    filterset_fields = {"patient_id": ["exact"], "issuer": ["exact"], "name": ["icontains"], "birth_date": ["exact"]}
+
+    def retrieve(self, request, *args, **kwargs):
+        patient = self.get_object()
+        self.audit("VIEW", patient=patient, obj=patient)
+        return Response(self.get_serializer(patient).data)
+
+
+class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, RisViewSet):
+    queryset = ImagingOrder.objects.select_related("patient").prefetch_related("procedures__steps__appointment")
+    queryset = queryset.order_by("pk")
+    serializer_class = s.OrderSerializer
+    write_capability = "enter_orders"
+    filterset_fields = {
+        "accession_number": ["exact"],
+        "status": ["exact"],
+        "priority": ["exact"],
+        "patient__patient_id": ["exact"],
+        "referring_physician": ["icontains"],
+    }
+
+    def retrieve(self, request, *args, **kwargs):
+        order = self.get_object()
+        self.audit("VIEW", patient=order.patient, obj=order)
+        return Response(self.get_serializer(order).data)
+
+    @extend_schema(request=s.OrderPlaceSerializer, responses={201: s.OrderSerializer})
+    def create(self, request, *args, **kwargs):
+        data = _valid(s.OrderPlaceSerializer, request.data)
+        order = order_place(patient=_patient_data(data), order=_order_data(data))
+        self.audit("CREATE", patient=order.patient, obj=order)
+        return Response(s.OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+def _valid(serializer_class, data, **kwargs) -> dict:
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _patient_data(data: dict) -> PatientData:
+    return PatientData(
+        patient_id=data["patient_id"],
+        issuer=data["issuer"],
+        name=data["patient_name"],
+        birth_date=data["birth_date"],
+        sex=data["sex"] or None,
+    )
+
+
+def _order_data(data: dict) -> OrderData:
+    return order_data_for(
+        data["procedure"],
+        placer_system="API",
+        placer_number=data["placer_number"],
+        accession_number=data["accession_number"],
+        priority=data["priority"],
+        referring_physician=data["referring_physician"],
+        reason=data["reason"],
+    )
+
+
+class StepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
+    queryset = selectors.steps_with_context().order_by("start", "pk")
+    serializer_class = s.StepSerializer
+    action_capabilities = {"set_status": "change_step_status"}
+    filterset_fields = {
+        "status": ["exact"],
+        "modality": ["exact"],
+        "station_ae_title": ["exact"],
+        "start": ["gte", "lt"],
+        "requested_procedure__order__accession_number": ["exact"],
+    }
+
+    @extend_schema(request=s.StepStatusSerializer, responses={200: s.StepSerializer})
+    @action(detail=True, methods=["post"], url_path="status")
+    def set_status(self, request, pk=None):
+        """Change the step's status through the state machine (409 if not allowed)."""
+        step = step_set_status(step=self.get_object(), status=_valid(s.StepStatusSerializer, request.data)["status"])
+        self.audit("CHANGE", patient=step.requested_procedure.order.patient, obj=step)
+        return Response(s.StepSerializer(selectors.steps_with_context().get(pk=step.pk)).data)
+
+
+class ProcedureViewSet(viewsets.ModelViewSet, RisViewSet):
+    queryset = Procedure.objects.prefetch_related("rooms").order_by("code")
+    serializer_class = s.ProcedureSerializer
+    filterset_fields = {"code": ["exact"], "modality": ["exact"]}
+
+
+class RoomViewSet(viewsets.ModelViewSet, RisViewSet):
+    queryset = Room.objects.order_by("code")
+    serializer_class = s.RoomSerializer
+    read_capability = "view_status_board"
+    filterset_fields = {"code": ["exact"], "modality": ["exact"], "is_active": ["exact"]}
+
+
+class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
+    queryset = Appointment.objects.select_related("step__requested_procedure__order", "room").order_by("start")
+    serializer_class = s.BookingSerializer
+    write_capability = "book_appointments"
+    filterset_fields = {"room": ["exact"], "patient": ["exact"], "start": ["gte", "lt"]}
+
+    @extend_schema(request=s.BookingCreateSerializer, responses={201: s.BookingSerializer})
+    def create(self, request):
+        """Book a step in a room; 409 with the reason when a rule refuses it."""
+        appointment = appointment_book(user=request.user, **_valid(s.BookingCreateSerializer, request.data))
+        self.audit("CHANGE", patient=appointment.patient, obj=appointment)
+        return Response(s.BookingSerializer(appointment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.BookingChangeSerializer, responses={200: s.BookingSerializer})
+    def partial_update(self, request, pk=None):
+        """Move (start, room) or resize (duration_minutes) a booking."""
+        data = _valid(s.BookingChangeSerializer, request.data)
+        appointment = _change_booking(self.get_object(), data, request.user)
+        self.audit("CHANGE", patient=appointment.patient, obj=appointment)
+        return Response(s.BookingSerializer(appointment).data)
+
+
+@transaction.atomic
+def _change_booking(appointment: Appointment, data: dict, user) -> Appointment:
+    if not data:
+        raise InvalidInput("give start (and room) to move, or duration_minutes to resize")
+    if "start" in data or "room" in data:
+        appointment = appointment_move(
+            appointment=appointment, start=data.get("start", appointment.start), room=data.get("room"), user=user
+        )
+    if "duration_minutes" in data:
+        appointment = appointment_resize(appointment=appointment, duration_minutes=data["duration_minutes"], user=user)
+    return appointment
+
+
+class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
+    queryset = InboundMessage.objects.order_by("-received_at")
+    serializer_class = s.MessageSerializer
+    read_capability = write_capability = "view_messages"  # read-only: a write is answered 405
+    filterset_fields = {
+        "status": ["exact"],
+        "message_type": ["exact"],
+        "control_id": ["exact"],
+        "sending_application": ["exact"],
+    }
+
+
+class ThrottledTokenView(ObtainAuthToken):
+    """POST username and password for a token; failures count toward the login lockout."""
+
+    def post(self, request, *args, **kwargs):
+        username, address = str(request.data.get("username", "")), request.META.get("REMOTE_ADDR", "")
+        login_check_allowed(username=username, address=address)
+        try:
+            response = super().post(request, *args, **kwargs)
+        except ValidationError:
+            login_attempt_record(username=username, address=address, succeeded=False)
+            raise
+        login_attempt_record(username=username, address=address, succeeded=True)
+        return response

@@ -1,0 +1,62 @@
+"""Every page and endpoint of the HTTP door, with the capability each needs.
+
+The pages of the HL7 and DICOM doors (message log, modality registry) are
+their own views; they are routed, and their access checked, here.
+"""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.urls import include, path
+from django.views.generic import TemplateView
+
+from hl7 import views as hl7_views
+from web import access
+from web.views import audit, board, calendar, home, orders, patients, reporting, resources
+from worklist import views as worklist_views
+
+admin.site.login_form = access.ThrottledAdminLoginForm
+
+reporting_patterns = (
+    [
+        path("", reporting.worklist, name="worklist"),
+        path("procedures/<int:procedure_id>/", reporting.editor, name="editor"),
+    ],
+    "reporting",
+)
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("login/", access.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("no-role/", login_required(TemplateView.as_view(template_name="web/no_role.html")), name="no_role"),
+    path("orders/", orders.order_queue, name="order_queue"),
+    path("orders/new/", orders.order_entry, name="order_entry"),
+    path("orders/filters/", orders.saved_filter_save, name="saved_filter_save"),
+    path("orders/filters/<int:pk>/delete/", orders.saved_filter_delete, name="saved_filter_delete"),
+    path("steps/<int:pk>/book/", orders.step_book, name="step_book"),
+    path("calendar/", calendar.calendar_page, name="calendar"),
+    path("calendar/resources/", calendar.calendar_resources, name="calendar_resources"),
+    path("calendar/events/", calendar.calendar_events, name="calendar_events"),
+    path("calendar/book/", calendar.calendar_book, name="calendar_book"),
+    path("calendar/appointments/<int:pk>/move/", calendar.calendar_move, name="calendar_move"),
+    path("calendar/appointments/<int:pk>/resize/", calendar.calendar_resize, name="calendar_resize"),
+    path("board/", board.board_page, name="board"),
+    path("board/rows/", board.board_rows, name="board_rows"),
+    path("board/steps/<int:pk>/status/", board.board_step_status, name="board_step_status"),
+    path("patients/", patients.patient_search, name="patient_search"),
+    path("patients/<int:pk>/", patients.patient_page, name="patient"),
+    path("messages/", access.requires("view_messages")(hl7_views.message_log), name="message_log"),
+    path("messages/<int:pk>/", access.requires("view_messages")(hl7_views.message_detail), name="message_detail"),
+    path("modalities/", access.requires("view_messages")(worklist_views.modalities), name="modalities"),
+    path("audit/", audit.audit_log, name="audit_log"),
+    path("audit/export.csv", audit.audit_export, name="audit_export"),
+    path("manage/<str:kind>/", resources.resource_list, name="resource_list"),
+    path("manage/<str:kind>/new/", resources.resource_edit, name="resource_new"),
+    path("manage/<str:kind>/<int:pk>/", resources.resource_edit, name="resource_edit"),
+    path("manage/<str:kind>/<int:pk>/delete/", resources.resource_delete, name="resource_delete"),
+    path("api/", include("web.api.urls")),
+    path("admin/", admin.site.urls),
+    path("fhir/", include("fhir.urls")),
+    path("reporting/", include(reporting_patterns)),
+]

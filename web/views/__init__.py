@@ -1,0 +1,1 @@
+"""The pages, one module per workplace; each view decodes, calls one service, renders."""

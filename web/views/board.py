@@ -1,0 +1,60 @@
+"""The technologists' status board: today's exams per room, refreshed by htmx polling."""
+
+from itertools import groupby
+
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from ris import selectors
+from ris.exceptions import DomainError
+from ris.models import ScheduledProcedureStep
+from ris.services.steps import step_set_status
+from ris.states import STEP_MACHINE
+from web.access import audit_page, requires
+from web.forms import StepStatusForm
+
+
+@requires("view_status_board")
+def board_page(request):
+    return render(request, "web/board.html", board_context(request))
+
+
+@requires("view_status_board")
+def board_rows(request):
+    """The part of the board htmx fetches every few seconds."""
+    return render(request, "web/_board_rows.html", board_context(request))
+
+
+@require_POST
+@requires("change_step_status")
+def board_step_status(request, pk: int):
+    step = get_object_or_404(ScheduledProcedureStep.objects.select_related("requested_procedure__order"), pk=pk)
+    form = StepStatusForm(request.POST)
+    error = ""
+    try:
+        if not form.is_valid():
+            raise DomainError("unknown status")
+        step_set_status(step=step, status=form.cleaned_data["status"])
+    except DomainError as refusal:
+        error = str(refusal)
+    else:
+        audit_page(
+            request,
+            action="CHANGE",
+            patient=step.requested_procedure.order.patient,
+            obj=step,
+            detail=f"status {form.cleaned_data['status']}",
+        )
+    response = render(request, "web/_board_rows.html", {**board_context(request), "error": error})
+    response.status_code = 409 if error else 200
+    return response
+
+
+def board_context(request) -> dict:
+    day = timezone.localdate()
+    steps = sorted(selectors.board_steps(day), key=lambda s: (not s.location, s.location, s.start))
+    for step in steps:
+        step.next_statuses = sorted(STEP_MACHINE.transitions.get(step.status, ()))
+    rooms = [(room or "not booked in a room", list(rows)) for room, rows in groupby(steps, key=lambda s: s.location)]
+    return {"day": day, "rooms": rooms, "can_change": request.user.has_perm("ris.change_step_status")}

@@ -1,0 +1,58 @@
+"""The modality registry: who may query the worklist, and what each asked."""
+
+from django.db import models
+
+UTF8 = "ISO_IR 192"
+
+
+class ModalityAE(models.Model):
+    """A modality that queries the worklist, known by its calling AE title."""
+
+    class CharacterSet(models.TextChoices):
+        # (0008,0005) of the answers it gets (PS3.3 C.12.1.1.2)
+        UTF8 = UTF8, "Unicode UTF-8 (ISO_IR 192)"
+        LATIN1 = "ISO_IR 100", "Latin-1 (ISO_IR 100)"
+        ASCII = "", "ASCII, default repertoire"
+        JAPANESE = "\\ISO 2022 IR 87", "Japanese Kanji (ISO 2022 IR 87)"
+        CYRILLIC = "ISO_IR 144", "Cyrillic (ISO_IR 144)"
+        GREEK = "ISO_IR 126", "Greek (ISO_IR 126)"
+
+    ae_title = models.CharField("AE title", max_length=16, unique=True)  # calling AE title
+    description = models.CharField(max_length=64, blank=True, default="")
+    allowed = models.BooleanField(default=True, help_text="Refused at association when not allowed.")
+    character_set = models.CharField(max_length=64, choices=CharacterSet.choices, default=UTF8, blank=True)
+    own_worklist_when_unspecified = models.BooleanField(
+        "only its own stations when Scheduled Station AE Title is empty",
+        default=True,
+        help_text="Modalities commonly send (0040,0001) empty; answer with the steps of its stations.",
+    )
+    # The worklists it sees; none means the steps scheduled on its own AE title.
+    # Modality, station name and room are the stations' own (ris.Station).
+    stations = models.ManyToManyField("ris.Station", blank=True, related_name="modality_aes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["ae_title"]
+        verbose_name = "modality AE"
+
+    def __str__(self) -> str:
+        return self.ae_title
+
+
+class WorklistQueryLog(models.Model):
+    """One row per C-FIND, written once when the answer is complete."""
+
+    at = models.DateTimeField()
+    calling_ae_title = models.CharField(max_length=16)
+    modality_ae = models.ForeignKey(ModalityAE, null=True, blank=True, on_delete=models.SET_NULL)
+    keys = models.TextField(blank=True, default="")  # the identifier's keys, keyword=value per line
+    items_returned = models.PositiveIntegerField(default=0)
+    duration_ms = models.FloatField()
+    status = models.CharField(max_length=4)  # final C-FIND status, hex (PS3.4 C.4.1.1.4)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["calling_ae_title", "-at"], name="mwl_log_ae_at")]
+
+    def __str__(self) -> str:
+        return f"{self.calling_ae_title} {self.at:%Y-%m-%d %H:%M:%S} {self.items_returned} items"

@@ -1,0 +1,82 @@
+"""The modality registry as the worklist door sees it: one read per
+association, one insert per query."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from ris.models import Station
+from worklist.models import UTF8, ModalityAE, WorklistQueryLog
+
+
+@dataclass(frozen=True)
+class ModalityPolicy:
+    """What the registry says about a calling AE title."""
+
+    ae_title: str
+    registered_id: int | None = None
+    allowed: bool = True
+    character_set: str = ""
+    # The station AE titles its queries are limited to when they name none.
+    own_station_ae_titles: tuple[str, ...] | None = None
+
+    @property
+    def is_known(self) -> bool:
+        return self.registered_id is not None
+
+
+def modality_policy(*, ae_title: str) -> ModalityPolicy:
+    """One query: the AE and its stations (a LEFT JOIN, one row per station)."""
+    rows = list(
+        ModalityAE.objects.filter(ae_title=ae_title.strip()).values(
+            "pk", "allowed", "character_set", "own_worklist_when_unspecified", "stations__ae_title"
+        )
+    )
+    if not rows:
+        refuse = settings.RIS_MWL_REFUSE_UNKNOWN_AE
+        return ModalityPolicy(ae_title, allowed=not refuse, character_set=settings.RIS_MWL_CHARACTER_SET)
+    return _policy_of(ae_title.strip(), rows)
+
+
+def _policy_of(ae_title: str, rows: list[dict]) -> ModalityPolicy:
+    first = rows[0]
+    stations = tuple(row["stations__ae_title"] for row in rows if row["stations__ae_title"])
+    own = (stations or (ae_title,)) if first["own_worklist_when_unspecified"] else None
+    return ModalityPolicy(ae_title, first["pk"], first["allowed"], first["character_set"], own_station_ae_titles=own)
+
+
+def worklist_query_record(
+    *, policy: ModalityPolicy, at: dt.datetime, keys: str, items_returned: int, duration_ms: float, status: int
+) -> None:
+    """The query log: one INSERT, nothing read back."""
+    WorklistQueryLog.objects.create(
+        at=at,
+        calling_ae_title=policy.ae_title[:16],
+        modality_ae_id=policy.registered_id,
+        keys=keys,
+        items_returned=items_returned,
+        duration_ms=duration_ms,
+        status=f"{status:04X}",
+    )
+
+
+def modality_register(
+    *,
+    ae_title: str,
+    allowed: bool = True,
+    character_set: str = UTF8,
+    own_worklist_when_unspecified: bool = True,
+    station_ae_titles: tuple[str, ...] = (),
+) -> ModalityAE:
+    """Add a modality to the registry (the admin does the same by hand)."""
+    modality_ae = ModalityAE.objects.create(
+        ae_title=ae_title,
+        allowed=allowed,
+        character_set=character_set,
+        own_worklist_when_unspecified=own_worklist_when_unspecified,
+    )
+    modality_ae.stations.set(Station.objects.filter(ae_title__in=station_ae_titles))
+    return modality_ae
