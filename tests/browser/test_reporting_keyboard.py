@@ -70,7 +70,9 @@ def test_j_and_enter_open_an_exam_ctrl_s_saves_and_ctrl_enter_signs_final(proced
     page.locator("body").press("j")
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/reporting/procedures/{procedure.pk}/")
-    page.keyboard.type("Lungs clear.")  # the findings box has the focus
+    # The findings box has the focus once the page has loaded; a person types after that.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_findings'")
+    page.keyboard.type("Lungs clear.")
     page.keyboard.press("Control+s")
     page.wait_for_selector("text=Draft saved.")
     assert read_db(lambda: Report.objects.get().draft().findings) == "Lungs clear."
