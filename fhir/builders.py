@@ -17,7 +17,7 @@ from django.conf import settings
 
 from ris.models import ImagingOrder, Patient, Report, ReportVersion, RequestedProcedure
 from ris.models.reports import person_name
-from ris.states import OrderStatus, ReportStatus
+from ris.states import OrderStatus, ReportStatus, StepStatus
 
 Ref = Callable[[str, object], str]  # (resource type, row) -> reference string
 
@@ -170,7 +170,7 @@ def imaging_study_resource(procedure: RequestedProcedure, ref: Ref) -> dict:
             identifier(DICOM_UID, f"urn:oid:{procedure.study_instance_uid}"),
             accession_identifier(procedure.order),
         ],
-        "status": "available" if any(s.status == "COMPLETED" for s in steps) else "registered",
+        "status": "available" if any(s.status == StepStatus.COMPLETED for s in steps) else "registered",
         "modality": [{"system": DCM, "code": m} for m in modalities] or None,
         "subject": {"reference": ref("Patient", procedure.order.patient)},
         "started": fhir_instant(steps[0].start) if steps else None,
