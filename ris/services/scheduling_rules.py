@@ -113,5 +113,6 @@ def check_patient_free(overlapping) -> None:
 
 
 def _overlapping(start: dt.datetime, end: dt.datetime, ignore: Appointment | None):
+    # Appointments of stopped steps (cancelled, discontinued) no longer hold their slot.
     rows = Appointment.objects.filter(start__lt=end, end__gt=start).exclude(step__status__in=StepStatus.STOPPED)
     return rows.exclude(pk=ignore.pk) if ignore is not None else rows
