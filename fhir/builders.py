@@ -17,7 +17,8 @@ from django.conf import settings
 
 from ris.models import ImagingOrder, Patient, Report, ReportVersion, RequestedProcedure
 from ris.models.reports import person_name
-from ris.states import OrderStatus, ReportStatus
+from ris.names import PersonName
+from ris.states import OrderStatus, ReportStatus, StepStatus
 
 Ref = Callable[[str, object], str]  # (resource type, row) -> reference string
 
@@ -81,21 +82,24 @@ def fhir_instant(moment) -> str | None:
     return moment.isoformat(timespec="seconds") if moment else None
 
 
-def human_name(pn: str) -> dict:
-    """DICOM PN family^given^middle^prefix^suffix to a HumanName."""
-    family, given, middle, prefix, suffix = (pn.split("^") + [""] * 5)[:5]
-    name = {
-        "family": family,
-        "given": [g for g in (given, middle) if g],
-        "prefix": [prefix] if prefix else [],
-        "suffix": [suffix] if suffix else [],
+def human_name(name: PersonName) -> dict[str, object]:
+    """A HumanName from the alphabetic group of a PN (ris/names.py); `text`
+    is that group as pages show it. The ideographic and phonetic groups are
+    not sent: R4 carries them only as extensions no receiver here asks for."""
+    group = name.alphabetic
+    parts: dict[str, object] = {
+        "text": group.display(),
+        "family": group.family,
+        "given": group.given_names,
+        "prefix": [group.prefix] if group.prefix else [],
+        "suffix": [group.suffix] if group.suffix else [],
     }
-    return {k: v for k, v in name.items() if v}
+    return {k: v for k, v in parts.items() if v}
 
 
 def display_name(pn: str) -> str:
-    name = human_name(pn)
-    return " ".join([*name.get("prefix", []), *name.get("given", []), name.get("family", "")]).strip()
+    """A stored PN value for a Reference.display: its alphabetic group as pages show it."""
+    return PersonName.from_dicom(pn).alphabetic.display()
 
 
 def patient_resource(patient: Patient, ref: Ref) -> dict:
@@ -103,7 +107,7 @@ def patient_resource(patient: Patient, ref: Ref) -> dict:
         "resourceType": "Patient",
         "id": local_id(ref("Patient", patient)),
         "identifier": [identifier(system_for(patient.issuer, "patient-id"), patient.patient_id, "MR")],
-        "name": [human_name(patient.name)] if patient.name else None,
+        "name": [human_name(patient.person_name)] if patient.person_name.alphabetic else None,
         "gender": {"M": "male", "F": "female", "O": "other"}.get(patient.sex, "unknown"),
         "birthDate": patient.birth_date.isoformat() if patient.birth_date else None,
     }
@@ -170,7 +174,7 @@ def imaging_study_resource(procedure: RequestedProcedure, ref: Ref) -> dict:
             identifier(DICOM_UID, f"urn:oid:{procedure.study_instance_uid}"),
             accession_identifier(procedure.order),
         ],
-        "status": "available" if any(s.status == "COMPLETED" for s in steps) else "registered",
+        "status": "available" if any(s.status == StepStatus.COMPLETED for s in steps) else "registered",
         "modality": [{"system": DCM, "code": m} for m in modalities] or None,
         "subject": {"reference": ref("Patient", procedure.order.patient)},
         "started": fhir_instant(steps[0].start) if steps else None,

@@ -15,10 +15,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.utils import timezone
-
-from hl7.datatypes import site_zone
+from hl7 import writer
 from hl7.er7 import Delimiters, escape
 from hl7.errors import HL7Error
 from hl7.parse import Header
@@ -86,57 +83,49 @@ def build_ack(header: Header | None, ack_code: str, error: HL7Error | None = Non
     segments = [_msh(header, d, version), _msa(header, d, ack_code, error)]
     if error is not None:
         segments.append(_err(error, d, version))
-    return "\r".join(segments) + "\r"
+    return writer.message(segments)
 
 
 def _msh(header: Header | None, d: Delimiters, version: str) -> str:
-    now = timezone.now().astimezone(site_zone()).strftime("%Y%m%d%H%M%S%z")
-    event = header.trigger_event if header else ""
-    fields = [
-        "MSH",
-        d.encoding_characters,
-        settings.RIS_HL7_APPLICATION,
-        settings.RIS_HL7_FACILITY,
-        _hd(header.sending_application if header else "", d),
-        _hd(header.sending_facility if header else "", d),
-        now,
-        "",
-        d.component.join(("ACK", event, "ACK")).rstrip(d.component),
-        uuid.uuid4().hex[:20],
-        (header.processing_id if header else "") or "P",
-        version,
-        "",
-        "",
-        "",
-        "",
-        "",
-        header.charset if header else "",
-    ]
-    return d.field.join(fields).rstrip(d.field)
+    """Sender and receiver swapped; MSH-18 echoes the message's own set."""
+    if header is None:
+        return writer.msh(
+            message_type=("ACK", "", "ACK"), control_id=_control_id(), version=version, delimiters=d
+        ).text()
+    return writer.msh(
+        message_type=("ACK", header.trigger_event, "ACK"),
+        control_id=_control_id(),
+        version=version,
+        # Header values keep their components (namespace^universal ID^type).
+        receiving_application=header.sending_application.split("^"),
+        receiving_facility=header.sending_facility.split("^"),
+        processing_id=header.processing_id or "P",
+        charset=header.charset,
+        delimiters=d,
+    ).text()
 
 
-def _hd(value: str, d: Delimiters) -> str:
-    # Header values keep their components (namespace^universal ID^type).
-    return d.component.join(escape(part, d) for part in value.split("^"))
+def _control_id() -> str:
+    return uuid.uuid4().hex[:20]
 
 
 def _msa(header: Header | None, d: Delimiters, ack_code: str, error: HL7Error | None) -> str:
-    control_id = escape(header.control_id, d) if header else ""
-    fields = ["MSA", ack_code, control_id]
+    msa = writer.SegmentBuilder("MSA", d).put(1, ack_code).set(2, header.control_id if header else "")
     if error is not None:
-        fields.append(escape(error.text[:80], d))  # MSA-3 text message (deprecated, still read)
-    return d.field.join(fields)
+        msa.set(3, error.text[:80])  # MSA-3 text message (deprecated, still read)
+    return msa.text()
 
 
 def _err(error: HL7Error, d: Delimiters, version: str) -> str:
-    c, s = d.component, d.subcomponent
     loc = error.location
     where = [loc.segment, str(loc.sequence) if loc.segment else "", str(loc.field or ""), str(loc.component or "")]
-    code_name = _ERR_TEXT.get(error.code, "")
-    if version < "2.5":  # v2.3.1/2.4: ERR-1 segment^sequence^field^code (CE in sub-components)
-        err1 = c.join([*where[:3], s.join((str(error.code), code_name, "HL70357"))])
-        return d.field.join(("ERR", err1))
-    location = c.join(where).rstrip(c)
-    code = c.join((str(error.code), code_name, "HL70357"))
+    code = (str(error.code), _ERR_TEXT.get(error.code, ""), "HL70357")
+    err = writer.SegmentBuilder("ERR", d)
+    if not writer.version_at_least(version, "2.5"):
+        # v2.3.1/2.4: ERR-1 segment^sequence^field^code (CE in sub-components)
+        return err.put(
+            1, d.component.join([*(escape(w, d) for w in where[:3]), writer.subcomponents(*code, d=d)])
+        ).text()
     # ERR-2 location, ERR-3 code, ERR-4 severity, ERR-8 user message
-    return d.field.join(("ERR", "", location, code, error.severity, "", "", "", escape(error.text, d)))
+    err.set(2, *where).set(3, *code).put(4, error.severity).set(8, error.text)
+    return err.text()

@@ -1,5 +1,7 @@
 """HL7 data types read into domain values: DTM, DT, XPN/XCN to DICOM PN.
 
+The writing direction is hl7/writer.py.
+
 HL7 times without an offset are in the site's time zone (RIS_TIME_ZONE);
 they become aware datetimes here, at the edge.
 """
@@ -14,6 +16,7 @@ from django.conf import settings
 
 from hl7.er7 import Segment
 from hl7.errors import DATA_TYPE_ERROR, HL7Error, Location
+from ris.names import NameGroup
 from ris.records import CLEAR
 
 _DTM = re.compile(r"(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d{1,4})?([+-]\d{4})?")
@@ -59,22 +62,28 @@ def _offset_zone(offset: str) -> dt.timezone:
 
 
 def _pn(family: str, given: str, middle: str, prefix: str, suffix: str) -> str:
+    """One PN component group (ris/names.py), or CLEAR for a name sent as `""`."""
     if family == CLEAR and given == CLEAR:  # the whole field sent as "" (erase)
         return CLEAR
     parts = [p if p != CLEAR else "" for p in (family, given, middle, prefix, suffix)]
-    return "^".join(parts).rstrip("^")
+    return NameGroup(*parts).to_dicom()
 
 
 def xpn_to_pn(segment: Segment, number: int, repetition: int = 0) -> str:
-    """XPN family^given^middle^suffix^prefix to PN family^given^middle^prefix^suffix."""
-    g = lambda c: segment.get(number, c, repetition=repetition)  # noqa: E731
-    return _pn(g(1), g(2), g(3), g(5), g(4))
+    """XPN family^given^middle^suffix^prefix to PN family^given^middle^prefix^suffix.
+
+    One repetition is one PN group; which group it is (XPN-8 name
+    representation code) the caller decides (hl7/orders.py)."""
+    components = [segment.get(number, c, repetition=repetition) for c in range(1, 6)]
+    family, given, middle, suffix, prefix = components
+    return _pn(family, given, middle, prefix, suffix)
 
 
 def xcn_to_pn(segment: Segment, number: int, repetition: int = 0) -> str:
     """XCN id^family^given^middle^suffix^prefix to PN (the ID is dropped)."""
-    g = lambda c: segment.get(number, c, repetition=repetition)  # noqa: E731
-    return _pn(g(2), g(3), g(4), g(6), g(5))
+    components = [segment.get(number, c, repetition=repetition) for c in range(2, 7)]
+    family, given, middle, suffix, prefix = components
+    return _pn(family, given, middle, prefix, suffix)
 
 
 def text(value: str) -> str:

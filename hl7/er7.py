@@ -118,7 +118,8 @@ def _hex_escape(digits: str, codec: str) -> str:
 
 
 def escape(value: str, d: Delimiters = Delimiters()) -> str:
-    """Encode delimiter characters inside a value (the outbound direction)."""
+    """Encode delimiter characters inside a value (the outbound direction;
+    hl7/writer.py builds segments with it)."""
     e = d.escape
     out = value.replace("\x00", "").replace(e, f"{e}E{e}")  # NUL cannot be sent in HL7 text
     for char, code in ((d.field, "F"), (d.component, "S"), (d.subcomponent, "T"), (d.repetition, "R")):

@@ -57,3 +57,8 @@ def _fields(segment: Segment) -> list[FieldView]:
             shown = '""' if value == CLEAR else value
             fields.append(FieldView(f"{segment.name}-{number}{suffix}", raw if not rep else "", shown))
     return fields
+
+
+def field_rows(raw: bytes) -> list[tuple[str, str]]:
+    """(HL7 position such as PID-5, the field as sent) for every non-empty field, to read a message by eye."""
+    return [(field.reference, field.raw) for _, fields in segment_views(raw) for field in fields if field.raw]

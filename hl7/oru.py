@@ -9,26 +9,26 @@ MSH-10 stays the same and the EHR can drop a duplicate.
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.utils import timezone
+from typing import Any
 
-from hl7.datatypes import site_zone
-from hl7.er7 import Delimiters, escape
+from django.contrib.auth.models import User
+
+from hl7 import writer
+from hl7.writer import SegmentBuilder
 from ris.models import Destination, ReportVersion
+from ris.names import NameGroup, PersonName
 from ris.outbox import Built
 from ris.states import ReportStatus
 
-D = Delimiters()
 RESULT_STATUS = {  # HL7 table 0123 / 0085
     ReportStatus.PRELIMINARY: "P",
     ReportStatus.FINAL: "F",
     ReportStatus.CORRECTED: "C",
     ReportStatus.ADDENDUM: "C",
 }
-CHARSET = "UNICODE UTF-8"  # MSH-18, table 0211; sent only when the text is not ASCII
 
 
-def build_oru_r01(destination: Destination, context: dict) -> Built:
+def build_oru_r01(destination: Destination, context: dict[str, Any]) -> Built:
     """The outbox builder for (HL7_MLLP, "report")."""
     version = load_version(context["report_version_id"])
     control_id = f"R{version.pk}D{destination.pk}"
@@ -42,7 +42,7 @@ def load_version(version_id: int) -> ReportVersion:
 
 
 def oru_r01(version: ReportVersion, destination: Destination, control_id: str) -> str:
-    status = RESULT_STATUS[version.status]
+    status = RESULT_STATUS[ReportStatus(version.status)]
     hl7_version = destination.hl7_version or "2.5.1"
     body = [
         pid(version),
@@ -51,133 +51,84 @@ def oru_r01(version: ReportVersion, destination: Destination, control_id: str) -
         obr(version, status),
         *obx_segments(version, status, hl7_version),
     ]
-    charset = "" if all(s.isascii() for s in body) else CHARSET
-    return "\r".join([msh(destination, control_id, hl7_version, charset), *body]) + "\r"
+    return writer.utf8_message(msh(destination, control_id, hl7_version), body)
 
 
-def segment(name: str, fields: dict[int, str]) -> str:
-    values = [fields.get(i, "") for i in range(1, max(fields) + 1)]
-    return D.field.join([name, *values]).rstrip(D.field)
-
-
-def components(*values: str) -> str:
-    """Escaped values joined as components, trailing empty ones dropped."""
-    return D.component.join(escape(v or "") for v in values).rstrip(D.component)
-
-
-def hl7_time(moment) -> str:
-    return moment.astimezone(site_zone()).strftime("%Y%m%d%H%M%S%z") if moment else ""
-
-
-def msh(destination: Destination, control_id: str, hl7_version: str, charset: str) -> str:
-    message_type = "ORU^R01" if hl7_version < "2.4" else "ORU^R01^ORU_R01"  # MSG.3 from v2.4
-    fields = {
-        1: D.encoding_characters,
-        2: escape(settings.RIS_HL7_APPLICATION),
-        3: escape(settings.RIS_HL7_FACILITY),
-        4: escape(destination.receiving_application),
-        5: escape(destination.receiving_facility),
-        6: hl7_time(timezone.now()),
-        8: message_type,
-        9: escape(control_id),
-        10: "P",
-        11: hl7_version,
-        17: charset,
-    }
-    return segment("MSH", fields)
-
-
-def pid(version: ReportVersion) -> str:
-    patient = version.report.order.patient
-    birth = patient.birth_date.strftime("%Y%m%d") if patient.birth_date else ""
-    return segment(
-        "PID",
-        {
-            1: "1",
-            3: components(patient.patient_id, "", "", patient.issuer),
-            5: xpn_from_pn(patient.name),
-            7: birth,
-            8: patient.sex,
-        },
+def msh(destination: Destination, control_id: str, hl7_version: str) -> writer.SegmentBuilder:
+    # MSG.3 message structure from v2.4
+    message_type = ("ORU", "R01", "ORU_R01") if writer.version_at_least(hl7_version, "2.4") else ("ORU", "R01")
+    return writer.msh(
+        message_type=message_type,
+        control_id=control_id,
+        version=hl7_version,
+        receiving_application=(destination.receiving_application,),
+        receiving_facility=(destination.receiving_facility,),
     )
 
 
-def xpn_from_pn(pn: str) -> str:
-    """DICOM PN family^given^middle^prefix^suffix to XPN family^given^middle^suffix^prefix."""
-    family, given, middle, prefix, suffix = (pn.split("^") + [""] * 5)[:5]
-    return components(family, given, middle, suffix, prefix)
-
-
-def xcn_from_pn(pn: str, identifier: str = "") -> str:
-    """PN to XCN id^family^given^middle^suffix^prefix."""
-    family, given, middle, prefix, suffix = (pn.split("^") + [""] * 5)[:5]
-    return components(identifier, family, given, middle, suffix, prefix)
+def pid(version: ReportVersion) -> str:
+    return writer.pid(version.report.order.patient)
 
 
 def pv1(version: ReportVersion) -> str:
     order = version.report.order
     # PV1-2 patient class U (unknown, table 0004): the order does not say.
-    return segment("PV1", {1: "1", 2: "U", 8: xcn_from_pn(order.referring_physician), 19: escape(order.admission_id)})
+    segment = SegmentBuilder("PV1").put(1, "1").put(2, "U").put(8, writer.pn_to_xcn(order.referring_physician))
+    return segment.set(19, order.admission_id).text()
 
 
 def orc(version: ReportVersion, status: str) -> str:
     order = version.report.order
     # ORC-5 order status (table 0038): CM once a final result exists.
-    return segment(
-        "ORC",
-        {
-            1: "RE",
-            2: components(order.placer_number),
-            3: components(order.filler_number),
-            5: "IP" if status == "P" else "CM",
-            12: xcn_from_pn(order.ordering_physician),
-        },
-    )
+    segment = SegmentBuilder("ORC").put(1, "RE").set(2, order.placer_number).set(3, order.filler_number)
+    return segment.put(5, "IP" if status == "P" else "CM").put(12, writer.pn_to_xcn(order.ordering_physician)).text()
 
 
 def obr(version: ReportVersion, status: str) -> str:
     order, procedure = version.report.order, version.report.procedure
     step = procedure.steps.order_by("start").first()
-    fields = {
-        1: "1",
-        2: components(order.placer_number),
-        3: components(order.filler_number),
-        4: components(procedure.code_value, procedure.code_meaning or procedure.description, procedure.code_scheme),
-        7: hl7_time(step.start) if step else "",
-        16: xcn_from_pn(order.ordering_physician),
-        18: escape(order.accession_number or ""),
-        19: escape(procedure.requested_procedure_id),
-        22: hl7_time(version.signed_at),
-        24: escape(step.modality if step else ""),
-        25: status,
-        32: interpreter(version.signer),
-    }
-    return segment("OBR", fields)
+    segment = SegmentBuilder("OBR").put(1, "1").set(2, order.placer_number).set(3, order.filler_number)
+    segment.put(
+        4, writer.coded(procedure.code_value, procedure.code_meaning or procedure.description, procedure.code_scheme)
+    )
+    segment.put(7, writer.hl7_time(step.start) if step else "")
+    segment.put(16, writer.pn_to_xcn(order.ordering_physician))
+    segment.set(18, order.accession_number or "").set(19, procedure.requested_procedure_id)
+    segment.put(22, writer.hl7_time(version.signed_at)).set(24, step.modality if step else "")
+    return segment.put(25, status).put(32, interpreter(version.signer)).text()
 
 
-def interpreter(user) -> str:
+def interpreter(user: User | None) -> str:
     """OBR-32 NDL: the CNN name as sub-components id&family&given."""
     if user is None:
         return ""
-    parts = (user.get_username(), user.last_name, user.first_name)
-    return D.subcomponent.join(escape(p) for p in parts).rstrip(D.subcomponent)
+    return writer.subcomponents(user.get_username(), user.last_name, user.first_name)
+
+
+def _signer(user: User | None) -> str:
+    """OBX-16 responsible observer (XCN)."""
+    if user is None:
+        return ""
+    return writer.xcn(PersonName(NameGroup(family=user.last_name, given=user.first_name)), user.get_username())
 
 
 def obx_segments(version: ReportVersion, status: str, hl7_version: str) -> list[str]:
-    rows = [("TX", "^SR Text", str(n), escape(line)) for n, line in enumerate(text_lines(version), 1)]
+    rows = [("TX", "SR Text", str(n), line) for n, line in enumerate(text_lines(version), 1)]
     # The Study Instance UID as HD from v2.5 (table 0125 of 2.3.1 has no HD: ST).
-    uid_type = "ST" if hl7_version < "2.5" else "HD"
-    rows.append((uid_type, "^Study Instance UID", "1", escape(version.report.procedure.study_instance_uid)))
-    signer = (
-        xcn_from_pn(f"{version.signer.last_name}^{version.signer.first_name}", version.signer.get_username())
-        if version.signer
-        else ""
-    )
+    uid_type = "HD" if writer.version_at_least(hl7_version, "2.5") else "ST"
+    rows.append((uid_type, "Study Instance UID", "1", version.report.procedure.study_instance_uid))
+    signer, signed_at = _signer(version.signer), writer.hl7_time(version.signed_at)
     return [
-        segment(
-            "OBX",
-            {1: str(i), 2: kind, 3: code, 4: sub_id, 5: value, 11: status, 14: hl7_time(version.signed_at), 16: signer},
-        )
+        SegmentBuilder("OBX")
+        .put(1, str(i))
+        .put(2, kind)
+        .set(3, "", code)
+        .set(4, sub_id)
+        .set(5, value)
+        .put(11, status)
+        .put(14, signed_at)
+        .put(16, signer)
+        .text()
         for i, (kind, code, sub_id, value) in enumerate(rows, 1)
     ]
 

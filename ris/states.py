@@ -4,6 +4,10 @@ Every status change goes through `StateMachine.check`, so an illegal move is
 refused with `IllegalTransition` by whichever door asked for it.
 """
 
+from __future__ import annotations
+
+from typing import ClassVar
+
 from django.db import models
 
 from ris.exceptions import IllegalTransition
@@ -28,6 +32,21 @@ class StepStatus(models.TextChoices):
     COMPLETED = "COMPLETED"
     DISCONTINUED = "DISCONTINUED"
     CANCELED = "CANCELED"
+
+    # The groups the domain reasons with (set below the class: an Enum body
+    # would make them members). Every rule about "open" or "ended" steps uses these.
+    OPEN: ClassVar[frozenset[StepStatus]]  # not started: on the worklist, bookable
+    PERFORMING: ClassVar[frozenset[StepStatus]]  # started on a modality, whatever came of it
+    ENDED: ClassVar[frozenset[StepStatus]]  # final for the order: XO leaves them, the order follows
+    STOPPED: ClassVar[frozenset[StepStatus]]  # ended without being performed to the end
+
+
+StepStatus.OPEN = frozenset({StepStatus.SCHEDULED, StepStatus.ARRIVED, StepStatus.READY})
+StepStatus.PERFORMING = frozenset(
+    {StepStatus.STARTED, StepStatus.DEPARTED, StepStatus.COMPLETED, StepStatus.DISCONTINUED}
+)
+StepStatus.ENDED = frozenset({StepStatus.COMPLETED, StepStatus.DISCONTINUED, StepStatus.CANCELED})
+StepStatus.STOPPED = frozenset({StepStatus.DISCONTINUED, StepStatus.CANCELED})
 
 
 class OrderStatus(models.TextChoices):

@@ -59,9 +59,6 @@ STEP_KEYS = {
 STEP_DATE_TIME_KEYS = ("ScheduledProcedureStepStartDate", "ScheduledProcedureStepStartTime")
 # Carried by every identifier, never matched (PS3.4 C.4.1.1.3.1, PS3.5 6.1).
 CONTROL_KEYS = {"SpecificCharacterSet", "TimezoneOffsetFromUTC"}
-# Shown unless the query asks for a status (PS3.4 K.6.1.2.2: the SCP decides
-# which steps are on the worklist; started and ended steps are not).
-OPEN_STATUSES = (StepStatus.SCHEDULED, StepStatus.ARRIVED, StepStatus.READY)
 
 
 class IdentifierMismatch(InvalidKey):
@@ -86,8 +83,10 @@ def build_query(identifier: Dataset, *, own_station_ae_titles: list[str] | None 
     item = _step_item(identifier)
     condition = _conditions(identifier, TOP_LEVEL_KEYS) & _step_conditions(item)
     if is_universal(_text(item, "ScheduledProcedureStepStatus")):
-        # Open steps only, and none of an order the EHR put on hold (ORC-1 HD).
-        condition &= Q(status__in=OPEN_STATUSES) & ~Q(requested_procedure__order__status=OrderStatus.ON_HOLD)
+        # Open steps only, unless the query asks for a status (PS3.4 K.6.1.2.2:
+        # the SCP decides which steps are on the worklist; started and ended
+        # steps are not), and none of an order the EHR put on hold (ORC-1 HD).
+        condition &= Q(status__in=StepStatus.OPEN) & ~Q(requested_procedure__order__status=OrderStatus.ON_HOLD)
     if own_station_ae_titles is not None and is_universal(_text(item, "ScheduledStationAETitle")):
         condition &= Q(station_ae_title__in=own_station_ae_titles)
     return WorklistQuery(condition, unsupported_keys(identifier, item))

@@ -8,7 +8,7 @@ zero-length). Each row then costs one pass over the requested keys only.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -18,10 +18,11 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
+from ris.names import PersonName
 from ris.selectors.worklist import ORDER, PATIENT, PROCEDURE
 from worklist.charsets import UTF8, declare
 
-Row = dict
+Row = dict[str, Any]
 Getter = Callable[[Row, "Context"], object]
 UNKNOWN_NAME = "UNKNOWN"
 SPECIFIC_CHARACTER_SET = 0x00080005
@@ -41,8 +42,10 @@ def column(name: str) -> Getter:
 
 def _patient_name(row: Row, ctx: Context) -> str:
     # Type 1 (PS3.4 Table K.6-1): a nameless patient is answered as UNKNOWN.
-    groups = (row[PATIENT + "name"] or UNKNOWN_NAME, row[PATIENT + "name_ideographic"], row[PATIENT + "name_phonetic"])
-    return "=".join(groups).rstrip("=")
+    name = PersonName.from_groups(
+        row[PATIENT + "name"] or UNKNOWN_NAME, row[PATIENT + "name_ideographic"], row[PATIENT + "name_phonetic"]
+    )
+    return name.to_dicom()
 
 
 def _birth_date(row: Row, ctx: Context) -> str:

@@ -1,5 +1,7 @@
 from django.db import models
 
+from ris.names import PersonName
+
 
 class Patient(models.Model):
     # PS3.3 C.2.2 Patient Identification; HL7 PID-3.1 / PID-3.4
@@ -28,3 +30,7 @@ class Patient(models.Model):
     def dicom_name(self) -> str:
         """The full PN value, trailing empty component groups dropped."""
         return "=".join((self.name, self.name_ideographic, self.name_phonetic)).rstrip("=")
+
+    @property
+    def person_name(self) -> PersonName:
+        return PersonName.from_groups(self.name, self.name_ideographic, self.name_phonetic)

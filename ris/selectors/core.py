@@ -8,8 +8,6 @@ from django.utils import timezone
 from ris.models import Appointment, AuditEvent, BlockedTime, Patient, Room, ScheduledProcedureStep
 from ris.states import StepStatus
 
-OPEN_STEP_STATUSES = [StepStatus.SCHEDULED, StepStatus.ARRIVED, StepStatus.READY]
-
 
 def steps_with_context() -> QuerySet[ScheduledProcedureStep]:
     return ScheduledProcedureStep.objects.select_related("requested_procedure__order__patient", "appointment__room")
@@ -50,7 +48,7 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 
 def unbooked_steps(*, modality="", text="") -> QuerySet[ScheduledProcedureStep]:
-    return order_queue(modality=modality, booked="no", text=text).filter(status__in=OPEN_STEP_STATUSES)
+    return order_queue(modality=modality, booked="no", text=text).filter(status__in=StepStatus.OPEN)
 
 
 def appointments_between(start: dt.datetime, end: dt.datetime) -> QuerySet[Appointment]:

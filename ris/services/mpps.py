@@ -254,9 +254,7 @@ def mpps_link_to_order(*, pps: PerformedProcedureStep, order: ImagingOrder) -> P
 
 
 def _open_steps(order: ImagingOrder, modality: str) -> list[ScheduledProcedureStep]:
-    steps = ScheduledProcedureStep.objects.filter(requested_procedure__order=order).exclude(
-        status__in=(_S.COMPLETED, _S.CANCELED)
-    )
+    steps = ScheduledProcedureStep.objects.filter(requested_procedure__order=order).exclude(status__in=_S.ENDED)
     return list(steps.filter(modality=modality) or steps)
 
 

@@ -18,7 +18,6 @@ from ris.services.patients import patient_upsert
 from ris.states import ORDER_MACHINE, STEP_MACHINE, OrderStatus, StepStatus
 from ris.uids import new_uid
 
-_FINAL_STEPS = {StepStatus.COMPLETED, StepStatus.DISCONTINUED, StepStatus.CANCELED}
 _ORDER_FIELDS = ("ordering_physician", "referring_physician", "reason", "priority", "admission_id")
 _PROCEDURE_FIELDS = ("code_value", "code_scheme", "code_meaning", "description")
 _STEP_FIELDS = (
@@ -126,7 +125,7 @@ def _move(row: ImagingOrder, status: str, step_status: str | None = None) -> Ima
     row.save(update_fields=["status", "updated_at"])
     if step_status:
         for step in ScheduledProcedureStep.objects.filter(requested_procedure__order=row).exclude(
-            status__in=_FINAL_STEPS
+            status__in=StepStatus.ENDED
         ):
             STEP_MACHINE.check(step.status, step_status)
             step.status = step_status
@@ -254,7 +253,7 @@ def _change_procedure(procedure: RequestedProcedure, data: ProcedureData, rules:
 
 
 def _change_step(step: ScheduledProcedureStep, data: StepData) -> None:
-    if step.status in _FINAL_STEPS:
+    if step.status in StepStatus.ENDED:
         return  # a performed or stopped step is history; XO leaves it alone
     if data.modality == CLEAR:
         raise InvalidInput("the modality of a step cannot be erased", field="modality")

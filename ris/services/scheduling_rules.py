@@ -20,10 +20,6 @@ from ris.models import Appointment, BlockedTime, Procedure, Room, ScheduledProce
 from ris.services import catalogue_defaults as catalogue
 from ris.states import StepStatus
 
-BOOKABLE_STATUSES = {StepStatus.SCHEDULED, StepStatus.ARRIVED, StepStatus.READY}
-# Appointments of these steps no longer hold their slot.
-RELEASED_STATUSES = [StepStatus.CANCELED, StepStatus.DISCONTINUED]
-
 
 def check_booking(
     *,
@@ -45,7 +41,7 @@ def check_booking(
 
 
 def check_step_bookable(step: ScheduledProcedureStep) -> None:
-    if step.status not in BOOKABLE_STATUSES:
+    if step.status not in StepStatus.OPEN:
         raise StepNotBookable(f"Step {step.sps_id} is {step.status}; only steps not yet started can be booked.")
 
 
@@ -117,5 +113,6 @@ def check_patient_free(overlapping) -> None:
 
 
 def _overlapping(start: dt.datetime, end: dt.datetime, ignore: Appointment | None):
-    rows = Appointment.objects.filter(start__lt=end, end__gt=start).exclude(step__status__in=RELEASED_STATUSES)
+    # Appointments of stopped steps (cancelled, discontinued) no longer hold their slot.
+    rows = Appointment.objects.filter(start__lt=end, end__gt=start).exclude(step__status__in=StepStatus.STOPPED)
     return rows.exclude(pk=ignore.pk) if ignore is not None else rows

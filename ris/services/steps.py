@@ -19,8 +19,6 @@ from ris.states import ORDER_MACHINE, STEP_MACHINE, OrderStatus, StepStatus
 
 log = logging.getLogger(__name__)
 _S, _O = StepStatus, OrderStatus
-_ENDED = {_S.COMPLETED, _S.DISCONTINUED, _S.CANCELED}
-_PERFORMING = {_S.STARTED, _S.DEPARTED, _S.COMPLETED, _S.DISCONTINUED}
 
 
 def step_check_in(*, step: ScheduledProcedureStep) -> ScheduledProcedureStep:
@@ -76,11 +74,11 @@ def order_follow_steps(*, order_id: int) -> ImagingOrder:
 def status_from_steps(statuses: list[str], current: str) -> str:
     """COMPLETED when every step has ended and one was performed, DISCONTINUED
     or CANCELED when all ended otherwise, IN_PROGRESS once one is performing."""
-    if statuses and all(s in _ENDED for s in statuses):
+    if statuses and all(s in _S.ENDED for s in statuses):
         if _S.COMPLETED in statuses:
             return _O.COMPLETED
         return _O.DISCONTINUED if _S.DISCONTINUED in statuses else _O.CANCELED
-    if any(s in _PERFORMING for s in statuses):
+    if any(s in _S.PERFORMING for s in statuses):
         return _O.IN_PROGRESS
     return _O.SCHEDULED if current == _O.IN_PROGRESS else current
 

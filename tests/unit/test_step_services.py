@@ -133,6 +133,16 @@ def test_linking_to_an_order_without_an_open_step_is_refused(order):
         mpps_link_to_order(pps=pps, order=order)
 
 
+def test_linking_to_an_order_whose_steps_were_discontinued_is_refused(order):
+    # A discontinued step has ended like a cancelled one: the order (HL7 DC)
+    # cannot go back in progress, so there is no open step to link to.
+    pps = mpps_create(data=_unscheduled())
+    step_set_status(step=_step(order), status="DISCONTINUED")
+    with pytest.raises(InvalidInput):
+        mpps_link_to_order(pps=pps, order=order)
+    assert _step(order).status == "DISCONTINUED"
+
+
 def test_an_unscheduled_mpps_registered_as_a_new_exam_gets_an_order_with_its_study(db):
     pps = mpps_create(data=_unscheduled())
     order = mpps_register_unscheduled_exam(pps=pps)

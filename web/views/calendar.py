@@ -72,14 +72,15 @@ def blocked_json(block) -> dict:
     }
 
 
-def event_json(appointment: Appointment) -> dict:
+def event_json(appointment: Appointment) -> dict[str, object]:
     order = appointment.step.requested_procedure.order
+    patient = appointment.patient.person_name.display()
     return {
         "id": str(appointment.pk),
         "resourceIds": [str(appointment.room_id)],
         "start": wall_time(appointment.start),
         "end": wall_time(appointment.end),
-        "title": f"{appointment.patient.name} · {appointment.step.description} · {order.accession_number}",
+        "title": f"{patient} · {appointment.step.description} · {order.accession_number}",
         "extendedProps": {"step": appointment.step_id, "status": appointment.step.status},
         "classNames": [f"ris-status-{appointment.step.status}"],
     }
