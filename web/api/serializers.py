@@ -208,8 +208,9 @@ class MessageSerializer(serializers.ModelSerializer):
 class VersionSerializer(serializers.ModelSerializer[ReportVersion]):
     # Declared: a model PositiveIntegerField's bounds differ per database, the schema must not.
     number = serializers.IntegerField(read_only=True, min_value=1)
-    author: serializers.StringRelatedField[Any] = serializers.StringRelatedField()
-    signer: serializers.StringRelatedField[Any] = serializers.StringRelatedField()
+    # Null until the version is signed (signer), or where no person wrote it (author).
+    author: serializers.StringRelatedField[Any] = serializers.StringRelatedField(allow_null=True)
+    signer: serializers.StringRelatedField[Any] = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = ReportVersion
