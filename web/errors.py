@@ -72,10 +72,6 @@ def refusal_for(exc: Refusable) -> Refusal:
     return Refusal(status, reason, type(exc).__name__, str(exc), getattr(exc, "field", ""))
 
 
-def http_status_for(exc: Refusable) -> int:
-    return refusal_for(exc).status
-
-
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's exception handler for the REST and FHIR APIs (settings REST_FRAMEWORK)."""
     exc = _as_drf(exc)
