@@ -129,13 +129,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "web.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "web.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "RIS API",
     "DESCRIPTION": "Patients, orders, steps, rooms, bookings and messages of the Radiology Information System.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies get their own components (no read-only fields), as client generators need.
+    "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "StepStatusEnum": "ris.states.StepStatus",
         "OrderStatusEnum": "ris.states.OrderStatus",

@@ -2,16 +2,18 @@
 
 Answers are `application/fhir+json`. Every interaction but `metadata` needs
 an authenticated user (token, session or basic); a refusal is an
-OperationOutcome with 401. Errors map to HTTP in `handle_exception`.
+OperationOutcome with 401. Errors map to HTTP where every HTTP door's do
+(the REST framework's exception handler, settings REST_FRAMEWORK), which
+answers an OperationOutcome for views marked `errors_as_operation_outcome`.
 """
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django.http import Http404
 from django.urls import reverse
-from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication, TokenAuthentication
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -43,11 +45,9 @@ class FhirOnly(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-def operation_outcome(code: str, text: str, severity: str = "error") -> dict:
+def operation_outcome(code: str, text: str, severity: str = "error") -> dict[str, Any]:
+    """An OperationOutcome with one issue; `code` is an issue type (R4 valueset-issue-type)."""
     return {"resourceType": "OperationOutcome", "issue": [{"severity": severity, "code": code, "diagnostics": text}]}
-
-
-_OUTCOME_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 400: "invalid"}
 
 
 class CanViewPatients(IsAuthenticated):
@@ -64,19 +64,7 @@ class FhirView(APIView):
     permission_classes = [CanViewPatients]
     renderer_classes = [FhirJsonRenderer]
     content_negotiation_class = FhirOnly
-
-    def handle_exception(self, exc):
-        if isinstance(exc, InvalidInput):
-            exc = exceptions.ValidationError(str(exc))
-        response = super().handle_exception(exc)
-        response.data = operation_outcome(_OUTCOME_CODES.get(response.status_code, "exception"), _detail(response.data))
-        return response
-
-
-def _detail(data) -> str:
-    if isinstance(data, dict):
-        data = data.get("detail", data)
-    return "; ".join(str(item) for item in data) if isinstance(data, list) else str(data)
+    errors_as_operation_outcome = True
 
 
 class MetadataView(FhirView):

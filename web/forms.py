@@ -1,26 +1,45 @@
 """Forms decode what a page posts into plain values; they hold no domain rules."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
+from ris.exceptions import InvalidInput
 from ris.models import AuditEvent, BlockedTime, OpeningHours, Procedure, Room
 from ris.records import OrderData, PatientData
+from ris.selectors.reports import modalities_performed
 from ris.services.catalogue import order_data_for
 from ris.states import Priority, StepStatus
 
 BLANK = [("", "any")]
 
 
+def form_data(form: forms.Form) -> dict[str, Any]:
+    """The form's values, or InvalidInput naming the first input at fault:
+    a page answers it as it answers any refusal (web/errors.py)."""
+    if form.is_valid():
+        return form.cleaned_data
+    name, errors = next(iter(form.errors.items()))
+    message = str(errors[0])
+    label = form[name].label if name in form.fields else ""
+    raise InvalidInput(f"{label}: {message}" if label else message, field=name)
+
+
 class Styled:
     """Gives every widget its Bootstrap class."""
 
-    def __init__(self, *args, **kwargs):
+    fields: dict[str, forms.Field]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             field.widget.attrs.setdefault("class", _css_class(field.widget))
 
 
-def _css_class(widget) -> str:
+def _css_class(widget: forms.Widget) -> str:
     if isinstance(widget, forms.CheckboxInput):
         return "form-check-input"
     if isinstance(widget, forms.Select) and not isinstance(widget, forms.SelectMultiple):
@@ -137,3 +156,40 @@ class ProcedureForm(Styled, forms.ModelForm):
     class Meta:
         model = Procedure
         fields = ["code", "name", "modality", "default_duration_minutes", "preparation_instructions", "rooms"]
+
+
+AGES = [("", "any age"), ("1", "waiting over 1 h"), ("4", "over 4 h"), ("24", "over 24 h"), ("72", "over 3 days")]
+
+
+class WorklistFilter(Styled, forms.Form):
+    """The reading worklist's filters, each on an access key."""
+
+    modality = forms.ChoiceField(required=False)
+    priority = forms.ChoiceField(required=False, choices=[("", "any priority"), *Priority.choices])
+    age = forms.ChoiceField(required=False, choices=AGES)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        modality = self.fields["modality"]
+        assert isinstance(modality, forms.ChoiceField)
+        modality.choices = [("", "any modality"), *((m, m) for m in modalities_performed())]
+        for name, key in (("modality", "m"), ("priority", "y"), ("age", "g")):
+            self.fields[name].widget.attrs["accesskey"] = key
+
+    def criteria(self) -> dict[str, Any]:
+        data = self.cleaned_data if self.is_valid() else {}
+        age = data.get("age")
+        return {
+            "modality": data.get("modality", ""),
+            "priority": data.get("priority", ""),
+            "min_age_hours": float(age) if age else None,
+        }
+
+
+class ReportTextForm(Styled, forms.Form):
+    findings = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 14, "autofocus": True}))
+    impression = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5}))
+
+
+class AddendumForm(Styled, forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Addendum")

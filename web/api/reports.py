@@ -6,112 +6,70 @@ POST /api/reports/{id}/correct/         {"findings", "impression"}
 POST /api/reports/{id}/addendum/        {"text"}
 GET  /api/reports/[?accession_number=]   reports with their versions, newest first
 GET  /api/reports/{id}/
-Domain refusals map to HTTP here: IllegalTransition 409, InvalidInput 400.
+Domain refusals map to HTTP where every HTTP door's do (web/errors.py).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from rest_framework import mixins, serializers, status, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ris.exceptions import IllegalTransition, InvalidInput
-from ris.models import Report, ReportVersion, RequestedProcedure
+from ris.exceptions import InvalidInput
+from ris.models import Report, RequestedProcedure
 from ris.services import reports as services
+from web.api import serializers as s
 from web.api.permissions import HasCapability
 
 
-class VersionSerializer(serializers.ModelSerializer):
-    # Declared: a model PositiveIntegerField's bounds differ per database, the schema must not.
-    number = serializers.IntegerField(read_only=True, min_value=1)
-    author = serializers.StringRelatedField()
-    signer = serializers.StringRelatedField()
-
-    class Meta:
-        model = ReportVersion
-        fields = ["number", "status", "findings", "impression", "addenda", "author", "signer", "signed_at"]
-
-
-class ReportSerializer(serializers.ModelSerializer):
-    accession_number = serializers.CharField(source="order.accession_number")
-    study_instance_uid = serializers.CharField(source="procedure.study_instance_uid")
-    versions = VersionSerializer(many=True)
-
-    class Meta:
-        model = Report
-        fields = ["id", "uid", "accession_number", "procedure", "study_instance_uid", "status", "versions"]
-
-
-class DraftInput(serializers.Serializer):
-    procedure = serializers.IntegerField(required=False)
-    accession_number = serializers.CharField(required=False)
-    requested_procedure_id = serializers.CharField(required=False)
-    findings = serializers.CharField(allow_blank=True, default="")
-    impression = serializers.CharField(allow_blank=True, default="")
-
-    def validate(self, data):
-        if "procedure" not in data and "accession_number" not in data:
-            raise ValidationError("give the procedure id or the accession number")
-        return data
-
-
-class SignInput(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["preliminary", "final"])
-
-
-class CorrectInput(serializers.Serializer):
-    findings = serializers.CharField(allow_blank=True, default="")
-    impression = serializers.CharField(allow_blank=True, default="")
-
-
-class AddendumInput(serializers.Serializer):
-    text = serializers.CharField()
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "illegal_transition"
-
-
-def find_procedure(data: dict) -> RequestedProcedure:
+def find_procedure(data: dict[str, Any]) -> RequestedProcedure:
     if "procedure" in data:
         return get_object_or_404(RequestedProcedure, pk=data["procedure"])
     rows = RequestedProcedure.objects.filter(order__accession_number=data["accession_number"])
     if "requested_procedure_id" in data:
         rows = rows.filter(requested_procedure_id=data["requested_procedure_id"])
     if rows.count() > 1:
-        raise ValidationError("the order has several procedures: give requested_procedure_id")
+        raise InvalidInput(
+            "the order has several procedures: give requested_procedure_id", field="requested_procedure_id"
+        )
     return get_object_or_404(rows)
 
 
-class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+ACCESSION = OpenApiParameter("accession_number", str, description="only the reports of this order")
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[ACCESSION]),
+    retrieve=extend_schema(responses={200: s.ReportSerializer, **s.error_answers(404)}),
+)
+class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Report]):
     authentication_classes = [TokenAuthentication, SessionAuthentication, BasicAuthentication]
     permission_classes = [HasCapability]
     read_capability, write_capability = "view_patients", "write_reports"
-    serializer_class = ReportSerializer
+    serializer_class = s.ReportSerializer
     queryset = (
         Report.objects.select_related("order", "procedure")
         .prefetch_related("versions__author", "versions__signer")
         .order_by("-pk")
     )
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Report]:
         rows = super().get_queryset()
         accession = self.request.query_params.get("accession_number")
         return rows.filter(order__accession_number=accession) if accession else rows
 
-    def handle_exception(self, exc):
-        if isinstance(exc, IllegalTransition):
-            exc = Conflict(str(exc))
-        elif isinstance(exc, InvalidInput):
-            exc = ValidationError({exc.field or "detail": [str(exc)]})
-        return super().handle_exception(exc)
-
-    def create(self, request):
-        data = _valid(DraftInput, request)
+    @extend_schema(
+        request=s.ReportDraftSerializer, responses={201: s.ReportSerializer, **s.error_answers(400, 404, 409)}
+    )
+    def create(self, request: Request) -> Response:
+        data = s.valid(s.ReportDraftSerializer, request.data)
         version = services.report_save_draft(
             procedure=find_procedure(data),
             author=request.user,
@@ -120,29 +78,32 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         return self._answer(version.report, status.HTTP_201_CREATED)
 
+    @extend_schema(
+        request=s.ReportSignSerializer, responses={200: s.ReportSerializer, **s.error_answers(400, 404, 409)}
+    )
     @action(detail=True, methods=["post"])
-    def sign(self, request, pk=None):
-        data = _valid(SignInput, request)
+    def sign(self, request: Request, pk: str | None = None) -> Response:
+        data = s.valid(s.ReportSignSerializer, request.data)
         services.report_sign(report=self.get_object(), signer=request.user, status=data["status"].upper())
         return self._answer(self.get_object())
 
+    @extend_schema(
+        request=s.ReportCorrectSerializer, responses={200: s.ReportSerializer, **s.error_answers(400, 404, 409)}
+    )
     @action(detail=True, methods=["post"])
-    def correct(self, request, pk=None):
-        data = _valid(CorrectInput, request)
+    def correct(self, request: Request, pk: str | None = None) -> Response:
+        data = s.valid(s.ReportCorrectSerializer, request.data)
         services.report_correct(report=self.get_object(), signer=request.user, **data)
         return self._answer(self.get_object())
 
+    @extend_schema(
+        request=s.ReportAddendumSerializer, responses={200: s.ReportSerializer, **s.error_answers(400, 404, 409)}
+    )
     @action(detail=True, methods=["post"])
-    def addendum(self, request, pk=None):
-        data = _valid(AddendumInput, request)
+    def addendum(self, request: Request, pk: str | None = None) -> Response:
+        data = s.valid(s.ReportAddendumSerializer, request.data)
         services.report_addendum(report=self.get_object(), signer=request.user, text=data["text"])
         return self._answer(self.get_object())
 
     def _answer(self, report: Report, code: int = status.HTTP_200_OK) -> Response:
-        return Response(ReportSerializer(self.get_queryset().get(pk=report.pk)).data, status=code)
-
-
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+        return Response(s.ReportSerializer(self.get_queryset().get(pk=report.pk)).data, status=code)

@@ -1,10 +1,37 @@
-"""What the API shows and accepts. Input serializers decode into service arguments."""
+"""What the API shows and accepts. Input serializers decode into service
+arguments; the error bodies are described here for the schema."""
 
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import build_array_type, build_object_type
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from hl7.models import InboundMessage
-from ris.models import Appointment, ImagingOrder, Patient, Procedure, RequestedProcedure, Room, ScheduledProcedureStep
+from ris.models import (
+    Appointment,
+    ImagingOrder,
+    Patient,
+    Procedure,
+    Report,
+    ReportVersion,
+    RequestedProcedure,
+    Room,
+    ScheduledProcedureStep,
+)
 from ris.states import Priority, StepStatus
+
+
+def valid(serializer_class: type[serializers.Serializer[Any]], data: Any, **kwargs: Any) -> dict[str, Any]:
+    """The decoded input, or a 400 naming each input at fault."""
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
 
 
 class PatientSerializer(serializers.ModelSerializer):
@@ -95,18 +122,18 @@ class OrderPlaceSerializer(serializers.Serializer):
     """A manual order: the patient and one catalogue procedure."""
 
     patient_id = serializers.CharField(max_length=64)
-    issuer = serializers.CharField(max_length=64, required=False, default="")
+    issuer = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     patient_name = serializers.CharField(max_length=320, help_text="DICOM PN, e.g. DOE^JANE")
     birth_date = serializers.DateField(required=False, allow_null=True, default=None)
-    sex = serializers.ChoiceField(choices=["", "F", "M", "O"], required=False, default="")
+    sex = serializers.ChoiceField(choices=["", "F", "M", "O"], required=False, allow_blank=True, default="")
     procedure_code = serializers.SlugRelatedField(
         slug_field="code", queryset=Procedure.objects.all(), source="procedure"
     )
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.ROUTINE)
-    placer_number = serializers.CharField(max_length=64, required=False, default="")
-    accession_number = serializers.CharField(max_length=16, required=False, default="")
-    referring_physician = serializers.CharField(max_length=320, required=False, default="")
-    reason = serializers.CharField(max_length=255, required=False, default="")
+    placer_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    accession_number = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
+    referring_physician = serializers.CharField(max_length=320, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 
 class StepStatusSerializer(serializers.Serializer):
@@ -176,3 +203,101 @@ class MessageSerializer(serializers.ModelSerializer):
 
     def get_raw(self, message) -> str:
         return bytes(message.raw).decode("latin-1")
+
+
+class VersionSerializer(serializers.ModelSerializer[ReportVersion]):
+    # Declared: a model PositiveIntegerField's bounds differ per database, the schema must not.
+    number = serializers.IntegerField(read_only=True, min_value=1)
+    # Null until the version is signed (signer), or where no person wrote it (author).
+    author: serializers.StringRelatedField[Any] = serializers.StringRelatedField(allow_null=True)
+    signer: serializers.StringRelatedField[Any] = serializers.StringRelatedField(allow_null=True)
+
+    class Meta:
+        model = ReportVersion
+        fields = ["number", "status", "findings", "impression", "addenda", "author", "signer", "signed_at"]
+
+
+class ReportSerializer(serializers.ModelSerializer[Report]):
+    accession_number = serializers.CharField(source="order.accession_number")
+    study_instance_uid = serializers.CharField(source="procedure.study_instance_uid")
+    versions = VersionSerializer(many=True)
+
+    class Meta:
+        model = Report
+        fields = ["id", "uid", "accession_number", "procedure", "study_instance_uid", "status", "versions"]
+
+
+class ReportDraftSerializer(serializers.Serializer[Any]):
+    """A draft for a procedure, named by its id or by the order's accession number."""
+
+    procedure = serializers.IntegerField(required=False, help_text="the requested procedure's id")
+    accession_number = serializers.CharField(required=False)
+    requested_procedure_id = serializers.CharField(
+        required=False, help_text="with accession_number, when the order has several procedures"
+    )
+    findings = serializers.CharField(allow_blank=True, default="")
+    impression = serializers.CharField(allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "procedure" not in attrs and "accession_number" not in attrs:
+            raise serializers.ValidationError("give the procedure id or the accession number")
+        return attrs
+
+
+class ReportSignSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=["preliminary", "final"])
+
+
+class ReportCorrectSerializer(serializers.Serializer[Any]):
+    findings = serializers.CharField(allow_blank=True, default="")
+    impression = serializers.CharField(allow_blank=True, default="")
+
+
+class ReportAddendumSerializer(serializers.Serializer[Any]):
+    text = serializers.CharField()
+
+
+class TokenSerializer(serializers.Serializer[Any]):
+    token = serializers.CharField(help_text="send it as the header Authorization: Token <token>")
+
+
+class RefusalSerializer(serializers.Serializer[Any]):
+    """A refused request: which refusal, and why in words."""
+
+    error = serializers.CharField(help_text="the refusal's name: IllegalTransition, RoomFull, NotFound...")
+    detail = serializers.CharField()
+    field = serializers.CharField(required=False, help_text="the input at fault, when one is")
+
+
+class FieldErrorsSerializer(serializers.Serializer[Any]):
+    """A 400: each input at fault with its messages, `non_field_errors` for the body as a whole."""
+
+
+class FieldErrorsSchema(OpenApiSerializerExtension):
+    target_class = FieldErrorsSerializer
+
+    def map_serializer(self, auto_schema: AutoSchema, direction: Any) -> dict[str, Any]:
+        messages = build_array_type({"type": "string"})
+        schema: dict[str, Any] = build_object_type(additionalProperties=messages, description=self.target.__doc__)
+        return schema
+
+
+ERROR_ANSWERS = {
+    400: "The input is not acceptable: each input at fault with its messages.",
+    401: "No credentials, or bad ones.",
+    403: "The user's role does not allow this.",
+    404: "No such row (or a referenced one is not known).",
+    409: "A rule refuses the change: the state machine, a scheduling rule, a duplicate identifier.",
+    429: "Too many failed logins for this user name or address: try later.",
+}
+
+
+def error_answers(*statuses: int) -> dict[int, OpenApiResponse]:
+    """An endpoint's error answers, for its schema (extend_schema responses)."""
+    return {
+        status: OpenApiResponse(
+            FieldErrorsSerializer if status == 400 else RefusalSerializer,
+            description=ERROR_ANSWERS.get(status, HTTPStatus(status).phrase),
+        )
+        for status in statuses
+    }

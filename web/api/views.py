@@ -1,11 +1,15 @@
 """API viewsets: decode with a serializer, call one service, encode the result."""
 
+from typing import Any
+
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hl7.models import InboundMessage
@@ -69,18 +73,12 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         self.audit("VIEW", patient=order.patient, obj=order)
         return Response(self.get_serializer(order).data)
 
-    @extend_schema(request=s.OrderPlaceSerializer, responses={201: s.OrderSerializer})
-    def create(self, request, *args, **kwargs):
-        data = _valid(s.OrderPlaceSerializer, request.data)
+    @extend_schema(request=s.OrderPlaceSerializer, responses={201: s.OrderSerializer, **s.error_answers(400, 409)})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = s.valid(s.OrderPlaceSerializer, request.data)
         order = order_place(patient=_patient_data(data), order=_order_data(data))
         self.audit("CREATE", patient=order.patient, obj=order)
         return Response(s.OrderSerializer(order).data, status=status.HTTP_201_CREATED)
-
-
-def _valid(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _patient_data(data: dict) -> PatientData:
@@ -117,11 +115,11 @@ class StepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
         "requested_procedure__order__accession_number": ["exact"],
     }
 
-    @extend_schema(request=s.StepStatusSerializer, responses={200: s.StepSerializer})
+    @extend_schema(request=s.StepStatusSerializer, responses={200: s.StepSerializer, **s.error_answers(400, 404, 409)})
     @action(detail=True, methods=["post"], url_path="status")
-    def set_status(self, request, pk=None):
+    def set_status(self, request: Request, pk: str | None = None) -> Response:
         """Change the step's status through the state machine (409 if not allowed)."""
-        step = step_set_status(step=self.get_object(), status=_valid(s.StepStatusSerializer, request.data)["status"])
+        step = step_set_status(step=self.get_object(), status=s.valid(s.StepStatusSerializer, request.data)["status"])
         self.audit("CHANGE", patient=step.requested_procedure.order.patient, obj=step)
         return Response(s.StepSerializer(selectors.steps_with_context().get(pk=step.pk)).data)
 
@@ -145,17 +143,19 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSe
     write_capability = "book_appointments"
     filterset_fields = {"room": ["exact"], "patient": ["exact"], "start": ["gte", "lt"]}
 
-    @extend_schema(request=s.BookingCreateSerializer, responses={201: s.BookingSerializer})
-    def create(self, request):
+    @extend_schema(request=s.BookingCreateSerializer, responses={201: s.BookingSerializer, **s.error_answers(400, 409)})
+    def create(self, request: Request) -> Response:
         """Book a step in a room; 409 with the reason when a rule refuses it."""
-        appointment = appointment_book(user=request.user, **_valid(s.BookingCreateSerializer, request.data))
+        appointment = appointment_book(user=request.user, **s.valid(s.BookingCreateSerializer, request.data))
         self.audit("CHANGE", patient=appointment.patient, obj=appointment)
         return Response(s.BookingSerializer(appointment).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.BookingChangeSerializer, responses={200: s.BookingSerializer})
-    def partial_update(self, request, pk=None):
+    @extend_schema(
+        request=s.BookingChangeSerializer, responses={200: s.BookingSerializer, **s.error_answers(400, 404, 409)}
+    )
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
         """Move (start, room) or resize (duration_minutes) a booking."""
-        data = _valid(s.BookingChangeSerializer, request.data)
+        data = s.valid(s.BookingChangeSerializer, request.data)
         appointment = _change_booking(self.get_object(), data, request.user)
         self.audit("CHANGE", patient=appointment.patient, obj=appointment)
         return Response(s.BookingSerializer(appointment).data)
@@ -189,7 +189,10 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSe
 class ThrottledTokenView(ObtainAuthToken):
     """POST username and password for a token; failures count toward the login lockout."""
 
-    def post(self, request, *args, **kwargs):
+    @extend_schema(
+        auth=[], request=AuthTokenSerializer, responses={200: s.TokenSerializer, **s.error_answers(400, 429)}
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         username, address = str(request.data.get("username", "")), request.META.get("REMOTE_ADDR", "")
         login_check_allowed(username=username, address=address)
         try:

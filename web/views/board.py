@@ -2,6 +2,7 @@
 
 from itertools import groupby
 
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -12,7 +13,8 @@ from ris.models import ScheduledProcedureStep
 from ris.services.steps import step_set_status
 from ris.states import STEP_MACHINE
 from web.access import audit_page, requires
-from web.forms import StepStatusForm
+from web.errors import refusal_for
+from web.forms import StepStatusForm, form_data
 
 
 @requires("view_status_board")
@@ -28,27 +30,18 @@ def board_rows(request):
 
 @require_POST
 @requires("change_step_status")
-def board_step_status(request, pk: int):
+def board_step_status(request: HttpRequest, pk: int) -> HttpResponse:
     step = get_object_or_404(ScheduledProcedureStep.objects.select_related("requested_procedure__order"), pk=pk)
-    form = StepStatusForm(request.POST)
-    error = ""
     try:
-        if not form.is_valid():
-            raise DomainError("unknown status")
-        step_set_status(step=step, status=form.cleaned_data["status"])
-    except DomainError as refusal:
-        error = str(refusal)
-    else:
-        audit_page(
-            request,
-            action="CHANGE",
-            patient=step.requested_procedure.order.patient,
-            obj=step,
-            detail=f"status {form.cleaned_data['status']}",
-        )
-    response = render(request, "web/_board_rows.html", {**board_context(request), "error": error})
-    response.status_code = 409 if error else 200
-    return response
+        status = form_data(StepStatusForm(request.POST))["status"]
+        step_set_status(step=step, status=status)
+    except DomainError as exc:
+        refusal = refusal_for(exc)
+        context = {**board_context(request), "error": refusal.detail}
+        return render(request, "web/_board_rows.html", context, status=refusal.status)
+    patient = step.requested_procedure.order.patient
+    audit_page(request, action="CHANGE", patient=patient, obj=step, detail=f"status {status}")
+    return render(request, "web/_board_rows.html", board_context(request))
 
 
 def board_context(request) -> dict:

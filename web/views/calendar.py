@@ -2,13 +2,16 @@
 
 The browser shows site-local wall times: events go out as naive local ISO
 strings and drops come back the same way, so the calendar does not depend on
-the browser's time zone. Refusals come back as 409 with the reason.
+the browser's time zone. A refusal comes back with its status (web/errors.py)
+and `{"reason", "error"}`.
 """
 
 import datetime as dt
 import json
+from collections.abc import Callable
+from typing import Any
 
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -18,7 +21,7 @@ from ris.exceptions import DomainError, InvalidInput
 from ris.models import Appointment, Room
 from ris.services.appointments import appointment_book, appointment_move, appointment_resize
 from web.access import audit_page, requires
-from web.errors import http_status_for
+from web.errors import refusal_for
 
 
 @requires("book_appointments")
@@ -49,11 +52,11 @@ def calendar_resources(request):
 
 
 @requires("book_appointments")
-def calendar_events(request):
+def calendar_events(request: HttpRequest) -> JsonResponse:
     try:
         start, end = local_datetime(request.GET.get("start")), local_datetime(request.GET.get("end"))
-    except InvalidInput as refusal:
-        return JsonResponse({"reason": str(refusal)}, status=400)
+    except InvalidInput as exc:
+        return _refused(exc)
     events = [event_json(a) for a in selectors.appointments_between(start, end)]
     blocked = [blocked_json(b) for b in selectors.blocked_between(start, end)]
     return JsonResponse(events + blocked, safe=False)
@@ -127,21 +130,29 @@ def calendar_resize(request, pk: int):
     return _answer(request, resize)
 
 
-def _answer(request, change) -> JsonResponse:
+def _answer(request: HttpRequest, change: Callable[[dict[str, Any]], Appointment]) -> JsonResponse:
     """Run one change; 200 with the event, or 4xx with the reason to show."""
     try:
         appointment = change(_json_body(request))
-    except DomainError as refusal:
-        return JsonResponse({"reason": str(refusal), "error": type(refusal).__name__}, status=http_status_for(refusal))
+    except DomainError as exc:
+        return _refused(exc)
     audit_page(request, action="CHANGE", patient=appointment.patient, obj=appointment)
     return JsonResponse(event_json(appointment))
 
 
-def _json_body(request) -> dict:
+def _refused(exc: DomainError) -> JsonResponse:
+    refusal = refusal_for(exc)
+    return JsonResponse({"reason": refusal.detail, "error": refusal.error}, status=refusal.status)
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
     try:
-        return json.loads(request.body or b"{}")
+        body = json.loads(request.body or b"{}")
     except ValueError:
         raise InvalidInput("the request body is not JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("the request body is not a JSON object")
+    return body
 
 
 def _room(body: dict) -> Room | None:
