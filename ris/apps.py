@@ -7,6 +7,8 @@ class RisConfig(AppConfig):
     verbose_name = "Radiology"
 
     def ready(self) -> None:
+        from ris import outbox, tasks
         from ris.services.destinations import destinations_seed_from_settings
 
+        outbox.register_scheduler(tasks.schedule_delivery)
         post_migrate.connect(lambda **kwargs: destinations_seed_from_settings(), sender=self, weak=False)

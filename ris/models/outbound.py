@@ -36,7 +36,13 @@ class Destination(models.Model):
 
 
 class OutboundMessage(models.Model):
-    """A message to send, written in the same transaction as its cause (outbox)."""
+    """A message to send, written in the same transaction as its cause (outbox).
+
+    The row records the event and what its builder needs (`context`); the
+    worker builds the payload on the first delivery attempt and freezes it
+    with its control ID (`built_at`), so every retry and resend sends the
+    same bytes with the same MSH-10 or resource id.
+    """
 
     class Status(models.TextChoices):
         PENDING = "PENDING", "waiting to be sent"
@@ -47,9 +53,11 @@ class OutboundMessage(models.Model):
 
     destination = models.ForeignKey(Destination, on_delete=models.PROTECT, related_name="messages")
     event = models.CharField(max_length=32)
-    payload = models.TextField()
-    content_type = models.CharField(max_length=64, default="application/hl7-v2")
+    context = models.JSONField(default=dict, blank=True)  # what the event's builder reads, e.g. {"order_id": 7}
+    payload = models.TextField(blank=True, default="")  # empty until built
+    content_type = models.CharField(max_length=64, blank=True, default="")
     control_id = models.CharField(max_length=64, blank=True, default="")  # MSH-10 or resource id
+    built_at = models.DateTimeField(null=True, blank=True)  # payload and control ID frozen from then on
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -70,3 +78,7 @@ class OutboundMessage(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in (self.Status.PENDING, self.Status.RETRYING)
+
+    @property
+    def is_built(self) -> bool:
+        return self.built_at is not None

@@ -1,4 +1,10 @@
-"""The transactional outbox: enqueue with the change, deliver after commit.
+"""The transactional outbox: enqueue with the change, build and deliver after commit.
+
+`outbox_enqueue` only writes rows (the event and its context), so nothing
+another system needs can refuse the change that caused it. The worker builds
+a message's payload on its first delivery attempt and freezes it with its
+control ID; retries and resends send those same bytes. A builder that raises
+is a failed delivery like a refused send: recorded, retried, then DEAD.
 
 Delivery per destination is in order: one worker holds the destination's
 lease (a conditional UPDATE, so two workers never take the same queue) and
@@ -11,6 +17,7 @@ expire; the periodic sweep hands the queue to another worker.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import uuid
 from typing import Any
@@ -32,33 +39,28 @@ Status = OutboundMessage.Status
 
 def outbox_enqueue(*, event: str, context: dict[str, Any], order: ImagingOrder | None = None) -> list[OutboundMessage]:
     """Write one outbound row per interested destination, inside the caller's
-    transaction; delivery is queued only once that transaction commits."""
-    rows = []
-    for destination in Destination.objects.filter(enabled=True):
-        build = outbox.builder_for(destination.kind, event)
-        if build is None or not destination.wants(event):
-            continue
-        built = build(destination, context)
-        rows.append(
-            OutboundMessage.objects.create(
-                destination=destination,
-                event=event,
-                payload=built.payload,
-                control_id=built.control_id,
-                content_type=built.content_type,
-                order=order,
-            )
-        )
-    for destination_id in {row.destination_id for row in rows}:
-        transaction.on_commit(lambda d=destination_id: _schedule(d))
+    transaction; delivery (and building) is queued only once that transaction commits.
+
+    `context` is stored as JSON and handed to the builder as it was given.
+    """
+    rows = [
+        OutboundMessage.objects.create(destination=destination, event=event, context=context, order=order)
+        for destination in Destination.objects.filter(enabled=True).order_by("pk")
+        if destination.wants(event) and outbox.builder_for(destination.kind, event) is not None
+    ]
+    for destination_id in sorted({row.destination_id for row in rows}):
+        transaction.on_commit(functools.partial(_schedule, destination_id))
     return rows
 
 
 def _schedule(destination_id: int, countdown: float = 0) -> None:
-    from ris.tasks import deliver_destination  # the Celery door
-
+    """Queue delivery through the registered scheduler (the Celery door)."""
+    schedule = outbox.scheduler()
+    if schedule is None:
+        log.warning("no scheduler registered; the sweep delivers destination %s later", destination_id)
+        return
     try:
-        deliver_destination.apply_async((destination_id,), countdown=countdown)
+        schedule(destination_id, max(countdown, 0))
     except Exception as exc:  # broker down: the sweep delivers it later
         log.warning("could not queue delivery to destination %s: %s", destination_id, exc)
 
@@ -84,31 +86,83 @@ def _drain(destination: Destination, owner: str) -> int:
     delivered = 0
     while (message := _next_open(destination)) is not None:
         if message.next_attempt_at and message.next_attempt_at > timezone.now():
-            _schedule(destination.pk, (message.next_attempt_at - timezone.now()).total_seconds())
+            _schedule(destination.pk, _seconds_until(message.next_attempt_at))
             break
         Destination.objects.filter(pk=destination.pk, lease_owner=owner).update(lease_until=timezone.now() + LEASE)
-        if _send(destination, message):
+        if _attempt(destination, message):
             delivered += 1
-        elif message.status == Status.RETRYING:
-            _schedule(destination.pk, (message.next_attempt_at - timezone.now()).total_seconds())
+        elif message.status == Status.RETRYING and message.next_attempt_at is not None:
+            _schedule(destination.pk, _seconds_until(message.next_attempt_at))
             break
     return delivered
+
+
+def _seconds_until(moment: dt.datetime) -> float:
+    return (moment - timezone.now()).total_seconds()
 
 
 def _next_open(destination: Destination) -> OutboundMessage | None:
     return destination.messages.filter(status__in=(Status.PENDING, Status.RETRYING)).order_by("id").first()
 
 
-def _send(destination: Destination, message: OutboundMessage) -> bool:
-    sender = outbox.sender_for(destination.kind)
+def _attempt(destination: Destination, message: OutboundMessage) -> bool:
+    """One delivery attempt: build the payload if it is not yet frozen, then send it."""
     try:
-        result = sender(destination, message) if sender else outbox.SendResult(False, error="no sender for this kind")
-    except Exception as exc:  # a sender bug must not stall the queue silently
-        log.exception("sending outbound message %s failed", message.pk)
-        result = outbox.SendResult(False, error=f"{type(exc).__name__}: {exc}")
+        outbox_build(message=message)
+    except Exception as exc:  # a builder bug is a failed delivery, visible on the row
+        log.exception("building outbound message %s (%s to %s) failed", message.pk, message.event, destination)
+        result = outbox.SendResult(False, error=f"build failed: {type(exc).__name__}: {exc}")
+    else:
+        result = _send(destination, message)
     _record(destination, message, result)
     metrics.OUTBOUND_SENT.labels(message.event, message.status.lower()).inc()
     return result.delivered
+
+
+def outbox_build(*, message: OutboundMessage) -> OutboundMessage:
+    """Build the message's payload once and freeze it with its control ID.
+
+    A message already built is returned as it is: retries and resends keep the
+    payload and its MSH-10 or resource id. Raises what the builder raises, or
+    `outbox.NoBuilder`; the message then stays unbuilt.
+    """
+    if message.is_built:
+        return message
+    destination = message.destination
+    build = outbox.builder_for(destination.kind, message.event)
+    if build is None:
+        raise outbox.NoBuilder(f"no builder for {destination.kind} {message.event!r}")
+    # A savepoint: a builder's failed query must not break a surrounding transaction.
+    with transaction.atomic():
+        built = build(destination, message.context)
+        _freeze(message, built)
+    return message
+
+
+def _freeze(message: OutboundMessage, built: outbox.Built) -> None:
+    frozen: dict[str, Any] = {
+        "payload": built.payload,
+        "control_id": built.control_id,
+        "content_type": built.content_type,
+        "built_at": timezone.now(),
+    }
+    # Conditional UPDATE: if another caller froze the row first, its payload stands.
+    if OutboundMessage.objects.filter(pk=message.pk, built_at__isnull=True).update(**frozen) == 1:
+        for name, value in frozen.items():
+            setattr(message, name, value)
+    else:
+        message.refresh_from_db(fields=list(frozen))
+
+
+def _send(destination: Destination, message: OutboundMessage) -> outbox.SendResult:
+    sender = outbox.sender_for(destination.kind)
+    if sender is None:
+        return outbox.SendResult(False, error="no sender for this kind")
+    try:
+        return sender(destination, message)
+    except Exception as exc:  # a sender bug must not stall the queue silently
+        log.exception("sending outbound message %s failed", message.pk)
+        return outbox.SendResult(False, error=f"{type(exc).__name__}: {exc}")
 
 
 def _record(destination: Destination, message: OutboundMessage, result: outbox.SendResult) -> None:
@@ -134,11 +188,15 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def outbox_resend(*, message: OutboundMessage) -> OutboundMessage:
-    """Send a message again (from the UI): a delivered or dead one is re-queued."""
+    """Send a message again (from the UI): a delivered or dead one is re-queued.
+
+    A built message keeps its frozen payload and control ID; one whose build
+    failed is built again on the next attempt (the builder may be fixed by then).
+    """
     message.status, message.next_attempt_at, message.last_error = Status.PENDING, None, ""
     message.attempts = 0
     message.save(update_fields=["status", "next_attempt_at", "last_error", "attempts"])
-    transaction.on_commit(lambda: _schedule(message.destination_id))
+    transaction.on_commit(functools.partial(_schedule, message.destination_id))
     return message
 
 

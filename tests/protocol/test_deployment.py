@@ -15,6 +15,7 @@ from ris import outbox
 from ris.models import Destination, OutboundMessage
 from ris.services.outbox import outbox_enqueue
 from tests.ehr import FakeEhr
+from tests.note_worker import register_note_builder
 from tests.processes import ROOT, database_url, free_port, start_command, stop, wait_for_port
 from tests.workers import purge_queue
 
@@ -72,18 +73,16 @@ def test_listener_commands_serve_their_ports_and_metrics(transactional_db):
 
 @pytest.fixture
 def note_builder():
-    def build(destination, context):
-        return outbox.Built(f"MSH|^~\\&|RIS|RAD|EHR|HOSP|20261126||ORM^O01|{context['id']}|P|2.5.1\r", context["id"])
-
-    outbox.register_builder(Destination.Kind.HL7_MLLP, "test_note", build)
+    """The test_note builder, here and (tests.note_worker) in the worker that builds the payload."""
+    register_note_builder()
     yield
     outbox._builders.pop((Destination.Kind.HL7_MLLP, "test_note"), None)
 
 
-def _celery(*args: str) -> subprocess.Popen:
+def _celery(*args: str, app: str = "ris") -> subprocess.Popen:
     env = {**__import__("os").environ, "DATABASE_URL": database_url(), "RIS_OUTBOX_SWEEP_SECONDS": "1"}
     return subprocess.Popen(
-        [str(BIN / "celery"), "-A", "ris", *args],
+        [str(BIN / "celery"), "-A", app, *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -95,7 +94,7 @@ def _worker_and_beat_until_received(ehr: FakeEhr, tmp_path) -> None:
     """Start `celery worker` and `celery beat` (their queued task gone: only
     the sweep can deliver), wait for the EHR to receive, stop them all."""
     purge_queue()
-    worker = _celery("worker", "--pool=solo", "--without-mingle", "--without-gossip")
+    worker = _celery("worker", "--pool=solo", "--without-mingle", "--without-gossip", app="tests.note_worker")
     beat = _celery("beat", "--schedule", str(tmp_path / "beat-schedule"))
     try:
         deadline = time.monotonic() + 60

@@ -120,6 +120,7 @@ def test_ehr_down_keeps_status_messages_retries_with_backoff_and_delivers_them_i
         OutboundMessage.objects.update(next_attempt_at=timezone.now() - dt.timedelta(seconds=1))
         assert outbox_deliver(destination_id=destination.pk) == 2
         assert [_orc(m)[5] for m in ehr.received] == ["IP", "CM"]
+        cm.refresh_from_db()  # built on its first attempt, just now; IP was built before its first failure
         assert ehr.control_ids() == [ip.control_id, cm.control_id]  # MSH-10 kept across retries
         assert all("OMI^O23" in m.split("\r")[0] for m in ehr.received)
     finally:

@@ -18,6 +18,7 @@ from ris.records import (
 )
 from ris.services.mpps import mpps_create, mpps_link_to_order, mpps_register_unscheduled_exam, mpps_update
 from ris.services.orders import order_place
+from ris.services.outbox import outbox_build
 from ris.services.steps import status_from_steps, step_check_in, step_ready, step_set_status
 
 START = dt.datetime(2026, 11, 26, 14, 30, tzinfo=dt.UTC)
@@ -62,6 +63,8 @@ def test_a_step_started_by_hand_puts_the_order_in_progress_and_queues_ip(order, 
     assert order.status == "IN_PROGRESS"
     message = OutboundMessage.objects.get()
     assert (message.event, message.order) == ("order_status", order)
+    assert message.payload == "" and message.context == {"order_id": order.pk, "status": "IN_PROGRESS"}
+    message = outbox_build(message=message)  # the worker builds it on the first delivery attempt
     assert "|IP|" in message.payload
 
 
