@@ -11,11 +11,11 @@ class Hl7Config(AppConfig):
 
     def ready(self) -> None:
         from hl7.client import send_mllp
-        from hl7.order_status_event import build_order_status_event
         from hl7.oru import build_oru_r01
+        from hl7.status_messages import build_order_status
         from ris import outbox
         from ris.models import Destination
 
         outbox.register_sender(Destination.Kind.HL7_MLLP, send_mllp)
         outbox.register_builder(Destination.Kind.HL7_MLLP, "report", build_oru_r01)
-        outbox.register_builder(Destination.Kind.HL7_MLLP, "order_status", build_order_status_event)
+        outbox.register_builder(Destination.Kind.HL7_MLLP, "order_status", build_order_status)

@@ -1,9 +1,10 @@
 """Order status back to the EHR: ORM^O01 (v2.3.1) or OMI^O23 (v2.5.1), ORC-1 SC.
 
 The outbox builder for the "order_status" event (registered in hl7/apps.py).
-It runs inside the transaction that changed the order, so it reads the
-order as it now is; the payload is stored and resent unchanged, which keeps
-MSH-10 stable across retries.
+The worker runs it on the first delivery attempt, after the change has
+committed; ORC-5 is the status the event recorded. The payload is then
+frozen on the outbound row and resent unchanged, which keeps MSH-10 stable
+across retries.
 """
 
 from __future__ import annotations
@@ -38,9 +39,12 @@ def build_order_status(destination: Destination, context: dict[str, Any]) -> Bui
     version = destination.hl7_version or "2.5.1"
     omi = writer.version_at_least(version, "2.5")  # OMI^O23 from v2.5 on (IHE SWF.b); ORM^O01 before
     control_id = "RIS" + uuid.uuid4().hex[:17]  # ST(20) in v2.3.1
+    # The worker builds after the change committed, when the order may have
+    # moved on: ORC-5 tells the status of the change that caused this message.
+    status = str(context.get("status") or order.status)
     body = [_pid(order), _pv1(order)]
     for index, procedure in enumerate(order.procedures.prefetch_related("steps").order_by("pk"), start=1):
-        body += _order_group(order, procedure, index, omi)
+        body += _order_group(order, procedure, index, omi, status)
     return Built(payload=writer.utf8_message(_msh(destination, version, control_id, omi), body), control_id=control_id)
 
 
@@ -64,21 +68,19 @@ def _pv1(order: ImagingOrder) -> str:
     return segment.set(19, order.admission_id).text()
 
 
-def _order_group(order: ImagingOrder, procedure: RequestedProcedure, index: int, omi: bool) -> list[str]:
+def _order_group(order: ImagingOrder, procedure: RequestedProcedure, index: int, omi: bool, status: str) -> list[str]:
     steps = list(procedure.steps.all())
-    segments = [_orc(order), _obr(order, procedure, steps[0] if steps else None, index)]
+    segments = [_orc(order, status), _obr(order, procedure, steps[0] if steps else None, index)]
     if omi:
         segments += [_ipc(order, procedure, step) for step in steps]
     return segments
 
 
-def _orc(order: ImagingOrder) -> str:
+def _orc(order: ImagingOrder, status: str) -> str:
     # ORC-1 SC status changed, ORC-2/3 placer/filler (EI), ORC-5 order status, ORC-9 transaction time
     segment = SegmentBuilder("ORC").put(1, "SC").put(2, _placer(order)).put(3, _filler(order))
     return (
-        segment.put(5, ORDER_STATUS_CODES.get(OrderStatus(order.status), ""))
-        .put(9, writer.hl7_time(timezone.now()))
-        .text()
+        segment.put(5, ORDER_STATUS_CODES.get(OrderStatus(status), "")).put(9, writer.hl7_time(timezone.now())).text()
     )
 
 

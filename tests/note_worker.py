@@ -1,5 +1,5 @@
-"""`celery -A tests.note_worker worker`: the project's worker with the
-`test_note` builder registered, as a door registers its builders in
+"""The `test_note` builder, for `celery -A ris worker --include tests.note_worker`:
+registered when the worker starts, as a door registers its builders in
 AppConfig.ready(). The worker builds payloads, so the builder a test
 enqueues for must be registered in the worker's process too."""
 
@@ -7,9 +7,7 @@ from typing import Any
 
 from celery.signals import worker_init
 
-from config.celery import app
-
-__all__ = ["app", "build_note", "register_note_builder"]
+__all__ = ["build_note", "register_note_builder"]
 
 
 def build_note(destination: Any, context: dict[str, Any]) -> Any:

@@ -79,10 +79,10 @@ def note_builder():
     outbox._builders.pop((Destination.Kind.HL7_MLLP, "test_note"), None)
 
 
-def _celery(*args: str, app: str = "ris") -> subprocess.Popen:
+def _celery(*args: str) -> subprocess.Popen:
     env = {**__import__("os").environ, "DATABASE_URL": database_url(), "RIS_OUTBOX_SWEEP_SECONDS": "1"}
     return subprocess.Popen(
-        [str(BIN / "celery"), "-A", app, *args],
+        [str(BIN / "celery"), "-A", "ris", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -94,7 +94,8 @@ def _worker_and_beat_until_received(ehr: FakeEhr, tmp_path) -> None:
     """Start `celery worker` and `celery beat` (their queued task gone: only
     the sweep can deliver), wait for the EHR to receive, stop them all."""
     purge_queue()
-    worker = _celery("worker", "--pool=solo", "--without-mingle", "--without-gossip", app="tests.note_worker")
+    # --include: the worker builds payloads, so it must know the test_note builder too.
+    worker = _celery("worker", "--pool=solo", "--without-mingle", "--without-gossip", "--include", "tests.note_worker")
     beat = _celery("beat", "--schedule", str(tmp_path / "beat-schedule"))
     try:
         deadline = time.monotonic() + 60
