@@ -67,13 +67,19 @@ def _pn(family: str, given: str, middle: str, prefix: str, suffix: str) -> str:
 
 def xpn_to_pn(segment: Segment, number: int, repetition: int = 0) -> str:
     """XPN family^given^middle^suffix^prefix to PN family^given^middle^prefix^suffix."""
-    g = lambda c: segment.get(number, c, repetition=repetition)  # noqa: E731
+
+    def g(component: int) -> str:
+        return segment.get(number, component, repetition=repetition)
+
     return _pn(g(1), g(2), g(3), g(5), g(4))
 
 
 def xcn_to_pn(segment: Segment, number: int, repetition: int = 0) -> str:
     """XCN id^family^given^middle^suffix^prefix to PN (the ID is dropped)."""
-    g = lambda c: segment.get(number, c, repetition=repetition)  # noqa: E731
+
+    def g(component: int) -> str:
+        return segment.get(number, component, repetition=repetition)
+
     return _pn(g(2), g(3), g(4), g(6), g(5))
 
 

@@ -10,7 +10,9 @@ def patient_messages(patient: Patient) -> QuerySet[InboundMessage]:
     return InboundMessage.objects.filter(order__patient=patient).order_by("-received_at")
 
 
-def inbound_messages(*, status="", message_type="", sender="", text="") -> QuerySet[InboundMessage]:
+def inbound_messages(
+    *, status: str = "", message_type: str = "", sender: str = "", text: str = ""
+) -> QuerySet[InboundMessage]:
     rows = InboundMessage.objects.select_related("order").order_by("-received_at")
     if status:
         rows = rows.filter(status=status)
