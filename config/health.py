@@ -11,7 +11,7 @@ import socket
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -19,12 +19,12 @@ from ris.metrics import register_collectors
 
 
 @require_GET
-def live(request):
+def live(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok"})
 
 
 @require_GET
-def ready(request):
+def ready(request: HttpRequest) -> HttpResponse:
     checks = {"database": _check_database(), "broker": _check_broker()}
     if settings.RIS_HEALTH_CHECK_LISTENERS:
         checks["mllp"] = _check_port(settings.RIS_MLLP_PORT)
@@ -36,7 +36,7 @@ def ready(request):
 
 
 @require_GET
-def metrics(request):
+def metrics(request: HttpRequest) -> HttpResponse:
     register_collectors()
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 

@@ -10,7 +10,9 @@ Only R4 elements: never R5's DiagnosticReport.study, .note, .supportingInfo,
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
@@ -29,13 +31,13 @@ DCM = "http://dicom.nema.org/resources/ontology/DCM"
 DICOM_UID = "urn:dicom:uid"  # FHIR R4 ImagingStudy.identifier for the Study Instance UID
 URI = "urn:ietf:rfc:3986"
 CODE_SYSTEMS = {"LN": LOINC, "DCM": DCM, "SCT": "http://snomed.info/sct", "RADLEX": "http://radlex.org"}
-REPORT_STATUS = {  # DiagnosticReport.status (R4 value set report-status)
+REPORT_STATUS: dict[str, str] = {  # DiagnosticReport.status (R4 value set report-status)
     ReportStatus.PRELIMINARY: "preliminary",
     ReportStatus.FINAL: "final",
     ReportStatus.CORRECTED: "corrected",
     ReportStatus.ADDENDUM: "amended",
 }
-ORDER_STATUS = {  # ServiceRequest.status (request-status)
+ORDER_STATUS: dict[str, str] = {  # ServiceRequest.status (request-status)
     OrderStatus.SCHEDULED: "active",
     OrderStatus.IN_PROGRESS: "active",
     OrderStatus.ON_HOLD: "on-hold",
@@ -66,8 +68,8 @@ def accession_system() -> str:
     return system_for(settings.RIS_HL7_FACILITY, "accession")
 
 
-def identifier(system: str, value: str, type_code: str = "") -> dict:
-    found = {"system": system, "value": value}
+def identifier(system: str, value: str, type_code: str = "") -> dict[str, Any]:
+    found: dict[str, Any] = {"system": system, "value": value}
     if type_code:
         found["type"] = {"coding": [{"system": V2_0203, "code": type_code}]}
     return found
@@ -78,7 +80,7 @@ def local_id(reference: str) -> str | None:
     return None if reference.startswith("urn:") else reference.partition("/")[2]
 
 
-def fhir_instant(moment) -> str | None:
+def fhir_instant(moment: dt.datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") if moment else None
 
 
@@ -102,7 +104,7 @@ def display_name(pn: str) -> str:
     return PersonName.from_dicom(pn).alphabetic.display()
 
 
-def patient_resource(patient: Patient, ref: Ref) -> dict:
+def patient_resource(patient: Patient, ref: Ref) -> dict[str, Any]:
     resource = {
         "resourceType": "Patient",
         "id": local_id(ref("Patient", patient)),
@@ -114,7 +116,7 @@ def patient_resource(patient: Patient, ref: Ref) -> dict:
     return compact(resource)
 
 
-def order_identifiers(order: ImagingOrder) -> list[dict]:
+def order_identifiers(order: ImagingOrder) -> list[dict[str, Any]]:
     found = []
     if order.placer_number:
         found.append(identifier(system_for(order.placer_system, "placer"), order.placer_number, "PLAC"))
@@ -124,11 +126,11 @@ def order_identifiers(order: ImagingOrder) -> list[dict]:
     return found
 
 
-def accession_identifier(order: ImagingOrder) -> dict:
+def accession_identifier(order: ImagingOrder) -> dict[str, Any]:
     return identifier(accession_system(), order.accession_number or "", "ACSN")
 
 
-def procedure_code(procedure: RequestedProcedure | None) -> dict:
+def procedure_code(procedure: RequestedProcedure | None) -> dict[str, Any]:
     if procedure is None:
         return {"coding": [IMAGING_STUDY_CODE]}
     coding = compact(
@@ -146,7 +148,7 @@ def procedure_code(procedure: RequestedProcedure | None) -> dict:
     )
 
 
-def service_request_resource(order: ImagingOrder, ref: Ref) -> dict:
+def service_request_resource(order: ImagingOrder, ref: Ref) -> dict[str, Any]:
     resource = {
         "resourceType": "ServiceRequest",
         "id": local_id(ref("ServiceRequest", order)),
@@ -164,7 +166,7 @@ def service_request_resource(order: ImagingOrder, ref: Ref) -> dict:
     return compact(resource)
 
 
-def imaging_study_resource(procedure: RequestedProcedure, ref: Ref) -> dict:
+def imaging_study_resource(procedure: RequestedProcedure, ref: Ref) -> dict[str, Any]:
     steps = list(procedure.steps.order_by("start"))
     modalities = sorted({s.modality for s in steps if s.modality})
     resource = {
@@ -184,7 +186,7 @@ def imaging_study_resource(procedure: RequestedProcedure, ref: Ref) -> dict:
     return compact(resource)
 
 
-def diagnostic_report_resource(version: ReportVersion, ref: Ref) -> dict:
+def diagnostic_report_resource(version: ReportVersion, ref: Ref) -> dict[str, Any]:
     report: Report = version.report
     step = report.procedure.steps.order_by("start").first()
     resource = {
@@ -206,7 +208,7 @@ def diagnostic_report_resource(version: ReportVersion, ref: Ref) -> dict:
     return compact(resource)
 
 
-def presented_form(version: ReportVersion) -> dict:
+def presented_form(version: ReportVersion) -> dict[str, Any]:
     return {
         "contentType": "text/plain; charset=utf-8",
         "language": settings.LANGUAGE_CODE,
@@ -216,9 +218,9 @@ def presented_form(version: ReportVersion) -> dict:
     }
 
 
-def compact(value: dict) -> dict:
+def compact(value: dict[str, Any]) -> dict[str, Any]:
     """Drop absent (None) elements and nested empty ones; FHIR forbids empty values."""
-    out = {}
+    out: dict[str, Any] = {}
     for key, item in value.items():
         if isinstance(item, dict):
             item = compact(item)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils import timezone
 
-from fhir.search import PARAMS
+from fhir.search import PARAMS, Param
 
 PARAM_TYPES = {
     "identifier": "token",
@@ -15,7 +17,7 @@ PARAM_TYPES = {
 }
 
 
-def capability_statement(base_url: str) -> dict:
+def capability_statement(base_url: str) -> dict[str, Any]:
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -35,7 +37,7 @@ def capability_statement(base_url: str) -> dict:
     }
 
 
-def _resource(kind: str, params: dict) -> dict:
+def _resource(kind: str, params: dict[str, Param]) -> dict[str, Any]:
     return {
         "type": kind,
         "interaction": [{"code": "read"}, {"code": "search-type"}],

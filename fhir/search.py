@@ -105,7 +105,7 @@ def accession_param(order: str) -> Param:
     return match
 
 
-def _inverse(mapping: dict) -> dict[str, list[str]]:
+def _inverse(mapping: dict[str, str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for domain, fhir_code in mapping.items():
         out.setdefault(fhir_code, []).append(domain)
@@ -145,7 +145,10 @@ def _is_uuid(value: str) -> bool:
     return bool(re.fullmatch(r"[0-9a-fA-F-]{32,36}", value))
 
 
-STUDY_STATUS = {"available": [StepStatus.COMPLETED], "registered": [s for s in StepStatus if s != StepStatus.COMPLETED]}
+STUDY_STATUS: dict[str, list[str]] = {
+    "available": [StepStatus.COMPLETED],
+    "registered": [s for s in StepStatus if s != StepStatus.COMPLETED],
+}
 
 PARAMS: dict[str, dict[str, Param]] = {
     "Patient": {

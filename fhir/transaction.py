@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 from urllib.parse import quote
 
 from fhir import builders
@@ -23,7 +24,7 @@ FHIR_JSON = "application/fhir+json"
 _NAMESPACE = uuid.UUID("6f0c2a51-3d55-4c1e-9a77-8f2b8e0c5d10")  # full URLs of this RIS's rows
 
 
-def build_report_transaction(destination: Destination, context: dict) -> Built:
+def build_report_transaction(destination: Destination, context: dict[str, Any]) -> Built:
     """The outbox builder for (FHIR, "report"); refuses to build an invalid Bundle
     (pydantic's ValidationError rolls the signing back rather than send it)."""
     version = load_version(context["report_version_id"])
@@ -38,18 +39,18 @@ def load_version(version_id: int) -> ReportVersion:
     )
 
 
-def validate_r4(resource: dict) -> None:
+def validate_r4(resource: dict[str, Any]) -> None:
     """Raise pydantic's ValidationError unless the resource is valid R4 (R4B models)."""
     Bundle.model_validate(resource)
 
 
-def bundle_ref(kind: str, row) -> str:
+def bundle_ref(kind: str, row: Any) -> str:
     if kind == "DiagnosticReport":
         return f"urn:uuid:{row.uid}"
     return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{kind}/{row.pk}')}"
 
 
-def report_transaction(version: ReportVersion) -> dict:
+def report_transaction(version: ReportVersion) -> dict[str, Any]:
     report = version.report
     order, procedure = report.order, report.procedure
     entries = [
@@ -61,21 +62,21 @@ def report_transaction(version: ReportVersion) -> dict:
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
 
-def _create(full_url: str, resource: dict, key: int = 0) -> dict:
+def _create(full_url: str, resource: dict[str, Any], key: int = 0) -> dict[str, Any]:
     """POST with ifNoneExist: created unless one with the identifier exists."""
-    key = resource["identifier"][key]
+    found = resource["identifier"][key]
     return {
         "fullUrl": full_url,
         "resource": resource,
         "request": {
             "method": "POST",
             "url": resource["resourceType"],
-            "ifNoneExist": f"identifier={search_token(key)}",
+            "ifNoneExist": f"identifier={search_token(found)}",
         },
     }
 
 
-def _update(full_url: str, resource: dict) -> dict:
+def _update(full_url: str, resource: dict[str, Any]) -> dict[str, Any]:
     """Conditional PUT on the identifier: creates the first time, replaces after."""
     key = resource["identifier"][0]
     return {
@@ -85,6 +86,6 @@ def _update(full_url: str, resource: dict) -> dict:
     }
 
 
-def search_token(found: dict) -> str:
+def search_token(found: dict[str, Any]) -> str:
     """A token search value system|value, escaped for a query string."""
     return f"{quote(found['system'], safe=':/')}|{quote(found['value'], safe=':/.')}"

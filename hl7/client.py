@@ -17,6 +17,8 @@ MAX_ACK_BYTES = 1024 * 1024
 
 
 def send_mllp(destination: Destination, message: OutboundMessage) -> SendResult:
+    if destination.port is None:
+        return SendResult(False, error=f"{destination.host}: no port configured")
     try:
         ack = exchange(
             destination.host, destination.port, message.payload.encode("utf-8"), timeout=destination.timeout_seconds

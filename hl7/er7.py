@@ -93,7 +93,7 @@ def unescape(value: str, d: Delimiters, codec: str = "latin-1") -> str:
         return value
     simple = {"F": d.field, "S": d.component, "T": d.subcomponent, "R": d.repetition, "E": e, ".br": "\r"}
 
-    def replace(match: re.Match) -> str:
+    def replace(match: re.Match[str]) -> str:
         code = match.group(1)
         if code in simple:
             return simple[code]

@@ -36,7 +36,9 @@ def handle_omi_o23(message: ParsedMessage, source: InboundMessage, rules: Sender
     return _apply_items(message, source, rules, omi.orders_from_omi(message))
 
 
-def _apply_items(message, source, rules, items: list[OrderItem]) -> ImagingOrder | None:
+def _apply_items(
+    message: ParsedMessage, source: InboundMessage, rules: SenderRules, items: list[OrderItem]
+) -> ImagingOrder | None:
     patient = None
     if any(item.control == "NW" for item in items):
         patient = orders.patient_from_pid(message, rules.mrn_authority)
@@ -49,6 +51,8 @@ def apply_order_item(item: OrderItem, patient: PatientData | None, rules: Sender
     station follow the sender's station rules, in a new order and an XO alike."""
     order = dataclasses.replace(item.order or OrderData(), station_rules=rules.station_rules)
     if item.control == "NW":
+        if patient is None:  # _apply_items reads the PID for every message with an NW
+            raise ValueError("a new order (NW) needs the message's patient")
         return order_services.order_place(patient=patient, order=order)
     if item.control == "XO":
         return order_services.order_change(key=item.key, order=order)

@@ -8,6 +8,8 @@ without IPC is read as ORM^O01 reads it (OBR-18..20, OBR-24, ZDS).
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from hl7.datatypes import identifier, parse_dtm
@@ -21,10 +23,11 @@ from hl7.orders import (
     order_status,
     orders_from_orm,
     procedure_from_obr,
+    required_obr,
     step_from_obr,
 )
 from hl7.parse import ParsedMessage
-from ris.records import ProcedureData, StepData
+from ris.records import OrderData, ProcedureData, StepData
 
 
 @dataclass
@@ -45,8 +48,8 @@ def orders_from_omi(message: ParsedMessage) -> list[OrderItem]:
     return [_item(message, group, pv1, index) for index, group in enumerate(groups, start=1)]
 
 
-def _groups(message: ParsedMessage):
-    group = None
+def _groups(message: ParsedMessage) -> Iterator[_Group]:
+    group: _Group | None = None
     for segment in message.segments:
         if segment.name == "ORC":
             if group is not None:
@@ -62,20 +65,19 @@ def _groups(message: ParsedMessage):
         yield group
 
 
-def _item(message: ParsedMessage, group: _Group, pv1, index: int) -> OrderItem:
+def _item(message: ParsedMessage, group: _Group, pv1: Segment | None, index: int) -> OrderItem:
     control = order_control(group.orc, index)
     order = None
     if control in ("NW", "XO"):
-        if group.obr is None:
-            raise HL7Error(SEGMENT_SEQUENCE_ERROR, f"ORC {index} has no OBR segment", Location("OBR", index))
+        obr = required_obr(group.obr, index)
         priority = group.tq1.get(9).upper() if group.tq1 else ""  # TQ1-9 priority
-        order = order_data(message, group.orc, group.obr, pv1, index, _procedures(group, index), priority)
+        order = order_data(message, group.orc, obr, pv1, index, _procedures(group, obr, index), priority)
         order = _with_accession(order, group, index)
     key = order_key(message, group.orc, group.obr)
     return OrderItem(control, key, order, order_status(group.orc, control, index))
 
 
-def _with_accession(order, group: _Group, index: int):
+def _with_accession(order: OrderData, group: _Group, index: int) -> OrderData:
     """IPC-1 is the accession number in OMI (OBR-18 otherwise)."""
     accession = next((ipc.get(1) for ipc in group.ipcs if ipc.get(1)), "")
     if not accession:
@@ -83,31 +85,31 @@ def _with_accession(order, group: _Group, index: int):
     return replace(order, accession_number=identifier(accession, 16, Location("IPC", 1, 1)))
 
 
-def _procedures(group: _Group, index: int) -> list[ProcedureData]:
+def _procedures(group: _Group, obr: Segment, index: int) -> list[ProcedureData]:
     """IPCs grouped by (IPC-2, IPC-3), in the order they came."""
-    start = _start(group, index)
+    start = _start(group, obr, index)
     by_key: dict[tuple[str, str], list[StepData]] = {}
     for number, ipc in enumerate(group.ipcs, start=1):
         key = (
             identifier(ipc.get(2), 16, Location("IPC", number, 2)),
             identifier(ipc.get(3), 64, Location("IPC", number, 3)),
         )
-        by_key.setdefault(key, []).append(_step(group.obr, ipc, number, start, index))
+        by_key.setdefault(key, []).append(_step(obr, ipc, number, start, index))
     return [
-        procedure_from_obr(group.obr, index, requested_procedure_id=rp_id, study_instance_uid=uid, steps=steps)
+        procedure_from_obr(obr, index, requested_procedure_id=rp_id, study_instance_uid=uid, steps=steps)
         for (rp_id, uid), steps in by_key.items()
     ]
 
 
-def _start(group: _Group, index: int):
+def _start(group: _Group, obr: Segment, index: int) -> dt.datetime | None:
     """TQ1-7 start date/time (HL7 2.5.1 4.5.4.7), else ORC-7.4 / OBR-27.4 / OBR-36."""
     if group.tq1 is not None and group.tq1.get(7, 1):
         return parse_dtm(group.tq1.get(7, 1), Location("TQ1", index, 7))
-    value = group.orc.get(7, 4) or group.obr.get(27, 4) or group.obr.get(36)
+    value = group.orc.get(7, 4) or obr.get(27, 4) or obr.get(36)
     return parse_dtm(value, Location("ORC", index, 7, 4))
 
 
-def _step(obr: Segment, ipc: Segment, number: int, start, index: int) -> StepData:
+def _step(obr: Segment, ipc: Segment, number: int, start: dt.datetime | None, index: int) -> StepData:
     """IPC-4 SPS ID, IPC-5 modality, IPC-6 protocol code, IPC-7 station name,
     IPC-8 location, IPC-9 station AE title (first repetition)."""
     return step_from_obr(

@@ -7,7 +7,9 @@ place (XO) as "erase". The OBR-level helpers are shared with OMI^O23.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from hl7.datatypes import identifier, parse_date, parse_dtm, text, xcn_to_pn, xpn_to_pn
 from hl7.er7 import Segment
@@ -88,6 +90,7 @@ def orders_from_orm(message: ParsedMessage) -> list[OrderItem]:
         control = order_control(orc, index)
         order = None
         if control in ("NW", "XO"):
+            obr = required_obr(obr, index)
             order = order_data(message, orc, obr, pv1, index, [_procedure(obr, zds, orc, index)])
         items.append(OrderItem(control, order_key(message, orc, obr), order, order_status(orc, control, index)))
     if not items:
@@ -95,8 +98,10 @@ def orders_from_orm(message: ParsedMessage) -> list[OrderItem]:
     return items
 
 
-def _order_groups(message: ParsedMessage):
-    orc = obr = zds = None
+def _order_groups(message: ParsedMessage) -> Iterator[tuple[Segment, Segment | None, Segment | None]]:
+    orc: Segment | None = None
+    obr: Segment | None = None
+    zds: Segment | None = None
     for segment in message.segments:
         if segment.name == "ORC":
             if orc is not None:
@@ -140,11 +145,22 @@ def order_key(message: ParsedMessage, orc: Segment, obr: Segment | None) -> Orde
     )
 
 
-def order_data(
-    message, orc: Segment, obr: Segment | None, pv1, index: int, procedures, priority: str = ""
-) -> OrderData:
+def required_obr(obr: Segment | None, index: int) -> Segment:
+    """The OBR a new order or a change in place (NW, XO) cannot do without."""
     if obr is None:
         raise HL7Error(SEGMENT_SEQUENCE_ERROR, f"ORC {index} has no OBR segment", Location("OBR", index))
+    return obr
+
+
+def order_data(
+    message: ParsedMessage,
+    orc: Segment,
+    obr: Segment,
+    pv1: Segment | None,
+    index: int,
+    procedures: list[ProcedureData],
+    priority: str = "",
+) -> OrderData:
     key = order_key(message, orc, obr)
     priority = priority or orc.get(7, 6).upper() or obr.get(27, 6).upper()
     return OrderData(
@@ -171,7 +187,7 @@ def _procedure(obr: Segment, zds: Segment | None, orc: Segment, index: int) -> P
     )
 
 
-def procedure_from_obr(obr: Segment, index: int, **values) -> ProcedureData:
+def procedure_from_obr(obr: Segment, index: int, **values: Any) -> ProcedureData:
     """OBR-4.1-3 the Requested Procedure Code, OBR-4.2 its description."""
     return ProcedureData(
         code_value=obr.get(4, 1),
@@ -199,6 +215,6 @@ def _step(orc: Segment, obr: Segment, index: int) -> StepData:
     )
 
 
-def step_from_obr(obr: Segment, index: int, **values) -> StepData:
+def step_from_obr(obr: Segment, index: int, **values: Any) -> StepData:
     """OBR-34 the Scheduled Performing Physician; the rest as the caller read it."""
     return StepData(performing_physician=xcn_to_pn(obr, 34), **values)

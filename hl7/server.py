@@ -11,6 +11,7 @@ import socket
 import socketserver
 import ssl
 import threading
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -118,7 +119,7 @@ class MllpServer(socketserver.ThreadingTCPServer):
         self.server_close()
 
 
-def start_in_thread(host: str, port: int, **options) -> tuple[MllpServer, threading.Thread]:
+def start_in_thread(host: str, port: int, **options: Any) -> tuple[MllpServer, threading.Thread]:
     server = MllpServer(host, port, **options)
     # A short poll lets stop() return quickly (shutdown waits for one poll).
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="mllp", daemon=True)

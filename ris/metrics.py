@@ -3,6 +3,8 @@ read from the database at scrape time, so every process reports the truth."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.db.models import Count, Min
 from django.utils import timezone
 from prometheus_client import REGISTRY, Counter, Histogram, start_http_server
@@ -34,7 +36,7 @@ OUTBOUND_SENT = Counter(
 class OutboxCollector:
     """Depth and oldest age of each destination's open outbox queue."""
 
-    def collect(self):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         from ris.models import OutboundMessage
 
         depth = GaugeMetricFamily("ris_outbox_depth", "Open outbound messages", labels=["destination"])

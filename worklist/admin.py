@@ -1,13 +1,29 @@
 """The modality registry and the worklist query log in the admin."""
 
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from worklist.models import ModalityAE, WorklistQueryLog
-from worklist.registry_pages import modality_aes_with_last_query
+from worklist.registry_pages import LastQuery, modality_aes_with_last_query
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    # ModelAdmin is generic in django-stubs only; at runtime it takes no subscript.
+    ModalityAEAdminBase = admin.ModelAdmin[ModalityAE]
+    WorklistQueryLogAdminBase = admin.ModelAdmin[WorklistQueryLog]
+else:
+    ModalityAEAdminBase = WorklistQueryLogAdminBase = admin.ModelAdmin
 
 
 @admin.register(ModalityAE)
-class ModalityAEAdmin(admin.ModelAdmin):
+class ModalityAEAdmin(ModalityAEAdminBase):
     """The modality registry; the last query comes from the query log."""
 
     list_display = (
@@ -23,24 +39,24 @@ class ModalityAEAdmin(admin.ModelAdmin):
     search_fields = ("ae_title", "description", "stations__ae_title")
     filter_horizontal = ("stations",)
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ModalityAE]:
         return modality_aes_with_last_query()
 
     @admin.display(description="last query", ordering="last_query_at")
-    def last_query_at(self, obj):
+    def last_query_at(self, obj: WithAnnotations[ModalityAE, LastQuery]) -> dt.datetime | None:
         return obj.last_query_at
 
     @admin.display(description="items returned")
-    def last_query_items(self, obj):
+    def last_query_items(self, obj: WithAnnotations[ModalityAE, LastQuery]) -> int | None:
         return obj.last_query_items
 
 
 @admin.register(WorklistQueryLog)
-class WorklistQueryLogAdmin(admin.ModelAdmin):
+class WorklistQueryLogAdmin(WorklistQueryLogAdminBase):
     list_display = ("at", "calling_ae_title", "items_returned", "duration_ms", "status")
     list_filter = ("calling_ae_title", "status")
     date_hierarchy = "at"
     readonly_fields = [f.name for f in WorklistQueryLog._meta.fields]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -36,7 +36,7 @@ def declare(ds: Dataset, character_set: str) -> None:
                 element.value = _fit(element.VR, element.value, character_set)
 
 
-def _fit(vr: str, value, character_set: str):
+def _fit(vr: str, value: object, character_set: str) -> object:
     if isinstance(value, (list, tuple)) or not isinstance(value, (str, PersonName)):
         return value
     text = str(value)

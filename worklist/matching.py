@@ -134,7 +134,7 @@ def match_time_of_day(field: str, time_value: str) -> Q | None:
     return conditions
 
 
-def _period(field: str, days, times) -> Q:
+def _period(field: str, days: tuple[dt.date | None, dt.date | None], times: tuple[dt.time | None, dt.time | None]) -> Q:
     (first_day, last_day), (first_time, last_time) = days, times
     conditions = Q()
     if first_day is not None:
@@ -183,7 +183,7 @@ def _time(value: str, *, upper: bool = False) -> dt.time:
         raise InvalidKey(f"{value!r} is not a valid time") from None
 
 
-def _time_of(hour, minute, second, fraction, *, upper: bool) -> dt.time:
+def _time_of(hour: str, minute: str | None, second: str | None, fraction: str | None, *, upper: bool) -> dt.time:
     missing = (59, 59, 999999) if upper else (0, 0, 0)
     return dt.time(
         int(hour),

@@ -7,11 +7,14 @@ answers. Every refusal becomes a DIMSE status here, in `failure_status`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.db import DatabaseError, close_old_connections, connection
 from pydicom.dataset import Dataset
+from pynetdicom.events import Event
 
 from ris import exceptions as domain
+from ris.models import PerformedProcedureStep
 from ris.services.mpps import mpps_create, mpps_update
 from ris.uids import new_uid
 from worklist.mpps_decode import (
@@ -56,10 +59,11 @@ _STATUSES = [
 ]
 
 
-def handle_n_create(event):
+def handle_n_create(event: Event) -> tuple[Dataset, Dataset | None]:
     """EVT_N_CREATE: a new MPPS, IN PROGRESS (PS3.4 F.7.2.1)."""
     ds = event.attribute_list
-    given = event.request.AffectedSOPInstanceUID
+    # pynetdicom types Event.request as any DIMSE request; here it is the N-CREATE
+    given: str | None = event.request.AffectedSOPInstanceUID  # type: ignore[union-attr]
     uid = given or new_uid()  # PS3.7 10.1.5.1.4: the SCP assigns one when the SCU gave none
     peer = event.assoc.requestor.ae_title
     answer = _serve(lambda: mpps_create(data=decode_create(ds, uid, peer)), "N-CREATE", peer, uid)
@@ -70,16 +74,17 @@ def handle_n_create(event):
     return answer, ds
 
 
-def handle_n_set(event):
+def handle_n_set(event: Event) -> tuple[Dataset, Dataset | None]:
     """EVT_N_SET: a change of an MPPS still IN PROGRESS (PS3.4 F.7.2.2)."""
     ds = event.modification_list
-    uid = event.request.RequestedSOPInstanceUID
+    # the N-SET request, whose Requested SOP Instance UID is mandatory (PS3.7 10.1.3.1)
+    uid: str = event.request.RequestedSOPInstanceUID  # type: ignore[union-attr, assignment]
     peer = event.assoc.requestor.ae_title
     answer = _serve(lambda: mpps_update(sop_instance_uid=uid, change=decode_change(ds)), "N-SET", peer, uid)
     return answer, (ds if answer.Status == SUCCESS else None)
 
 
-def _serve(call, operation: str, peer: str, uid: str) -> Dataset:
+def _serve(call: Callable[[], PerformedProcedureStep], operation: str, peer: str, uid: str) -> Dataset:
     close_old_connections()
     try:
         pps = call()
@@ -107,7 +112,8 @@ def failure_status(exc: Exception) -> Dataset:
 
 def _tags(exc: Exception) -> list[int]:
     if hasattr(exc, "tags"):
-        return exc.tags
+        tags: list[int] = exc.tags  # AttributeProblem's
+        return tags
     if isinstance(exc, domain.InvalidStatus):
         return STATUS_TAG
     fields = getattr(exc, "fields", [])

@@ -7,11 +7,17 @@ values, values of the right form); the domain checks the rest
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 
 from ris.records import CLEAR, CodedValue, DoseData, PerformedStepChange, PerformedStepData, ScheduledStepRef
 from worklist.matching import InvalidKey, aware_datetime
+
+T = TypeVar("T")
 
 
 class AttributeProblem(Exception):
@@ -166,14 +172,16 @@ def decode_change(ds: Dataset) -> PerformedStepChange:
     )
 
 
-def _sent(ds: Dataset, keyword: str, decode):
+def _sent(ds: Dataset, keyword: str, decode: Callable[[Dataset, str], T]) -> T | None:
     """The decoded value of an attribute the N-SET carries; None when it does not."""
     return decode(ds, keyword) if keyword in ds else None
 
 
-def _fixed(ds: Dataset) -> dict:
+def _fixed(ds: Dataset) -> dict[str, object]:
     """Values fixed at N-CREATE that this N-SET repeats, to compare with the stored ones."""
-    fixed = {name: _text(ds, keyword) for name, keyword in FIXED.items() if keyword in ds and name != "scheduled_steps"}
+    fixed: dict[str, object] = {
+        name: _text(ds, keyword) for name, keyword in FIXED.items() if keyword in ds and name != "scheduled_steps"
+    }
     if "ScheduledStepAttributesSequence" in ds:
         fixed["scheduled_steps"] = scheduled_refs(ds)
     if "PerformedProcedureStepStartDate" in ds or "PerformedProcedureStepStartTime" in ds:
@@ -193,7 +201,7 @@ def scheduled_refs(ds: Dataset) -> list[ScheduledStepRef]:
     ]
 
 
-def performed_series(items) -> list[dict]:
+def performed_series(items: Iterable[Dataset] | None) -> list[dict[str, str | int]]:
     """Performed Series Sequence (0040,0340) items, the values a person reads."""
     return [
         {
@@ -211,8 +219,9 @@ def performed_series(items) -> list[dict]:
 def decode_dose(ds: Dataset) -> DoseData:
     """PS3.3 C.4.16 Radiation Dose; Entrance Dose (0040,0302) is in dGy, kept in mGy."""
     entrance_mgy = _number(ds, "EntranceDoseInmGy", float)
-    if entrance_mgy is None and _number(ds, "EntranceDose", float) is not None:
-        entrance_mgy = _number(ds, "EntranceDose", float) * 100
+    if entrance_mgy is None:
+        entrance_dgy = _number(ds, "EntranceDose", float)
+        entrance_mgy = entrance_dgy * 100 if entrance_dgy is not None else None
     return DoseData(
         fluoroscopy_time_seconds=_number(ds, "TotalTimeOfFluoroscopy", int),
         exposure_count=_number(ds, "TotalNumberOfExposures", int),
@@ -222,7 +231,7 @@ def decode_dose(ds: Dataset) -> DoseData:
     )
 
 
-def _number(ds: Dataset, keyword: str, kind):
+def _number(ds: Dataset, keyword: str, kind: Callable[[Any], T]) -> T | None:
     if keyword not in ds or ds[keyword].is_empty:
         return None
     try:
@@ -245,20 +254,20 @@ def _changed_reason(ds: Dataset) -> CodedValue | str | None:
     return _reason(ds) or CLEAR
 
 
-def _changed_end(ds: Dataset):
+def _changed_end(ds: Dataset) -> dt.datetime | str | None:
     if "PerformedProcedureStepEndDate" not in ds and "PerformedProcedureStepEndTime" not in ds:
         return None
     return _optional_datetime(ds) or CLEAR
 
 
-def _optional_datetime(ds: Dataset):
+def _optional_datetime(ds: Dataset) -> dt.datetime | None:
     date, time = _text(ds, "PerformedProcedureStepEndDate"), _text(ds, "PerformedProcedureStepEndTime")
     if not date and not time:
         return None
     return _datetime(ds, "PerformedProcedureStepEndDate", "PerformedProcedureStepEndTime")
 
 
-def _datetime(ds: Dataset, date_keyword: str, time_keyword: str):
+def _datetime(ds: Dataset, date_keyword: str, time_keyword: str) -> dt.datetime:
     """DA + TM in the site time zone (PS3.5 6.2); both are needed."""
     try:
         return aware_datetime(_text(ds, date_keyword), _text(ds, time_keyword))

@@ -30,7 +30,7 @@ def _announced_length(raw: socket.socket) -> int | None:
     return struct.unpack(">BBL", header)[2] if len(header) == 6 else None
 
 
-def _read_pdu_data_capped(self) -> None:
+def _read_pdu_data_capped(self: dul.DULServiceProvider) -> None:
     raw = getattr(self.socket, "socket", None)
     length = _announced_length(raw) if raw is not None else None
     if length is not None and length > _limit:
@@ -44,4 +44,4 @@ def install(limit: int) -> None:
     """Cap every PDU read by this process's DICOM listener at `limit` bytes."""
     global _limit
     _limit = limit
-    dul.DULServiceProvider._read_pdu_data = _read_pdu_data_capped
+    dul.DULServiceProvider._read_pdu_data = _read_pdu_data_capped  # type: ignore[method-assign]  # the patch itself

@@ -8,8 +8,9 @@ supported: the query still runs, and its pending responses say FF01.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Q
 from pydicom.dataset import Dataset
@@ -32,10 +33,12 @@ _ORDER = f"{_RP}__order"
 _PATIENT = f"{_ORDER}__patient"
 
 TEXT, PERSON, UIDS = "text", "person", "uids"
+# keyword -> (columns, matching type)
+KeyTable = dict[str, tuple[tuple[str, ...], str]]
 
 # keyword -> (columns, matching type); PS3.4 Table K.6-1. A person name has
 # one column per component group, or one column holding the whole value.
-TOP_LEVEL_KEYS = {
+TOP_LEVEL_KEYS: KeyTable = {
     "PatientName": ((f"{_PATIENT}__name", f"{_PATIENT}__name_ideographic", f"{_PATIENT}__name_phonetic"), PERSON),
     "PatientID": ((f"{_PATIENT}__patient_id",), TEXT),
     "IssuerOfPatientID": ((f"{_PATIENT}__issuer",), TEXT),
@@ -46,7 +49,7 @@ TOP_LEVEL_KEYS = {
     "PatientSex": ((f"{_PATIENT}__sex",), TEXT),
     "AdmissionID": ((f"{_ORDER}__admission_id",), TEXT),
 }
-STEP_KEYS = {
+STEP_KEYS: KeyTable = {
     "ScheduledStationAETitle": (("station_ae_title",), TEXT),
     "Modality": (("modality",), TEXT),
     "ScheduledPerformingPhysicianName": (("performing_physician",), PERSON),
@@ -70,7 +73,7 @@ class WorklistQuery:
     condition: Q
     unsupported_keys: list[str] = field(default_factory=list)
 
-    def rows(self) -> Iterator[dict]:
+    def rows(self) -> Iterator[dict[str, Any]]:
         return worklist_rows(self.condition)
 
 
@@ -116,7 +119,7 @@ def _step_conditions(item: Dataset) -> Q:
     return condition & (match_date_and_time("start", date_value, time_value) or Q())
 
 
-def _conditions(dataset: Dataset, table: dict[str, tuple[tuple[str, ...], str]]) -> Q:
+def _conditions(dataset: Dataset, table: KeyTable) -> Q:
     condition = Q()
     for keyword, (columns, kind) in table.items():
         if keyword in dataset:
@@ -141,7 +144,7 @@ def unsupported_keys(identifier: Dataset, item: Dataset) -> list[str]:
     return top + [f"ScheduledProcedureStepSequence/{keyword}" for keyword in step]
 
 
-def _unsupported(dataset: Dataset, matching: dict, returned: frozenset[str]) -> list[str]:
+def _unsupported(dataset: Dataset, matching: Collection[str], returned: frozenset[str]) -> list[str]:
     found = []
     for element in dataset:
         keyword = element.keyword or str(element.tag)

@@ -4,7 +4,9 @@ association, one insert per query."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 from django.conf import settings
 
@@ -28,6 +30,16 @@ class ModalityPolicy:
         return self.registered_id is not None
 
 
+class _Row(TypedDict):
+    """A modality AE with one of its stations, as `.values()` gives it."""
+
+    pk: int
+    allowed: bool
+    character_set: str
+    own_worklist_when_unspecified: bool
+    stations__ae_title: str  # None from the LEFT JOIN when the AE has no station
+
+
 def modality_policy(*, ae_title: str) -> ModalityPolicy:
     """One query: the AE and its stations (a LEFT JOIN, one row per station)."""
     rows = list(
@@ -41,7 +53,7 @@ def modality_policy(*, ae_title: str) -> ModalityPolicy:
     return _policy_of(ae_title.strip(), rows)
 
 
-def _policy_of(ae_title: str, rows: list[dict]) -> ModalityPolicy:
+def _policy_of(ae_title: str, rows: Sequence[_Row]) -> ModalityPolicy:
     first = rows[0]
     stations = tuple(row["stations__ae_title"] for row in rows if row["stations__ae_title"])
     own = (stations or (ae_title,)) if first["own_worklist_when_unspecified"] else None

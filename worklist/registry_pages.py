@@ -1,11 +1,27 @@
 """The modality registry with what each AE last asked (one query each)."""
 
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, TypedDict
+
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from worklist.models import ModalityAE, WorklistQueryLog
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
-def modality_aes_with_last_query() -> QuerySet[ModalityAE]:
+
+class LastQuery(TypedDict):
+    """What an AE last asked, from the query log (None: never asked)."""
+
+    last_query_at: dt.datetime | None
+    last_query_items: int | None
+    last_query_ms: float | None
+
+
+def modality_aes_with_last_query() -> QuerySet[WithAnnotations[ModalityAE, LastQuery]]:
     latest = WorklistQueryLog.objects.filter(calling_ae_title=OuterRef("ae_title")).order_by("-at")
     return ModalityAE.objects.prefetch_related("stations").annotate(
         last_query_at=Subquery(latest.values("at")[:1]),

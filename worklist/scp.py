@@ -14,15 +14,27 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import threading
 import time
 import weakref
+from collections.abc import Iterator
+from typing import Literal, overload
 
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
+from pydicom.dataset import Dataset
 from pynetdicom import AE, evt
-from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind, Verification
+from pynetdicom.association import Association
+from pynetdicom.events import Event, EventHandlerType
+
+# pynetdicom defines its SOP classes at import time, out of its UID tables
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+    ModalityPerformedProcedureStep,
+    ModalityWorklistInformationFind,
+    Verification,
+)
 from pynetdicom.transport import ThreadedAssociationServer
 
 from ris import metrics
@@ -49,15 +61,18 @@ UNABLE_TO_PROCESS = 0xC000
 REJECT_UNKNOWN_CALLING_AE = (0x01, 0x01, 0x03)
 REJECT_TRANSIENT = (0x02, 0x01, 0x01)
 
+# A C-FIND response: the status and, while pending, the matching identifier.
+Response = tuple[int, Dataset | None]
+
 
 class WorklistSCP:
     """The event handlers, with the registry policy of each open association."""
 
-    def __init__(self):
-        self._policies: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    def __init__(self) -> None:
+        self._policies: weakref.WeakKeyDictionary[Association, ModalityPolicy] = weakref.WeakKeyDictionary()
 
     @property
-    def handlers(self) -> list:
+    def handlers(self) -> list[EventHandlerType]:
         return [
             (evt.EVT_REQUESTED, self.handle_requested),
             (evt.EVT_C_FIND, self.handle_find),
@@ -67,9 +82,10 @@ class WorklistSCP:
             (evt.EVT_ABORTED, self.handle_end),
         ]
 
-    def handle_requested(self, event) -> None:
+    def handle_requested(self, event: Event) -> None:
         """Look the calling AE up once; refuse it if the registry says so."""
-        calling = event.assoc.requestor.primitive.calling_ae_title.strip()
+        # EVT_REQUESTED fires once the A-ASSOCIATE-RQ primitive is stored; pynetdicom types it optional throughout
+        calling = event.assoc.requestor.primitive.calling_ae_title.strip()  # type: ignore[union-attr]
         try:
             policy = modality_policy(ae_title=calling)
         except DatabaseError as exc:
@@ -84,17 +100,17 @@ class WorklistSCP:
             return
         self._policies[event.assoc] = policy
 
-    def _reject(self, assoc, reason: tuple[int, int, int]) -> None:
+    def _reject(self, assoc: Association, reason: tuple[int, int, int]) -> None:
         assoc.acse.send_reject(*reason)
         assoc.kill()  # waits until the DUL has sent the A-ASSOCIATE-RJ, as pynetdicom's own refusals do
         connection.close()
 
-    def handle_end(self, event) -> None:
+    def handle_end(self, event: Event) -> None:
         """EVT_RELEASED / EVT_ABORTED: the association's connection goes with it."""
         self._policies.pop(event.assoc, None)
         connection.close()
 
-    def handle_find(self, event):
+    def handle_find(self, event: Event) -> Iterator[Response]:
         """EVT_C_FIND: one pending response per matching step, then success."""
         policy = self._policies.get(event.assoc) or _unregistered(event.assoc.requestor.ae_title)
         outcome = FindOutcome(policy)
@@ -104,7 +120,7 @@ class WorklistSCP:
             outcome.record(event)
 
 
-def _answer(event, policy: ModalityPolicy, outcome: FindOutcome):
+def _answer(event: Event, policy: ModalityPolicy, outcome: FindOutcome) -> Iterator[Response]:
     """The responses, with every refusal mapped to its status (PS3.4 C.4.1.1.4)."""
     try:
         yield from _stream(event, policy, outcome)
@@ -123,7 +139,7 @@ def _answer(event, policy: ModalityPolicy, outcome: FindOutcome):
         yield outcome.ends(UNABLE_TO_PROCESS), None
 
 
-def _stream(event, policy: ModalityPolicy, outcome: FindOutcome):
+def _stream(event: Event, policy: ModalityPolicy, outcome: FindOutcome) -> Iterator[Response]:
     _drop_broken_connection()
     identifier = event.identifier
     query = build_query(identifier, own_station_ae_titles=_listed(policy.own_station_ae_titles))
@@ -154,7 +170,7 @@ class FindOutcome:
         self.elapsed_ms = (time.perf_counter() - self.started) * 1000
         return status
 
-    def record(self, event) -> None:
+    def record(self, event: Event) -> None:
         """Runs after the final response is sent (the generator is closed)."""
         status = CANCELLED if self.status is None else self.status
         log.info("C-FIND from %s: %d items, %04X, %.1f ms", self.policy.ae_title, self.items, status, self.elapsed_ms)
@@ -200,14 +216,14 @@ def _listed(titles: tuple[str, ...] | None) -> list[str] | None:
     return list(titles) if titles is not None else None
 
 
-def _keys_asked(event) -> str:
+def _keys_asked(event: Event) -> str:
     try:
         return "\n".join(_key_lines(event.identifier))
     except Exception:
         return "(identifier could not be decoded)"
 
 
-def _key_lines(dataset, prefix: str = ""):
+def _key_lines(dataset: Dataset, prefix: str = "") -> Iterator[str]:
     for element in dataset:
         if element.VR == "SQ":
             for item in element.value[:1]:
@@ -243,13 +259,33 @@ class NoDelayServer(ThreadedAssociationServer):
     """Sends each PDU at once: without TCP_NODELAY, Nagle's algorithm and the
     peer's delayed ACK hold a C-FIND response back by tens of milliseconds."""
 
-    def get_request(self):
+    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
         client, address = super().get_request()
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return client, address
 
 
-def start(host: str, port: int, *, block: bool = False, ae_title: str | None = None, ssl_context=None):
+@overload
+def start(
+    host: str,
+    port: int,
+    *,
+    block: Literal[False] = False,
+    ae_title: str | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+) -> ThreadedAssociationServer: ...
+@overload
+def start(
+    host: str,
+    port: int,
+    *,
+    block: Literal[True],
+    ae_title: str | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+) -> None: ...
+def start(
+    host: str, port: int, *, block: bool = False, ae_title: str | None = None, ssl_context: ssl.SSLContext | None = None
+) -> ThreadedAssociationServer | None:
     """Start the SCP; returns the server (non-blocking) for `.shutdown()`."""
     ae = make_ae(ae_title)
     context = ssl_context or server_context(

@@ -2,11 +2,12 @@
 and the latest queries (keys asked, items returned, time taken). Access is
 checked where it is routed (web/urls.py: capability `view_messages`)."""
 
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from worklist.registry_pages import modality_aes_with_last_query, worklist_queries_latest
 
 
-def modalities(request):
+def modalities(request: HttpRequest) -> HttpResponse:
     context = {"modality_aes": modality_aes_with_last_query(), "queries": worklist_queries_latest()}
     return render(request, "worklist/modalities.html", context)

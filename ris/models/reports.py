@@ -4,12 +4,18 @@ Every signed version is a complete snapshot (findings, impression, addenda),
 so a message built from one version never needs the others.
 """
 
+from __future__ import annotations
+
 import uuid
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
 
 from ris.states import ReportStatus
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractUser
 
 
 class Report(models.Model):
@@ -28,10 +34,10 @@ class Report(models.Model):
     def __str__(self) -> str:
         return f"Report {self.order.accession_number} ({self.status})"
 
-    def draft(self) -> "ReportVersion | None":
+    def draft(self) -> ReportVersion | None:
         return self.versions.filter(status=ReportStatus.DRAFT).first()
 
-    def latest_signed(self) -> "ReportVersion | None":
+    def latest_signed(self) -> ReportVersion | None:
         return self.versions.exclude(status=ReportStatus.DRAFT).order_by("-number").first()
 
     @property
@@ -79,6 +85,6 @@ class ReportVersion(models.Model):
         return "\n\n".join(f"{heading}:\n{text}" for heading, text in self.sections())
 
 
-def person_name(user) -> str:
+def person_name(user: AbstractUser | None) -> str:
     """A user as shown to people: full name, else the login."""
     return (user.get_full_name() or user.get_username()) if user else ""

@@ -5,7 +5,7 @@ import datetime as dt
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from ris.models import Appointment, AuditEvent, BlockedTime, Patient, Room, ScheduledProcedureStep
+from ris.models import Appointment, AuditEvent, BlockedTime, ImagingOrder, Patient, Room, ScheduledProcedureStep
 from ris.states import StepStatus
 
 
@@ -14,7 +14,14 @@ def steps_with_context() -> QuerySet[ScheduledProcedureStep]:
 
 
 def order_queue(
-    *, status="", modality="", priority="", day: dt.date | None = None, referring="", booked="", text=""
+    *,
+    status: str = "",
+    modality: str = "",
+    priority: str = "",
+    day: dt.date | None = None,
+    referring: str = "",
+    booked: str = "",
+    text: str = "",
 ) -> QuerySet[ScheduledProcedureStep]:
     """Steps to schedule, most urgent first; every filter optional."""
     rows = steps_with_context()
@@ -47,7 +54,7 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=1) - dt.timedelta(microseconds=1)
 
 
-def unbooked_steps(*, modality="", text="") -> QuerySet[ScheduledProcedureStep]:
+def unbooked_steps(*, modality: str = "", text: str = "") -> QuerySet[ScheduledProcedureStep]:
     return order_queue(modality=modality, booked="no", text=text).filter(status__in=StepStatus.OPEN)
 
 
@@ -70,7 +77,9 @@ def board_steps(day: dt.date) -> QuerySet[ScheduledProcedureStep]:
     return steps_with_context().filter(start__range=day_bounds(day)).order_by("start")
 
 
-def patient_search(*, mrn="", name="", birth_date: dt.date | None = None, accession="") -> QuerySet[Patient]:
+def patient_search(
+    *, mrn: str = "", name: str = "", birth_date: dt.date | None = None, accession: str = ""
+) -> QuerySet[Patient]:
     rows = Patient.objects.all()
     if mrn:
         rows = rows.filter(patient_id__iexact=mrn)
@@ -83,12 +92,18 @@ def patient_search(*, mrn="", name="", birth_date: dt.date | None = None, access
     return rows.distinct().order_by("name")[:200]
 
 
-def patient_orders(patient: Patient):
+def patient_orders(patient: Patient) -> QuerySet[ImagingOrder]:
     return patient.orders.prefetch_related("procedures__steps__appointment__room").order_by("-created_at")
 
 
 def audit_search(
-    *, actor="", patient_id="", door="", action="", since: dt.date | None = None, until: dt.date | None = None
+    *,
+    actor: str = "",
+    patient_id: str = "",
+    door: str = "",
+    action: str = "",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
 ) -> QuerySet[AuditEvent]:
     rows = AuditEvent.objects.select_related("patient")
     exact = {"actor__iexact": actor, "patient__patient_id__iexact": patient_id, "door": door, "action": action}

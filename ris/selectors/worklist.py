@@ -7,6 +7,7 @@ building four model objects per row cost more than the query itself.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from django.db.models import Q
 
@@ -70,7 +71,7 @@ PATIENT_COLUMNS = tuple(
 COLUMNS = STEP_COLUMNS + PROCEDURE_COLUMNS + ORDER_COLUMNS + PATIENT_COLUMNS
 
 
-def worklist_rows(condition: Q) -> Iterator[dict]:
+def worklist_rows(condition: Q) -> Iterator[dict[str, Any]]:
     """Matching steps in start order, each a dict keyed by COLUMNS.
 
     One round trip: not `.iterator()`, which on PostgreSQL opens a server-side

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
@@ -8,7 +10,7 @@ from ris.roles import ADMINISTRATOR, ensure_roles
 class Command(BaseCommand):
     help = "Create the roles and the first administrator (admin/admin) when no user exists yet."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         ensure_roles()
         users = get_user_model().objects
         if users.exists():

@@ -9,9 +9,10 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
 
@@ -22,11 +23,11 @@ from worklist import scp
 class Command(BaseCommand):
     help = "Start web, HL7 MLLP, DICOM listeners and a Celery worker together."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=settings.RIS_BIND_HOST)
         parser.add_argument("--no-worker", action="store_true", help="do not start a Celery worker")
 
-    def handle(self, *args, host: str, no_worker: bool, **options):
+    def handle(self, *args: Any, host: str, no_worker: bool, **options: Any) -> None:
         # A flag, not an Event: setting an Event from a signal handler while
         # the main thread waits on it deadlocks on the Event's own lock.
         self.stopping = False
@@ -48,7 +49,7 @@ class Command(BaseCommand):
             worker.wait(timeout=20)
         self.stdout.write("Stopped.")
 
-    def _ask_to_stop(self, *_) -> None:
+    def _ask_to_stop(self, *_: object) -> None:
         self.stopping = True
 
     def _start_web(self, host: str) -> ThreadedWSGIServer:
@@ -57,7 +58,7 @@ class Command(BaseCommand):
         threading.Thread(target=web.serve_forever, name="web", daemon=True).start()
         return web
 
-    def _start_worker(self) -> subprocess.Popen:
+    def _start_worker(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [
                 sys.executable,

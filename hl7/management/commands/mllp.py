@@ -1,5 +1,7 @@
+from typing import Any
+
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from hl7.server import MllpServer
 from ris.metrics import start_metrics_server
@@ -8,12 +10,12 @@ from ris.metrics import start_metrics_server
 class Command(BaseCommand):
     help = "Run the HL7 v2 MLLP listener (orders and ADT in, ACKs out)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=settings.RIS_BIND_HOST)
         parser.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics on this port")
         parser.add_argument("--port", type=int, default=settings.RIS_MLLP_PORT)
 
-    def handle(self, *args, host: str, port: int, metrics_port: int, **options):
+    def handle(self, *args: Any, host: str, port: int, metrics_port: int, **options: Any) -> None:
         start_metrics_server(host, metrics_port)
         server = MllpServer(host, port)
         self.stdout.write(f"HL7 MLLP listening on {host}:{server.port}")

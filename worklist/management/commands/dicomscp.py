@@ -1,7 +1,8 @@
 import contextlib
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from ris.metrics import start_metrics_server
 from worklist import scp
@@ -10,13 +11,13 @@ from worklist import scp
 class Command(BaseCommand):
     help = "Run the DICOM listener (Verification, Modality Worklist C-FIND)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=settings.RIS_BIND_HOST)
         parser.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics on this port")
         parser.add_argument("--port", type=int, default=settings.RIS_DICOM_PORT)
         parser.add_argument("--ae-title", default=settings.RIS_DICOM_AE_TITLE)
 
-    def handle(self, *args, host: str, port: int, ae_title: str, metrics_port: int, **options):
+    def handle(self, *args: Any, host: str, port: int, ae_title: str, metrics_port: int, **options: Any) -> None:
         start_metrics_server(host, metrics_port)
         self.stdout.write(f"DICOM SCP {ae_title} listening on {host}:{port}")
         with contextlib.suppress(KeyboardInterrupt):
