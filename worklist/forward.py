@@ -13,7 +13,10 @@ from typing import Any
 from django.conf import settings
 from pydicom.dataset import Dataset
 from pynetdicom import AE
-from pynetdicom.sop_class import ModalityPerformedProcedureStep
+from pynetdicom.association import Association
+
+# pynetdicom defines its SOP classes at import time, out of its UID tables
+from pynetdicom.sop_class import ModalityPerformedProcedureStep  # type: ignore[attr-defined]
 
 from ris.models import Destination, OutboundMessage
 from ris.outbox import Built, SendResult
@@ -42,24 +45,26 @@ def send_mpps(destination: Destination, message: OutboundMessage) -> SendResult:
     return _result(request["operation"], status)
 
 
-def _associate(destination: Destination):
+def _associate(destination: Destination) -> Association:
     ae = AE(ae_title=settings.RIS_DICOM_AE_TITLE)
     ae.add_requested_context(ModalityPerformedProcedureStep)
     ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = destination.timeout_seconds
-    return ae.associate(destination.host, destination.port, ae_title=destination.ae_title or "ANY-SCP")
+    return ae.associate(destination.host, destination.port or 0, ae_title=destination.ae_title or "ANY-SCP")
 
 
-def _send(assoc, request: dict) -> Dataset:
+def _send(assoc: Association, request: dict[str, Any]) -> Dataset | None:
     dataset = Dataset.from_json(request["dataset"])
     uid = request["sop_instance_uid"]
     if request["operation"] == N_CREATE:
-        return assoc.send_n_create(dataset, ModalityPerformedProcedureStep, uid)[0]
-    return assoc.send_n_set(dataset, ModalityPerformedProcedureStep, uid)[0]
+        status: Dataset | None = assoc.send_n_create(dataset, ModalityPerformedProcedureStep, uid)[0]
+    else:
+        status = assoc.send_n_set(dataset, ModalityPerformedProcedureStep, uid)[0]
+    return status
 
 
-def _result(operation: str, status: Dataset) -> SendResult:
-    code = status.get("Status") if status else None
-    if code is None:
+def _result(operation: str, status: Dataset | None) -> SendResult:
+    code = status.get("Status") if status is not None else None
+    if status is None or code is None:
         return SendResult(False, error=f"{operation}: no response")
     text = f"{operation} 0x{code:04X} {status.get('ErrorComment', '')}".strip()
     # A resent N-CREATE the peer already has (0x0111) was delivered before.

@@ -7,8 +7,8 @@ zero-length). Each row then costs one pass over the requested keys only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -155,7 +155,7 @@ def _plan(requested: Dataset, sources: dict[str, Getter]) -> list[Entry]:
     return entries
 
 
-def _item_keys(element) -> list[tuple[int, str]] | None:
+def _item_keys(element: DataElement) -> list[tuple[int, str]] | None:
     """The keys asked inside a code sequence item; None for the whole item."""
     if element.VR != "SQ" or not element.value:
         return None
@@ -166,6 +166,8 @@ def _all_keys(sources: dict[str, Getter]) -> Dataset:
     ds = Dataset()
     for keyword in sources:
         tag = tag_for_keyword(keyword)
+        if tag is None:  # every source is named by a dictionary keyword
+            raise KeyError(keyword)
         ds.add_new(tag, dictionary_VR(tag), None)
     return ds
 
@@ -177,14 +179,15 @@ def _build(entries: list[Entry], row: Row, ctx: Context) -> Dataset:
     return ds
 
 
-def _value(entry: Entry, row: Row, ctx: Context):
+def _value(entry: Entry, row: Row, ctx: Context) -> Any:
     if entry.item is not None:  # one SPS item per response (PS3.4 K.6.1.2.2)
         return Sequence([_build(entry.item, row, ctx)])
     if entry.source is None:
         return Sequence() if entry.vr == "SQ" else None
     value = entry.source(row, ctx)
     if entry.item_keys:
-        return Sequence([_only(item, entry.item_keys) for item in value])
+        items = cast("Iterable[Dataset]", value)  # only code sequences have item keys
+        return Sequence([_only(item, entry.item_keys) for item in items])
     return value
 
 
