@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 from fhir import builders
 from ris.models import ImagingOrder, Patient, Report, RequestedProcedure
@@ -24,6 +25,14 @@ class Kind:
     rows: Callable[[], QuerySet]
     to_resource: Callable[[object], dict]
     id_field: str = "pk"
+
+    def patient_of(self, row: Model) -> Patient:
+        """The patient whose data the row shows."""
+        if isinstance(row, Patient):
+            return row
+        if isinstance(row, ImagingOrder):
+            return row.patient
+        return cast(Patient, row.order.patient)  # type: ignore[attr-defined]
 
     def render(self, row) -> dict:
         return self.to_resource(row)

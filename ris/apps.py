@@ -7,6 +7,7 @@ class RisConfig(AppConfig):
     verbose_name = "Radiology"
 
     def ready(self) -> None:
+        from ris.services.audit import SYSTEM
         from ris.services.destinations import destinations_seed_from_settings
 
-        post_migrate.connect(lambda **kwargs: destinations_seed_from_settings(), sender=self, weak=False)
+        post_migrate.connect(lambda **kwargs: destinations_seed_from_settings(actor=SYSTEM), sender=self, weak=False)

@@ -2,12 +2,13 @@
 
 from django.contrib import admin
 
+from ris.admin_audit import AuditedAdmin
 from worklist.models import ModalityAE, WorklistQueryLog
 from worklist.registry_pages import modality_aes_with_last_query
 
 
 @admin.register(ModalityAE)
-class ModalityAEAdmin(admin.ModelAdmin):
+class ModalityAEAdmin(AuditedAdmin):
     """The modality registry; the last query comes from the query log."""
 
     list_display = (

@@ -19,8 +19,9 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 
 from ris.exceptions import IllegalTransition, InvalidInput
-from ris.models import Report, ReportVersion, RequestedProcedure
+from ris.models import AuditEvent, Report, ReportVersion, RequestedProcedure
 from ris.services import reports as services
+from web.access import actor_from_request
 from web.api.permissions import HasCapability
 
 
@@ -117,25 +118,41 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             author=request.user,
             findings=data["findings"],
             impression=data["impression"],
+            actor=actor_from_request(request, AuditEvent.Door.API),
         )
         return self._answer(version.report, status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["post"])
     def sign(self, request, pk=None):
         data = _valid(SignInput, request)
-        services.report_sign(report=self.get_object(), signer=request.user, status=data["status"].upper())
+        services.report_sign(
+            report=self.get_object(),
+            signer=request.user,
+            status=data["status"].upper(),
+            actor=actor_from_request(request, AuditEvent.Door.API),
+        )
         return self._answer(self.get_object())
 
     @action(detail=True, methods=["post"])
     def correct(self, request, pk=None):
         data = _valid(CorrectInput, request)
-        services.report_correct(report=self.get_object(), signer=request.user, **data)
+        services.report_correct(
+            report=self.get_object(),
+            signer=request.user,
+            actor=actor_from_request(request, AuditEvent.Door.API),
+            **data,
+        )
         return self._answer(self.get_object())
 
     @action(detail=True, methods=["post"])
     def addendum(self, request, pk=None):
         data = _valid(AddendumInput, request)
-        services.report_addendum(report=self.get_object(), signer=request.user, text=data["text"])
+        services.report_addendum(
+            report=self.get_object(),
+            signer=request.user,
+            text=data["text"],
+            actor=actor_from_request(request, AuditEvent.Door.API),
+        )
         return self._answer(self.get_object())
 
     def _answer(self, report: Report, code: int = status.HTTP_200_OK) -> Response:

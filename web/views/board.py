@@ -11,7 +11,7 @@ from ris.exceptions import DomainError
 from ris.models import ScheduledProcedureStep
 from ris.services.steps import step_set_status
 from ris.states import STEP_MACHINE
-from web.access import audit_page, requires
+from web.access import actor_from_request, requires
 from web.forms import StepStatusForm
 
 
@@ -35,17 +35,9 @@ def board_step_status(request, pk: int):
     try:
         if not form.is_valid():
             raise DomainError("unknown status")
-        step_set_status(step=step, status=form.cleaned_data["status"])
+        step_set_status(step=step, status=form.cleaned_data["status"], actor=actor_from_request(request))
     except DomainError as refusal:
         error = str(refusal)
-    else:
-        audit_page(
-            request,
-            action="CHANGE",
-            patient=step.requested_procedure.order.patient,
-            obj=step,
-            detail=f"status {form.cleaned_data['status']}",
-        )
     response = render(request, "web/_board_rows.html", {**board_context(request), "error": error})
     response.status_code = 409 if error else 200
     return response

@@ -14,9 +14,10 @@ from ris.exceptions import DomainError
 from ris.models import OutboundMessage, Report, RequestedProcedure
 from ris.selectors.reports import reading_worklist, recently_signed, report_deliveries
 from ris.services import reports as services
+from ris.services.audit import audit_view
 from ris.services.outbox import outbox_resend
 from ris.states import ReportStatus
-from web.access import requires
+from web.access import actor_from_request, requires
 from web.reporting_forms import AddendumForm, ReportTextForm, WorklistFilter
 
 
@@ -34,6 +35,7 @@ def worklist(request):
 def editor(request, procedure_id: int):
     procedure = get_object_or_404(RequestedProcedure.objects.select_related("order__patient"), pk=procedure_id)
     if request.method == "GET":
+        audit_view(actor=actor_from_request(request), patient=procedure.order.patient, obj=procedure)
         return _page(request, procedure)
     action = ACTIONS.get(request.POST.get("action", ""))
     if action is None:
@@ -70,7 +72,13 @@ def _submit(status: str):
         form = ReportTextForm(request.POST)
         form.is_valid()
         try:
-            services.report_submit(procedure=procedure, user=request.user, status=status, **form.cleaned_data)
+            services.report_submit(
+                procedure=procedure,
+                user=request.user,
+                status=status,
+                actor=actor_from_request(request),
+                **form.cleaned_data,
+            )
         except DomainError as exc:
             return _refused(request, procedure, exc, text_form=form)
         return _done(request, procedure, SUBMITTED[status])
@@ -83,7 +91,10 @@ def _correct(request, procedure):
     form.is_valid()
     try:
         services.report_correct(
-            report=get_object_or_404(Report, procedure=procedure), signer=request.user, **form.cleaned_data
+            report=get_object_or_404(Report, procedure=procedure),
+            signer=request.user,
+            actor=actor_from_request(request),
+            **form.cleaned_data,
         )
     except DomainError as exc:
         return _refused(request, procedure, exc, text_form=form)
@@ -96,7 +107,10 @@ def _addendum(request, procedure):
         return _page(request, procedure, addendum_form=form, status=400)
     try:
         services.report_addendum(
-            report=get_object_or_404(Report, procedure=procedure), signer=request.user, text=form.cleaned_data["text"]
+            report=get_object_or_404(Report, procedure=procedure),
+            signer=request.user,
+            text=form.cleaned_data["text"],
+            actor=actor_from_request(request),
         )
     except DomainError as exc:
         return _refused(request, procedure, exc, addendum_form=form)
