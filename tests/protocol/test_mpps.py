@@ -12,6 +12,7 @@ from ris.records import OrderData, PatientData, ProcedureData, StepData
 from ris.services.orders import order_place
 from ris.services.steps import step_set_status
 from tests.conftest import free_port
+from tests.factories import TEST_ACTOR
 from tests.mpps_scu import MppsScu, final, in_progress, scheduled_item, series_item
 from tests.peers import findscu
 
@@ -26,6 +27,7 @@ def _order(accession="ACC5001", procedures=None) -> ImagingOrder:
         ProcedureData(requested_procedure_id="RP5001", study_instance_uid=STUDY_UID, steps=[step])
     ]
     return order_place(
+        actor=TEST_ACTOR,
         patient=PatientData(patient_id="PAT5001", name="DOE^JANE"),
         order=OrderData(placer_number=f"PL{accession}", accession_number=accession, procedures=procedures),
     )
@@ -384,7 +386,7 @@ def _exposure():
 
 def test_mpps_for_a_cancelled_step_is_refused_0110_with_the_reason(dicom):
     _order()
-    step_set_status(step=_step(), status="CANCELED")
+    step_set_status(actor=TEST_ACTOR, step=_step(), status="CANCELED")
     with MppsScu(dicom) as scu:
         status, _ = scu.create(in_progress([_item()]))
     assert status.Status == 0x0110

@@ -120,9 +120,8 @@ class StepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
         return Response(s.StepSerializer(selectors.steps_with_context().get(pk=step.pk)).data)
 
 
+# Configuration rows over REST: each write is audited with the caller.
 class ConfigurationViewSet(viewsets.ModelViewSet, RisViewSet):
-    """Configuration rows over REST: each write is audited with the caller."""
-
     def perform_create(self, serializer: BaseSerializer[Model]) -> None:
         config_write(actor=self.actor, write=serializer.save, created=True)
 
