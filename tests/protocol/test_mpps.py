@@ -460,3 +460,20 @@ def test_an_mpps_is_in_the_audit_trail_as_the_modality_changing_the_patients_exa
     assert status.Status == 0x0000
     event = AuditEvent.objects.get(door=AuditEvent.Door.DICOM)
     assert (event.action, event.actor, event.patient.patient_id) == ("CREATE", "CT01", "PAT5001")
+
+
+def test_an_mpps_update_is_audited_with_the_calling_ae_and_its_address(dicom):
+    from ris.models import AuditEvent
+
+    _order()
+    uid = generate_uid()
+    with MppsScu(dicom, calling_ae="CT01") as scu:
+        scu.create(in_progress([_item()]), uid)
+        status, _ = scu.set(uid, final())
+    assert status.Status == 0x0000
+    created, changed = AuditEvent.objects.filter(door=AuditEvent.Door.DICOM).order_by("pk")
+    assert (created.action, changed.action) == ("CREATE", "CHANGE")
+    assert {(e.actor, e.address, e.patient.patient_id) for e in (created, changed)} == {
+        ("CT01", "127.0.0.1", "PAT5001")
+    }
+    assert "MPPS COMPLETED" in changed.detail

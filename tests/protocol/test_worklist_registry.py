@@ -166,3 +166,13 @@ def test_an_open_association_holds_no_pooled_connection_between_c_finds(dicom, t
         assert in_use() == before
     finally:
         assoc.release()
+
+
+def test_each_query_is_one_view_event_in_the_audit_trail_with_the_calling_ae(dicom, transactional_db):
+    from ris.models import AuditEvent
+
+    schedule(sps_id="CT1", station="CT01", patient_id="MWLAUD")
+    assert ask_all(dicom, "CT01") == ["CT1"]
+    (event,) = AuditEvent.objects.filter(door=AuditEvent.Door.DICOM)
+    assert (event.actor, event.action, event.address, event.object_type) == ("CT01", "VIEW", "127.0.0.1", "worklist")
+    assert "MWL C-FIND 0000: 1 item(s), patients MWLAUD" in event.detail
