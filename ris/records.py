@@ -11,11 +11,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from django.contrib.auth.base_user import AbstractBaseUser
-    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
 CLEAR = "\x00CLEAR"
 
@@ -31,18 +30,18 @@ class Actor:
     event's detail."""
 
     door: str
-    user: AbstractBaseUser | AnonymousUser | None = None
+    user: User | AnonymousUser | None = None
     name: str = ""
     address: str = ""
     via: str = ""
 
     @property
-    def person(self) -> AbstractBaseUser | None:
+    def person(self) -> User | None:
         """The authenticated user, if a person acts."""
         user = self.user
         if user is None or not user.is_authenticated:
             return None
-        return cast("AbstractBaseUser", user)
+        return user
 
     @property
     def label(self) -> str:
