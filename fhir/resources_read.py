@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from fhir import builders
 from ris.models import ImagingOrder, Patient, Report, RequestedProcedure
@@ -25,14 +25,10 @@ class Kind:
     rows: Callable[[], QuerySet]
     to_resource: Callable[[object], dict]
     id_field: str = "pk"
+    patient: Callable[[Any], Patient] = lambda row: row.order.patient  # whose data a row shows
 
-    def patient_of(self, row: Model) -> Patient:
-        """The patient whose data the row shows."""
-        if isinstance(row, Patient):
-            return row
-        if isinstance(row, ImagingOrder):
-            return row.patient
-        return cast(Patient, row.order.patient)  # type: ignore[attr-defined]
+    def patient_of(self, row: object) -> Patient:
+        return self.patient(row)
 
     def render(self, row) -> dict:
         return self.to_resource(row)
@@ -67,11 +63,17 @@ def _report(report: Report) -> dict:
 KINDS = {
     kind.name: kind
     for kind in (
-        Kind("Patient", lambda: Patient.objects.all(), lambda row: builders.patient_resource(row, local_ref)),
+        Kind(
+            "Patient",
+            lambda: Patient.objects.all(),
+            lambda row: builders.patient_resource(row, local_ref),
+            patient=lambda row: row,
+        ),
         Kind(
             "ServiceRequest",
             lambda: ImagingOrder.objects.select_related("patient"),
             lambda row: builders.service_request_resource(row, local_ref),
+            patient=lambda row: row.patient,
         ),
         Kind(
             "ImagingStudy",

@@ -21,14 +21,33 @@ def audit_record(
     *, actor: Actor, action: str, patient: Patient | None = None, obj: Model | None = None, detail: str = ""
 ) -> AuditEvent:
     """Record one access by `actor`; the detail ends with what carried it."""
+    return _insert(
+        actor,
+        action,
+        patient=patient,
+        object_type=(obj._meta.model_name or "") if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        detail=detail,
+    )
+
+
+def _insert(
+    actor: Actor,
+    action: str,
+    *,
+    patient: Patient | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    detail: str = "",
+) -> AuditEvent:
     return AuditEvent.objects.create(
         door=actor.door,
         action=action,
         patient=patient,
         user=actor.person,
         actor=actor.label[:150],
-        object_type=(obj._meta.model_name or "") if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
+        object_type=object_type,
+        object_id=object_id,
         detail=" · ".join(part for part in (detail, actor.via) if part)[:500],
         address=actor.address[:64],
     )
@@ -47,18 +66,13 @@ def audit_view_many(
     patient's id in the detail."""
     shown = sorted({patient.pk: patient for patient in patients if patient is not None}.items())
     listed = f"patients {','.join(str(pk) for pk, _ in shown)}" if shown else "no patient"
-    event = AuditEvent(
-        door=actor.door,
-        action=AuditEvent.Action.VIEW,
+    return _insert(
+        actor,
+        AuditEvent.Action.VIEW,
         patient=shown[0][1] if len(shown) == 1 else None,
-        user=actor.person,
-        actor=actor.label[:150],
         object_type=object_type,
-        detail=" · ".join(part for part in (detail, listed, actor.via) if part)[:500],
-        address=actor.address[:64],
+        detail=f"{detail}: {listed}" if detail else listed,
     )
-    event.save(force_insert=True)
-    return event
 
 
 def patient_view(*, actor: Actor, patient: Patient) -> Patient:
@@ -78,11 +92,4 @@ def worklist_query_view(*, actor: Actor, items: int, patient_ids: Iterable[str],
     shown, of which patients (by identifier). One INSERT, nothing read."""
     listed = ",".join(sorted(set(patient_ids))) or "none"
     detail = f"MWL C-FIND {status}: {items} item(s), patients {listed}"
-    AuditEvent(
-        door=actor.door,
-        action=AuditEvent.Action.VIEW,
-        actor=actor.label[:150],
-        object_type="worklist",
-        detail=" · ".join(part for part in (detail, actor.via) if part)[:500],
-        address=actor.address[:64],
-    ).save(force_insert=True)
+    _insert(actor, AuditEvent.Action.VIEW, object_type="worklist", detail=detail)

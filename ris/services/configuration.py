@@ -15,16 +15,17 @@ from ris.records import Actor
 from ris.services.audit import audit_record
 
 
-@transaction.atomic
 def config_save(*, actor: Actor, row: Model, save_related: Callable[[], None] | None = None) -> Model:
     """Save a validated row (and, through `save_related`, its many-to-many
     fields or inlines): CREATE when it is new, CHANGE otherwise."""
-    action = AuditEvent.Action.CREATE if row._state.adding else AuditEvent.Action.CHANGE
-    row.save()
-    if save_related is not None:
-        save_related()
-    audit_record(actor=actor, action=action, obj=row, detail=str(row)[:200])
-    return row
+
+    def write() -> Model:
+        row.save()
+        if save_related is not None:
+            save_related()
+        return row
+
+    return config_write(actor=actor, write=write, created=row._state.adding)
 
 
 @transaction.atomic
