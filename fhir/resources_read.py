@@ -27,6 +27,10 @@ class Kind(Generic[M]):
     rows: Callable[[], QuerySet[M]]
     to_resource: Callable[[M], dict[str, Any]]
     id_field: str = "pk"
+    patient: Callable[[Any], Patient] = lambda row: row.order.patient  # whose data a row shows
+
+    def patient_of(self, row: object) -> Patient:
+        return self.patient(row)
 
     def render(self, row: M) -> dict[str, Any]:
         return self.to_resource(row)
@@ -64,11 +68,17 @@ def _report(report: Report) -> dict[str, Any]:
 KINDS: dict[str, Kind[Any]] = {
     kind.name: kind
     for kind in (
-        Kind("Patient", lambda: Patient.objects.all(), lambda row: builders.patient_resource(row, local_ref)),
+        Kind(
+            "Patient",
+            lambda: Patient.objects.all(),
+            lambda row: builders.patient_resource(row, local_ref),
+            patient=lambda row: row,
+        ),
         Kind(
             "ServiceRequest",
             lambda: ImagingOrder.objects.select_related("patient"),
             lambda row: builders.service_request_resource(row, local_ref),
+            patient=lambda row: row.patient,
         ),
         Kind(
             "ImagingStudy",

@@ -18,6 +18,7 @@ from rest_framework.authentication import BasicAuthentication, SessionAuthentica
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -25,7 +26,10 @@ from fhir.capability import capability_statement
 from fhir.resources_read import KINDS, Kind
 from fhir.search import search_filter
 from ris.exceptions import InvalidInput
+from ris.models import AuditEvent
+from ris.records import Actor
 from ris.roles import permission
+from ris.services.audit import audit_view, audit_view_many
 
 DEFAULT_COUNT, MAX_COUNT = 50, 200
 
@@ -67,6 +71,16 @@ class FhirView(APIView):
     errors_as_operation_outcome = True
 
 
+def request_actor(request: Request) -> Actor:
+    """The user behind a FHIR request, for the audit trail."""
+    return Actor(
+        door=AuditEvent.Door.FHIR,
+        user=request.user,
+        address=str(request.META.get("REMOTE_ADDR", "")),
+        via=f"GET {request.get_full_path()}"[:300],
+    )
+
+
 class MetadataView(FhirView):
     # Clients read the CapabilityStatement before they authenticate (FHIR R4 http.html#capabilities).
     permission_classes = [AllowAny]
@@ -82,6 +96,7 @@ class ReadView(FhirView):
         row = found.find(resource_id)
         if row is None:
             raise Http404(f"{kind}/{resource_id} is not known")
+        audit_view(actor=request_actor(request), patient=found.patient_of(row), obj=row, detail=f"{kind}/{resource_id}")
         return Response(found.render(row))
 
 
@@ -92,6 +107,8 @@ class SearchView(FhirView):
         rows = found.search(search_filter(kind, params), ids=params.get("_id", []))
         count, offset = _page(request)
         page = list(rows[offset : offset + count])
+        patients = [found.patient_of(row) for row in page]
+        audit_view_many(actor=request_actor(request), patients=patients, object_type=kind, detail=f"{kind} search")
         return Response(_searchset(request, found, page, rows.count(), count, offset))
 
 

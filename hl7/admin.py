@@ -8,6 +8,7 @@ from django.utils.html import format_html, format_html_join
 from hl7 import inspect
 from hl7.intake import reprocess
 from hl7.models import HL7Sender, InboundMessage, SenderStationRule
+from ris.admin_audit import AuditedAdmin
 
 
 @admin.register(InboundMessage)
@@ -99,7 +100,7 @@ class StationRuleInline(admin.TabularInline):
 
 
 @admin.register(HL7Sender)
-class HL7SenderAdmin(admin.ModelAdmin):
+class HL7SenderAdmin(AuditedAdmin):
     list_display = ("application", "facility", "mrn_authority", "is_active", "description")
     list_filter = ("is_active",)
     search_fields = ("application", "facility", "description")
@@ -107,6 +108,6 @@ class HL7SenderAdmin(admin.ModelAdmin):
 
 
 @admin.register(SenderStationRule)
-class SenderStationRuleAdmin(admin.ModelAdmin):
+class SenderStationRuleAdmin(AuditedAdmin):
     list_display = ("sender", "procedure_code", "modality", "station")
     list_filter = ("sender", "modality")

@@ -7,12 +7,13 @@ from collections.abc import Callable
 
 from hl7 import adt, omi, orders
 from hl7.errors import UNSUPPORTED_EVENT_CODE, UNSUPPORTED_MESSAGE_TYPE, HL7Error, Location
+from hl7.log import message_actor
 from hl7.models import InboundMessage
 from hl7.orders import OrderItem
 from hl7.parse import ParsedMessage
 from hl7.senders import SenderRules
 from ris.models import ImagingOrder
-from ris.records import OrderData, PatientData
+from ris.records import Actor, OrderData, PatientData
 from ris.services import orders as order_services
 
 Handler = Callable[[ParsedMessage, InboundMessage, SenderRules], "ImagingOrder | None"]
@@ -42,23 +43,24 @@ def _apply_items(
     patient = None
     if any(item.control == "NW" for item in items):
         patient = orders.patient_from_pid(message, rules.mrn_authority)
-    applied = [apply_order_item(item, patient, rules) for item in items]
+    actor = message_actor(source)
+    applied = [apply_order_item(item, patient, rules, actor) for item in items]
     return applied[0]
 
 
-def apply_order_item(item: OrderItem, patient: PatientData | None, rules: SenderRules) -> ImagingOrder:
+def apply_order_item(item: OrderItem, patient: PatientData | None, rules: SenderRules, actor: Actor) -> ImagingOrder:
     """One ORC group, by its order control code (ORC-1); new steps that name no
     station follow the sender's station rules, in a new order and an XO alike."""
     order = dataclasses.replace(item.order or OrderData(), station_rules=rules.station_rules)
     if item.control == "NW":
         if patient is None:  # _apply_items reads the PID for every message with an NW
             raise ValueError("a new order (NW) needs the message's patient")
-        return order_services.order_place(patient=patient, order=order)
+        return order_services.order_place(patient=patient, order=order, actor=actor)
     if item.control == "XO":
-        return order_services.order_change(key=item.key, order=order)
+        return order_services.order_change(key=item.key, order=order, actor=actor)
     if item.control == "SC":
-        return order_services.order_status_change(key=item.key, status=item.status)
-    return _STATUS_ACTIONS[item.control](key=item.key)
+        return order_services.order_status_change(key=item.key, status=item.status, actor=actor)
+    return _STATUS_ACTIONS[item.control](key=item.key, actor=actor)
 
 
 HANDLERS: dict[tuple[str, str], Handler] = {

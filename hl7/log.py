@@ -6,8 +6,7 @@ from django.db import transaction
 
 from hl7.models import InboundMessage
 from ris.models import AuditEvent, ImagingOrder
-from ris.records import MessageHeader
-from ris.services.audit import audit_record
+from ris.records import Actor, MessageHeader
 
 
 class AlreadyApplied(Exception):
@@ -75,7 +74,6 @@ def inbound_apply(
             message.status, message.order = InboundMessage.Status.APPLIED, order
             message.ack_code, message.ack, message.commit_ack, message.error = "AA", ack, commit_ack, note
             message.save(update_fields=["status", "order", "ack_code", "ack", "commit_ack", "error"])
-            _audit(message, order)
     except Exception:
         # A concurrent copy may have won on any unique index (the applied-once
         # index, or the order's own numbers): then this one is a resend.
@@ -86,15 +84,14 @@ def inbound_apply(
     return order
 
 
-def _audit(message: InboundMessage, order: ImagingOrder | None) -> None:
-    audit_record(
+def message_actor(message: InboundMessage) -> Actor:
+    """The sender of a message as the services' actor: its sending
+    application, its peer address, and the message that carried the change."""
+    return Actor(
         door=AuditEvent.Door.HL7,
-        action=AuditEvent.Action.CHANGE,
-        patient=order.patient if order else None,
-        obj=order or message,
-        actor=message.sending_application,
+        name=message.sending_application,
         address=message.peer,
-        detail=f"{message.message_type} {message.control_id}",
+        via=f"{message.message_type} {message.control_id}",
     )
 
 

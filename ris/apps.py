@@ -8,7 +8,8 @@ class RisConfig(AppConfig):
 
     def ready(self) -> None:
         from ris import outbox, tasks
+        from ris.services.audit import SYSTEM
         from ris.services.destinations import destinations_seed_from_settings
 
         outbox.register_scheduler(tasks.schedule_delivery)
-        post_migrate.connect(lambda **kwargs: destinations_seed_from_settings(), sender=self, weak=False)
+        post_migrate.connect(lambda **kwargs: destinations_seed_from_settings(actor=SYSTEM), sender=self, weak=False)

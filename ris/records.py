@@ -11,8 +11,43 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 CLEAR = "\x00CLEAR"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks a service for a change or a read, and through which door.
+
+    `door` is an AuditEvent.Door value. A person is `user`; a peer without
+    one (an HL7 sending application, a calling AE title, a worker) is `name`.
+    `address` is where the request came from; `via` what carried it (an HTTP
+    method and path, an HL7 message type and control ID), kept as the audit
+    event's detail."""
+
+    door: str
+    user: User | AnonymousUser | None = None
+    name: str = ""
+    address: str = ""
+    via: str = ""
+
+    @property
+    def person(self) -> User | None:
+        """The authenticated user, if a person acts."""
+        user = self.user
+        if user is None or not user.is_authenticated:
+            return None
+        return user
+
+    @property
+    def label(self) -> str:
+        """The name the audit trail keeps: the user name, else the peer's."""
+        person = self.person
+        return person.get_username() if person is not None else self.name
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,20 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from ris.models import OpeningHours, Procedure, Room, ScheduledProcedureStep, Station
-from ris.records import OrderData, PatientData, ProcedureData, StepData
+from ris.models import AuditEvent, OpeningHours, Procedure, Room, ScheduledProcedureStep, Station
+from ris.records import Actor, OrderData, PatientData, ProcedureData, StepData
 from ris.roles import ensure_roles
 from ris.services.orders import order_place
 
 _numbers = itertools.count(1)
 PASSWORD = "correct horse battery staple"
+# Who the tests' direct service calls act as: a system actor, not a person.
+TEST_ACTOR = Actor(door=AuditEvent.Door.SYSTEM, name="tests")
+
+
+def actor_of(user: User, door: str = AuditEvent.Door.WEB) -> Actor:
+    """A person acting through a door, as the doors build one."""
+    return Actor(door=door, user=user, address="127.0.0.1")
 
 
 def user_with_role(role: str | None, username: str | None = None) -> User:
@@ -63,6 +70,7 @@ def step(
     priority="ROUTINE",
 ) -> ScheduledProcedureStep:
     order = order_place(
+        actor=TEST_ACTOR,
         patient=PatientData(patient_id=patient_id, name=name, birth_date=dt.date(1980, 1, 1), sex="F"),
         order=OrderData(
             accession_number=accession,
@@ -125,4 +133,4 @@ def placed_order(
         procedures=[procedure],
     )
     patient = PatientData(patient_id=patient_id, issuer="HOSP", name=name, birth_date=dt.date(1970, 2, 15), sex="M")
-    return order_place(patient=patient, order=order)
+    return order_place(actor=TEST_ACTOR, patient=patient, order=order)

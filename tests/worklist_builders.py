@@ -10,6 +10,7 @@ from ris.models import ScheduledProcedureStep
 from ris.records import OrderData, PatientData, ProcedureData, StepData
 from ris.services.orders import order_place
 from ris.services.steps import step_set_status
+from tests.factories import TEST_ACTOR
 
 _numbers = itertools.count(1)
 
@@ -60,6 +61,7 @@ def schedule(
         code_meaning=code[2],
     )
     order = order_place(
+        actor=TEST_ACTOR,
         patient=PatientData(
             patient_id=patient_id or f"PAT{n}",
             issuer=issuer,
@@ -73,7 +75,7 @@ def schedule(
     )
     row = ScheduledProcedureStep.objects.get(requested_procedure__order=order)
     for move in _path_to(status):
-        row = step_set_status(step=row, status=move)
+        row = step_set_status(actor=TEST_ACTOR, step=row, status=move)
     return row
 
 

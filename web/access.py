@@ -1,4 +1,5 @@
-"""Login (throttled), the capability check every page uses, the client's address."""
+"""Login (throttled), the capability check every page uses, the client's
+address, and the actor a request stands for."""
 
 from functools import wraps
 from urllib.parse import urlencode
@@ -8,17 +9,20 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
 from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
 from ris.exceptions import LoginLocked
+from ris.models import AuditEvent
+from ris.records import Actor
 from ris.roles import permission
 from ris.services.login_throttle import login_attempt_record, login_check_allowed
 from web.forms import LoginForm
 
 
-def client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+def client_address(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 def requires(capability: str):
@@ -79,16 +83,11 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-def audit_page(request, *, action: str, patient=None, obj=None, detail: str = "") -> None:
-    """Record in the audit trail that this page showed or changed a patient's data."""
-    from ris.services.audit import audit_record
-
-    audit_record(
-        door="WEB",
-        action=action,
-        patient=patient,
-        obj=obj,
+def actor_from_request(request: HttpRequest, door: str = AuditEvent.Door.WEB) -> Actor:
+    """The person behind a page or API request, for the services to audit."""
+    return Actor(
+        door=door,
         user=request.user,
-        detail=detail or request.path,
         address=client_address(request),
+        via=f"{request.method} {request.path}",
     )

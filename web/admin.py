@@ -3,7 +3,9 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 
 from ris import models
+from ris.admin_audit import AuditedAdmin
 from ris.exceptions import DomainError
+from web.access import actor_from_request
 
 
 class StepInline(admin.TabularInline):
@@ -52,14 +54,14 @@ def _each(request, queryset, service, done: str) -> None:
 def check_in(modeladmin, request, queryset):
     from ris.services.steps import step_check_in
 
-    _each(request, queryset, lambda step: step_check_in(step=step), "checked in")
+    _each(request, queryset, lambda step: step_check_in(step=step, actor=actor_from_request(request)), "checked in")
 
 
 @admin.action(description="Ready at the modality (READY)")
 def ready(modeladmin, request, queryset):
     from ris.services.steps import step_ready
 
-    _each(request, queryset, lambda step: step_ready(step=step), "ready")
+    _each(request, queryset, lambda step: step_ready(step=step, actor=actor_from_request(request)), "ready")
 
 
 def _performed_summary(pps: models.PerformedProcedureStep) -> str:
@@ -103,14 +105,24 @@ def link_to_order(modeladmin, request, queryset):
     if order is None:
         messages.error(request, "no order has that accession number")
         return
-    _each(request, queryset, lambda pps: mpps_link_to_order(pps=pps, order=order), f"linked to {order}")
+    _each(
+        request,
+        queryset,
+        lambda pps: mpps_link_to_order(pps=pps, order=order, actor=actor_from_request(request)),
+        f"linked to {order}",
+    )
 
 
 @admin.action(description="Register as a new unscheduled exam")
 def register_unscheduled_exam(modeladmin, request, queryset):
     from ris.services.mpps import mpps_register_unscheduled_exam
 
-    _each(request, queryset, lambda pps: mpps_register_unscheduled_exam(pps=pps), "registered as a new exam")
+    _each(
+        request,
+        queryset,
+        lambda pps: mpps_register_unscheduled_exam(pps=pps, actor=actor_from_request(request)),
+        "registered as a new exam",
+    )
 
 
 @admin.register(models.PerformedProcedureStep)
@@ -144,12 +156,12 @@ class PerformedProcedureStepAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Station)
-class StationAdmin(admin.ModelAdmin):
+class StationAdmin(AuditedAdmin):
     list_display = ("ae_title", "modality", "station_name", "location", "is_default_for_modality")
 
 
 @admin.register(models.Destination)
-class DestinationAdmin(admin.ModelAdmin):
+class DestinationAdmin(AuditedAdmin):
     list_display = ("name", "kind", "enabled", "host", "port", "ae_title", "base_url", "hl7_version")
     exclude = ("lease_until", "lease_owner")
 
@@ -202,19 +214,19 @@ class OpeningHoursInline(admin.TabularInline):
 
 
 @admin.register(models.Room)
-class RoomAdmin(admin.ModelAdmin):
+class RoomAdmin(AuditedAdmin):
     list_display = ("code", "name", "modality", "station", "capacity", "is_active")
     inlines = [OpeningHoursInline]
 
 
 @admin.register(models.BlockedTime)
-class BlockedTimeAdmin(admin.ModelAdmin):
+class BlockedTimeAdmin(AuditedAdmin):
     list_display = ("room", "start", "end", "reason")
     list_filter = ("room",)
 
 
 @admin.register(models.Procedure)
-class CatalogueProcedureAdmin(admin.ModelAdmin):
+class CatalogueProcedureAdmin(AuditedAdmin):
     list_display = ("code", "code_scheme", "name", "modality", "default_duration_minutes", "station")
     list_filter = ("modality",)
     search_fields = ("code", "name")

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from ris.admin_audit import AuditedAdmin
 from worklist.models import ModalityAE, WorklistQueryLog
 from worklist.registry_pages import LastQuery, modality_aes_with_last_query
 
@@ -23,7 +24,7 @@ else:
 
 
 @admin.register(ModalityAE)
-class ModalityAEAdmin(ModalityAEAdminBase):
+class ModalityAEAdmin(AuditedAdmin):
     """The modality registry; the last query comes from the query log."""
 
     list_display = (

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from django.db import DatabaseError, close_old_connections, connection
 from pydicom.dataset import Dataset
 from pynetdicom.events import Event
 
 from ris import exceptions as domain
-from ris.models import PerformedProcedureStep
+from ris.models import AuditEvent, PerformedProcedureStep
+from ris.records import Actor
 from ris.services.mpps import mpps_create, mpps_update
 from ris.uids import new_uid
 from worklist.mpps_decode import (
@@ -66,7 +68,8 @@ def handle_n_create(event: Event) -> tuple[Dataset, Dataset | None]:
     given: str | None = event.request.AffectedSOPInstanceUID  # type: ignore[union-attr]
     uid = given or new_uid()  # PS3.7 10.1.5.1.4: the SCP assigns one when the SCU gave none
     peer = event.assoc.requestor.ae_title
-    answer = _serve(lambda: mpps_create(data=decode_create(ds, uid, peer)), "N-CREATE", peer, uid)
+    actor = association_actor(event.assoc)
+    answer = _serve(lambda: mpps_create(data=decode_create(ds, uid, peer), actor=actor), "N-CREATE", peer, uid)
     if answer.Status != SUCCESS:
         return answer, None
     if not given:
@@ -80,8 +83,17 @@ def handle_n_set(event: Event) -> tuple[Dataset, Dataset | None]:
     # the N-SET request, whose Requested SOP Instance UID is mandatory (PS3.7 10.1.3.1)
     uid: str = event.request.RequestedSOPInstanceUID  # type: ignore[union-attr, assignment]
     peer = event.assoc.requestor.ae_title
-    answer = _serve(lambda: mpps_update(sop_instance_uid=uid, change=decode_change(ds)), "N-SET", peer, uid)
+    actor = association_actor(event.assoc)
+    answer = _serve(
+        lambda: mpps_update(sop_instance_uid=uid, change=decode_change(ds), actor=actor), "N-SET", peer, uid
+    )
     return answer, (ds if answer.Status == SUCCESS else None)
+
+
+def association_actor(assoc: Any) -> Actor:
+    """The peer of an association as the services' actor: its calling AE title and address."""
+    requestor = assoc.requestor
+    return Actor(door=AuditEvent.Door.DICOM, name=str(requestor.ae_title).strip(), address=str(requestor.address))
 
 
 def _serve(call: Callable[[], PerformedProcedureStep], operation: str, peer: str, uid: str) -> Dataset:

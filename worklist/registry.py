@@ -11,6 +11,8 @@ from typing import TypedDict
 from django.conf import settings
 
 from ris.models import Station
+from ris.records import Actor
+from ris.services.configuration import config_save
 from worklist.models import UTF8, ModalityAE, WorklistQueryLog
 
 
@@ -78,17 +80,22 @@ def worklist_query_record(
 def modality_register(
     *,
     ae_title: str,
+    actor: Actor,
     allowed: bool = True,
     character_set: str = UTF8,
     own_worklist_when_unspecified: bool = True,
     station_ae_titles: tuple[str, ...] = (),
 ) -> ModalityAE:
     """Add a modality to the registry (the admin does the same by hand)."""
-    modality_ae = ModalityAE.objects.create(
+    modality_ae = ModalityAE(
         ae_title=ae_title,
         allowed=allowed,
         character_set=character_set,
         own_worklist_when_unspecified=own_worklist_when_unspecified,
     )
-    modality_ae.stations.set(Station.objects.filter(ae_title__in=station_ae_titles))
+
+    def set_stations() -> None:
+        modality_ae.stations.set(Station.objects.filter(ae_title__in=station_ae_titles))
+
+    config_save(actor=actor, row=modality_ae, save_related=set_stations)
     return modality_ae

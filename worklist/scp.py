@@ -7,7 +7,8 @@ connection (one per thread) is opened by the first query of an association,
 reused by each of its C-FINDs and closed when the association ends.
 
 Per association: one read of the modality registry. Per C-FIND: one query
-for the worklist, one insert in the query log (after the final response).
+for the worklist, one insert in the query log and one in the audit trail
+(after the final response).
 """
 
 from __future__ import annotations
@@ -39,10 +40,12 @@ from pynetdicom.transport import ThreadedAssociationServer
 
 from ris import metrics
 from ris.db import release_connection
+from ris.selectors.worklist import PATIENT
+from ris.services.audit import worklist_query_view
 from ris.tls import server_context
 from worklist import pdu_limit
 from worklist.matching import InvalidKey
-from worklist.mpps import handle_n_create, handle_n_set
+from worklist.mpps import association_actor, handle_n_create, handle_n_set
 from worklist.query import IdentifierMismatch, build_query
 from worklist.registry import ModalityPolicy, modality_policy, worklist_query_record
 from worklist.response import Context, ResponsePlan
@@ -150,6 +153,7 @@ def _stream(event: Event, policy: ModalityPolicy, outcome: FindOutcome) -> Itera
             yield outcome.ends(CANCELLED), None
             return
         outcome.items += 1
+        outcome.patient_ids.add(row[f"{PATIENT}patient_id"])
         yield pending, plan.build(row, context)
     yield outcome.ends(SUCCESS), None
 
@@ -162,6 +166,7 @@ class FindOutcome:
         self.at = timezone.now()
         self.started = time.perf_counter()
         self.items = 0
+        self.patient_ids: set[str] = set()
         self.status: int | None = None
         self.elapsed_ms = 0.0
 
@@ -185,8 +190,14 @@ class FindOutcome:
                     duration_ms=self.elapsed_ms,
                     status=status,
                 )
+            worklist_query_view(
+                actor=association_actor(event.assoc),
+                items=self.items,
+                patient_ids=self.patient_ids,
+                status=f"{status:04X}",
+            )
         except Exception:  # the log never takes the listener down
-            log.exception("C-FIND from %s: query log not written", self.policy.ae_title)
+            log.exception("C-FIND from %s: query log or audit event not written", self.policy.ae_title)
         finally:
             release_connection()
 

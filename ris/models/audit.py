@@ -10,6 +10,8 @@ class AuditEvent(models.Model):
         API = "API", "REST API"
         HL7 = "HL7", "HL7 MLLP"
         DICOM = "DICOM", "DICOM"
+        FHIR = "FHIR", "FHIR API"
+        SYSTEM = "SYSTEM", "system (worker, command)"
 
     class Action(models.TextChoices):
         VIEW = "VIEW", "viewed"

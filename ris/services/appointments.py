@@ -11,7 +11,9 @@ import datetime as dt
 from django.db import transaction
 
 from ris.exceptions import InvalidInput
-from ris.models import Appointment, Patient, Room, ScheduledProcedureStep
+from ris.models import Appointment, AuditEvent, Patient, Room, ScheduledProcedureStep
+from ris.records import Actor
+from ris.services.audit import audit_record
 from ris.services.scheduling_rules import catalogue_entry, check_booking
 
 DEFAULT_DURATION_MINUTES = 15
@@ -19,25 +21,30 @@ DEFAULT_DURATION_MINUTES = 15
 
 @transaction.atomic
 def appointment_book(
-    *, step: ScheduledProcedureStep, room: Room, start: dt.datetime, duration_minutes: int | None = None, user=None
+    *,
+    step: ScheduledProcedureStep,
+    room: Room,
+    start: dt.datetime,
+    actor: Actor,
+    duration_minutes: int | None = None,
 ) -> Appointment:
     """Book a step not yet booked (or move it, if it is) into `room` at `start`."""
     existing = Appointment.objects.filter(step=step).first()
     if existing is not None:
-        return appointment_move(appointment=existing, room=room, start=start, user=user)
+        return appointment_move(appointment=existing, room=room, start=start, actor=actor)
     minutes = duration_minutes or _default_duration(step)
     end = _end(start, minutes)
     step = _lock(step, [room])
     patient = step.requested_procedure.order.patient
     check_booking(step=step, room=room, start=start, end=end, patient_id=patient.pk)
-    appointment = Appointment(step=step, room=room, patient=patient, start=start, end=end, booked_by=user)
-    _save(appointment, minutes)
+    appointment = Appointment(step=step, room=room, patient=patient, start=start, end=end, booked_by=actor.person)
+    _save(appointment, minutes, actor, "booked")
     return appointment
 
 
 @transaction.atomic
 def appointment_move(
-    *, appointment: Appointment, start: dt.datetime, room: Room | None = None, user=None
+    *, appointment: Appointment, start: dt.datetime, actor: Actor, room: Room | None = None
 ) -> Appointment:
     """Move a booking to another start and, optionally, another room; the duration is kept."""
     room = room or appointment.room
@@ -48,12 +55,12 @@ def appointment_move(
         step=appointment.step, room=room, start=start, end=end, patient_id=appointment.patient_id, ignore=appointment
     )
     appointment.room, appointment.start, appointment.end = room, start, end
-    _save(appointment, minutes)
+    _save(appointment, minutes, actor, "moved")
     return appointment
 
 
 @transaction.atomic
-def appointment_resize(*, appointment: Appointment, duration_minutes: int, user=None) -> Appointment:
+def appointment_resize(*, appointment: Appointment, duration_minutes: int, actor: Actor) -> Appointment:
     """Change how long a booking lasts; it keeps its room and start."""
     appointment.step = _lock(appointment.step, [appointment.room])
     end = _end(appointment.start, duration_minutes)
@@ -66,7 +73,7 @@ def appointment_resize(*, appointment: Appointment, duration_minutes: int, user=
         ignore=appointment,
     )
     appointment.end = end
-    _save(appointment, duration_minutes)
+    _save(appointment, duration_minutes, actor, "resized")
     return appointment
 
 
@@ -100,8 +107,12 @@ def _lock(step: ScheduledProcedureStep, rooms: list[Room]) -> ScheduledProcedure
     )
 
 
-def _save(appointment: Appointment, minutes: int) -> None:
+def _save(appointment: Appointment, minutes: int, actor: Actor, verb: str) -> None:
     appointment.save()
+    detail = f"{verb}: {appointment.room.code} {appointment.start:%Y-%m-%d %H:%M}, {minutes} min"
+    audit_record(
+        actor=actor, action=AuditEvent.Action.CHANGE, patient=appointment.patient, obj=appointment, detail=detail
+    )
     step, room = appointment.step, appointment.room
     step.start, step.expected_duration_minutes, step.location = appointment.start, minutes, room.code
     if room.station is not None:

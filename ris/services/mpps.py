@@ -27,6 +27,7 @@ from ris.exceptions import (
 from ris.models import AuditEvent, ImagingOrder, PerformedProcedureStep, RequestedProcedure, ScheduledProcedureStep
 from ris.records import (
     CLEAR,
+    Actor,
     CodedValue,
     DoseData,
     OrderData,
@@ -52,7 +53,7 @@ FORWARD_CREATE, FORWARD_SET = "N-CREATE", "N-SET"
 
 
 @transaction.atomic
-def mpps_create(*, data: PerformedStepData) -> PerformedProcedureStep:
+def mpps_create(*, data: PerformedStepData, actor: Actor) -> PerformedProcedureStep:
     """N-CREATE (PS3.4 F.7.2.1): only IN PROGRESS; linked steps start."""
     if data.status != _P.IN_PROGRESS:
         raise InvalidStatus(f"an MPPS is created IN PROGRESS, not {data.status!r}")
@@ -63,7 +64,7 @@ def mpps_create(*, data: PerformedStepData) -> PerformedProcedureStep:
     pps.steps.set(steps)
     _apply_to_steps(pps)
     _forward(FORWARD_CREATE, pps.sop_instance_uid, data.dataset)
-    _audit(pps, AuditEvent.Action.CREATE, actor=data.sender)
+    _audit(pps, AuditEvent.Action.CREATE, actor=actor)
     log.info(
         "MPPS %s created from %s, %s",
         pps.sop_instance_uid,
@@ -119,7 +120,7 @@ def _ref_condition(ref: ScheduledStepRef, modality: str) -> Q:
 
 
 @transaction.atomic
-def mpps_update(*, sop_instance_uid: str, change: PerformedStepChange) -> PerformedProcedureStep:
+def mpps_update(*, sop_instance_uid: str, change: PerformedStepChange, actor: Actor) -> PerformedProcedureStep:
     """N-SET (PS3.4 F.7.2.2): only while IN PROGRESS; a final status moves the steps."""
     pps = _locked(sop_instance_uid)
     if pps.is_final:
@@ -137,25 +138,18 @@ def mpps_update(*, sop_instance_uid: str, change: PerformedStepChange) -> Perfor
     if pps.is_final:
         _apply_to_steps(pps)
     _forward(FORWARD_SET, sop_instance_uid, change.dataset)
-    _audit(pps, AuditEvent.Action.CHANGE, actor=pps.station_ae_title)
+    _audit(pps, AuditEvent.Action.CHANGE, actor=actor)
     return pps
 
 
-def _audit(pps: PerformedProcedureStep, action: str, *, actor: str) -> None:
-    """The modality changed the exam of each patient its MPPS covers."""
+def _audit(pps: PerformedProcedureStep, action: str, *, actor: Actor, detail: str = "") -> None:
+    """The actor changed the exam of each patient the MPPS covers."""
     patients = {
         step.requested_procedure.order.patient
         for step in pps.steps.select_related("requested_procedure__order__patient")
     }
     for patient in patients or {None}:
-        audit_record(
-            door=AuditEvent.Door.DICOM,
-            action=action,
-            patient=patient,
-            obj=pps,
-            actor=actor,
-            detail=f"MPPS {pps.status}",
-        )
+        audit_record(actor=actor, action=action, patient=patient, obj=pps, detail=detail or f"MPPS {pps.status}")
 
 
 def _locked(sop_instance_uid: str) -> PerformedProcedureStep:
@@ -239,9 +233,14 @@ def _step_path(pps: PerformedProcedureStep) -> list[str]:
 
 
 @transaction.atomic
-def mpps_link_to_order(*, pps: PerformedProcedureStep, order: ImagingOrder) -> PerformedProcedureStep:
+def mpps_link_to_order(*, pps: PerformedProcedureStep, order: ImagingOrder, actor: Actor) -> PerformedProcedureStep:
     """Reconcile an unscheduled MPPS: link it to the order's open steps on its modality."""
-    pps = _locked(pps.sop_instance_uid)
+    pps = _link(_locked(pps.sop_instance_uid), order)
+    _audit(pps, AuditEvent.Action.CHANGE, actor=actor, detail=f"MPPS linked to order {order.accession_number}")
+    return pps
+
+
+def _link(pps: PerformedProcedureStep, order: ImagingOrder) -> PerformedProcedureStep:
     steps = _open_steps(order, pps.modality)
     if not steps:
         raise InvalidInput(f"order {order.accession_number} has no open {pps.modality} step", field="order")
@@ -259,13 +258,14 @@ def _open_steps(order: ImagingOrder, modality: str) -> list[ScheduledProcedureSt
 
 
 @transaction.atomic
-def mpps_register_unscheduled_exam(*, pps: PerformedProcedureStep) -> ImagingOrder:
+def mpps_register_unscheduled_exam(*, pps: PerformedProcedureStep, actor: Actor) -> ImagingOrder:
     """Reconcile an unscheduled MPPS as a new exam: an order made from what it says."""
     pps = _locked(pps.sop_instance_uid)
     if not pps.unscheduled:
         raise InvalidInput(f"MPPS {pps.sop_instance_uid} is already linked", field="unscheduled")
-    order = order_place(patient=_patient_of(pps), order=_order_of(pps))
-    mpps_link_to_order(pps=pps, order=order)
+    order = order_place(patient=_patient_of(pps), order=_order_of(pps), actor=actor)
+    _link(pps, order)
+    _audit(pps, AuditEvent.Action.CHANGE, actor=actor, detail=f"MPPS registered as order {order.accession_number}")
     return order
 
 

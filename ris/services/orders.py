@@ -11,8 +11,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ris.exceptions import DuplicateOrder, IllegalTransition, InvalidInput, UnknownOrder
-from ris.models import ImagingOrder, RequestedProcedure, ScheduledProcedureStep
-from ris.records import CLEAR, OrderData, OrderKey, PatientData, ProcedureData, StationRule, StepData, plain
+from ris.models import AuditEvent, ImagingOrder, RequestedProcedure, ScheduledProcedureStep
+from ris.records import CLEAR, Actor, OrderData, OrderKey, PatientData, ProcedureData, StationRule, StepData, plain
+from ris.services.audit import audit_record
 from ris.services.catalogue_defaults import step_defaults
 from ris.services.patients import patient_upsert
 from ris.states import ORDER_MACHINE, STEP_MACHINE, OrderStatus, StepStatus
@@ -34,14 +35,19 @@ _STEP_FIELDS = (
 
 
 @transaction.atomic
-def order_place(*, patient: PatientData, order: OrderData) -> ImagingOrder:
+def order_place(*, patient: PatientData, order: OrderData, actor: Actor) -> ImagingOrder:
     """Create an order with its procedures and steps (HL7 ORC-1 NW, manual entry)."""
     order = plain(order)
     patient_row = patient_upsert(data=patient)
     row = _create_order(patient_row, order)
     for procedure in order.procedures or [ProcedureData()]:
         _create_procedure(row, procedure, order.station_rules)
+    _audit(actor, AuditEvent.Action.CREATE, row, f"order {row.accession_number}")
     return row
+
+
+def _audit(actor: Actor, action: str, row: ImagingOrder, detail: str) -> None:
+    audit_record(actor=actor, action=action, patient=row.patient, obj=row, detail=detail)
 
 
 def order_find(*, key: OrderKey, lock: bool = False) -> ImagingOrder:
@@ -58,7 +64,7 @@ def order_find(*, key: OrderKey, lock: bool = False) -> ImagingOrder:
 
 
 @transaction.atomic
-def order_change(*, key: OrderKey, order: OrderData) -> ImagingOrder:
+def order_change(*, key: OrderKey, order: OrderData, actor: Actor) -> ImagingOrder:
     """Change an order in place (HL7 ORC-1 XO). Empty values keep what is
     stored, CLEAR erases it. Identifiers (accession, requested procedure ID,
     SPS ID, Study Instance UID) never change."""
@@ -75,6 +81,7 @@ def order_change(*, key: OrderKey, order: OrderData) -> ImagingOrder:
             _create_procedure(row, plain(data), order.station_rules)
         else:
             _change_procedure(procedure, data, order.station_rules)
+    _audit(actor, AuditEvent.Action.CHANGE, row, f"order {row.accession_number} changed")
     return row
 
 
@@ -83,43 +90,43 @@ def raise_illegal(row: ImagingOrder, verb: str) -> None:
 
 
 @transaction.atomic
-def order_cancel(*, key: OrderKey) -> ImagingOrder:
+def order_cancel(*, key: OrderKey, actor: Actor) -> ImagingOrder:
     """HL7 ORC-1 CA: the order and its open steps are canceled (before any is performed)."""
-    return _move(order_find(key=key, lock=True), OrderStatus.CANCELED, StepStatus.CANCELED)
+    return _move(actor, order_find(key=key, lock=True), OrderStatus.CANCELED, StepStatus.CANCELED)
 
 
 @transaction.atomic
-def order_discontinue(*, key: OrderKey) -> ImagingOrder:
+def order_discontinue(*, key: OrderKey, actor: Actor) -> ImagingOrder:
     """HL7 ORC-1 DC: the order stops; steps not yet final are discontinued."""
-    return _move(order_find(key=key, lock=True), OrderStatus.DISCONTINUED, StepStatus.DISCONTINUED)
+    return _move(actor, order_find(key=key, lock=True), OrderStatus.DISCONTINUED, StepStatus.DISCONTINUED)
 
 
 @transaction.atomic
-def order_hold(*, key: OrderKey) -> ImagingOrder:
+def order_hold(*, key: OrderKey, actor: Actor) -> ImagingOrder:
     """HL7 ORC-1 HD: the order waits; its steps keep their status."""
-    return _move(order_find(key=key, lock=True), OrderStatus.ON_HOLD)
+    return _move(actor, order_find(key=key, lock=True), OrderStatus.ON_HOLD)
 
 
 @transaction.atomic
-def order_release(*, key: OrderKey) -> ImagingOrder:
+def order_release(*, key: OrderKey, actor: Actor) -> ImagingOrder:
     """HL7 ORC-1 RL: a held order is scheduled again."""
     row = order_find(key=key, lock=True)
     if row.status != OrderStatus.ON_HOLD:
         raise_illegal(row, "released (it is not on hold)")
-    return _move(row, OrderStatus.SCHEDULED)
+    return _move(actor, row, OrderStatus.SCHEDULED)
 
 
 @transaction.atomic
-def order_status_change(*, key: OrderKey, status: str) -> ImagingOrder:
+def order_status_change(*, key: OrderKey, status: str, actor: Actor) -> ImagingOrder:
     """HL7 ORC-1 SC with ORC-5: the sender's view of the order's status."""
     row = order_find(key=key, lock=True)
     if row.status == status:
         return row  # told what we know already
     step_status = {OrderStatus.CANCELED: StepStatus.CANCELED, OrderStatus.DISCONTINUED: StepStatus.DISCONTINUED}
-    return _move(row, status, step_status.get(status))
+    return _move(actor, row, status, step_status.get(status))
 
 
-def _move(row: ImagingOrder, status: str, step_status: str | None = None) -> ImagingOrder:
+def _move(actor: Actor, row: ImagingOrder, status: str, step_status: str | None = None) -> ImagingOrder:
     ORDER_MACHINE.check(row.status, status)
     row.status = status
     row.save(update_fields=["status", "updated_at"])
@@ -130,6 +137,7 @@ def _move(row: ImagingOrder, status: str, step_status: str | None = None) -> Ima
             STEP_MACHINE.check(step.status, step_status)
             step.status = step_status
             step.save(update_fields=["status"])
+    _audit(actor, AuditEvent.Action.CHANGE, row, f"order {row.accession_number} {status}")
     return row
 
 

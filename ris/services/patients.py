@@ -3,8 +3,9 @@
 from django.db import transaction
 
 from ris.exceptions import InvalidInput
-from ris.models import ImagingOrder, Patient
-from ris.records import CLEAR, PatientData
+from ris.models import AuditEvent, ImagingOrder, Patient
+from ris.records import CLEAR, Actor, PatientData
+from ris.services.audit import audit_record
 
 _UPDATABLE = ("name", "name_ideographic", "name_phonetic", "birth_date", "sex")
 
@@ -29,13 +30,15 @@ def patient_upsert(*, data: PatientData) -> Patient:
 
 
 @transaction.atomic
-def patient_update(*, data: PatientData) -> Patient:
+def patient_update(*, data: PatientData, actor: Actor) -> Patient:
     """HL7 ADT A01/A04/A08: the patient as the sender now knows them."""
-    return patient_upsert(data=data)
+    patient = patient_upsert(data=data)
+    audit_record(actor=actor, action=AuditEvent.Action.CHANGE, patient=patient, obj=patient)
+    return patient
 
 
 @transaction.atomic
-def patient_merge(*, surviving: PatientData, prior_patient_id: str, prior_issuer: str) -> Patient:
+def patient_merge(*, surviving: PatientData, prior_patient_id: str, prior_issuer: str, actor: Actor) -> Patient:
     """HL7 ADT A40: the prior patient's orders move to the survivor, and the
     prior record points to it (`merged_into`). An unknown prior identifier is
     recorded as merged, so that later messages naming it reach the survivor."""
@@ -49,6 +52,8 @@ def patient_merge(*, surviving: PatientData, prior_patient_id: str, prior_issuer
     Patient.objects.filter(merged_into=prior).update(merged_into=survivor)  # earlier merges follow
     prior.merged_into = survivor
     prior.save(update_fields=["merged_into", "updated_at"])
+    detail = f"merged {prior.patient_id} into {survivor.patient_id}"
+    audit_record(actor=actor, action=AuditEvent.Action.CHANGE, patient=survivor, obj=survivor, detail=detail)
     return survivor
 
 

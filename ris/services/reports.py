@@ -12,7 +12,9 @@ from django.db.models import Max
 from django.utils import timezone
 
 from ris.exceptions import IllegalTransition, InvalidInput
-from ris.models import Report, ReportVersion, RequestedProcedure
+from ris.models import AuditEvent, Report, ReportVersion, RequestedProcedure
+from ris.records import Actor
+from ris.services.audit import audit_record
 from ris.services.outbox import outbox_enqueue
 from ris.states import REPORT_MACHINE, ReportStatus
 
@@ -20,19 +22,29 @@ SIGNABLE = (ReportStatus.PRELIMINARY, ReportStatus.FINAL)
 
 
 @transaction.atomic
-def report_save_draft(*, procedure: RequestedProcedure, author, findings: str, impression: str) -> ReportVersion:
+def report_save_draft(
+    *, procedure: RequestedProcedure, author, findings: str, impression: str, actor: Actor
+) -> ReportVersion:
     """Create or update the working draft of the procedure's report."""
     report = _report_for(procedure)
     if report.is_final:
         raise IllegalTransition("report is final: correct it or add an addendum")
-    draft = report.draft() or ReportVersion(report=report, number=_next_number(report))
+    draft = report.draft()
+    action = AuditEvent.Action.CHANGE if draft else AuditEvent.Action.CREATE
+    draft = draft or ReportVersion(report=report, number=_next_number(report))
     draft.findings, draft.impression, draft.author = findings, impression, author
     draft.save()
+    _audit(actor, action, report, draft, "draft saved")
     return draft
 
 
+def _audit(actor: Actor, action: str, report: Report, version: ReportVersion, what: str) -> None:
+    detail = f"report {report.uid} version {version.number} {what}"
+    audit_record(actor=actor, action=action, patient=report.order.patient, obj=report, detail=detail)
+
+
 @transaction.atomic
-def report_sign(*, report: Report, signer, status: str) -> ReportVersion:
+def report_sign(*, report: Report, signer, status: str, actor: Actor) -> ReportVersion:
     """Sign the draft (or the preliminary text again) as preliminary or final."""
     report = _locked(report)
     if status not in SIGNABLE:
@@ -40,34 +52,40 @@ def report_sign(*, report: Report, signer, status: str) -> ReportVersion:
     REPORT_MACHINE.check(report.status, status)
     version = report.draft() or _copy_of_latest(report)
     _require_text(version.findings, version.impression)
-    return _sign(report, version, signer, status)
+    return _sign(actor, report, version, signer, status)
 
 
 @transaction.atomic
 def report_submit(
-    *, procedure: RequestedProcedure, user, findings: str, impression: str, status: str = ReportStatus.DRAFT
+    *,
+    procedure: RequestedProcedure,
+    user,
+    findings: str,
+    impression: str,
+    actor: Actor,
+    status: str = ReportStatus.DRAFT,
 ) -> ReportVersion:
     """Save the text as the draft and, unless `status` is DRAFT, sign it: the
     reporting page's one call for "save", "sign preliminary" and "sign final"."""
-    draft = report_save_draft(procedure=procedure, author=user, findings=findings, impression=impression)
+    draft = report_save_draft(procedure=procedure, author=user, findings=findings, impression=impression, actor=actor)
     if status == ReportStatus.DRAFT:
         return draft
-    return report_sign(report=draft.report, signer=user, status=status)
+    return report_sign(report=draft.report, signer=user, status=status, actor=actor)
 
 
 @transaction.atomic
-def report_correct(*, report: Report, signer, findings: str, impression: str) -> ReportVersion:
+def report_correct(*, report: Report, signer, findings: str, impression: str, actor: Actor) -> ReportVersion:
     """Replace the text of a final report by a corrected, signed version."""
     report = _locked(report)
     REPORT_MACHINE.check(report.status, ReportStatus.CORRECTED)
     _require_text(findings, impression)
     version = _copy_of_latest(report)
     version.findings, version.impression, version.author = findings, impression, signer
-    return _sign(report, version, signer, ReportStatus.CORRECTED)
+    return _sign(actor, report, version, signer, ReportStatus.CORRECTED)
 
 
 @transaction.atomic
-def report_addendum(*, report: Report, signer, text: str) -> ReportVersion:
+def report_addendum(*, report: Report, signer, text: str, actor: Actor) -> ReportVersion:
     """Add a signed addendum to a final report; the earlier text stays as it was."""
     report = _locked(report)
     REPORT_MACHINE.check(report.status, ReportStatus.ADDENDUM)
@@ -76,7 +94,7 @@ def report_addendum(*, report: Report, signer, text: str) -> ReportVersion:
     version = _copy_of_latest(report)
     version.addenda = "\n\n".join(part for part in (version.addenda, text.strip()) if part)
     version.author = signer
-    return _sign(report, version, signer, ReportStatus.ADDENDUM)
+    return _sign(actor, report, version, signer, ReportStatus.ADDENDUM)
 
 
 def _report_for(procedure: RequestedProcedure) -> Report:
@@ -117,7 +135,7 @@ def _require_text(findings: str, impression: str) -> None:
         raise InvalidInput("a report needs findings or an impression", field="findings")
 
 
-def _sign(report: Report, version: ReportVersion, signer, status: str) -> ReportVersion:
+def _sign(actor: Actor, report: Report, version: ReportVersion, signer, status: str) -> ReportVersion:
     if signer is None:
         raise InvalidInput("a report is signed by a person", field="signer")
     version.status, version.signer, version.signed_at = status, signer, timezone.now()
@@ -125,4 +143,5 @@ def _sign(report: Report, version: ReportVersion, signer, status: str) -> Report
     report.status = status
     report.save(update_fields=["status", "updated_at"])
     outbox_enqueue(event="report", context={"report_version_id": version.pk}, order=report.order)
+    _audit(actor, AuditEvent.Action.CHANGE, report, version, f"signed {status}")
     return version

@@ -1,4 +1,6 @@
 from ris.models import Station
+from ris.records import Actor
+from ris.services.configuration import config_save
 
 
 def station_for_modality(modality: str) -> Station | None:
@@ -9,6 +11,8 @@ def station_for_modality(modality: str) -> Station | None:
     return stations.first()
 
 
-def station_add(*, ae_title: str, modality: str, station_name: str = "", location: str = "") -> Station:
+def station_add(*, ae_title: str, modality: str, actor: Actor, station_name: str = "", location: str = "") -> Station:
     """Register a modality station (the admin does the same by hand)."""
-    return Station.objects.create(ae_title=ae_title, modality=modality, station_name=station_name, location=location)
+    station = Station(ae_title=ae_title, modality=modality, station_name=station_name, location=location)
+    config_save(actor=actor, row=station)
+    return station

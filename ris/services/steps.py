@@ -13,7 +13,9 @@ import logging
 from django.db import transaction
 
 from ris.exceptions import IllegalTransition
-from ris.models import ImagingOrder, ScheduledProcedureStep
+from ris.models import AuditEvent, ImagingOrder, ScheduledProcedureStep
+from ris.records import Actor
+from ris.services.audit import audit_record
 from ris.services.outbox import outbox_enqueue
 from ris.states import ORDER_MACHINE, STEP_MACHINE, OrderStatus, StepStatus
 
@@ -21,22 +23,25 @@ log = logging.getLogger(__name__)
 _S, _O = StepStatus, OrderStatus
 
 
-def step_check_in(*, step: ScheduledProcedureStep) -> ScheduledProcedureStep:
+def step_check_in(*, step: ScheduledProcedureStep, actor: Actor) -> ScheduledProcedureStep:
     """The patient has arrived (UI check-in)."""
-    return step_set_status(step=step, status=_S.ARRIVED)
+    return step_set_status(step=step, status=_S.ARRIVED, actor=actor)
 
 
-def step_ready(*, step: ScheduledProcedureStep) -> ScheduledProcedureStep:
+def step_ready(*, step: ScheduledProcedureStep, actor: Actor) -> ScheduledProcedureStep:
     """The patient is prepared and waits at the modality."""
-    return step_set_status(step=step, status=_S.READY)
+    return step_set_status(step=step, status=_S.READY, actor=actor)
 
 
 @transaction.atomic
-def step_set_status(*, step: ScheduledProcedureStep, status: str) -> ScheduledProcedureStep:
+def step_set_status(*, step: ScheduledProcedureStep, status: str, actor: Actor) -> ScheduledProcedureStep:
     """Set a step's status by hand (e.g. a modality without MPPS); the order follows."""
     row = ScheduledProcedureStep.objects.select_for_update().get(pk=step.pk)
     step_move(row, status)
-    order_follow_steps(order_id=row.requested_procedure.order_id)
+    order = order_follow_steps(order_id=row.requested_procedure.order_id)
+    audit_record(
+        actor=actor, action=AuditEvent.Action.CHANGE, patient=order.patient, obj=row, detail=f"status {status}"
+    )
     return row
 
 

@@ -12,6 +12,7 @@ from ris.services.appointments import appointment_book
 from tests import factories as f
 from tests import mpps_scu
 from tests.browser.conftest import log_in
+from tests.factories import TEST_ACTOR
 from tests.peers import findscu
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -101,8 +102,12 @@ def test_scheduler_finds_an_order_drags_it_onto_a_slot_and_the_modality_sees_it(
 
 def test_conflicting_drag_is_refused_with_the_reason_and_snaps_back(page, ct_rooms, today):
     ct1, _ = ct_rooms
-    appointment_book(step=f.step(patient_id="P1", accession="ACC1"), room=ct1, start=f.local(today, 9))
-    later = appointment_book(step=f.step(patient_id="P2", accession="ACC2"), room=ct1, start=f.local(today, 11))
+    appointment_book(
+        actor=TEST_ACTOR, step=f.step(patient_id="P1", accession="ACC1"), room=ct1, start=f.local(today, 9)
+    )
+    later = appointment_book(
+        actor=TEST_ACTOR, step=f.step(patient_id="P2", accession="ACC2"), room=ct1, start=f.local(today, 11)
+    )
     f.user_with_role("scheduler", "sam")
     log_in(page, "sam", f.PASSWORD)
     page.goto("/calendar/")
@@ -123,7 +128,7 @@ def test_conflicting_drag_is_refused_with_the_reason_and_snaps_back(page, ct_roo
 
 def test_dragging_a_booking_to_a_free_slot_moves_it_in_the_worklist(page, ct_rooms, today):
     ct1, ct2 = ct_rooms
-    appointment = appointment_book(step=f.step(accession="ACC3"), room=ct1, start=f.local(today, 9))
+    appointment = appointment_book(actor=TEST_ACTOR, step=f.step(accession="ACC3"), room=ct1, start=f.local(today, 9))
     f.user_with_role("scheduler", "sam")
     log_in(page, "sam", f.PASSWORD)
     page.goto("/calendar/")
@@ -146,8 +151,8 @@ def test_status_board_shows_an_exam_started_by_mpps_without_reloading(page, ct_r
     ct1, _ = ct_rooms
     first = f.step(patient_id="P1", accession="ACC7", name="BOARD^BEN")
     second = f.step(patient_id="P2", accession="ACC8", name="BOARD^BELLA")
-    appointment_book(step=first, room=ct1, start=f.local(today, 8))
-    appointment_book(step=second, room=ct1, start=f.local(today, 8, 30))
+    appointment_book(actor=TEST_ACTOR, step=first, room=ct1, start=f.local(today, 8))
+    appointment_book(actor=TEST_ACTOR, step=second, room=ct1, start=f.local(today, 8, 30))
     f.user_with_role("technologist", "tom")
     log_in(page, "tom", f.PASSWORD)
     page.goto("/board/")
@@ -186,7 +191,7 @@ def test_keyboard_only_booking_from_the_calendar_list(page, ct_rooms, today):
 
 def test_week_view_shows_the_booking_on_its_day(page, ct_rooms, today):
     ct1, _ = ct_rooms
-    appointment_book(step=f.step(accession="ACC6"), room=ct1, start=f.local(today, 9))
+    appointment_book(actor=TEST_ACTOR, step=f.step(accession="ACC6"), room=ct1, start=f.local(today, 9))
     f.user_with_role("scheduler", "sam")
     log_in(page, "sam", f.PASSWORD)
     page.goto("/calendar/")

@@ -14,6 +14,7 @@ from ris.services.appointments import appointment_book
 from ris.services.steps import step_set_status
 from tests import factories as f
 from tests.browser.conftest import log_in, screenshot
+from tests.factories import TEST_ACTOR
 
 pytestmark = [
     pytest.mark.slow,
@@ -41,7 +42,7 @@ def busy_day(today):
     steps = []
     for i, (code, hour, minute, procedure, modality) in enumerate(plan):
         step = f.step(patient_id=f"MRN{i}", name=PATIENTS[i], code=procedure, modality=modality, accession=f"A{i}")
-        appointment_book(step=step, room=rooms[code], start=f.local(today, hour, minute))
+        appointment_book(actor=TEST_ACTOR, step=step, room=rooms[code], start=f.local(today, hour, minute))
         steps.append(step)
     for i in (5, 6):
         f.step(patient_id=f"MRN{i}", name=PATIENTS[i], accession=f"A{i}", priority="STAT" if i == 5 else "ROUTINE")
@@ -52,7 +53,7 @@ def test_screenshots_of_the_calendar_and_the_status_board(page):
     today = timezone.localdate()
     steps = busy_day(today)
     for step, status in zip(steps, ["STARTED", "ARRIVED", "READY"], strict=False):
-        step_set_status(step=step, status=status)
+        step_set_status(actor=TEST_ACTOR, step=step, status=status)
     f.user_with_role("administrator", "admin")
     log_in(page, "admin", f.PASSWORD)
     page.goto("/calendar/")

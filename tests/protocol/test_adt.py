@@ -78,3 +78,13 @@ def test_a40_without_mrg_is_acked_ae_100(mllp):
         ack = ack_segments(client.exchange(adt("M2", "A40", pid={3: "P1^^^HOSP"})))
     assert ack["MSA"][1] == "AE"
     assert ack["ERR"][3].startswith("100^")
+
+
+def test_a_patient_update_is_audited_with_the_sender_and_its_message(mllp):
+    from ris.models import AuditEvent
+
+    with MllpClient(mllp.port) as client:
+        client.exchange(adt("ADTAUD1", "A08", pid={3: "P78^^^HOSP", 5: "DOE^JOHN"}))
+    event = AuditEvent.objects.get(door=AuditEvent.Door.HL7)
+    assert (event.action, event.patient.patient_id, event.address.startswith("127.0.0.1")) == ("CHANGE", "P78", True)
+    assert event.actor == "EHR" and "ADTAUD1" in event.detail

@@ -13,6 +13,7 @@ from ris.services.orders import order_place
 from ris.services.outbox import outbox_build
 from ris.services.steps import step_set_status
 from tests.conftest import free_port
+from tests.factories import TEST_ACTOR
 from tests.mpps_scu import MppsScu, final, in_progress, scheduled_item, series_item
 from tests.peers import findscu
 
@@ -27,6 +28,7 @@ def _order(accession="ACC5001", procedures=None) -> ImagingOrder:
         ProcedureData(requested_procedure_id="RP5001", study_instance_uid=STUDY_UID, steps=[step])
     ]
     return order_place(
+        actor=TEST_ACTOR,
         patient=PatientData(patient_id="PAT5001", name="DOE^JANE"),
         order=OrderData(placer_number=f"PL{accession}", accession_number=accession, procedures=procedures),
     )
@@ -386,7 +388,7 @@ def _exposure():
 
 def test_mpps_for_a_cancelled_step_is_refused_0110_with_the_reason(dicom):
     _order()
-    step_set_status(step=_step(), status="CANCELED")
+    step_set_status(actor=TEST_ACTOR, step=_step(), status="CANCELED")
     with MppsScu(dicom) as scu:
         status, _ = scu.create(in_progress([_item()]))
     assert status.Status == 0x0110
@@ -460,3 +462,20 @@ def test_an_mpps_is_in_the_audit_trail_as_the_modality_changing_the_patients_exa
     assert status.Status == 0x0000
     event = AuditEvent.objects.get(door=AuditEvent.Door.DICOM)
     assert (event.action, event.actor, event.patient.patient_id) == ("CREATE", "CT01", "PAT5001")
+
+
+def test_an_mpps_update_is_audited_with_the_calling_ae_and_its_address(dicom):
+    from ris.models import AuditEvent
+
+    _order()
+    uid = generate_uid()
+    with MppsScu(dicom, calling_ae="CT01") as scu:
+        scu.create(in_progress([_item()]), uid)
+        status, _ = scu.set(uid, final())
+    assert status.Status == 0x0000
+    created, changed = AuditEvent.objects.filter(door=AuditEvent.Door.DICOM).order_by("pk")
+    assert (created.action, changed.action) == ("CREATE", "CHANGE")
+    assert {(e.actor, e.address, e.patient.patient_id) for e in (created, changed)} == {
+        ("CT01", "127.0.0.1", "PAT5001")
+    }
+    assert "MPPS COMPLETED" in changed.detail

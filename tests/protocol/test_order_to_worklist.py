@@ -109,5 +109,6 @@ def test_an_applied_order_is_in_the_audit_trail_with_its_sender_and_patient(mllp
     with MllpClient(mllp.port) as client:
         client.exchange(orm_new_order("AUD1"))
     event = AuditEvent.objects.get(door=AuditEvent.Door.HL7)
-    assert (event.actor, event.action, event.patient.patient_id) == ("EHR", "CHANGE", "PAT1001")
+    # The order service records what it did: a new order is a CREATE.
+    assert (event.actor, event.action, event.patient.patient_id) == ("EHR", "CREATE", "PAT1001")
     assert "AUD1" in event.detail

@@ -11,7 +11,7 @@ from ris.services.outbox import outbox_deliver
 from ris.services.reports import report_addendum, report_correct, report_save_draft, report_sign
 from ris.states import ReportStatus
 from tests.conftest import free_port
-from tests.factories import placed_order, radiologist
+from tests.factories import TEST_ACTOR, placed_order, radiologist
 from tests.fhir_server import FakeFhirServer
 from tests.workers import running_worker
 
@@ -35,8 +35,10 @@ def _destination(base_url: str, **extra) -> Destination:
 
 def _sign_final():
     procedure = placed_order().procedures.get()
-    draft = report_save_draft(procedure=procedure, author=radiologist(), findings="No bleed.", impression="Normal.")
-    return report_sign(report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
+    draft = report_save_draft(
+        actor=TEST_ACTOR, procedure=procedure, author=radiologist(), findings="No bleed.", impression="Normal."
+    )
+    return report_sign(actor=TEST_ACTOR, report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
 
 
 def _report_of(bundle: dict) -> dict:
@@ -65,8 +67,10 @@ def test_final_report_arrives_as_a_valid_r4_transaction_without_r5_elements(tran
 def test_correction_and_addendum_update_the_same_diagnostic_report(transactional_db, fhir_server):
     destination = _destination(fhir_server.base_url)
     final = _sign_final()
-    report_correct(report=final.report, signer=radiologist(), findings="Bleed.", impression="Small bleed.")
-    report_addendum(report=final.report, signer=radiologist(), text="Called the ward.")
+    report_correct(
+        actor=TEST_ACTOR, report=final.report, signer=radiologist(), findings="Bleed.", impression="Small bleed."
+    )
+    report_addendum(actor=TEST_ACTOR, report=final.report, signer=radiologist(), text="Called the ward.")
     assert outbox_deliver(destination_id=destination.pk) == 3
     sent = [_report_of(b) for b in fhir_server.bundles()]
     assert [e["resource"]["status"] for e in sent] == ["final", "corrected", "amended"]

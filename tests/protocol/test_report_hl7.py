@@ -12,7 +12,7 @@ from ris.services.reports import report_correct, report_save_draft, report_sign
 from ris.states import ReportStatus
 from tests.conftest import free_port
 from tests.ehr import FakeEhr
-from tests.factories import placed_order, radiologist
+from tests.factories import TEST_ACTOR, placed_order, radiologist
 from tests.workers import running_worker
 
 pytestmark = pytest.mark.slow
@@ -40,8 +40,10 @@ def _destination(port: int, **extra) -> Destination:
 
 def _sign_final():
     procedure = placed_order().procedures.get()
-    draft = report_save_draft(procedure=procedure, author=radiologist(), findings="No bleed.", impression="Normal.")
-    return report_sign(report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
+    draft = report_save_draft(
+        actor=TEST_ACTOR, procedure=procedure, author=radiologist(), findings="No bleed.", impression="Normal."
+    )
+    return report_sign(actor=TEST_ACTOR, report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
 
 
 def _result_status(message: str) -> str:
@@ -58,7 +60,9 @@ def test_final_report_arrives_once_as_f_and_its_correction_as_c(transactional_db
     final = _sign_final()
     assert outbox_deliver(destination_id=destination.pk) == 1
     assert outbox_deliver(destination_id=destination.pk) == 0  # nothing is sent twice
-    report_correct(report=final.report, signer=radiologist(), findings="Small bleed.", impression="Bleed.")
+    report_correct(
+        actor=TEST_ACTOR, report=final.report, signer=radiologist(), findings="Small bleed.", impression="Bleed."
+    )
     assert outbox_deliver(destination_id=destination.pk) == 1
     assert [_result_status(m) for m in ehr.received] == ["F", "C"]
     assert "Small bleed." in ehr.received[1]

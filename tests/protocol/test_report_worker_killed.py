@@ -21,7 +21,7 @@ from ris.services.outbox import outbox_deliver, outbox_sweep
 from ris.services.reports import report_save_draft, report_sign
 from ris.states import ReportStatus
 from tests.ehr import FakeEhr
-from tests.factories import placed_order, radiologist
+from tests.factories import TEST_ACTOR, placed_order, radiologist
 
 pytestmark = [
     pytest.mark.slow,
@@ -69,9 +69,13 @@ def test_a_worker_killed_between_claim_and_ack_leaves_the_report_to_the_next(tra
         timeout_seconds=60,
     )
     draft = report_save_draft(
-        procedure=placed_order().procedures.get(), author=radiologist(), findings="No bleed.", impression="Normal."
+        actor=TEST_ACTOR,
+        procedure=placed_order().procedures.get(),
+        author=radiologist(),
+        findings="No bleed.",
+        impression="Normal.",
     )
-    report_sign(report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
+    report_sign(actor=TEST_ACTOR, report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
     worker = _start_worker(destination.pk)
     assert silent.received.wait(30), "the worker never sent"
     worker.send_signal(signal.SIGKILL)

@@ -4,6 +4,7 @@ answers in the set configured for the calling AE."""
 import pytest
 from pydicom.dataset import Dataset
 
+from tests.factories import TEST_ACTOR
 from tests.peers import findscu
 from tests.worklist_builders import schedule
 from tests.worklist_peers import identifiers, mwl_find, mwl_identifier
@@ -17,7 +18,9 @@ JAPANESE = "\\ISO 2022 IR 87"
 
 def register(ae_title: str, character_set: str) -> None:
     """A modality that sees every station's steps, answered in `character_set`."""
-    modality_register(ae_title=ae_title, character_set=character_set, own_worklist_when_unspecified=False)
+    modality_register(
+        actor=TEST_ACTOR, ae_title=ae_title, character_set=character_set, own_worklist_when_unspecified=False
+    )
 
 
 def test_latin1_request_matches_and_latin1_modality_gets_latin1(dicom, transactional_db):

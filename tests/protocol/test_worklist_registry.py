@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 
 from ris.services.stations import station_add
+from tests.factories import TEST_ACTOR
 from tests.peers import findscu
 from tests.worklist_builders import schedule
 from tests.worklist_peers import client_ae, identifiers, mwl_find, mwl_identifier, statuses
@@ -55,7 +56,7 @@ def test_findscu_from_unknown_ae_is_refused_when_enforced(dicom, two_stations, s
 
 def test_known_ae_is_served_when_unknown_ones_are_refused(dicom, two_stations, settings):
     settings.RIS_MWL_REFUSE_UNKNOWN_AE = True
-    modality_register(ae_title="CT01")
+    modality_register(actor=TEST_ACTOR, ae_title="CT01")
     assert ask_all(dicom, "CT01") == ["CT1"]
 
 
@@ -64,34 +65,34 @@ def test_unknown_ae_is_served_everything_by_default(dicom, two_stations):
 
 
 def test_registered_ae_that_is_not_allowed_is_refused(dicom, two_stations):
-    modality_register(ae_title="CT01", allowed=False)
+    modality_register(actor=TEST_ACTOR, ae_title="CT01", allowed=False)
     assert client_ae("CT01").associate("127.0.0.1", dicom, ae_title="RIS").is_rejected
 
 
 def test_empty_station_key_shows_the_calling_ae_its_own_steps(dicom, two_stations):
-    modality_register(ae_title="CT01")
+    modality_register(actor=TEST_ACTOR, ae_title="CT01")
     assert ask_all(dicom, "CT01") == ["CT1"]
 
 
 def test_empty_station_key_shows_the_steps_of_its_configured_stations(dicom, two_stations):
-    station_add(ae_title="CT01", modality="CT")
-    station_add(ae_title="CT02", modality="CT")
-    modality_register(ae_title="CTCONSOLE", station_ae_titles=("CT01", "CT02"))
+    station_add(actor=TEST_ACTOR, ae_title="CT01", modality="CT")
+    station_add(actor=TEST_ACTOR, ae_title="CT02", modality="CT")
+    modality_register(actor=TEST_ACTOR, ae_title="CTCONSOLE", station_ae_titles=("CT01", "CT02"))
     assert sorted(ask_all(dicom, "CTCONSOLE")) == ["CT1", "CT2"]
 
 
 def test_a_named_station_overrides_the_own_station_filter(dicom, two_stations):
-    modality_register(ae_title="CT01")
+    modality_register(actor=TEST_ACTOR, ae_title="CT01")
     assert ask_all(dicom, "CT01", station="MR01") == ["MR1"]
 
 
 def test_own_station_filter_can_be_turned_off_per_ae(dicom, two_stations):
-    modality_register(ae_title="CT01", own_worklist_when_unspecified=False)
+    modality_register(actor=TEST_ACTOR, ae_title="CT01", own_worklist_when_unspecified=False)
     assert sorted(ask_all(dicom, "CT01")) == ["CT1", "CT2", "MR1"]
 
 
 def test_each_query_is_logged_with_keys_items_and_time(dicom, two_stations):
-    modality_register(ae_title="CT01")
+    modality_register(actor=TEST_ACTOR, ae_title="CT01")
     ask_all(dicom, "CT01")
     findscu(dicom, ["PatientID=NOBODY"], calling_ae="FINDSCU")
     logs = {log.calling_ae_title: log for log in WorklistQueryLog.objects.all()}
@@ -165,3 +166,13 @@ def test_an_open_association_holds_no_pooled_connection_between_c_finds(dicom, t
         assert in_use() == before
     finally:
         assoc.release()
+
+
+def test_each_query_is_one_view_event_in_the_audit_trail_with_the_calling_ae(dicom, transactional_db):
+    from ris.models import AuditEvent
+
+    schedule(sps_id="CT1", station="CT01", patient_id="MWLAUD")
+    assert ask_all(dicom, "CT01") == ["CT1"]
+    (event,) = AuditEvent.objects.filter(door=AuditEvent.Door.DICOM)
+    assert (event.actor, event.action, event.address, event.object_type) == ("CT01", "VIEW", "127.0.0.1", "worklist")
+    assert "MWL C-FIND 0000: 1 item(s), patients MWLAUD" in event.detail

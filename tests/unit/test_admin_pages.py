@@ -8,6 +8,7 @@ from ris.models import PerformedProcedureStep
 from ris.records import OrderData, PatientData, PerformedStepData, ProcedureData, ScheduledStepRef, StepData
 from ris.services.mpps import mpps_create
 from ris.services.orders import order_place
+from tests.factories import TEST_ACTOR
 
 START = dt.datetime(2026, 11, 26, 14, 30, tzinfo=dt.UTC)
 
@@ -15,6 +16,7 @@ START = dt.datetime(2026, 11, 26, 14, 30, tzinfo=dt.UTC)
 @pytest.fixture
 def unscheduled(db):
     return mpps_create(
+        actor=TEST_ACTOR,
         data=PerformedStepData(
             sop_instance_uid="1.2.3.4.6",
             status="IN PROGRESS",
@@ -24,7 +26,7 @@ def unscheduled(db):
             modality="XA",
             patient_id="PAT6",
             scheduled_steps=[ScheduledStepRef("1.2.3.777")],
-        )
+        ),
     )
 
 
@@ -44,6 +46,7 @@ def test_mpps_list_and_page_show_dose_and_reason(admin_client, unscheduled):
 
 def test_admin_action_links_an_unscheduled_mpps_to_the_order_with_the_accession(admin_client, unscheduled):
     order = order_place(
+        actor=TEST_ACTOR,
         patient=PatientData(patient_id="PAT6"),
         order=OrderData(
             accession_number="ACC6", procedures=[ProcedureData(steps=[StepData(modality="XA", start=START)])]

@@ -9,6 +9,7 @@ from ris.exceptions import RoomFull
 from ris.models import Appointment
 from ris.services.appointments import appointment_book
 from tests import factories as f
+from tests.factories import TEST_ACTOR
 
 
 @pytest.mark.django_db(transaction=True)
@@ -25,7 +26,7 @@ def test_concurrent_bookings_of_the_same_slot_leave_one_appointment():
     def book(step):
         barrier.wait()
         try:
-            appointment_book(step=step, room=ct1, start=f.local(monday, 9))
+            appointment_book(actor=TEST_ACTOR, step=step, room=ct1, start=f.local(monday, 9))
             outcomes.append("booked")
         except RoomFull:
             outcomes.append("refused")

@@ -10,7 +10,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from ris.services.reports import report_save_draft, report_sign
 from ris.states import ReportStatus
-from tests.factories import placed_order, radiologist
+from tests.factories import TEST_ACTOR, placed_order, radiologist
 
 pytestmark = pytest.mark.django_db
 FHIR_JSON = "application/fhir+json"
@@ -20,9 +20,11 @@ def _reported(accession, patient_id, status=ReportStatus.FINAL, performed=None, 
     order = placed_order(
         accession=accession, patient_id=patient_id, placer=f"PL{accession}", start=performed, study_uid=study_uid
     )
-    draft = report_save_draft(procedure=order.procedures.get(), author=radiologist(), findings="F", impression="I")
+    draft = report_save_draft(
+        actor=TEST_ACTOR, procedure=order.procedures.get(), author=radiologist(), findings="F", impression="I"
+    )
     if status != ReportStatus.DRAFT:
-        report_sign(report=draft.report, signer=radiologist(), status=status)
+        report_sign(actor=TEST_ACTOR, report=draft.report, signer=radiologist(), status=status)
     return order
 
 

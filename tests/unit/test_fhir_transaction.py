@@ -8,7 +8,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.transaction import report_transaction, validate_r4
 from ris.services.reports import report_correct, report_save_draft, report_sign
 from ris.states import ReportStatus
-from tests.factories import placed_order, radiologist
+from tests.factories import TEST_ACTOR, placed_order, radiologist
 
 pytestmark = pytest.mark.django_db
 R5_ONLY_REPORT_ELEMENTS = {"study", "note", "supportingInfo", "composition"}
@@ -18,9 +18,13 @@ R5_ONLY_REPORT_ELEMENTS = {"study", "note", "supportingInfo", "composition"}
 def final_version():
     procedure = placed_order(study_uid="1.2.3.4.5").procedures.get()
     draft = report_save_draft(
-        procedure=procedure, author=radiologist(), findings="No bleed.", impression="Normal CT of the head."
+        actor=TEST_ACTOR,
+        procedure=procedure,
+        author=radiologist(),
+        findings="No bleed.",
+        impression="Normal CT of the head.",
     )
-    return report_sign(report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
+    return report_sign(actor=TEST_ACTOR, report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
 
 
 def _by_type(bundle: dict) -> dict[str, dict]:
@@ -65,7 +69,11 @@ def test_patient_order_and_study_are_conditional_creates_on_their_identifiers(fi
 def test_a_correction_updates_the_same_report_with_status_corrected(final_version):
     first = _by_type(report_transaction(final_version))["DiagnosticReport"]
     corrected = report_correct(
-        report=final_version.report, signer=radiologist(), findings="Bleed.", impression="Small bleed."
+        actor=TEST_ACTOR,
+        report=final_version.report,
+        signer=radiologist(),
+        findings="Bleed.",
+        impression="Small bleed.",
     )
     second = _by_type(report_transaction(corrected))["DiagnosticReport"]
     assert second["request"] == first["request"] and second["request"]["method"] == "PUT"

@@ -8,7 +8,7 @@ from hl7.oru import oru_r01
 from ris.models import Destination
 from ris.services.reports import report_addendum, report_correct, report_save_draft, report_sign
 from ris.states import ReportStatus
-from tests.factories import placed_order, radiologist
+from tests.factories import TEST_ACTOR, placed_order, radiologist
 
 pytestmark = pytest.mark.django_db
 FINDINGS = "Brain parenchyma normal.\nNo bleed | no ^mass^ & no ~ shift \\ ok."
@@ -18,9 +18,13 @@ FINDINGS = "Brain parenchyma normal.\nNo bleed | no ^mass^ & no ~ shift \\ ok."
 def final_version():
     procedure = placed_order(study_uid="1.2.826.0.1.3680043.8.498.1").procedures.get()
     draft = report_save_draft(
-        procedure=procedure, author=radiologist(), findings=FINDINGS, impression="Normal CT of the head."
+        actor=TEST_ACTOR,
+        procedure=procedure,
+        author=radiologist(),
+        findings=FINDINGS,
+        impression="Normal CT of the head.",
     )
-    return report_sign(report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
+    return report_sign(actor=TEST_ACTOR, report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
 
 
 def _parse(text: str):
@@ -78,8 +82,10 @@ def test_study_instance_uid_is_an_obx(final_version, hl7_version, kind):
 
 def test_correction_and_addendum_are_sent_with_status_c(final_version):
     report = final_version.report
-    corrected = report_correct(report=report, signer=radiologist(), findings="Small bleed.", impression="Bleed.")
-    added = report_addendum(report=report, signer=radiologist(), text="Called Dr Who.")
+    corrected = report_correct(
+        actor=TEST_ACTOR, report=report, signer=radiologist(), findings="Small bleed.", impression="Bleed."
+    )
+    added = report_addendum(actor=TEST_ACTOR, report=report, signer=radiologist(), text="Called Dr Who.")
     for version in (corrected, added):
         group = _parse(_oru(version)).oru_r01_patient_result.oru_r01_order_observation
         assert group.obr.obr_25.to_er7() == "C"
@@ -89,9 +95,9 @@ def test_correction_and_addendum_are_sent_with_status_c(final_version):
 def test_preliminary_is_p_and_non_ascii_text_declares_utf8():
     procedure = placed_order(name="MÜLLER^HANS").procedures.get()
     draft = report_save_draft(
-        procedure=procedure, author=radiologist(), findings="Kein Befund.", impression="Unauffällig."
+        actor=TEST_ACTOR, procedure=procedure, author=radiologist(), findings="Kein Befund.", impression="Unauffällig."
     )
-    version = report_sign(report=draft.report, signer=radiologist(), status=ReportStatus.PRELIMINARY)
+    version = report_sign(actor=TEST_ACTOR, report=draft.report, signer=radiologist(), status=ReportStatus.PRELIMINARY)
     message = _parse(_oru(version))
     assert message.msh.msh_18.to_er7() == "UNICODE UTF-8"
     assert message.oru_r01_patient_result.oru_r01_order_observation.obr.obr_25.to_er7() == "P"

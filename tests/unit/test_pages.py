@@ -11,6 +11,7 @@ from hl7.models import InboundMessage
 from ris.models import Appointment, ImagingOrder, Room, SavedFilter
 from ris.services.appointments import appointment_book
 from tests import factories as f
+from tests.factories import TEST_ACTOR
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +39,7 @@ def test_order_queue_filters_by_date_and_booked(scheduler):
     monday = f.next_monday()
     booked = f.step(patient_id="P1", accession="A1", start=f.local(monday, 8))
     f.step(patient_id="P2", accession="A2", start=f.local(monday + dt.timedelta(days=1), 8))
-    appointment_book(step=booked, room=f.room(), start=f.local(monday, 9))
+    appointment_book(actor=TEST_ACTOR, step=booked, room=f.room(), start=f.local(monday, 9))
     page = scheduler.get(reverse("order_queue"), {"day": monday.isoformat(), "booked": "yes"})
     assert [s.requested_procedure.order.accession_number for s in page.context["steps"]] == ["A1"]
 
@@ -105,7 +106,7 @@ def test_calendar_refusal_is_409_with_a_reason(scheduler):
 
 def test_calendar_move_and_resize(scheduler):
     monday, ct1 = f.next_monday(), f.room()
-    appointment = appointment_book(step=f.step(), room=ct1, start=f.local(monday, 9))
+    appointment = appointment_book(actor=TEST_ACTOR, step=f.step(), room=ct1, start=f.local(monday, 9))
     moved = _post_json(scheduler, reverse("calendar_move", args=[appointment.pk]), {"start": f"{monday}T10:00:00"})
     resized = _post_json(scheduler, reverse("calendar_resize", args=[appointment.pk]), {"duration_minutes": 45})
     assert (moved.status_code, resized.status_code) == (200, 200)
@@ -114,7 +115,7 @@ def test_calendar_move_and_resize(scheduler):
 
 def test_calendar_events_lists_bookings_in_the_range_with_their_room(scheduler):
     monday, ct1 = f.next_monday(), f.room()
-    appointment_book(step=f.step(), room=ct1, start=f.local(monday, 9))
+    appointment_book(actor=TEST_ACTOR, step=f.step(), room=ct1, start=f.local(monday, 9))
     events = scheduler.get(
         reverse("calendar_events"), {"start": f"{monday}T00:00:00", "end": f"{monday}T23:59:00"}
     ).json()
@@ -192,7 +193,7 @@ def test_rooms_and_catalogue_are_managed_in_the_ui(scheduler):
 
 def test_room_with_bookings_is_not_deleted(scheduler):
     ct1 = f.room()
-    appointment_book(step=f.step(), room=ct1, start=f.local(f.next_monday(), 9))
+    appointment_book(actor=TEST_ACTOR, step=f.step(), room=ct1, start=f.local(f.next_monday(), 9))
     scheduler.post(reverse("resource_delete", args=["rooms", ct1.pk]))
     assert Room.objects.filter(pk=ct1.pk).exists()
 

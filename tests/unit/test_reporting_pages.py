@@ -8,7 +8,7 @@ from django.utils import timezone
 from ris.models import Report, ScheduledProcedureStep
 from ris.services.reports import report_save_draft, report_sign
 from ris.states import ReportStatus, StepStatus
-from tests.factories import placed_order, radiologist
+from tests.factories import TEST_ACTOR, placed_order, radiologist
 
 pytestmark = pytest.mark.django_db
 
@@ -46,8 +46,8 @@ def test_worklist_lists_performed_unread_exams_most_urgent_first(page):
     performed("R2", priority="STAT", hours_ago=1)
     placed_order(accession="NOTDONE", placer="PLN")  # scheduled, not performed
     final = performed("R3")
-    draft = report_save_draft(procedure=final, author=radiologist(), findings="x", impression="y")
-    report_sign(report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
+    draft = report_save_draft(actor=TEST_ACTOR, procedure=final, author=radiologist(), findings="x", impression="y")
+    report_sign(actor=TEST_ACTOR, report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
     response = page.get("/reporting/")
     assert _listed(response) == ["R2", "R1"]
     assert [r.order.accession_number for r in response.context["signed"]] == ["R3"]

@@ -10,6 +10,7 @@ from hl7.status_messages import build_order_status, pn_to_xpn
 from ris.models import Destination
 from ris.records import OrderData, PatientData, ProcedureData, StepData
 from ris.services.orders import order_place
+from tests.factories import TEST_ACTOR
 
 STUDY_UID = "1.2.826.0.1.3680043.8.498.7001"
 
@@ -18,6 +19,7 @@ STUDY_UID = "1.2.826.0.1.3680043.8.498.7001"
 def order(db):
     start = dt.datetime(2026, 11, 26, 14, 30, tzinfo=dt.UTC)
     row = order_place(
+        actor=TEST_ACTOR,
         patient=PatientData(
             patient_id="PAT7001", issuer="HOSP", name="MÜLLER^HANS^P^DR^JR", birth_date=dt.date(1970, 2, 15), sex="M"
         ),

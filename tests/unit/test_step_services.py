@@ -20,6 +20,7 @@ from ris.services.mpps import mpps_create, mpps_link_to_order, mpps_register_uns
 from ris.services.orders import order_place
 from ris.services.outbox import outbox_build
 from ris.services.steps import status_from_steps, step_check_in, step_ready, step_set_status
+from tests.factories import TEST_ACTOR
 
 START = dt.datetime(2026, 11, 26, 14, 30, tzinfo=dt.UTC)
 
@@ -27,6 +28,7 @@ START = dt.datetime(2026, 11, 26, 14, 30, tzinfo=dt.UTC)
 @pytest.fixture
 def order(db) -> ImagingOrder:
     return order_place(
+        actor=TEST_ACTOR,
         patient=PatientData(patient_id="PAT8001"),
         order=OrderData(
             placer_number="PL8001",
@@ -48,9 +50,9 @@ def _step(order) -> ScheduledProcedureStep:
 
 
 def test_check_in_and_ready_move_the_step_and_leave_the_order_scheduled(order, ehr_destination):
-    step_check_in(step=_step(order))
+    step_check_in(actor=TEST_ACTOR, step=_step(order))
     assert _step(order).status == "ARRIVED"
-    step_ready(step=_step(order))
+    step_ready(actor=TEST_ACTOR, step=_step(order))
     assert _step(order).status == "READY"
     order.refresh_from_db()
     assert order.status == "SCHEDULED"
@@ -58,7 +60,7 @@ def test_check_in_and_ready_move_the_step_and_leave_the_order_scheduled(order, e
 
 
 def test_a_step_started_by_hand_puts_the_order_in_progress_and_queues_ip(order, ehr_destination):
-    step_set_status(step=_step(order), status="STARTED")
+    step_set_status(actor=TEST_ACTOR, step=_step(order), status="STARTED")
     order.refresh_from_db()
     assert order.status == "IN_PROGRESS"
     message = OutboundMessage.objects.get()
@@ -69,9 +71,9 @@ def test_a_step_started_by_hand_puts_the_order_in_progress_and_queues_ip(order, 
 
 
 def test_an_illegal_step_transition_is_refused_logged_and_changes_nothing(order, caplog):
-    step_set_status(step=_step(order), status="CANCELED")
+    step_set_status(actor=TEST_ACTOR, step=_step(order), status="CANCELED")
     with caplog.at_level(logging.WARNING), pytest.raises(IllegalTransition):
-        step_set_status(step=_step(order), status="ARRIVED")
+        step_set_status(actor=TEST_ACTOR, step=_step(order), status="ARRIVED")
     assert _step(order).status == "CANCELED"
     assert "cannot go from CANCELED to ARRIVED" in caplog.text
 
@@ -110,6 +112,7 @@ def _unscheduled(study_uid="1.2.3.999", accession="ACC8999") -> PerformedStepDat
 
 def _complete(uid="1.2.3.4.5"):
     return mpps_update(
+        actor=TEST_ACTOR,
         sop_instance_uid=uid,
         change=PerformedStepChange(
             status="COMPLETED", end=START + dt.timedelta(minutes=10), performed_series=[{"series_instance_uid": "1.2"}]
@@ -118,10 +121,10 @@ def _complete(uid="1.2.3.4.5"):
 
 
 def test_an_unscheduled_mpps_linked_to_an_order_moves_its_step(order):
-    pps = mpps_create(data=_unscheduled())
+    pps = mpps_create(actor=TEST_ACTOR, data=_unscheduled())
     assert pps.unscheduled and _step(order).status == "SCHEDULED"
     _complete()
-    mpps_link_to_order(pps=pps, order=order)
+    mpps_link_to_order(actor=TEST_ACTOR, pps=pps, order=order)
     pps.refresh_from_db()
     assert not pps.unscheduled and list(pps.steps.all()) == [_step(order)]
     assert _step(order).status == "COMPLETED"
@@ -130,10 +133,10 @@ def test_an_unscheduled_mpps_linked_to_an_order_moves_its_step(order):
 
 
 def test_linking_to_an_order_without_an_open_step_is_refused(order):
-    pps = mpps_create(data=_unscheduled())
-    step_set_status(step=_step(order), status="CANCELED")
+    pps = mpps_create(actor=TEST_ACTOR, data=_unscheduled())
+    step_set_status(actor=TEST_ACTOR, step=_step(order), status="CANCELED")
     with pytest.raises(InvalidInput):
-        mpps_link_to_order(pps=pps, order=order)
+        mpps_link_to_order(actor=TEST_ACTOR, pps=pps, order=order)
 
 
 def test_linking_to_an_order_whose_steps_were_discontinued_is_refused(order):
@@ -147,8 +150,8 @@ def test_linking_to_an_order_whose_steps_were_discontinued_is_refused(order):
 
 
 def test_an_unscheduled_mpps_registered_as_a_new_exam_gets_an_order_with_its_study(db):
-    pps = mpps_create(data=_unscheduled())
-    order = mpps_register_unscheduled_exam(pps=pps)
+    pps = mpps_create(actor=TEST_ACTOR, data=_unscheduled())
+    order = mpps_register_unscheduled_exam(actor=TEST_ACTOR, pps=pps)
     step = _step(order)
     assert order.accession_number == "ACC8999"
     assert order.patient.patient_id == "PAT8001"
@@ -157,7 +160,7 @@ def test_an_unscheduled_mpps_registered_as_a_new_exam_gets_an_order_with_its_stu
     pps.refresh_from_db()
     assert not pps.unscheduled
     with pytest.raises(InvalidInput):  # once only
-        mpps_register_unscheduled_exam(pps=pps)
+        mpps_register_unscheduled_exam(actor=TEST_ACTOR, pps=pps)
 
 
 def test_a_scheduled_step_item_without_values_links_no_step(order):

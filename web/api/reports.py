@@ -23,8 +23,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ris.exceptions import InvalidInput
-from ris.models import Report, RequestedProcedure
+from ris.models import AuditEvent, Report, RequestedProcedure
 from ris.services import reports as services
+from web.access import actor_from_request
 from web.api import serializers as s
 from web.api.permissions import HasCapability
 
@@ -75,6 +76,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             author=request.user,
             findings=data["findings"],
             impression=data["impression"],
+            actor=actor_from_request(request, AuditEvent.Door.API),
         )
         return self._answer(version.report, status.HTTP_201_CREATED)
 
@@ -84,7 +86,12 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"])
     def sign(self, request: Request, pk: str | None = None) -> Response:
         data = s.valid(s.ReportSignSerializer, request.data)
-        services.report_sign(report=self.get_object(), signer=request.user, status=data["status"].upper())
+        services.report_sign(
+            report=self.get_object(),
+            signer=request.user,
+            status=data["status"].upper(),
+            actor=actor_from_request(request, AuditEvent.Door.API),
+        )
         return self._answer(self.get_object())
 
     @extend_schema(
@@ -93,7 +100,12 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"])
     def correct(self, request: Request, pk: str | None = None) -> Response:
         data = s.valid(s.ReportCorrectSerializer, request.data)
-        services.report_correct(report=self.get_object(), signer=request.user, **data)
+        services.report_correct(
+            report=self.get_object(),
+            signer=request.user,
+            actor=actor_from_request(request, AuditEvent.Door.API),
+            **data,
+        )
         return self._answer(self.get_object())
 
     @extend_schema(
@@ -102,7 +114,12 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"])
     def addendum(self, request: Request, pk: str | None = None) -> Response:
         data = s.valid(s.ReportAddendumSerializer, request.data)
-        services.report_addendum(report=self.get_object(), signer=request.user, text=data["text"])
+        services.report_addendum(
+            report=self.get_object(),
+            signer=request.user,
+            text=data["text"],
+            actor=actor_from_request(request, AuditEvent.Door.API),
+        )
         return self._answer(self.get_object())
 
     def _answer(self, report: Report, code: int = status.HTTP_200_OK) -> Response:

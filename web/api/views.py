@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Model
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -11,18 +12,21 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from hl7.models import InboundMessage
 from ris import selectors
 from ris.exceptions import InvalidInput
-from ris.models import Appointment, ImagingOrder, Patient, Procedure, Room
-from ris.records import OrderData, PatientData
+from ris.models import Appointment, AuditEvent, ImagingOrder, Patient, Procedure, Room
+from ris.records import Actor, OrderData, PatientData
 from ris.services.appointments import appointment_book, appointment_move, appointment_resize
-from ris.services.audit import audit_record
+from ris.services.audit import order_view, patient_view
 from ris.services.catalogue import order_data_for
+from ris.services.configuration import config_delete, config_write
 from ris.services.login_throttle import login_attempt_record, login_check_allowed
 from ris.services.orders import order_place
 from ris.services.steps import step_set_status
+from web.access import actor_from_request
 from web.api import serializers as s
 from web.api.permissions import HasCapability
 
@@ -32,16 +36,9 @@ class RisViewSet(viewsets.GenericViewSet):
     read_capability = "view_patients"
     write_capability = "manage_resources"
 
-    def audit(self, action: str, *, patient=None, obj=None) -> None:
-        audit_record(
-            door="API",
-            action=action,
-            patient=patient,
-            obj=obj,
-            user=self.request.user,
-            detail=f"{self.request.method} {self.request.path}",
-            address=self.request.META.get("REMOTE_ADDR", ""),
-        )
+    @property
+    def actor(self) -> Actor:
+        return actor_from_request(self.request, AuditEvent.Door.API)
 
 
 class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
@@ -50,8 +47,7 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSe
     filterset_fields = {"patient_id": ["exact"], "issuer": ["exact"], "name": ["icontains"], "birth_date": ["exact"]}
 
     def retrieve(self, request, *args, **kwargs):
-        patient = self.get_object()
-        self.audit("VIEW", patient=patient, obj=patient)
+        patient = patient_view(actor=self.actor, patient=self.get_object())
         return Response(self.get_serializer(patient).data)
 
 
@@ -69,15 +65,13 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     }
 
     def retrieve(self, request, *args, **kwargs):
-        order = self.get_object()
-        self.audit("VIEW", patient=order.patient, obj=order)
+        order = order_view(actor=self.actor, order=self.get_object())
         return Response(self.get_serializer(order).data)
 
     @extend_schema(request=s.OrderPlaceSerializer, responses={201: s.OrderSerializer, **s.error_answers(400, 409)})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = s.valid(s.OrderPlaceSerializer, request.data)
-        order = order_place(patient=_patient_data(data), order=_order_data(data))
-        self.audit("CREATE", patient=order.patient, obj=order)
+        order = order_place(patient=_patient_data(data), order=_order_data(data), actor=self.actor)
         return Response(s.OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
 
@@ -119,18 +113,30 @@ class StepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
     @action(detail=True, methods=["post"], url_path="status")
     def set_status(self, request: Request, pk: str | None = None) -> Response:
         """Change the step's status through the state machine (409 if not allowed)."""
-        step = step_set_status(step=self.get_object(), status=s.valid(s.StepStatusSerializer, request.data)["status"])
-        self.audit("CHANGE", patient=step.requested_procedure.order.patient, obj=step)
+        new_status = s.valid(s.StepStatusSerializer, request.data)["status"]
+        step = step_set_status(step=self.get_object(), status=new_status, actor=self.actor)
         return Response(s.StepSerializer(selectors.steps_with_context().get(pk=step.pk)).data)
 
 
-class ProcedureViewSet(viewsets.ModelViewSet, RisViewSet):
+# Configuration rows over REST: each write is audited with the caller.
+class ConfigurationViewSet(viewsets.ModelViewSet, RisViewSet):
+    def perform_create(self, serializer: BaseSerializer[Model]) -> None:
+        config_write(actor=self.actor, write=serializer.save, created=True)
+
+    def perform_update(self, serializer: BaseSerializer[Model]) -> None:
+        config_write(actor=self.actor, write=serializer.save, created=False)
+
+    def perform_destroy(self, instance: Model) -> None:
+        config_delete(actor=self.actor, row=instance)
+
+
+class ProcedureViewSet(ConfigurationViewSet):
     queryset = Procedure.objects.prefetch_related("rooms").order_by("code")
     serializer_class = s.ProcedureSerializer
     filterset_fields = {"code": ["exact"], "modality": ["exact"]}
 
 
-class RoomViewSet(viewsets.ModelViewSet, RisViewSet):
+class RoomViewSet(ConfigurationViewSet):
     queryset = Room.objects.order_by("code")
     serializer_class = s.RoomSerializer
     read_capability = "view_status_board"
@@ -146,8 +152,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSe
     @extend_schema(request=s.BookingCreateSerializer, responses={201: s.BookingSerializer, **s.error_answers(400, 409)})
     def create(self, request: Request) -> Response:
         """Book a step in a room; 409 with the reason when a rule refuses it."""
-        appointment = appointment_book(user=request.user, **s.valid(s.BookingCreateSerializer, request.data))
-        self.audit("CHANGE", patient=appointment.patient, obj=appointment)
+        appointment = appointment_book(actor=self.actor, **s.valid(s.BookingCreateSerializer, request.data))
         return Response(s.BookingSerializer(appointment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -156,21 +161,22 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSe
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         """Move (start, room) or resize (duration_minutes) a booking."""
         data = s.valid(s.BookingChangeSerializer, request.data)
-        appointment = _change_booking(self.get_object(), data, request.user)
-        self.audit("CHANGE", patient=appointment.patient, obj=appointment)
+        appointment = _change_booking(self.get_object(), data, self.actor)
         return Response(s.BookingSerializer(appointment).data)
 
 
 @transaction.atomic
-def _change_booking(appointment: Appointment, data: dict, user) -> Appointment:
+def _change_booking(appointment: Appointment, data: dict, actor: Actor) -> Appointment:
     if not data:
         raise InvalidInput("give start (and room) to move, or duration_minutes to resize")
     if "start" in data or "room" in data:
         appointment = appointment_move(
-            appointment=appointment, start=data.get("start", appointment.start), room=data.get("room"), user=user
+            appointment=appointment, start=data.get("start", appointment.start), room=data.get("room"), actor=actor
         )
     if "duration_minutes" in data:
-        appointment = appointment_resize(appointment=appointment, duration_minutes=data["duration_minutes"], user=user)
+        appointment = appointment_resize(
+            appointment=appointment, duration_minutes=data["duration_minutes"], actor=actor
+        )
     return appointment
 
 

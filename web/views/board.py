@@ -12,7 +12,7 @@ from ris.exceptions import DomainError
 from ris.models import ScheduledProcedureStep
 from ris.services.steps import step_set_status
 from ris.states import STEP_MACHINE
-from web.access import audit_page, requires
+from web.access import actor_from_request, requires
 from web.errors import refusal_for
 from web.forms import StepStatusForm, form_data
 
@@ -34,13 +34,11 @@ def board_step_status(request: HttpRequest, pk: int) -> HttpResponse:
     step = get_object_or_404(ScheduledProcedureStep.objects.select_related("requested_procedure__order"), pk=pk)
     try:
         status = form_data(StepStatusForm(request.POST))["status"]
-        step_set_status(step=step, status=status)
+        step_set_status(step=step, status=status, actor=actor_from_request(request))
     except DomainError as exc:
         refusal = refusal_for(exc)
         context = {**board_context(request), "error": refusal.detail}
         return render(request, "web/_board_rows.html", context, status=refusal.status)
-    patient = step.requested_procedure.order.patient
-    audit_page(request, action="CHANGE", patient=patient, obj=step, detail=f"status {status}")
     return render(request, "web/_board_rows.html", board_context(request))
 
 

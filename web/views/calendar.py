@@ -20,7 +20,7 @@ from ris import selectors
 from ris.exceptions import DomainError, InvalidInput
 from ris.models import Appointment, Room
 from ris.services.appointments import appointment_book, appointment_move, appointment_resize
-from web.access import audit_page, requires
+from web.access import actor_from_request, requires
 from web.errors import refusal_for
 
 
@@ -102,7 +102,7 @@ def calendar_book(request):
             room=room,
             start=local_datetime(body.get("start")),
             duration_minutes=body.get("duration_minutes"),
-            user=request.user,
+            actor=actor_from_request(request),
         )
 
     return _answer(request, book)
@@ -114,7 +114,10 @@ def calendar_move(request, pk: int):
     def move(body):
         appointment = get_object_or_404(Appointment, pk=pk)
         return appointment_move(
-            appointment=appointment, room=_room(body), start=local_datetime(body.get("start")), user=request.user
+            appointment=appointment,
+            room=_room(body),
+            start=local_datetime(body.get("start")),
+            actor=actor_from_request(request),
         )
 
     return _answer(request, move)
@@ -125,7 +128,9 @@ def calendar_move(request, pk: int):
 def calendar_resize(request, pk: int):
     def resize(body):
         appointment = get_object_or_404(Appointment, pk=pk)
-        return appointment_resize(appointment=appointment, duration_minutes=_minutes(body), user=request.user)
+        return appointment_resize(
+            appointment=appointment, duration_minutes=_minutes(body), actor=actor_from_request(request)
+        )
 
     return _answer(request, resize)
 
@@ -136,7 +141,6 @@ def _answer(request: HttpRequest, change: Callable[[dict[str, Any]], Appointment
         appointment = change(_json_body(request))
     except DomainError as exc:
         return _refused(exc)
-    audit_page(request, action="CHANGE", patient=appointment.patient, obj=appointment)
     return JsonResponse(event_json(appointment))
 
 

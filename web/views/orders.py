@@ -10,7 +10,7 @@ from ris.exceptions import DomainError
 from ris.models import SavedFilter, ScheduledProcedureStep
 from ris.services.appointments import appointment_book
 from ris.services.orders import order_place
-from web.access import audit_page, requires
+from web.access import actor_from_request, requires
 from web.forms import BookingForm, OrderEntryForm, OrderQueueFilter, SavedFilterForm
 
 
@@ -51,11 +51,10 @@ def order_entry(request):
     form = OrderEntryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            order = order_place(patient=form.patient_data(), order=form.order_data())
+            order = order_place(patient=form.patient_data(), order=form.order_data(), actor=actor_from_request(request))
         except DomainError as refusal:
             form.add_error(None, str(refusal))
         else:
-            audit_page(request, action="CREATE", patient=order.patient, obj=order)
             messages.success(request, f"Order {order.accession_number} placed.")
             return _after_entry(request, order)
     return render(request, "web/order_entry.html", {"form": form})
@@ -76,11 +75,10 @@ def step_book(request, pk: int):
     form = BookingForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            appointment_book(step=step, user=request.user, **form.cleaned_data)
+            appointment_book(step=step, actor=actor_from_request(request), **form.cleaned_data)
         except DomainError as refusal:
             form.add_error(None, str(refusal))
         else:
-            audit_page(request, action="CHANGE", patient=step.requested_procedure.order.patient, obj=step)
             messages.success(request, f"Step {step.sps_id} booked.")
             return redirect("order_queue")
     return render(request, "web/step_book.html", {"form": form, "step": step})

@@ -3,7 +3,8 @@ from django.shortcuts import get_object_or_404, render
 from hl7 import selectors as hl7_selectors
 from ris import selectors
 from ris.models import Patient
-from web.access import audit_page, requires
+from ris.services.audit import patient_view
+from web.access import actor_from_request, requires
 from web.forms import PatientSearchForm
 
 
@@ -16,8 +17,7 @@ def patient_search(request):
 
 @requires("view_patients")
 def patient_page(request, pk: int):
-    patient = get_object_or_404(Patient, pk=pk)
-    audit_page(request, action="VIEW", patient=patient, obj=patient)
+    patient = patient_view(actor=actor_from_request(request), patient=get_object_or_404(Patient, pk=pk))
     context = {
         "patient": patient,
         "orders": selectors.patient_orders(patient),

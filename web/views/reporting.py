@@ -19,9 +19,10 @@ from ris.exceptions import DomainError, InvalidInput
 from ris.models import OutboundMessage, Report, RequestedProcedure
 from ris.selectors.reports import reading_worklist, recently_signed, report_deliveries
 from ris.services import reports as services
+from ris.services.audit import audit_view
 from ris.services.outbox import outbox_resend
 from ris.states import ReportStatus
-from web.access import requires
+from web.access import actor_from_request, requires
 from web.errors import refusal_for
 from web.forms import AddendumForm, ReportTextForm, WorklistFilter, form_data
 
@@ -42,6 +43,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
 def editor(request: HttpRequest, procedure_id: int) -> HttpResponse:
     procedure = get_object_or_404(RequestedProcedure.objects.select_related("order__patient"), pk=procedure_id)
     if request.method == "GET":
+        audit_view(actor=actor_from_request(request), patient=procedure.order.patient, obj=procedure)
         return _page(request, procedure)
     name = request.POST.get("action", "")
     try:
@@ -83,7 +85,9 @@ def _page(request: HttpRequest, procedure: RequestedProcedure, *, status: int = 
 def _submit(status: str) -> Action:
     def act(request: HttpRequest, procedure: RequestedProcedure) -> HttpResponse:
         text = form_data(ReportTextForm(request.POST))
-        services.report_submit(procedure=procedure, user=request.user, status=status, **text)
+        services.report_submit(
+            procedure=procedure, user=request.user, status=status, actor=actor_from_request(request), **text
+        )
         return _done(request, procedure, SUBMITTED[status])
 
     return act
@@ -91,13 +95,23 @@ def _submit(status: str) -> Action:
 
 def _correct(request: HttpRequest, procedure: RequestedProcedure) -> HttpResponse:
     text = form_data(ReportTextForm(request.POST))
-    services.report_correct(report=get_object_or_404(Report, procedure=procedure), signer=request.user, **text)
+    services.report_correct(
+        report=get_object_or_404(Report, procedure=procedure),
+        signer=request.user,
+        actor=actor_from_request(request),
+        **text,
+    )
     return _done(request, procedure, "Correction signed and sent.")
 
 
 def _addendum(request: HttpRequest, procedure: RequestedProcedure) -> HttpResponse:
     text = form_data(AddendumForm(request.POST))["text"]
-    services.report_addendum(report=get_object_or_404(Report, procedure=procedure), signer=request.user, text=text)
+    services.report_addendum(
+        report=get_object_or_404(Report, procedure=procedure),
+        signer=request.user,
+        text=text,
+        actor=actor_from_request(request),
+    )
     return _done(request, procedure, "Addendum signed and sent.")
 
 

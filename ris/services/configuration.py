@@ -1,0 +1,45 @@
+"""Configuration rows (rooms, opening hours, blocked time, the procedure
+catalogue, stations, destinations, senders, the modality registry): saved or
+deleted with their audit event in one transaction, from the pages and the
+admin alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db import transaction
+from django.db.models import Model
+
+from ris.models import AuditEvent
+from ris.records import Actor
+from ris.services.audit import audit_record
+
+
+def config_save(*, actor: Actor, row: Model, save_related: Callable[[], None] | None = None) -> Model:
+    """Save a validated row (and, through `save_related`, its many-to-many
+    fields or inlines): CREATE when it is new, CHANGE otherwise."""
+
+    def write() -> Model:
+        row.save()
+        if save_related is not None:
+            save_related()
+        return row
+
+    return config_write(actor=actor, write=write, created=row._state.adding)
+
+
+@transaction.atomic
+def config_write(*, actor: Actor, write: Callable[[], Model], created: bool) -> Model:
+    """Run a validated write that saves one row (a serializer's or a form's
+    save) and record it: CREATE or CHANGE."""
+    row = write()
+    action = AuditEvent.Action.CREATE if created else AuditEvent.Action.CHANGE
+    audit_record(actor=actor, action=action, obj=row, detail=str(row)[:200])
+    return row
+
+
+@transaction.atomic
+def config_delete(*, actor: Actor, row: Model) -> None:
+    """Delete a row; a row still in use (ProtectedError) stays, unaudited."""
+    audit_record(actor=actor, action=AuditEvent.Action.DELETE, obj=row, detail=str(row)[:200])
+    row.delete()
