@@ -1,18 +1,33 @@
 """The message log for integration engineers: raw text, parsed view, ACKs
 sent, status, linked order; reprocess a refused message."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from hl7 import inspect
 from hl7.intake import reprocess
 from hl7.models import HL7Sender, InboundMessage, SenderStationRule
 from ris.admin_audit import AuditedAdmin
 
+if TYPE_CHECKING:
+    # ModelAdmin and TabularInline are generic in django-stubs only; at runtime they take no subscript.
+    InboundMessageAdminBase = admin.ModelAdmin[InboundMessage]
+    StationRuleInlineBase = admin.TabularInline[SenderStationRule, HL7Sender]
+else:
+    InboundMessageAdminBase = admin.ModelAdmin
+    StationRuleInlineBase = admin.TabularInline
+
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(admin.ModelAdmin):
+class InboundMessageAdmin(InboundMessageAdminBase):
     list_display = (
         "received_at",
         "message_type",
@@ -47,25 +62,26 @@ class InboundMessageAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # messages arrive over the wire only
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: InboundMessage | None = None) -> bool:
         return False
 
     @admin.display(description="order")
-    def order_link(self, obj: InboundMessage):
-        if obj.order_id is None:
+    def order_link(self, obj: InboundMessage) -> str:
+        order = obj.order
+        if order is None:
             return "-"
-        url = reverse("admin:ris_imagingorder_change", args=[obj.order_id])
-        return format_html('<a href="{}">{}</a>', url, obj.order.accession_number)
+        url = reverse("admin:ris_imagingorder_change", args=[order.pk])
+        return format_html('<a href="{}">{}</a>', url, order.accession_number)
 
     @admin.display(description="raw message")
-    def message_text(self, obj: InboundMessage):
+    def message_text(self, obj: InboundMessage) -> SafeString:
         return format_html("<pre>{}</pre>", inspect.message_text(bytes(obj.raw)))
 
     @admin.display(description="parsed view")
-    def parsed(self, obj: InboundMessage):
+    def parsed(self, obj: InboundMessage) -> SafeString:
         rows = [
             (name, field.reference, field.value)
             for name, fields in inspect.segment_views(bytes(obj.raw))
@@ -75,15 +91,15 @@ class InboundMessageAdmin(admin.ModelAdmin):
         return format_html("<table><tr><th>segment</th><th>field</th><th>value</th></tr>{}</table>", body)
 
     @admin.display(description="ACK sent (application)")
-    def ack_text(self, obj: InboundMessage):
+    def ack_text(self, obj: InboundMessage) -> SafeString:
         return format_html("<pre>{}</pre>", obj.ack.replace("\r", "\n"))
 
     @admin.display(description="commit ACK sent (enhanced mode)")
-    def commit_ack_text(self, obj: InboundMessage):
+    def commit_ack_text(self, obj: InboundMessage) -> str:
         return format_html("<pre>{}</pre>", obj.commit_ack.replace("\r", "\n")) if obj.commit_ack else "-"
 
     @admin.action(description="Reprocess the selected rejected messages")
-    def reprocess_messages(self, request, queryset):
+    def reprocess_messages(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
         rejected = queryset.filter(status=InboundMessage.Status.REJECTED)
         for message in rejected:
             code = reprocess(message)
@@ -94,7 +110,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
             self.message_user(request, f"{skipped} message(s) not rejected, left alone", messages.WARNING)
 
 
-class StationRuleInline(admin.TabularInline):
+class StationRuleInline(StationRuleInlineBase):
     model = SenderStationRule
     extra = 1
 

@@ -29,7 +29,7 @@ def admin_actor(request: HttpRequest) -> Actor:
     )
 
 
-class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditedAdmin(admin.ModelAdmin):
     """save_model, delete_model and the bulk delete record CREATE, CHANGE, DELETE."""
 
     def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:

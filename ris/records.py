@@ -11,12 +11,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
 
 CLEAR = "\x00CLEAR"
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -204,11 +205,11 @@ class OrderKey:
     filler_number: str = ""
 
 
-def plain(record):
+def plain(record: _T) -> _T:
     """A copy with every CLEAR read as empty: what a new record starts from."""
     if isinstance(record, list):
-        return [plain(item) for item in record]
-    if not dataclasses.is_dataclass(record):
-        return "" if record == CLEAR else record
+        return cast("_T", [plain(item) for item in record])
+    if not dataclasses.is_dataclass(record) or isinstance(record, type):
+        return cast("_T", "") if record == CLEAR else record
     values = {f.name: plain(getattr(record, f.name)) for f in dataclasses.fields(record)}
-    return dataclasses.replace(record, **values)
+    return cast("_T", dataclasses.replace(record, **values))

@@ -2,11 +2,13 @@
 address, and the actor a request stands for."""
 
 from functools import wraps
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
@@ -21,8 +23,8 @@ from ris.services.login_throttle import login_attempt_record, login_check_allowe
 from web.forms import LoginForm
 
 
-def client_address(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))
+def client_address(request: HttpRequest | None) -> str:
+    return str(request.META.get("REMOTE_ADDR", "")) if request is not None else ""
 
 
 def requires(capability: str):
@@ -51,10 +53,10 @@ def to_login(request):
     return redirect_to_login(request.get_full_path())
 
 
-class LoginThrottle:
-    """Form mixin: refuse while locked, count every failure and success."""
+class LoginThrottle(AuthenticationForm):
+    """Login form base: refuse while locked, count every failure and success."""
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         username, address = self.data.get("username", ""), client_address(self.request)
         try:
             login_check_allowed(username=username, address=address)

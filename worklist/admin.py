@@ -17,10 +17,9 @@ if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
 
     # ModelAdmin is generic in django-stubs only; at runtime it takes no subscript.
-    ModalityAEAdminBase = admin.ModelAdmin[ModalityAE]
     WorklistQueryLogAdminBase = admin.ModelAdmin[WorklistQueryLog]
 else:
-    ModalityAEAdminBase = WorklistQueryLogAdminBase = admin.ModelAdmin
+    WorklistQueryLogAdminBase = admin.ModelAdmin
 
 
 @admin.register(ModalityAE)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -24,7 +25,14 @@ from ris.exceptions import (
     PerformedStepFinal,
     UnknownPerformedStep,
 )
-from ris.models import AuditEvent, ImagingOrder, PerformedProcedureStep, RequestedProcedure, ScheduledProcedureStep
+from ris.models import (
+    AuditEvent,
+    ImagingOrder,
+    Patient,
+    PerformedProcedureStep,
+    RequestedProcedure,
+    ScheduledProcedureStep,
+)
 from ris.records import (
     CLEAR,
     Actor,
@@ -144,7 +152,7 @@ def mpps_update(*, sop_instance_uid: str, change: PerformedStepChange, actor: Ac
 
 def _audit(pps: PerformedProcedureStep, action: str, *, actor: Actor, detail: str = "") -> None:
     """The actor changed the exam of each patient the MPPS covers."""
-    patients = {
+    patients: set[Patient | None] = {
         step.requested_procedure.order.patient
         for step in pps.steps.select_related("requested_procedure__order__patient")
     }
@@ -159,14 +167,14 @@ def _locked(sop_instance_uid: str) -> PerformedProcedureStep:
     return pps
 
 
-def _refuse_changes_to_fixed(pps: PerformedProcedureStep, fixed: dict) -> None:
+def _refuse_changes_to_fixed(pps: PerformedProcedureStep, fixed: dict[str, Any]) -> None:
     """PS3.4 F.7.2.2: attributes fixed at N-CREATE may be repeated, not changed."""
     changed = sorted(name for name, value in fixed.items() if value != _stored(pps, name))
     if changed:
         raise FieldsNotModifiable(f"may not change after N-CREATE: {', '.join(changed)}", fields=changed)
 
 
-def _stored(pps: PerformedProcedureStep, name: str):
+def _stored(pps: PerformedProcedureStep, name: str) -> Any:
     if name == "scheduled_steps":
         return [ScheduledStepRef(**ref) for ref in pps.scheduled_step_refs]
     return getattr(pps, name)
@@ -181,8 +189,9 @@ def _apply_change(pps: PerformedProcedureStep, change: PerformedStepChange) -> N
     if change.performed_series is not None:
         pps.performed_series = change.performed_series
     _set_dose(pps, change.dose)
-    if change.discontinuation_reason is not None:
-        _set_reason(pps, None if change.discontinuation_reason == CLEAR else change.discontinuation_reason)
+    reason = change.discontinuation_reason
+    if reason is not None:
+        _set_reason(pps, reason if isinstance(reason, CodedValue) else None)  # anything else is CLEAR
     pps.dataset = {**pps.dataset, **change.dataset}
 
 
@@ -216,7 +225,7 @@ def _apply_to_steps(pps: PerformedProcedureStep) -> None:
         order_follow_steps(order_id=order_id)
 
 
-def _forward(operation: str, sop_instance_uid: str, dataset: dict) -> None:
+def _forward(operation: str, sop_instance_uid: str, dataset: dict[str, Any]) -> None:
     """Queue the accepted operation for downstream AEs (a PACS), in order, with the change."""
     context = {"operation": operation, "sop_instance_uid": sop_instance_uid, "dataset": dataset}
     outbox_enqueue(event="mpps", context=context)

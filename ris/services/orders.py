@@ -6,12 +6,14 @@ HD `order_hold`, RL `order_release`, SC `order_status_change`.
 """
 
 import dataclasses
+from typing import TypeVar
 
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from ris.exceptions import DuplicateOrder, IllegalTransition, InvalidInput, UnknownOrder
-from ris.models import AuditEvent, ImagingOrder, RequestedProcedure, ScheduledProcedureStep
+from ris.models import AuditEvent, ImagingOrder, Patient, RequestedProcedure, ScheduledProcedureStep, Station
 from ris.records import CLEAR, Actor, OrderData, OrderKey, PatientData, ProcedureData, StationRule, StepData, plain
 from ris.services.audit import audit_record
 from ris.services.catalogue_defaults import step_defaults
@@ -32,6 +34,7 @@ _STEP_FIELDS = (
     "protocol_code_scheme",
     "protocol_code_meaning",
 )
+_Row = TypeVar("_Row", RequestedProcedure, ScheduledProcedureStep)
 
 
 @transaction.atomic
@@ -122,7 +125,10 @@ def order_status_change(*, key: OrderKey, status: str, actor: Actor) -> ImagingO
     row = order_find(key=key, lock=True)
     if row.status == status:
         return row  # told what we know already
-    step_status = {OrderStatus.CANCELED: StepStatus.CANCELED, OrderStatus.DISCONTINUED: StepStatus.DISCONTINUED}
+    step_status: dict[str, str] = {
+        OrderStatus.CANCELED: StepStatus.CANCELED,
+        OrderStatus.DISCONTINUED: StepStatus.DISCONTINUED,
+    }
     return _move(actor, row, status, step_status.get(status))
 
 
@@ -141,7 +147,7 @@ def _move(actor: Actor, row: ImagingOrder, status: str, step_status: str | None 
     return row
 
 
-def _create_order(patient, order: OrderData) -> ImagingOrder:
+def _create_order(patient: Patient, order: OrderData) -> ImagingOrder:
     """The unique indexes refuse a used placer or accession number (AE 205),
     also against a concurrent NW, without a query first."""
     fields = {
@@ -239,7 +245,7 @@ def _create_step(
     return step
 
 
-def _station_fields(data: StepData, station) -> dict[str, str]:
+def _station_fields(data: StepData, station: Station | None) -> dict[str, str]:
     """The order's own station; the default station only when it names none."""
     station = station if not data.station_ae_title else None
     return {
@@ -274,14 +280,14 @@ def _change_step(step: ScheduledProcedureStep, data: StepData) -> None:
         step.save(update_fields=changed)
 
 
-def _match(rows: list, position: int, id_field: str, wanted: str):
+def _match(rows: list[_Row], position: int, id_field: str, wanted: str) -> _Row | None:
     """The row a changed item means: by its identifier, else by its position."""
     if wanted and wanted != CLEAR:
         return next((row for row in rows if getattr(row, id_field) == wanted), None)
     return rows[position] if position < len(rows) else None
 
 
-def _update(row, data, names: tuple[str, ...], save: bool = True) -> list[str]:
+def _update(row: Model, data: object, names: tuple[str, ...], save: bool = True) -> list[str]:
     """Copy given values ('' keeps, CLEAR erases) onto the row; returns what changed."""
     changed = []
     for name in names:

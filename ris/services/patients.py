@@ -1,5 +1,7 @@
 """Patients: found or created by identifier, updated, merged (HL7 ADT)."""
 
+from typing import Any
+
 from django.db import transaction
 
 from ris.exceptions import InvalidInput
@@ -65,7 +67,7 @@ def _survivor(patient: Patient) -> Patient:
     return patient
 
 
-def _get_or_create(patient_id: str, issuer: str, values: dict | None = None) -> Patient:
+def _get_or_create(patient_id: str, issuer: str, values: dict[str, Any] | None = None) -> Patient:
     """Locked for the rest of the transaction. A new patient is inserted with
     ON CONFLICT DO NOTHING: a concurrent insert of the same one waits for the
     other transaction, then both read the one row."""
@@ -77,7 +79,7 @@ def _get_or_create(patient_id: str, issuer: str, values: dict | None = None) -> 
     return Patient.objects.select_for_update().get(**key)
 
 
-def _new_values(data: PatientData) -> dict:
+def _new_values(data: PatientData) -> dict[str, Any]:
     """What a new patient row starts with (CLEAR and None read as empty)."""
     values = {}
     for name in _UPDATABLE:

@@ -7,6 +7,8 @@ messages that carry it to the EHR (ris/services/outbox.py).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -18,12 +20,17 @@ from ris.services.audit import audit_record
 from ris.services.outbox import outbox_enqueue
 from ris.states import REPORT_MACHINE, ReportStatus
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+    Person = User | AnonymousUser | None  # as a request carries it; signing needs a logged-in one
+
 SIGNABLE = (ReportStatus.PRELIMINARY, ReportStatus.FINAL)
 
 
 @transaction.atomic
 def report_save_draft(
-    *, procedure: RequestedProcedure, author, findings: str, impression: str, actor: Actor
+    *, procedure: RequestedProcedure, author: Person, findings: str, impression: str, actor: Actor
 ) -> ReportVersion:
     """Create or update the working draft of the procedure's report."""
     report = _report_for(procedure)
@@ -32,7 +39,7 @@ def report_save_draft(
     draft = report.draft()
     action = AuditEvent.Action.CHANGE if draft else AuditEvent.Action.CREATE
     draft = draft or ReportVersion(report=report, number=_next_number(report))
-    draft.findings, draft.impression, draft.author = findings, impression, author
+    draft.findings, draft.impression, draft.author = findings, impression, _person(author)
     draft.save()
     _audit(actor, action, report, draft, "draft saved")
     return draft
@@ -44,7 +51,7 @@ def _audit(actor: Actor, action: str, report: Report, version: ReportVersion, wh
 
 
 @transaction.atomic
-def report_sign(*, report: Report, signer, status: str, actor: Actor) -> ReportVersion:
+def report_sign(*, report: Report, signer: Person, status: str, actor: Actor) -> ReportVersion:
     """Sign the draft (or the preliminary text again) as preliminary or final."""
     report = _locked(report)
     if status not in SIGNABLE:
@@ -59,7 +66,7 @@ def report_sign(*, report: Report, signer, status: str, actor: Actor) -> ReportV
 def report_submit(
     *,
     procedure: RequestedProcedure,
-    user,
+    user: Person,
     findings: str,
     impression: str,
     actor: Actor,
@@ -74,18 +81,18 @@ def report_submit(
 
 
 @transaction.atomic
-def report_correct(*, report: Report, signer, findings: str, impression: str, actor: Actor) -> ReportVersion:
+def report_correct(*, report: Report, signer: Person, findings: str, impression: str, actor: Actor) -> ReportVersion:
     """Replace the text of a final report by a corrected, signed version."""
     report = _locked(report)
     REPORT_MACHINE.check(report.status, ReportStatus.CORRECTED)
     _require_text(findings, impression)
     version = _copy_of_latest(report)
-    version.findings, version.impression, version.author = findings, impression, signer
+    version.findings, version.impression, version.author = findings, impression, _person(signer)
     return _sign(actor, report, version, signer, ReportStatus.CORRECTED)
 
 
 @transaction.atomic
-def report_addendum(*, report: Report, signer, text: str, actor: Actor) -> ReportVersion:
+def report_addendum(*, report: Report, signer: Person, text: str, actor: Actor) -> ReportVersion:
     """Add a signed addendum to a final report; the earlier text stays as it was."""
     report = _locked(report)
     REPORT_MACHINE.check(report.status, ReportStatus.ADDENDUM)
@@ -93,7 +100,7 @@ def report_addendum(*, report: Report, signer, text: str, actor: Actor) -> Repor
         raise InvalidInput("an addendum needs text", field="text")
     version = _copy_of_latest(report)
     version.addenda = "\n\n".join(part for part in (version.addenda, text.strip()) if part)
-    version.author = signer
+    version.author = _person(signer)
     return _sign(actor, report, version, signer, ReportStatus.ADDENDUM)
 
 
@@ -135,10 +142,16 @@ def _require_text(findings: str, impression: str) -> None:
         raise InvalidInput("a report needs findings or an impression", field="findings")
 
 
-def _sign(actor: Actor, report: Report, version: ReportVersion, signer, status: str) -> ReportVersion:
-    if signer is None:
+def _person(user: Person) -> User | None:
+    """The logged-in person, or None."""
+    return user if user is not None and user.is_authenticated else None
+
+
+def _sign(actor: Actor, report: Report, version: ReportVersion, signer: Person, status: str) -> ReportVersion:
+    person = _person(signer)
+    if person is None:
         raise InvalidInput("a report is signed by a person", field="signer")
-    version.status, version.signer, version.signed_at = status, signer, timezone.now()
+    version.status, version.signer, version.signed_at = status, person, timezone.now()
     version.save()
     report.status = status
     report.save(update_fields=["status", "updated_at"])

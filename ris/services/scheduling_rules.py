@@ -6,6 +6,7 @@ shown in the site time zone.
 
 import datetime as dt
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from ris.exceptions import (
@@ -16,7 +17,7 @@ from ris.exceptions import (
     RoomFull,
     StepNotBookable,
 )
-from ris.models import Appointment, BlockedTime, Procedure, Room, ScheduledProcedureStep
+from ris.models import Appointment, BlockedTime, OpeningHours, Procedure, Room, ScheduledProcedureStep
 from ris.services import catalogue_defaults as catalogue
 from ris.states import StepStatus
 
@@ -72,7 +73,9 @@ def check_room_open(room: Room, start: dt.datetime, end: dt.datetime) -> None:
         raise RoomClosed(_closed_reason(room, local_start, local_end, periods))
 
 
-def _closed_reason(room, local_start, local_end, periods) -> str:
+def _closed_reason(
+    room: Room, local_start: dt.datetime, local_end: dt.datetime, periods: QuerySet[OpeningHours]
+) -> str:
     hours = ", ".join(f"{p.opens:%H:%M}–{p.closes:%H:%M}" for p in periods) or "closed all day"
     return (
         f"Room {room.code} is not open {local_start:%a %d %b} {local_start:%H:%M}–{local_end:%H:%M} "
@@ -89,7 +92,7 @@ def check_room_not_blocked(room: Room, start: dt.datetime, end: dt.datetime) -> 
         )
 
 
-def check_room_capacity(room: Room, overlapping, start: dt.datetime, end: dt.datetime) -> None:
+def check_room_capacity(room: Room, overlapping: QuerySet[Appointment], start: dt.datetime, end: dt.datetime) -> None:
     intervals = [(max(a.start, start), min(a.end, end)) for a in overlapping]
     if most_at_once(intervals) >= room.capacity:
         raise RoomFull(f"Room {room.code} already has {room.capacity} exam(s) booked at that time.")
@@ -105,14 +108,14 @@ def most_at_once(intervals: list[tuple[dt.datetime, dt.datetime]]) -> int:
     return peak
 
 
-def check_patient_free(overlapping) -> None:
+def check_patient_free(overlapping: QuerySet[Appointment]) -> None:
     clash = overlapping.select_related("room").first()
     if clash is not None:
         at = timezone.localtime(clash.start)
         raise PatientDoubleBooked(f"The patient already has an exam in {clash.room.code} at {at:%H:%M}.")
 
 
-def _overlapping(start: dt.datetime, end: dt.datetime, ignore: Appointment | None):
+def _overlapping(start: dt.datetime, end: dt.datetime, ignore: Appointment | None) -> QuerySet[Appointment]:
     # Appointments of stopped steps (cancelled, discontinued) no longer hold their slot.
     rows = Appointment.objects.filter(start__lt=end, end__gt=start).exclude(step__status__in=StepStatus.STOPPED)
     return rows.exclude(pk=ignore.pk) if ignore is not None else rows

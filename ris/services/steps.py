@@ -17,7 +17,7 @@ from ris.models import AuditEvent, ImagingOrder, ScheduledProcedureStep
 from ris.records import Actor
 from ris.services.audit import audit_record
 from ris.services.outbox import outbox_enqueue
-from ris.states import ORDER_MACHINE, STEP_MACHINE, OrderStatus, StepStatus
+from ris.states import ORDER_MACHINE, STEP_MACHINE, OrderStatus, StateMachine, StepStatus
 
 log = logging.getLogger(__name__)
 _S, _O = StepStatus, OrderStatus
@@ -88,7 +88,7 @@ def status_from_steps(statuses: list[str], current: str) -> str:
     return _O.SCHEDULED if current == _O.IN_PROGRESS else current
 
 
-def _check(machine, current: str, new: str, what: str) -> None:
+def _check(machine: StateMachine, current: str, new: str, what: str) -> None:
     try:
         machine.check(current, new)
     except IllegalTransition:

@@ -28,7 +28,7 @@ from ris.services.steps import step_set_status
 from ris.states import ReportStatus
 from tests.conftest import free_port
 from tests.ehr import FakeEhr
-from tests.factories import placed_order, radiologist
+from tests.factories import TEST_ACTOR, placed_order, radiologist
 from tests.fhir_server import FakeFhirServer
 from tests.mpps_scu import MppsScu, in_progress, scheduled_item
 from tests.protocol.test_mpps_forward import FakePacs
@@ -74,8 +74,10 @@ def _fhir(base_url: str) -> Destination:
 
 def _sign_final() -> ReportVersion:
     procedure = placed_order().procedures.get()
-    draft = report_save_draft(procedure=procedure, author=radiologist(), findings="No bleed.", impression="Normal.")
-    return report_sign(report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
+    draft = report_save_draft(
+        procedure=procedure, author=radiologist(), findings="No bleed.", impression="Normal.", actor=TEST_ACTOR
+    )
+    return report_sign(report=draft.report, signer=radiologist(), status=ReportStatus.FINAL, actor=TEST_ACTOR)
 
 
 def _result_status(message: str) -> str:
@@ -185,7 +187,7 @@ def test_a_retry_after_a_failed_send_and_a_resend_keep_the_payload_and_msh_10(tr
     port = free_port()
     destination = _hl7(port, ["order_status"])
     _, step = _scheduled_order()
-    step_set_status(step=step, status="STARTED")
+    step_set_status(step=step, status="STARTED", actor=TEST_ACTOR)
     row = OutboundMessage.objects.get()
     assert row.payload == "" and row.control_id == ""  # built by the worker, not with the change
 

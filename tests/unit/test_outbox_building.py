@@ -19,7 +19,7 @@ from ris.models import Destination, OutboundMessage, ReportVersion
 from ris.services.outbox import outbox_build, outbox_deliver, outbox_enqueue, outbox_resend
 from ris.services.reports import report_save_draft, report_sign
 from ris.states import ReportStatus
-from tests.factories import placed_order, radiologist
+from tests.factories import TEST_ACTOR, placed_order, radiologist
 
 pytestmark = pytest.mark.django_db
 Status = OutboundMessage.Status
@@ -73,8 +73,10 @@ def _make_due() -> None:
 
 def _sign_final() -> ReportVersion:
     procedure = placed_order().procedures.get()
-    draft = report_save_draft(procedure=procedure, author=radiologist(), findings="No bleed.", impression="Normal.")
-    return report_sign(report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
+    draft = report_save_draft(
+        procedure=procedure, author=radiologist(), findings="No bleed.", impression="Normal.", actor=TEST_ACTOR
+    )
+    return report_sign(report=draft.report, signer=radiologist(), status=ReportStatus.FINAL, actor=TEST_ACTOR)
 
 
 def test_enqueue_stores_the_event_and_its_context_and_builds_nothing(notes: Notes) -> None:

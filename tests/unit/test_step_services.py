@@ -142,10 +142,10 @@ def test_linking_to_an_order_without_an_open_step_is_refused(order):
 def test_linking_to_an_order_whose_steps_were_discontinued_is_refused(order):
     # A discontinued step has ended like a cancelled one: the order (HL7 DC)
     # cannot go back in progress, so there is no open step to link to.
-    pps = mpps_create(data=_unscheduled())
-    step_set_status(step=_step(order), status="DISCONTINUED")
+    pps = mpps_create(actor=TEST_ACTOR, data=_unscheduled())
+    step_set_status(actor=TEST_ACTOR, step=_step(order), status="DISCONTINUED")
     with pytest.raises(InvalidInput):
-        mpps_link_to_order(pps=pps, order=order)
+        mpps_link_to_order(actor=TEST_ACTOR, pps=pps, order=order)
     assert _step(order).status == "DISCONTINUED"
 
 

@@ -199,7 +199,8 @@ class ThrottledTokenView(ObtainAuthToken):
         auth=[], request=AuthTokenSerializer, responses={200: s.TokenSerializer, **s.error_answers(400, 429)}
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        username, address = str(request.data.get("username", "")), request.META.get("REMOTE_ADDR", "")
+        data = request.data if isinstance(request.data, dict) else {}
+        username, address = str(data.get("username", "")), request.META.get("REMOTE_ADDR", "")
         login_check_allowed(username=username, address=address)
         try:
             response = super().post(request, *args, **kwargs)

@@ -46,6 +46,7 @@ def board_context(request) -> dict:
     day = timezone.localdate()
     steps = sorted(selectors.board_steps(day), key=lambda s: (not s.location, s.location, s.start))
     for step in steps:
-        step.next_statuses = sorted(STEP_MACHINE.transitions.get(step.status, ()))
+        # shown by the template only: the moves the state machine allows from here
+        step.next_statuses = sorted(STEP_MACHINE.transitions.get(step.status, ()))  # type: ignore[attr-defined]
     rooms = [(room or "not booked in a room", list(rows)) for room, rows in groupby(steps, key=lambda s: s.location)]
     return {"day": day, "rooms": rooms, "can_change": request.user.has_perm("ris.change_step_status")}

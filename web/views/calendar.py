@@ -165,9 +165,10 @@ def _room(body: dict) -> Room | None:
     return get_object_or_404(Room, pk=body["room"])
 
 
-def _minutes(body: dict) -> int:
+def _minutes(body: dict[str, Any]) -> int:
+    value: Any = body.get("duration_minutes")
     try:
-        return int(body.get("duration_minutes"))
+        return int(value)
     except (TypeError, ValueError):
         raise InvalidInput("duration_minutes must be a number", field="duration_minutes") from None
 

@@ -64,8 +64,8 @@ def _after_entry(request, order):
     """A walk-in is booked next, by those who may book."""
     if not request.user.has_perm("ris.book_appointments"):
         return redirect("order_queue")
-    step = ScheduledProcedureStep.objects.filter(requested_procedure__order=order).first()
-    return redirect("step_book", pk=step.pk)
+    step = ScheduledProcedureStep.objects.filter(requested_procedure__order=order).order_by("pk").first()
+    return redirect("step_book", pk=step.pk) if step is not None else redirect("order_queue")
 
 
 @requires("book_appointments")
