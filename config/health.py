@@ -15,7 +15,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ris.metrics import register_collectors
+from infra.metrics import register_collector
+from ris.metrics import OutboxCollector
 
 
 @require_GET
@@ -37,7 +38,7 @@ def ready(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
-    register_collectors()
+    register_collector("outbox", OutboxCollector())
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
 

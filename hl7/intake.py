@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from django.db import DatabaseError, connection
 
-from hl7 import errors
+from hl7 import errors, metrics
 from hl7 import log as messages
 from hl7.ack import Answers, answers_for
 from hl7.errors import HL7Error
@@ -22,8 +22,7 @@ from hl7.handlers import HANDLERS, handler_for
 from hl7.models import InboundMessage
 from hl7.parse import Header, parse, read_header
 from hl7.senders import sender_rules
-from ris import metrics
-from ris.db import release_connection
+from infra.db import release_connection
 from ris.exceptions import DomainError
 from ris.records import MessageHeader
 

@@ -21,7 +21,7 @@ from hl7.ack import answers_for
 from hl7.errors import HL7Error
 from hl7.intake import receive
 from hl7.parse import read_header
-from ris.tls import server_context
+from infra.tls import server_context
 
 log = logging.getLogger(__name__)
 

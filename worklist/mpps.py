@@ -19,6 +19,7 @@ from ris.models import AuditEvent, PerformedProcedureStep
 from ris.records import Actor
 from ris.services.mpps import mpps_create, mpps_update
 from ris.uids import new_uid
+from worklist import metrics
 from worklist.mpps_decode import (
     FIELD_TAGS,
     InvalidAttributeValue,
@@ -101,10 +102,12 @@ def _serve(call: Callable[[], PerformedProcedureStep], operation: str, peer: str
     try:
         pps = call()
         log.info("%s of MPPS %s from %s: %s", operation, uid, peer, pps.status)
+        metrics.MPPS_RECEIVED.labels(pps.status).inc()
         return _status(SUCCESS)
     except Exception as exc:
         answer = failure_status(exc)
         log.warning("%s of MPPS %s from %s refused 0x%04X: %s", operation, uid, peer, answer.Status, exc)
+        metrics.MPPS_RECEIVED.labels(f"0x{answer.Status:04X}").inc()
         return answer
     finally:
         connection.close()

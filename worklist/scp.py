@@ -38,12 +38,11 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 )
 from pynetdicom.transport import ThreadedAssociationServer
 
-from ris import metrics
-from ris.db import release_connection
+from infra.db import release_connection
+from infra.tls import server_context
 from ris.selectors.worklist import PATIENT
 from ris.services.audit import worklist_query_view
-from ris.tls import server_context
-from worklist import pdu_limit
+from worklist import metrics, pdu_limit
 from worklist.matching import InvalidKey
 from worklist.mpps import association_actor, handle_n_create, handle_n_set
 from worklist.query import IdentifierMismatch, build_query

@@ -479,3 +479,19 @@ def test_an_mpps_update_is_audited_with_the_calling_ae_and_its_address(dicom):
         ("CT01", "127.0.0.1", "PAT5001")
     }
     assert "MPPS COMPLETED" in changed.detail
+
+
+def test_each_mpps_answer_is_counted_by_its_outcome(dicom):
+    from prometheus_client import REGISTRY
+
+    def counted(status: str) -> float:
+        return REGISTRY.get_sample_value("ris_mpps_total", {"status": status}) or 0.0
+
+    _order()
+    accepted, refused = counted("IN PROGRESS"), counted("0x0106")
+    with MppsScu(dicom) as scu:
+        scu.create(in_progress([_item()]), generate_uid())
+        ds = in_progress([_item()])
+        ds.PerformedProcedureStepStatus = "COMPLETED"
+        scu.create(ds)
+    assert (counted("IN PROGRESS"), counted("0x0106")) == (accepted + 1, refused + 1)

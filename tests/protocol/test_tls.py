@@ -11,7 +11,7 @@ from pynetdicom.sop_class import Verification
 
 from hl7 import server as mllp_server
 from hl7.models import InboundMessage
-from ris.tls import server_context
+from infra.tls import server_context
 from tests.hl7_builders import orm_new_order
 from tests.peers import ack_segments, mllp_frame
 from worklist import scp

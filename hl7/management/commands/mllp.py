@@ -4,7 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from hl7.server import MllpServer
-from ris.metrics import start_metrics_server
+from infra.metrics import start_metrics_server
+from ris.metrics import OutboxCollector
 
 
 class Command(BaseCommand):
@@ -16,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=settings.RIS_MLLP_PORT)
 
     def handle(self, *args: Any, host: str, port: int, metrics_port: int, **options: Any) -> None:
-        start_metrics_server(host, metrics_port)
+        start_metrics_server(host, metrics_port, {"outbox": OutboxCollector()})
         server = MllpServer(host, port)
         self.stdout.write(f"HL7 MLLP listening on {host}:{server.port}")
         try:

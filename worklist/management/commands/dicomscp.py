@@ -4,7 +4,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from ris.metrics import start_metrics_server
+from infra.metrics import start_metrics_server
+from ris.metrics import OutboxCollector
 from worklist import scp
 
 
@@ -18,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--ae-title", default=settings.RIS_DICOM_AE_TITLE)
 
     def handle(self, *args: Any, host: str, port: int, ae_title: str, metrics_port: int, **options: Any) -> None:
-        start_metrics_server(host, metrics_port)
+        start_metrics_server(host, metrics_port, {"outbox": OutboxCollector()})
         self.stdout.write(f"DICOM SCP {ae_title} listening on {host}:{port}")
         with contextlib.suppress(KeyboardInterrupt):
             scp.start(host, port, block=True, ae_title=ae_title)
