@@ -11,8 +11,8 @@ class Hl7Config(AppConfig):
 
     def ready(self) -> None:
         from hl7.client import send_mllp
-        from hl7.oru import build_oru_r01
-        from hl7.status_messages import build_order_status
+        from hl7.write_order_status import build_order_status
+        from hl7.write_oru import build_oru_r01
         from ris import outbox
         from ris.models import Destination
 

@@ -73,7 +73,7 @@ def xpn_to_pn(segment: Segment, number: int, repetition: int = 0) -> str:
     """XPN family^given^middle^suffix^prefix to PN family^given^middle^prefix^suffix.
 
     One repetition is one PN group; which group it is (XPN-8 name
-    representation code) the caller decides (hl7/orders.py)."""
+    representation code) the caller decides (hl7/read_orm.py)."""
     components = [segment.get(number, c, repetition=repetition) for c in range(1, 6)]
     family, given, middle, suffix, prefix = components
     return _pn(family, given, middle, prefix, suffix)

@@ -1,6 +1,6 @@
 """ER7, HL7 v2's pipe-and-hat encoding: segments, fields and escapes.
 
-hl7apy checks the structure (hl7/parse.py); reading values needs what it
+hl7apy checks the structure (hl7/read_message.py); reading values needs what it
 does not give: the repetition/component/sub-component split with the
 message's own delimiters, unescaping, and HL7's `""` (erase) kept apart from
 an empty field (no change).

@@ -1,20 +1,24 @@
-"""Per-message-type handlers: a parsed message in, one service call per item out."""
+"""Per-message-type handlers: a parsed message in, one service call per item out.
+
+Orders (ORM^O01, OMI^O23) by their order control code; ADT (HL7 2.5.1 ch. 3)
+patient updates (A01, A04, A08) and merges (A40)."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
 
-from hl7 import adt, omi, orders
-from hl7.errors import UNSUPPORTED_EVENT_CODE, UNSUPPORTED_MESSAGE_TYPE, HL7Error, Location
+from hl7 import read_omi, read_orm
+from hl7.errors import SEGMENT_SEQUENCE_ERROR, UNSUPPORTED_EVENT_CODE, UNSUPPORTED_MESSAGE_TYPE, HL7Error, Location
 from hl7.log import message_actor
 from hl7.models import InboundMessage
-from hl7.orders import OrderItem
-from hl7.parse import ParsedMessage
+from hl7.read_message import ParsedMessage
+from hl7.read_orm import OrderItem
 from hl7.senders import SenderRules
 from ris.models import ImagingOrder
 from ris.records import Actor, OrderData, PatientData
 from ris.services import orders as order_services
+from ris.services.patients import patient_merge, patient_update
 
 Handler = Callable[[ParsedMessage, InboundMessage, SenderRules], "ImagingOrder | None"]
 
@@ -29,12 +33,12 @@ _STATUS_ACTIONS = {
 
 def handle_orm_o01(message: ParsedMessage, source: InboundMessage, rules: SenderRules) -> ImagingOrder | None:
     """ORM^O01: every ORC/OBR group is applied; the message links to the first order."""
-    return _apply_items(message, source, rules, orders.orders_from_orm(message))
+    return _apply_items(message, source, rules, read_orm.orders_from_orm(message))
 
 
 def handle_omi_o23(message: ParsedMessage, source: InboundMessage, rules: SenderRules) -> ImagingOrder | None:
     """OMI^O23 (HL7 2.5.1 4.4.12, IHE RAD-4): ORC/TQ1/OBR/IPC groups."""
-    return _apply_items(message, source, rules, omi.orders_from_omi(message))
+    return _apply_items(message, source, rules, read_omi.orders_from_omi(message))
 
 
 def _apply_items(
@@ -42,7 +46,7 @@ def _apply_items(
 ) -> ImagingOrder | None:
     patient = None
     if any(item.control == "NW" for item in items):
-        patient = orders.patient_from_pid(message, rules.mrn_authority)
+        patient = read_orm.patient_from_pid(message, rules.mrn_authority)
     actor = message_actor(source)
     applied = [apply_order_item(item, patient, rules, actor) for item in items]
     return applied[0]
@@ -63,13 +67,31 @@ def apply_order_item(item: OrderItem, patient: PatientData | None, rules: Sender
     return _STATUS_ACTIONS[item.control](key=item.key, actor=actor)
 
 
+def handle_adt_patient_update(message: ParsedMessage, source: InboundMessage, rules: SenderRules) -> None:
+    """A01 admit, A04 register, A08 update: PID creates or updates the patient."""
+    patient_update(data=read_orm.patient_from_pid(message, rules.mrn_authority), actor=message_actor(source))
+
+
+def handle_adt_a40(message: ParsedMessage, source: InboundMessage, rules: SenderRules) -> None:
+    """A40 merge patient (HL7 2.5.1 3.3.40): PID is the survivor, MRG-1 the prior
+    identifier; its orders follow the survivor."""
+    surviving = read_orm.patient_from_pid(message, rules.mrn_authority)
+    mrg = message.first("MRG")
+    if mrg is None:
+        raise HL7Error(SEGMENT_SEQUENCE_ERROR, "MRG segment is missing", Location("MRG"))
+    prior_id, prior_issuer = read_orm.patient_identifier(mrg, 1, rules.mrn_authority)
+    patient_merge(
+        surviving=surviving, prior_patient_id=prior_id, prior_issuer=prior_issuer, actor=message_actor(source)
+    )
+
+
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("ORM", "O01"): handle_orm_o01,
     ("OMI", "O23"): handle_omi_o23,
-    ("ADT", "A01"): adt.handle_adt_patient_update,
-    ("ADT", "A04"): adt.handle_adt_patient_update,
-    ("ADT", "A08"): adt.handle_adt_patient_update,
-    ("ADT", "A40"): adt.handle_adt_a40,
+    ("ADT", "A01"): handle_adt_patient_update,
+    ("ADT", "A04"): handle_adt_patient_update,
+    ("ADT", "A08"): handle_adt_patient_update,
+    ("ADT", "A40"): handle_adt_a40,
 }
 SUPPORTED_TYPES = {message_type for message_type, _ in HANDLERS}
 

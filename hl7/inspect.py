@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from hl7 import charsets
 from hl7.er7 import Delimiters, Segment, split_segments
 from hl7.errors import HL7Error
-from hl7.parse import BOM, read_header
+from hl7.read_message import BOM, read_header
 from ris.records import CLEAR
 
 

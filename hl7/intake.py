@@ -16,12 +16,12 @@ from django.db import DatabaseError, connection
 
 from hl7 import errors, metrics
 from hl7 import log as messages
-from hl7.ack import Answers, answers_for
 from hl7.errors import HL7Error
 from hl7.handlers import HANDLERS, handler_for
 from hl7.models import InboundMessage
-from hl7.parse import Header, parse, read_header
+from hl7.read_message import Header, parse, read_header
 from hl7.senders import sender_rules
+from hl7.write_ack import Answers, answers_for
 from infra.db import release_connection
 from ris.exceptions import DomainError
 from ris.records import MessageHeader

@@ -17,10 +17,10 @@ from django.conf import settings
 from django.db import connection
 
 from hl7 import mllp
-from hl7.ack import answers_for
 from hl7.errors import HL7Error
 from hl7.intake import receive
-from hl7.parse import read_header
+from hl7.read_message import read_header
+from hl7.write_ack import answers_for
 from infra.tls import server_context
 
 log = logging.getLogger(__name__)

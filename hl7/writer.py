@@ -1,8 +1,8 @@
 """Writing HL7 v2 (ER7): segments by field number, values escaped, times, MSH.
 
 Every message the RIS sends is built with these pieces: the ACKs
-(hl7/ack.py), ORU^R01 (hl7/oru.py) and the order status messages
-(hl7/status_messages.py). Values are escaped with the delimiters of the
+(hl7/write_ack.py), ORU^R01 (hl7/write_oru.py) and the order status messages
+(hl7/write_order_status.py). Values are escaped with the delimiters of the
 message being written (an ACK uses those of the message it answers);
 helpers that return encoded text (`components`, `xpn`...) are set with
 `SegmentBuilder.put`, plain values with `SegmentBuilder.set`.

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from hl7.errors import HL7Error
 from hl7.models import InboundMessage
-from hl7.parse import read_header
+from hl7.read_message import read_header
 from ris.models import ImagingOrder, RequestedProcedure
 from tests.hl7_builders import adt, message, msh, omi_order, orm_control, orm_new_order, segment
 from tests.peers import MllpClient

@@ -4,7 +4,7 @@ the ACK it should (or none, when its MSH-15/16 ask for none)."""
 import pytest
 
 from hl7.models import InboundMessage
-from hl7.parse import read_header
+from hl7.read_message import read_header
 from ris.models import ImagingOrder, Patient, Procedure
 from tests.conftest import SAMPLES
 from tests.peers import MllpClient, ack_segments

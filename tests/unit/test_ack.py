@@ -3,9 +3,9 @@
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 
-from hl7.ack import answers_for, build_ack
 from hl7.errors import HL7Error, Location
-from hl7.parse import read_header
+from hl7.read_message import read_header
+from hl7.write_ack import answers_for, build_ack
 from tests.hl7_builders import msh
 
 

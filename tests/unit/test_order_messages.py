@@ -5,9 +5,9 @@ import pytest
 from hl7 import charsets
 from hl7.er7 import Delimiters, unescape
 from hl7.errors import HL7Error
-from hl7.omi import orders_from_omi
-from hl7.orders import orders_from_orm, patient_from_pid
-from hl7.parse import parse
+from hl7.read_message import parse
+from hl7.read_omi import orders_from_omi
+from hl7.read_orm import orders_from_orm, patient_from_pid
 from ris.records import CLEAR, plain
 from tests.conftest import SAMPLES
 from tests.hl7_builders import omi_order, orm_control

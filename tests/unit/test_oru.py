@@ -4,7 +4,7 @@ import pytest
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 
-from hl7.oru import oru_r01
+from hl7.write_oru import oru_r01
 from ris.models import Destination
 from ris.services.reports import report_addendum, report_correct, report_save_draft, report_sign
 from ris.states import ReportStatus

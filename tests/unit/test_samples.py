@@ -3,8 +3,8 @@
 import pytest
 
 from hl7.errors import HL7Error
-from hl7.orders import orders_from_orm, patient_from_pid
-from hl7.parse import parse
+from hl7.read_message import parse
+from hl7.read_orm import orders_from_orm, patient_from_pid
 from tests.conftest import SAMPLES
 
 BROKEN = {

@@ -6,7 +6,7 @@ import pytest
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 
-from hl7.status_messages import build_order_status, pn_to_xpn
+from hl7.write_order_status import build_order_status, pn_to_xpn
 from ris.models import Destination
 from ris.records import OrderData, PatientData, ProcedureData, StepData
 from ris.services.orders import order_place

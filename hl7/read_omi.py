@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from hl7.datatypes import identifier, parse_dtm
 from hl7.er7 import Segment
 from hl7.errors import SEGMENT_SEQUENCE_ERROR, HL7Error, Location
-from hl7.orders import (
+from hl7.read_message import ParsedMessage
+from hl7.read_orm import (
     OrderItem,
     order_control,
     order_data,
@@ -26,7 +27,6 @@ from hl7.orders import (
     required_obr,
     step_from_obr,
 )
-from hl7.parse import ParsedMessage
 from ris.records import OrderData, ProcedureData, StepData
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from hl7 import writer
 from hl7.er7 import Delimiters, escape
 from hl7.errors import HL7Error
-from hl7.parse import Header
+from hl7.read_message import Header
 
 _ERR_TEXT = {
     100: "Segment sequence error",

@@ -14,7 +14,7 @@ from typing import Any
 from hl7.datatypes import identifier, parse_date, parse_dtm, text, xcn_to_pn, xpn_to_pn
 from hl7.er7 import Segment
 from hl7.errors import REQUIRED_FIELD_MISSING, SEGMENT_SEQUENCE_ERROR, TABLE_VALUE_NOT_FOUND, HL7Error, Location
-from hl7.parse import ParsedMessage
+from hl7.read_message import ParsedMessage
 from ris.records import CLEAR, OrderData, OrderKey, PatientData, ProcedureData, StepData
 from ris.states import OrderStatus
 
