@@ -18,16 +18,15 @@ from rest_framework.authentication import BasicAuthentication, SessionAuthentica
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fhir.capability import capability_statement
 from fhir.resources_read import KINDS, Kind
 from fhir.search import search_filter
+from ris.actors import request_actor
 from ris.exceptions import InvalidInput
 from ris.models import AuditEvent
-from ris.records import Actor
 from ris.roles import permission
 from ris.services.audit import audit_view, audit_view_many
 
@@ -71,16 +70,6 @@ class FhirView(APIView):
     errors_as_operation_outcome = True
 
 
-def request_actor(request: Request) -> Actor:
-    """The user behind a FHIR request, for the audit trail."""
-    return Actor(
-        door=AuditEvent.Door.FHIR,
-        user=request.user,
-        address=str(request.META.get("REMOTE_ADDR", "")),
-        via=f"GET {request.get_full_path()}"[:300],
-    )
-
-
 class MetadataView(FhirView):
     # Clients read the CapabilityStatement before they authenticate (FHIR R4 http.html#capabilities).
     permission_classes = [AllowAny]
@@ -96,7 +85,12 @@ class ReadView(FhirView):
         row = found.find(resource_id)
         if row is None:
             raise Http404(f"{kind}/{resource_id} is not known")
-        audit_view(actor=request_actor(request), patient=found.patient_of(row), obj=row, detail=f"{kind}/{resource_id}")
+        audit_view(
+            actor=request_actor(request, AuditEvent.Door.FHIR),
+            patient=found.patient_of(row),
+            obj=row,
+            detail=f"{kind}/{resource_id}",
+        )
         return Response(found.render(row))
 
 
@@ -108,7 +102,12 @@ class SearchView(FhirView):
         count, offset = _page(request)
         page = list(rows[offset : offset + count])
         patients = [found.patient_of(row) for row in page]
-        audit_view_many(actor=request_actor(request), patients=patients, object_type=kind, detail=f"{kind} search")
+        audit_view_many(
+            actor=request_actor(request, AuditEvent.Door.FHIR),
+            patients=patients,
+            object_type=kind,
+            detail=f"{kind} search",
+        )
         return Response(_searchset(request, found, page, rows.count(), count, offset))
 
 

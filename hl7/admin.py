@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString
 from hl7 import inspect
 from hl7.intake import reprocess
 from hl7.models import HL7Sender, InboundMessage, SenderStationRule
-from ris.admin_audit import AuditedAdmin
+from ris.actors import AuditedAdmin
 
 if TYPE_CHECKING:
     # ModelAdmin and TabularInline are generic in django-stubs only; at runtime they take no subscript.

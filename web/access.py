@@ -1,6 +1,7 @@
 """Login (throttled), the capability check every page uses, the client's
 address, and the actor a request stands for."""
 
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
@@ -11,13 +12,12 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
+from ris.actors import request_actor
 from ris.exceptions import LoginLocked
-from ris.models import AuditEvent
-from ris.records import Actor
 from ris.roles import permission
 from ris.services.login_throttle import login_attempt_record, login_check_allowed
 from web.forms import LoginForm
@@ -27,12 +27,15 @@ def client_address(request: HttpRequest | None) -> str:
     return str(request.META.get("REMOTE_ADDR", "")) if request is not None else ""
 
 
-def requires(capability: str):
+View = Callable[..., HttpResponse]
+
+
+def requires(capability: str) -> Callable[[View], View]:
     """Page decorator: log in first, then 403 unless a role grants `capability`."""
 
-    def decorate(view):
+    def decorate(view: View) -> View:
         @wraps(view)
-        def checked(request, *args, **kwargs):
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
                 return to_login(request)
             if not request.user.has_perm(permission(capability)):
@@ -44,11 +47,25 @@ def requires(capability: str):
     return decorate
 
 
-def to_login(request):
+def door_page(capability: str, view: View) -> View:
+    """A page another door owns (the HL7 message log, the modality registry),
+    routed here: checked like ours, and handed the actor of the request so
+    that what it shows is audited by the services."""
+
+    @requires(capability)
+    @wraps(view)
+    def page(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return view(request, *args, actor=request_actor(request), **kwargs)
+
+    return page
+
+
+def to_login(request: HttpRequest) -> HttpResponse:
     """To the login page, then back. An htmx request (a poll after the session
     ended) makes the browser load the login page instead of swapping it in."""
-    if request.htmx:
-        back = request.htmx.current_url_abs_path or "/"
+    htmx = getattr(request, "htmx", None)  # django-htmx's middleware sets it
+    if htmx:
+        back = htmx.current_url_abs_path or "/"
         return HttpResponseClientRedirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': back})}")
     return redirect_to_login(request.get_full_path())
 
@@ -83,13 +100,3 @@ class LoginView(auth_views.LoginView):
     template_name = "web/login.html"
     authentication_form = ThrottledLoginForm
     redirect_authenticated_user = True
-
-
-def actor_from_request(request: HttpRequest, door: str = AuditEvent.Door.WEB) -> Actor:
-    """The person behind a page or API request, for the services to audit."""
-    return Actor(
-        door=door,
-        user=request.user,
-        address=client_address(request),
-        via=f"{request.method} {request.path}",
-    )

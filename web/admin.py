@@ -3,9 +3,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 
 from ris import models
-from ris.admin_audit import AuditedAdmin
+from ris.actors import AuditedAdmin, request_actor
 from ris.exceptions import DomainError
-from web.access import actor_from_request
 
 
 class StepInline(admin.TabularInline):
@@ -54,14 +53,14 @@ def _each(request, queryset, service, done: str) -> None:
 def check_in(modeladmin, request, queryset):
     from ris.services.steps import step_check_in
 
-    _each(request, queryset, lambda step: step_check_in(step=step, actor=actor_from_request(request)), "checked in")
+    _each(request, queryset, lambda step: step_check_in(step=step, actor=request_actor(request)), "checked in")
 
 
 @admin.action(description="Ready at the modality (READY)")
 def ready(modeladmin, request, queryset):
     from ris.services.steps import step_ready
 
-    _each(request, queryset, lambda step: step_ready(step=step, actor=actor_from_request(request)), "ready")
+    _each(request, queryset, lambda step: step_ready(step=step, actor=request_actor(request)), "ready")
 
 
 def _performed_summary(pps: models.PerformedProcedureStep) -> str:
@@ -108,7 +107,7 @@ def link_to_order(modeladmin, request, queryset):
     _each(
         request,
         queryset,
-        lambda pps: mpps_link_to_order(pps=pps, order=order, actor=actor_from_request(request)),
+        lambda pps: mpps_link_to_order(pps=pps, order=order, actor=request_actor(request)),
         f"linked to {order}",
     )
 
@@ -120,7 +119,7 @@ def register_unscheduled_exam(modeladmin, request, queryset):
     _each(
         request,
         queryset,
-        lambda pps: mpps_register_unscheduled_exam(pps=pps, actor=actor_from_request(request)),
+        lambda pps: mpps_register_unscheduled_exam(pps=pps, actor=request_actor(request)),
         "registered as a new exam",
     )
 

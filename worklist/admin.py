@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from ris.admin_audit import AuditedAdmin
+from ris.actors import AuditedAdmin
 from worklist.models import ModalityAE, WorklistQueryLog
 from worklist.registry_pages import LastQuery, modality_aes_with_last_query
 

@@ -155,3 +155,20 @@ def test_a_destination_changed_and_deleted_in_the_admin_is_audited(admin_client)
     (event,) = _events(object_type="destination")
     assert _who(event) == ("admin", "WEB", "DELETE", "127.0.0.1") and event.object_id == str(destination.pk)
     assert not Destination.objects.filter(pk=destination.pk).exists()
+
+
+def test_a_message_shown_on_the_message_page_is_in_the_audit_trail_with_its_patient(admin_client):
+    from hl7.log import inbound_store
+    from ris.records import MessageHeader
+
+    order = placed_order()
+    message = inbound_store(
+        raw=b"MSH|^~\\&|EHR|HOSP|RIS|RAD|||ORM^O01|AUDMSG1|P|2.3.1\r",
+        header=MessageHeader(control_id="AUDMSG1", message_type="ORM^O01"),
+    )
+    message.order = order
+    message.save(update_fields=["order"])
+    assert admin_client.get(f"/messages/{message.pk}/").status_code == 200
+    event = AuditEvent.objects.filter(action="VIEW", object_type="inboundmessage").get()
+    assert (event.actor, event.door, event.patient) == ("admin", "WEB", order.patient)
+    assert "AUDMSG1" in event.detail

@@ -22,10 +22,10 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ris.actors import request_actor
 from ris.exceptions import InvalidInput
 from ris.models import AuditEvent, Report, RequestedProcedure
 from ris.services import reports as services
-from web.access import actor_from_request
 from web.api import serializers as s
 from web.api.permissions import HasCapability
 
@@ -76,7 +76,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             author=request.user,
             findings=data["findings"],
             impression=data["impression"],
-            actor=actor_from_request(request, AuditEvent.Door.API),
+            actor=request_actor(request, AuditEvent.Door.API),
         )
         return self._answer(version.report, status.HTTP_201_CREATED)
 
@@ -90,7 +90,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             report=self.get_object(),
             signer=request.user,
             status=data["status"].upper(),
-            actor=actor_from_request(request, AuditEvent.Door.API),
+            actor=request_actor(request, AuditEvent.Door.API),
         )
         return self._answer(self.get_object())
 
@@ -103,7 +103,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         services.report_correct(
             report=self.get_object(),
             signer=request.user,
-            actor=actor_from_request(request, AuditEvent.Door.API),
+            actor=request_actor(request, AuditEvent.Door.API),
             **data,
         )
         return self._answer(self.get_object())
@@ -118,7 +118,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             report=self.get_object(),
             signer=request.user,
             text=data["text"],
-            actor=actor_from_request(request, AuditEvent.Door.API),
+            actor=request_actor(request, AuditEvent.Door.API),
         )
         return self._answer(self.get_object())
 

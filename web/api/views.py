@@ -16,6 +16,7 @@ from rest_framework.serializers import BaseSerializer
 
 from hl7.models import InboundMessage
 from ris import selectors
+from ris.actors import request_actor
 from ris.exceptions import InvalidInput
 from ris.models import Appointment, AuditEvent, ImagingOrder, Patient, Procedure, Room
 from ris.records import Actor, OrderData, PatientData
@@ -26,7 +27,6 @@ from ris.services.configuration import config_delete, config_write
 from ris.services.login_throttle import login_attempt_record, login_check_allowed
 from ris.services.orders import order_place
 from ris.services.steps import step_set_status
-from web.access import actor_from_request
 from web.api import serializers as s
 from web.api.permissions import HasCapability
 
@@ -38,7 +38,7 @@ class RisViewSet(viewsets.GenericViewSet):
 
     @property
     def actor(self) -> Actor:
-        return actor_from_request(self.request, AuditEvent.Door.API)
+        return request_actor(self.request, AuditEvent.Door.API)
 
 
 class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):

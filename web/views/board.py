@@ -8,11 +8,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ris import selectors
+from ris.actors import request_actor
 from ris.exceptions import DomainError
 from ris.models import ScheduledProcedureStep
 from ris.services.steps import step_set_status
 from ris.states import STEP_MACHINE
-from web.access import actor_from_request, requires
+from web.access import requires
 from web.errors import refusal_for
 from web.forms import StepStatusForm, form_data
 
@@ -34,7 +35,7 @@ def board_step_status(request: HttpRequest, pk: int) -> HttpResponse:
     step = get_object_or_404(ScheduledProcedureStep.objects.select_related("requested_procedure__order"), pk=pk)
     try:
         status = form_data(StepStatusForm(request.POST))["status"]
-        step_set_status(step=step, status=status, actor=actor_from_request(request))
+        step_set_status(step=step, status=status, actor=request_actor(request))
     except DomainError as exc:
         refusal = refusal_for(exc)
         context = {**board_context(request), "error": refusal.detail}

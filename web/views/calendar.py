@@ -17,10 +17,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ris import selectors
+from ris.actors import request_actor
 from ris.exceptions import DomainError, InvalidInput
 from ris.models import Appointment, Room
 from ris.services.appointments import appointment_book, appointment_move, appointment_resize
-from web.access import actor_from_request, requires
+from web.access import requires
 from web.errors import refusal_for
 
 
@@ -102,7 +103,7 @@ def calendar_book(request):
             room=room,
             start=local_datetime(body.get("start")),
             duration_minutes=body.get("duration_minutes"),
-            actor=actor_from_request(request),
+            actor=request_actor(request),
         )
 
     return _answer(request, book)
@@ -117,7 +118,7 @@ def calendar_move(request, pk: int):
             appointment=appointment,
             room=_room(body),
             start=local_datetime(body.get("start")),
-            actor=actor_from_request(request),
+            actor=request_actor(request),
         )
 
     return _answer(request, move)
@@ -129,7 +130,7 @@ def calendar_resize(request, pk: int):
     def resize(body):
         appointment = get_object_or_404(Appointment, pk=pk)
         return appointment_resize(
-            appointment=appointment, duration_minutes=_minutes(body), actor=actor_from_request(request)
+            appointment=appointment, duration_minutes=_minutes(body), actor=request_actor(request)
         )
 
     return _answer(request, resize)

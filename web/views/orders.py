@@ -6,11 +6,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from ris import selectors
+from ris.actors import request_actor
 from ris.exceptions import DomainError
 from ris.models import SavedFilter, ScheduledProcedureStep
 from ris.services.appointments import appointment_book
 from ris.services.orders import order_place
-from web.access import actor_from_request, requires
+from web.access import requires
 from web.forms import BookingForm, OrderEntryForm, OrderQueueFilter, SavedFilterForm
 
 
@@ -51,7 +52,7 @@ def order_entry(request):
     form = OrderEntryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            order = order_place(patient=form.patient_data(), order=form.order_data(), actor=actor_from_request(request))
+            order = order_place(patient=form.patient_data(), order=form.order_data(), actor=request_actor(request))
         except DomainError as refusal:
             form.add_error(None, str(refusal))
         else:
@@ -75,7 +76,7 @@ def step_book(request, pk: int):
     form = BookingForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            appointment_book(step=step, actor=actor_from_request(request), **form.cleaned_data)
+            appointment_book(step=step, actor=request_actor(request), **form.cleaned_data)
         except DomainError as refusal:
             form.add_error(None, str(refusal))
         else:

@@ -2,9 +2,10 @@ from django.shortcuts import get_object_or_404, render
 
 from hl7 import selectors as hl7_selectors
 from ris import selectors
+from ris.actors import request_actor
 from ris.models import Patient
 from ris.services.audit import patient_view
-from web.access import actor_from_request, requires
+from web.access import requires
 from web.forms import PatientSearchForm
 
 
@@ -17,7 +18,7 @@ def patient_search(request):
 
 @requires("view_patients")
 def patient_page(request, pk: int):
-    patient = patient_view(actor=actor_from_request(request), patient=get_object_or_404(Patient, pk=pk))
+    patient = patient_view(actor=request_actor(request), patient=get_object_or_404(Patient, pk=pk))
     context = {
         "patient": patient,
         "orders": selectors.patient_orders(patient),

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from ris.actors import request_actor
 from ris.exceptions import DomainError, InvalidInput
 from ris.models import OutboundMessage, Report, RequestedProcedure
 from ris.selectors.reports import reading_worklist, recently_signed, report_deliveries
@@ -22,7 +23,7 @@ from ris.services import reports as services
 from ris.services.audit import audit_view
 from ris.services.outbox import outbox_resend
 from ris.states import ReportStatus
-from web.access import actor_from_request, requires
+from web.access import requires
 from web.errors import refusal_for
 from web.forms import AddendumForm, ReportTextForm, WorklistFilter, form_data
 
@@ -43,7 +44,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
 def editor(request: HttpRequest, procedure_id: int) -> HttpResponse:
     procedure = get_object_or_404(RequestedProcedure.objects.select_related("order__patient"), pk=procedure_id)
     if request.method == "GET":
-        audit_view(actor=actor_from_request(request), patient=procedure.order.patient, obj=procedure)
+        audit_view(actor=request_actor(request), patient=procedure.order.patient, obj=procedure)
         return _page(request, procedure)
     name = request.POST.get("action", "")
     try:
@@ -86,7 +87,7 @@ def _submit(status: str) -> Action:
     def act(request: HttpRequest, procedure: RequestedProcedure) -> HttpResponse:
         text = form_data(ReportTextForm(request.POST))
         services.report_submit(
-            procedure=procedure, user=request.user, status=status, actor=actor_from_request(request), **text
+            procedure=procedure, user=request.user, status=status, actor=request_actor(request), **text
         )
         return _done(request, procedure, SUBMITTED[status])
 
@@ -98,7 +99,7 @@ def _correct(request: HttpRequest, procedure: RequestedProcedure) -> HttpRespons
     services.report_correct(
         report=get_object_or_404(Report, procedure=procedure),
         signer=request.user,
-        actor=actor_from_request(request),
+        actor=request_actor(request),
         **text,
     )
     return _done(request, procedure, "Correction signed and sent.")
@@ -110,7 +111,7 @@ def _addendum(request: HttpRequest, procedure: RequestedProcedure) -> HttpRespon
         report=get_object_or_404(Report, procedure=procedure),
         signer=request.user,
         text=text,
-        actor=actor_from_request(request),
+        actor=request_actor(request),
     )
     return _done(request, procedure, "Addendum signed and sent.")
 

@@ -6,8 +6,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from ris.actors import request_actor
 from ris.services.configuration import config_delete, config_save
-from web.access import actor_from_request, requires
+from web.access import requires
 from web.forms import BlockedTimeForm, OpeningHoursForm, ProcedureForm, RoomForm
 
 # kind in the URL -> (form, title, columns shown in the list)
@@ -46,7 +47,7 @@ def resource_edit(request, kind: str, pk: int | None = None):
     instance = get_object_or_404(form_class._meta.model, pk=pk) if pk else None
     form = form_class(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
-        config_save(actor=actor_from_request(request), row=form.save(commit=False), save_related=form.save_m2m)
+        config_save(actor=request_actor(request), row=form.save(commit=False), save_related=form.save_m2m)
         return redirect("resource_list", kind=kind)
     return render(request, "web/resource_edit.html", {"form": form, "title": title, "kind": kind})
 
@@ -56,7 +57,7 @@ def resource_edit(request, kind: str, pk: int | None = None):
 def resource_delete(request, kind: str, pk: int):
     form_class, _, _ = _kind(kind)
     try:
-        config_delete(actor=actor_from_request(request), row=get_object_or_404(form_class._meta.model, pk=pk))
+        config_delete(actor=request_actor(request), row=get_object_or_404(form_class._meta.model, pk=pk))
     except ProtectedError:
         messages.error(request, "It is still in use (booked exams); it was not deleted.")
     return redirect("resource_list", kind=kind)

@@ -1,9 +1,11 @@
-"""The admin's changes to configuration rows, audited like the pages'.
+"""Who acts over HTTP: the `Actor` of a Django request, and the admin mixin
+that records configuration edits with it.
 
-A mixin for ModelAdmin, kept in the domain so that the admin modules of every
-door (web, hl7, worklist) can use it: each save and delete goes through
-ris/services/configuration.py with the admin user as actor, in the admin's
-own transaction.
+Both are kept in the domain so that every HTTP-facing piece (the web door's
+pages and API, the FHIR read API, the admin modules of web, hl7 and worklist)
+builds its actor the same way: the user, the client address, and what
+carried the request. Admin saves and deletes go through
+ris/services/configuration.py with that actor, in the admin's own transaction.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from ris.records import Actor
 from ris.services.configuration import config_delete, config_write
 
 
-def admin_actor(request: HttpRequest) -> Actor:
-    """The admin user behind a request."""
+def request_actor(request: HttpRequest, door: str = AuditEvent.Door.WEB) -> Actor:
+    """The person behind a request (page, API, FHIR, admin), for the services to audit."""
     return Actor(
-        door=AuditEvent.Door.WEB,
+        door=door,
         user=request.user,
         address=str(request.META.get("REMOTE_ADDR", "")),
-        via=f"{request.method} {request.path}",
+        via=f"{request.method} {request.get_full_path()}"[:300],
     )
 
 
@@ -37,12 +39,12 @@ class AuditedAdmin(admin.ModelAdmin):
             super(AuditedAdmin, self).save_model(request, obj, form, change)
             return obj
 
-        config_write(actor=admin_actor(request), write=write, created=not change)
+        config_write(actor=request_actor(request), write=write, created=not change)
 
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
-        config_delete(actor=admin_actor(request), row=obj)
+        config_delete(actor=request_actor(request), row=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Model]) -> None:
-        actor = admin_actor(request)
+        actor = request_actor(request)
         for row in queryset:
             config_delete(actor=actor, row=row)
