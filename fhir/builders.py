@@ -55,6 +55,11 @@ RADIOLOGY_CATEGORY = {
 IMAGING_STUDY_CODE = {"system": LOINC, "code": "18748-4", "display": "Diagnostic imaging study"}
 
 
+def operation_outcome(code: str, text: str, severity: str = "error") -> dict[str, Any]:
+    """An OperationOutcome with one issue; `code` is an issue type (R4 valueset-issue-type)."""
+    return {"resourceType": "OperationOutcome", "issue": [{"severity": severity, "code": code, "diagnostics": text}]}
+
+
 def system_for(namespace: str, kind: str) -> str:
     """An identifier system URI for an assigning authority given as OID, URI or name."""
     if namespace and namespace.replace(".", "").isdigit():

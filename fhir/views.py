@@ -9,7 +9,6 @@ answers an OperationOutcome for views marked `errors_as_operation_outcome`.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
 from django.http import Http404
@@ -46,11 +45,6 @@ class FhirOnly(BaseContentNegotiation):
 
     def select_renderer(self, request, renderers, format_suffix=None):
         return renderers[0], renderers[0].media_type
-
-
-def operation_outcome(code: str, text: str, severity: str = "error") -> dict[str, Any]:
-    """An OperationOutcome with one issue; `code` is an issue type (R4 valueset-issue-type)."""
-    return {"resourceType": "OperationOutcome", "issue": [{"severity": severity, "code": code, "diagnostics": text}]}
 
 
 class CanViewPatients(IsAuthenticated):

@@ -134,3 +134,15 @@ def placed_order(
     )
     patient = PatientData(patient_id=patient_id, issuer="HOSP", name=name, birth_date=dt.date(1970, 2, 15), sex="M")
     return order_place(actor=TEST_ACTOR, patient=patient, order=order)
+
+
+def signed_final_report():
+    """A placed order's report, drafted and signed final by the radiologist."""
+    from ris.services.reports import report_save_draft, report_sign
+    from ris.states import ReportStatus
+
+    procedure = placed_order().procedures.get()
+    draft = report_save_draft(
+        actor=TEST_ACTOR, procedure=procedure, author=radiologist(), findings="No bleed.", impression="Normal."
+    )
+    return report_sign(actor=TEST_ACTOR, report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)

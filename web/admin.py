@@ -169,8 +169,9 @@ class DestinationAdmin(AuditedAdmin):
 def resend(modeladmin, request, queryset):
     from ris.services.outbox import outbox_resend
 
+    actor = request_actor(request)
     for message in queryset:
-        outbox_resend(message=message)
+        outbox_resend(message=message, actor=actor)
 
 
 @admin.register(models.OutboundMessage)

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
-from fhir.views import operation_outcome
+from fhir.builders import operation_outcome
 from ris import exceptions as domain
 
 REFUSALS: list[tuple[type[Exception], int, str]] = [

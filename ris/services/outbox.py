@@ -27,7 +27,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ris import metrics, outbox
-from ris.models import Destination, ImagingOrder, OutboundMessage
+from ris.models import AuditEvent, Destination, ImagingOrder, OutboundMessage
+from ris.records import Actor
+from ris.services.audit import audit_record
 
 log = logging.getLogger(__name__)
 LEASE = dt.timedelta(seconds=120)
@@ -187,7 +189,8 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** (attempts - 1), BACKOFF_MAX_SECONDS))
 
 
-def outbox_resend(*, message: OutboundMessage) -> OutboundMessage:
+@transaction.atomic
+def outbox_resend(*, message: OutboundMessage, actor: Actor) -> OutboundMessage:
     """Send a message again (from the UI): a delivered or dead one is re-queued.
 
     A built message keeps its frozen payload and control ID; one whose build
@@ -196,6 +199,9 @@ def outbox_resend(*, message: OutboundMessage) -> OutboundMessage:
     message.status, message.next_attempt_at, message.last_error = Status.PENDING, None, ""
     message.attempts = 0
     message.save(update_fields=["status", "next_attempt_at", "last_error", "attempts"])
+    patient = message.order.patient if message.order is not None else None
+    detail = f"{message.event} {message.control_id or '(not built)'} to {message.destination} sent again"
+    audit_record(actor=actor, action=AuditEvent.Action.CHANGE, patient=patient, obj=message, detail=detail)
     transaction.on_commit(functools.partial(_schedule, message.destination_id))
     return message
 

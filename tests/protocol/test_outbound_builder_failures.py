@@ -23,12 +23,11 @@ from ris.models import (
     ScheduledProcedureStep,
 )
 from ris.services.outbox import outbox_deliver, outbox_resend
-from ris.services.reports import report_save_draft, report_sign
 from ris.services.steps import step_set_status
 from ris.states import ReportStatus
 from tests.conftest import free_port
 from tests.ehr import FakeEhr
-from tests.factories import TEST_ACTOR, placed_order, radiologist
+from tests.factories import TEST_ACTOR, placed_order, signed_final_report
 from tests.fhir_server import FakeFhirServer
 from tests.mpps_scu import MppsScu, in_progress, scheduled_item
 from tests.protocol.test_mpps_forward import FakePacs
@@ -72,14 +71,6 @@ def _fhir(base_url: str) -> Destination:
     return Destination.objects.create(name="EHR FHIR", kind=Kind.FHIR, base_url=base_url, timeout_seconds=2)
 
 
-def _sign_final() -> ReportVersion:
-    procedure = placed_order().procedures.get()
-    draft = report_save_draft(
-        procedure=procedure, author=radiologist(), findings="No bleed.", impression="Normal.", actor=TEST_ACTOR
-    )
-    return report_sign(report=draft.report, signer=radiologist(), status=ReportStatus.FINAL, actor=TEST_ACTOR)
-
-
 def _result_status(message: str) -> str:
     obr = next(s for s in message.split("\r") if s.startswith("OBR|"))
     return obr.split("|")[25]
@@ -99,7 +90,7 @@ def test_a_signature_whose_builder_raises_is_kept_and_the_other_destination_gets
 ):
     monkeypatch.setitem(outbox._builders, (failing, "report"), _raise)
     hl7, fhir = _hl7(ehr.port, ["report"]), _fhir(fhir_server.base_url)
-    version = _sign_final()
+    version = signed_final_report()
     assert ReportVersion.objects.get(pk=version.pk).status == ReportStatus.FINAL  # committed
 
     broken, working = (fhir, hl7) if failing == Kind.FHIR else (hl7, fhir)
@@ -123,7 +114,7 @@ def test_a_celery_worker_records_the_builder_failure_and_delivers_the_rest(
     fhir = _fhir(fhir_server.base_url)
     _hl7(ehr.port, ["report"])
     with running_worker():
-        _sign_final()
+        signed_final_report()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not (ehr.received and fhir.messages.filter(attempts__gt=0).exists()):
             time.sleep(0.1)
@@ -139,7 +130,7 @@ def test_a_failing_builder_makes_the_delivery_dead_after_max_attempts_never_the_
     monkeypatch.setitem(outbox._builders, (Kind.FHIR, "report"), _raise)
     fhir = _fhir(fhir_server.base_url)
     Destination.objects.filter(pk=fhir.pk).update(max_attempts=2)
-    version = _sign_final()
+    version = signed_final_report()
     for _ in range(2):
         outbox_deliver(destination_id=fhir.pk)
         _make_due()
@@ -207,7 +198,7 @@ def test_a_retry_after_a_failed_send_and_a_resend_keep_the_payload_and_msh_10(tr
         _make_due()
         assert outbox_deliver(destination_id=destination.pk) == 1
         row.refresh_from_db()
-        outbox_resend(message=row)
+        outbox_resend(message=row, actor=TEST_ACTOR)
         assert outbox_deliver(destination_id=destination.pk) == 1
     finally:
         ehr.stop()

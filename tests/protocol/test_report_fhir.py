@@ -8,10 +8,9 @@ from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 from ris.models import Destination, OutboundMessage
 from ris.services.outbox import outbox_deliver
-from ris.services.reports import report_addendum, report_correct, report_save_draft, report_sign
-from ris.states import ReportStatus
+from ris.services.reports import report_addendum, report_correct
 from tests.conftest import free_port
-from tests.factories import TEST_ACTOR, placed_order, radiologist
+from tests.factories import TEST_ACTOR, radiologist, signed_final_report
 from tests.fhir_server import FakeFhirServer
 from tests.workers import running_worker
 
@@ -33,14 +32,6 @@ def _destination(base_url: str, **extra) -> Destination:
     )
 
 
-def _sign_final():
-    procedure = placed_order().procedures.get()
-    draft = report_save_draft(
-        actor=TEST_ACTOR, procedure=procedure, author=radiologist(), findings="No bleed.", impression="Normal."
-    )
-    return report_sign(actor=TEST_ACTOR, report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
-
-
 def _report_of(bundle: dict) -> dict:
     return next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "DiagnosticReport")
 
@@ -51,7 +42,7 @@ def _make_due():
 
 def test_final_report_arrives_as_a_valid_r4_transaction_without_r5_elements(transactional_db, fhir_server):
     destination = _destination(fhir_server.base_url)
-    _sign_final()
+    signed_final_report()
     assert outbox_deliver(destination_id=destination.pk) == 1
     [request] = fhir_server.requests
     assert request["path"] == "/fhir" and request["headers"]["Content-Type"].startswith("application/fhir+json")
@@ -66,7 +57,7 @@ def test_final_report_arrives_as_a_valid_r4_transaction_without_r5_elements(tran
 
 def test_correction_and_addendum_update_the_same_diagnostic_report(transactional_db, fhir_server):
     destination = _destination(fhir_server.base_url)
-    final = _sign_final()
+    final = signed_final_report()
     report_correct(
         actor=TEST_ACTOR, report=final.report, signer=radiologist(), findings="Bleed.", impression="Small bleed."
     )
@@ -81,7 +72,7 @@ def test_a_failing_server_gets_retries_and_the_report_when_it_recovers(transacti
     server = FakeFhirServer(answer=500)
     try:
         destination = _destination(server.base_url)
-        _sign_final()
+        signed_final_report()
         assert outbox_deliver(destination_id=destination.pk) == 0
         row = OutboundMessage.objects.get()
         assert row.status == Status.RETRYING and row.last_error == "HTTP 500: server is unwell"
@@ -97,7 +88,7 @@ def test_a_server_that_does_not_answer_or_is_down_is_a_failure_with_the_reason(t
     silent = FakeFhirServer(answer="silence")
     try:
         destination = _destination(silent.base_url)
-        _sign_final()
+        signed_final_report()
         outbox_deliver(destination_id=destination.pk)
         assert "timed out" in OutboundMessage.objects.get().last_error
     finally:
@@ -119,7 +110,7 @@ def test_a_celery_worker_delivers_one_signature_to_the_ehr_over_hl7_and_fhir(tra
         _destination(fhir_server.base_url)
         Destination.objects.create(name="EHR HL7", kind=Destination.Kind.HL7_MLLP, host="127.0.0.1", port=ehr.port)
         with running_worker():
-            _sign_final()
+            signed_final_report()
             deadline = time.monotonic() + 20
             while (not ehr.received or not fhir_server.requests) and time.monotonic() < deadline:
                 time.sleep(0.1)

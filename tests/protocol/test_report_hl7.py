@@ -8,11 +8,10 @@ from django.utils import timezone
 
 from ris.models import Destination, OutboundMessage
 from ris.services.outbox import outbox_deliver, outbox_sweep
-from ris.services.reports import report_correct, report_save_draft, report_sign
-from ris.states import ReportStatus
+from ris.services.reports import report_correct
 from tests.conftest import free_port
 from tests.ehr import FakeEhr
-from tests.factories import TEST_ACTOR, placed_order, radiologist
+from tests.factories import TEST_ACTOR, radiologist, signed_final_report
 from tests.workers import running_worker
 
 pytestmark = pytest.mark.slow
@@ -38,14 +37,6 @@ def _destination(port: int, **extra) -> Destination:
     )
 
 
-def _sign_final():
-    procedure = placed_order().procedures.get()
-    draft = report_save_draft(
-        actor=TEST_ACTOR, procedure=procedure, author=radiologist(), findings="No bleed.", impression="Normal."
-    )
-    return report_sign(actor=TEST_ACTOR, report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
-
-
 def _result_status(message: str) -> str:
     obr = next(s for s in message.split("\r") if s.startswith("OBR|"))
     return obr.split("|")[25]
@@ -57,7 +48,7 @@ def _make_due():
 
 def test_final_report_arrives_once_as_f_and_its_correction_as_c(transactional_db, ehr):
     destination = _destination(ehr.port)
-    final = _sign_final()
+    final = signed_final_report()
     assert outbox_deliver(destination_id=destination.pk) == 1
     assert outbox_deliver(destination_id=destination.pk) == 0  # nothing is sent twice
     report_correct(
@@ -73,7 +64,7 @@ def test_an_ehr_that_refuses_gets_retries_and_the_same_msh_10_when_it_accepts(tr
     ehr = FakeEhr(ack_code="AE")
     try:
         destination = _destination(ehr.port)
-        _sign_final()
+        signed_final_report()
         outbox_deliver(destination_id=destination.pk)
         row = OutboundMessage.objects.get()
         assert row.status == Status.RETRYING and row.last_error.startswith("ACK AE")
@@ -89,7 +80,7 @@ def test_an_ehr_that_refuses_gets_retries_and_the_same_msh_10_when_it_accepts(tr
 
 def test_an_ehr_that_is_down_gets_the_report_when_it_comes_back(transactional_db):
     destination = _destination(free_port())
-    _sign_final()
+    signed_final_report()
     assert outbox_deliver(destination_id=destination.pk) == 0
     assert OutboundMessage.objects.get().status == Status.RETRYING
     ehr = FakeEhr()
@@ -104,7 +95,7 @@ def test_an_ehr_that_is_down_gets_the_report_when_it_comes_back(transactional_db
 
 def test_a_report_claimed_by_a_worker_that_died_is_sent_once_its_lease_expires(transactional_db, ehr):
     destination = _destination(ehr.port)
-    _sign_final()
+    signed_final_report()
     # A worker took the queue's lease and was killed before sending.
     Destination.objects.filter(pk=destination.pk).update(
         lease_owner="killed-worker", lease_until=timezone.now() + dt.timedelta(seconds=60)
@@ -120,7 +111,7 @@ def test_a_celery_worker_delivers_a_signed_report(transactional_db, ehr):
 
     _destination(ehr.port)
     with running_worker():
-        _sign_final()
+        signed_final_report()
         deadline = time.monotonic() + 20
         while not ehr.received and time.monotonic() < deadline:
             time.sleep(0.1)

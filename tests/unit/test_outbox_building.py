@@ -15,11 +15,10 @@ import pytest
 from django.utils import timezone
 
 from ris import outbox
-from ris.models import Destination, OutboundMessage, ReportVersion
+from ris.models import Destination, OutboundMessage
 from ris.services.outbox import outbox_build, outbox_deliver, outbox_enqueue, outbox_resend
-from ris.services.reports import report_save_draft, report_sign
 from ris.states import ReportStatus
-from tests.factories import TEST_ACTOR, placed_order, radiologist
+from tests.factories import TEST_ACTOR, signed_final_report
 
 pytestmark = pytest.mark.django_db
 Status = OutboundMessage.Status
@@ -71,14 +70,6 @@ def _make_due() -> None:
     OutboundMessage.objects.update(next_attempt_at=timezone.now() - dt.timedelta(seconds=1))
 
 
-def _sign_final() -> ReportVersion:
-    procedure = placed_order().procedures.get()
-    draft = report_save_draft(
-        procedure=procedure, author=radiologist(), findings="No bleed.", impression="Normal.", actor=TEST_ACTOR
-    )
-    return report_sign(report=draft.report, signer=radiologist(), status=ReportStatus.FINAL, actor=TEST_ACTOR)
-
-
 def test_enqueue_stores_the_event_and_its_context_and_builds_nothing(notes: Notes) -> None:
     _destination()
     [row] = outbox_enqueue(event="test_note", context={"id": 7, "text": "Grüße"})
@@ -100,7 +91,7 @@ def test_enqueue_skips_destinations_without_a_builder_for_the_event_or_not_wanti
 def test_a_report_is_signed_even_when_its_builder_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(outbox._builders, (HL7, "report"), _raise)
     _destination(events=["report"])
-    version = _sign_final()
+    version = signed_final_report()
     version.refresh_from_db()
     assert version.status == ReportStatus.FINAL and version.signed_at is not None
     assert version.report.status == ReportStatus.FINAL
@@ -151,7 +142,7 @@ def test_the_payload_is_built_once_and_kept_across_retries_and_a_resend(notes: N
         _make_due()
     row = OutboundMessage.objects.get()
     assert (row.status, row.attempts, row.control_id) == (Status.ACKED, 3, "N1")
-    outbox_resend(message=row)
+    outbox_resend(message=row, actor=TEST_ACTOR)
     assert outbox_deliver(destination_id=destination.pk) == 1
     assert notes.builds == 1
     assert notes.sent == [("N1", row.payload)] * 4 and "|N1|" in row.payload
@@ -168,7 +159,7 @@ def test_a_resend_of_a_message_whose_build_failed_builds_it_again(
     assert row.status == Status.DEAD and "BuilderBug" in row.last_error
     monkeypatch.setitem(outbox._builders, (HL7, "test_note"), notes.build)  # the builder is fixed
     notes.failures = 0
-    outbox_resend(message=row)
+    outbox_resend(message=row, actor=TEST_ACTOR)
     assert outbox_deliver(destination_id=destination.pk) == 1
     row.refresh_from_db()
     assert (row.status, row.control_id, row.last_error) == (Status.ACKED, "N1", "")
@@ -192,3 +183,18 @@ def test_a_message_with_no_builder_left_is_a_failed_delivery(monkeypatch: pytest
     outbox_deliver(destination_id=destination.pk)
     row = OutboundMessage.objects.get()
     assert row.status == Status.RETRYING and row.last_error.startswith("build failed: NoBuilder: no builder for")
+
+
+def test_sending_again_is_in_the_audit_trail_with_who_asked(notes: Notes) -> None:
+    from ris.models import AuditEvent
+    from tests.factories import actor_of, user_with_role
+
+    destination = _destination()
+    [row] = outbox_enqueue(event="test_note", context={"id": 5})
+    outbox_deliver(destination_id=destination.pk)
+    row.refresh_from_db()
+    engineer = user_with_role("integration engineer", "ines")
+    outbox_resend(message=row, actor=actor_of(engineer))
+    event = AuditEvent.objects.get(object_type="outboundmessage")
+    assert (event.actor, event.action, event.door) == ("ines", "CHANGE", "WEB")
+    assert f"test_note {row.control_id} to EHR sent again" in event.detail

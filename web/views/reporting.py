@@ -118,7 +118,7 @@ def _addendum(request: HttpRequest, procedure: RequestedProcedure) -> HttpRespon
 
 def _resend(request: HttpRequest, procedure: RequestedProcedure) -> HttpResponse:
     message = get_object_or_404(OutboundMessage, pk=request.POST.get("message"), order=procedure.order)
-    outbox_resend(message=message)
+    outbox_resend(message=message, actor=request_actor(request))
     messages.success(request, f"Message {message.control_id} to {message.destination} queued again.")
     return redirect("reporting:editor", procedure.pk)
 
