@@ -27,3 +27,14 @@ def test_nul_in_the_control_id_is_answered_and_logged(mllp):
         ack = ack_segments(client.exchange(raw))
     assert ack["MSA"][1:3] == ["AE", "NL2"]  # NUL cannot be sent back
     assert InboundMessage.objects.get().control_id == "N\ufffdL2"
+
+
+def test_a_new_order_without_obr_is_acked_ae_100_and_nothing_is_applied(mllp):
+    # ORM^O01 (HL7 2.3.1 4.5.1): a new order's ORC is followed by its OBR.
+    raw = "\r".join(s for s in orm_new_order("NOOBR1").split("\r") if not s.startswith("OBR")).encode()
+    with MllpClient(mllp.port) as client:
+        ack = ack_segments(client.exchange(raw))
+    assert ack["MSA"][1:3] == ["AE", "NOOBR1"]
+    assert ack["ERR"][1].startswith("OBR^1^^100")
+    assert InboundMessage.objects.get(control_id="NOOBR1").status == "REJECTED"
+    assert Patient.objects.count() == 0
