@@ -5,7 +5,7 @@ import pytest
 from hl7.intake import reprocess
 from hl7.models import HL7Sender, InboundMessage, SenderStationRule
 from ris.models import ImagingOrder, Patient, Procedure, ScheduledProcedureStep, Station
-from tests.hl7_builders import orm_new_order
+from tests.hl7_builders import orm_control, orm_new_order
 from tests.peers import MllpClient, ack_segments
 
 pytestmark = pytest.mark.slow
@@ -107,3 +107,15 @@ def test_the_senders_own_rule_beats_a_rule_for_every_sender(mllp):
     SenderStationRule.objects.create(sender=sender, modality="CT", station=own)
     assert _exchange(mllp.port, orm_new_order("S10", station=""))["MSA"][1] == "AA"
     assert ScheduledProcedureStep.objects.get().station_ae_title == "CT_OWN"
+
+
+def test_a_step_added_by_an_order_change_follows_the_senders_station_rules(mllp):
+    Station.objects.create(ae_title="CT_DEFAULT", modality="CT", is_default_for_modality=True)
+    routed = Station.objects.create(ae_title="CT_EHR", modality="CT")
+    SenderStationRule.objects.create(sender=HL7Sender.objects.create(application="EHR"), modality="CT", station=routed)
+    assert _exchange(mllp.port, orm_new_order("S11", station=""))["MSA"][1] == "AA"
+    # ORC-1 XO naming the order's procedure (OBR-19) with a new step (OBR-20) that names no station.
+    new_step = {4: "CTHEAD^CT Head without contrast^LOCAL", 19: "RP1001", 20: "SPS2002", 24: "CT"}
+    assert _exchange(mllp.port, orm_control("S12", "XO", obr=new_step))["MSA"][1] == "AA"
+    stations = dict(ScheduledProcedureStep.objects.values_list("sps_id", "station_ae_title"))
+    assert stations == {"SPS1001": "CT_EHR", "SPS2002": "CT_EHR"}
