@@ -26,7 +26,8 @@ _NAMESPACE = uuid.UUID("6f0c2a51-3d55-4c1e-9a77-8f2b8e0c5d10")  # full URLs of t
 
 def build_report_transaction(destination: Destination, context: dict[str, Any]) -> Built:
     """The outbox builder for (FHIR, "report"); refuses to build an invalid Bundle
-    (pydantic's ValidationError rolls the signing back rather than send it)."""
+    (pydantic's ValidationError is a failed delivery on the outbound row, shown
+    to the integration engineer; the signature it carries is already committed)."""
     version = load_version(context["report_version_id"])
     bundle = report_transaction(version)
     validate_r4(bundle)

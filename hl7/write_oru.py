@@ -3,8 +3,9 @@
 Layout after IHE RAD-28 (Rad TF-2 4.28): ORC-1 RE; OBR echoes the order's
 numbers; one OBX TX per text line with OBX-3 `^SR Text`, one OBX with the
 Study Instance UID. Result status P/F/C in OBR-25 and OBX-11 (tables 0123, 0085).
-Built once, when the report is signed; retries send the stored text, so
-MSH-10 stays the same and the EHR can drop a duplicate.
+Built once, by the worker on the first delivery attempt after the signature
+has committed; retries send the frozen text, so MSH-10 stays the same and
+the EHR can drop a duplicate.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Reports: write a draft, sign it, correct or add to it after final.
 
 Each service is one transaction. Signing, correcting and adding an addendum
-write a new signed version and, in the same transaction, the outbound
-messages that carry it to the EHR (ris/services/outbox.py).
+write a new signed version and, in the same transaction, its audit event and
+the outbound rows that will carry it to the EHR (ris/services/outbox.py); the
+worker builds and sends them after the commit.
 """
 
 from __future__ import annotations
