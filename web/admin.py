@@ -1,31 +1,57 @@
+"""The admin of the domain's models.
+
+Configuration rows (stations, destinations, rooms, blocked time, the
+catalogue) are edited here, each save audited (`AuditedAdmin`). Clinical
+records (patients, orders, procedures, steps, MPPS, reports, bookings,
+outbound messages, the audit trail) are shown and never edited here: they
+change only through the services, with their state machines, rules and
+audit, which the admin's actions call (check in, ready, reconcile, send again).
+"""
+
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.http import HttpRequest
 
 from ris import models
 from ris.actors import AuditedAdmin, request_actor
 from ris.exceptions import DomainError
 
 
-class StepInline(admin.TabularInline):
+class ViewOnly:
+    """Shown, never added, changed or deleted in the admin (see the module's docstring)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class StepInline(ViewOnly, admin.TabularInline):
     model = models.ScheduledProcedureStep
     extra = 0
 
 
-class ProcedureInline(admin.TabularInline):
+class ProcedureInline(ViewOnly, admin.TabularInline):
     model = models.RequestedProcedure
     extra = 0
     show_change_link = True
 
 
 @admin.register(models.Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(ViewOnly, admin.ModelAdmin):
     list_display = ("patient_id", "issuer", "name", "birth_date", "sex")
     search_fields = ("patient_id", "name")
 
 
 @admin.register(models.ImagingOrder)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ViewOnly, admin.ModelAdmin):
     list_display = ("accession_number", "patient", "placer_number", "priority", "status", "created_at")
     list_filter = ("status", "priority")
     search_fields = ("accession_number", "placer_number", "patient__patient_id", "patient__name")
@@ -33,7 +59,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.RequestedProcedure)
-class ProcedureAdmin(admin.ModelAdmin):
+class ProcedureAdmin(ViewOnly, admin.ModelAdmin):
     list_display = ("requested_procedure_id", "description", "study_instance_uid", "order")
     inlines = [StepInline]
 
@@ -81,7 +107,7 @@ def dose_values(pps: models.PerformedProcedureStep) -> list[tuple[str, object]]:
 
 
 @admin.register(models.ScheduledProcedureStep)
-class StepAdmin(admin.ModelAdmin):
+class StepAdmin(ViewOnly, admin.ModelAdmin):
     list_display = ("sps_id", "modality", "station_ae_title", "start", "status", "performed")
     list_filter = ("status", "modality", "station_ae_title")
     readonly_fields = ("status", "performed")
@@ -125,7 +151,7 @@ def register_unscheduled_exam(modeladmin, request, queryset):
 
 
 @admin.register(models.PerformedProcedureStep)
-class PerformedProcedureStepAdmin(admin.ModelAdmin):
+class PerformedProcedureStepAdmin(ViewOnly, admin.ModelAdmin):
     list_display = (
         "pps_id",
         "modality",
@@ -175,7 +201,7 @@ def resend(modeladmin, request, queryset):
 
 
 @admin.register(models.OutboundMessage)
-class OutboundMessageAdmin(admin.ModelAdmin):
+class OutboundMessageAdmin(ViewOnly, admin.ModelAdmin):
     list_display = ("created_at", "event", "destination", "control_id", "status", "attempts", "last_error")
     list_filter = ("status", "event", "destination")
     search_fields = ("control_id",)
@@ -183,7 +209,7 @@ class OutboundMessageAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in models.OutboundMessage._meta.fields]
 
 
-class ReportVersionInline(admin.TabularInline):
+class ReportVersionInline(ViewOnly, admin.TabularInline):
     model = models.ReportVersion
     extra = 0
     can_delete = False
@@ -192,20 +218,14 @@ class ReportVersionInline(admin.TabularInline):
 
 
 @admin.register(models.Report)
-class ReportAdmin(admin.ModelAdmin):
-    """Read-only: reports change through the reporting page and the API (the services)."""
+class ReportAdmin(ViewOnly, admin.ModelAdmin):
+    """Reports change through the reporting page and the API (the services)."""
 
     list_display = ("order", "procedure", "status", "updated_at")
     list_filter = ("status",)
     search_fields = ("order__accession_number", "order__patient__patient_id")
     readonly_fields = ("order", "procedure", "uid", "status")
     inlines = [ReportVersionInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -233,31 +253,19 @@ class CatalogueProcedureAdmin(AuditedAdmin):
 
 
 @admin.register(models.Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
-    """Read-only: bookings change only through the appointment services (their rules)."""
+class AppointmentAdmin(ViewOnly, admin.ModelAdmin):
+    """Bookings change only through the appointment services (their rules)."""
 
     list_display = ("start", "end", "room", "patient", "step", "booked_by")
     list_filter = ("room",)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(models.AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """The trail is never edited; search and export it on /audit/."""
+class AuditEventAdmin(ViewOnly, admin.ModelAdmin):
+    """The trail is never edited nor deleted; search and export it on /audit/."""
 
     list_display = ("at", "actor", "door", "action", "patient", "object_type", "object_id")
     list_filter = ("door", "action")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

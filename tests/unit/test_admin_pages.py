@@ -61,3 +61,36 @@ def test_admin_action_links_an_unscheduled_mpps_to_the_order_with_the_accession(
     step = unscheduled.steps.get()
     assert step.requested_procedure.order == order and step.status == "STARTED"
     assert "PPS6 IN PROGRESS" in admin_client.get("/admin/ris/scheduledprocedurestep/").content.decode()
+
+
+def test_the_admin_shows_a_patient_but_cannot_rename_or_delete_him(admin_client, unscheduled):
+    from ris.models import Patient
+
+    order = order_place(
+        actor=TEST_ACTOR,
+        patient=PatientData(patient_id="ADM1", name="KEPT^NAME"),
+        order=OrderData(accession_number="ADMACC1", procedures=[ProcedureData(steps=[StepData(modality="CT")])]),
+    )
+    patient = order.patient
+    url = f"/admin/ris/patient/{patient.pk}/change/"
+    assert admin_client.get(url).status_code == 200  # shown, read-only
+    answer = admin_client.post(url, {"patient_id": "ADM1", "issuer": "", "name": "OTHER^NAME"})
+    assert answer.status_code == 403
+    assert admin_client.post(f"/admin/ris/patient/{patient.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Patient.objects.get(pk=patient.pk).name == "KEPT^NAME"
+
+
+def test_the_admin_changes_no_step_report_or_audit_event_directly(admin_client):
+    from ris.models import ScheduledProcedureStep
+
+    order = order_place(
+        actor=TEST_ACTOR,
+        patient=PatientData(patient_id="ADM2", name="STEP^KEPT"),
+        order=OrderData(accession_number="ADMACC2", procedures=[ProcedureData(steps=[StepData(modality="CT")])]),
+    )
+    step = ScheduledProcedureStep.objects.get(requested_procedure__order=order)
+    answer = admin_client.post(f"/admin/ris/scheduledprocedurestep/{step.pk}/change/", {"modality": "MR"})
+    assert answer.status_code == 403  # a step moves through the state machine: the board, the API, MPPS
+    assert ScheduledProcedureStep.objects.get(pk=step.pk).modality == "CT"
+    for model in ("scheduledprocedurestep", "report", "auditevent", "appointment", "outboundmessage"):
+        assert admin_client.get(f"/admin/ris/{model}/add/").status_code == 403
