@@ -68,6 +68,10 @@ class LoginLocked(DomainError):
     """Too many failed logins for this user name or address; try later."""
 
 
+class StillInUse(DomainError):
+    """A configuration row others still point at (a room with bookings) is not deleted."""
+
+
 class BookingRefused(DomainError):
     """A booking, move or resize breaks a scheduling rule; the message says which."""
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Model, ProtectedError
 
+from ris.exceptions import StillInUse
 from ris.models import AuditEvent
 from ris.records import Actor
 from ris.services.audit import audit_record
@@ -40,6 +41,15 @@ def config_write(*, actor: Actor, write: Callable[[], Model], created: bool) -> 
 
 @transaction.atomic
 def config_delete(*, actor: Actor, row: Model) -> None:
-    """Delete a row; a row still in use (ProtectedError) stays, unaudited."""
+    """Delete a row; a row still in use stays, unaudited, and is refused (StillInUse)."""
     audit_record(actor=actor, action=AuditEvent.Action.DELETE, obj=row, detail=str(row)[:200])
-    row.delete()
+    try:
+        with transaction.atomic():
+            row.delete()
+    except ProtectedError as exc:
+        raise StillInUse(f"{row} is still in use ({_users(exc)}) and was not deleted") from None
+
+
+def _users(exc: ProtectedError) -> str:
+    kinds = sorted({str(type(other)._meta.verbose_name_plural) for other in exc.protected_objects})
+    return ", ".join(kinds) or "referenced"

@@ -178,3 +178,11 @@ def test_schema_is_served_as_committed_without_login():
     committed = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
     response = APIClient().get("/api/schema/")
     assert response.status_code == 200 and response.content.decode() == committed.read_text()
+
+
+def test_deleting_a_room_with_bookings_is_refused_409_with_the_reason(booked):
+    room = booked["room"]
+    answer = api_as("administrator").delete(f"/api/rooms/{room.pk}/")
+    assert answer.status_code == 409
+    assert answer.json()["error"] == "StillInUse" and "still in use (appointments)" in answer.json()["detail"]
+    assert Room.objects.filter(pk=room.pk).exists()

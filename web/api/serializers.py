@@ -287,7 +287,7 @@ ERROR_ANSWERS = {
     401: "No credentials, or bad ones.",
     403: "The user's role does not allow this.",
     404: "No such row (or a referenced one is not known).",
-    409: "A rule refuses the change: the state machine, a scheduling rule, a duplicate identifier.",
+    409: "A rule refuses the change: the state machine, a scheduling rule, a duplicate identifier, a row in use.",
     429: "Too many failed logins for this user name or address: try later.",
 }
 

@@ -1,10 +1,11 @@
 """API viewsets: decode with a serializer, call one service, encode the result."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Model
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -130,12 +131,24 @@ class ConfigurationViewSet(viewsets.ModelViewSet, RisViewSet):
         config_delete(actor=self.actor, row=instance)
 
 
+def configuration_schema(serializer: type[BaseSerializer[Model]]) -> Callable[[type[Any]], type[Any]]:
+    """The answers a configuration endpoint gives, refusals included."""
+    return extend_schema_view(
+        create=extend_schema(responses={201: serializer, **s.error_answers(400)}),
+        update=extend_schema(responses={200: serializer, **s.error_answers(400, 404)}),
+        partial_update=extend_schema(responses={200: serializer, **s.error_answers(400, 404)}),
+        destroy=extend_schema(responses={204: None, **s.error_answers(404, 409)}),
+    )
+
+
+@configuration_schema(s.ProcedureSerializer)
 class ProcedureViewSet(ConfigurationViewSet):
     queryset = Procedure.objects.prefetch_related("rooms").order_by("code")
     serializer_class = s.ProcedureSerializer
     filterset_fields = {"code": ["exact"], "modality": ["exact"]}
 
 
+@configuration_schema(s.RoomSerializer)
 class RoomViewSet(ConfigurationViewSet):
     queryset = Room.objects.order_by("code")
     serializer_class = s.RoomSerializer

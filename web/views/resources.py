@@ -1,12 +1,12 @@
 """Rooms, opening hours, blocked time and the procedure catalogue: plain lists and forms."""
 
 from django.contrib import messages
-from django.db.models import ProtectedError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from ris.actors import request_actor
+from ris.exceptions import StillInUse
 from ris.services.configuration import config_delete, config_save
 from web.access import requires
 from web.forms import BlockedTimeForm, OpeningHoursForm, ProcedureForm, RoomForm
@@ -58,6 +58,6 @@ def resource_delete(request, kind: str, pk: int):
     form_class, _, _ = _kind(kind)
     try:
         config_delete(actor=request_actor(request), row=get_object_or_404(form_class._meta.model, pk=pk))
-    except ProtectedError:
-        messages.error(request, "It is still in use (booked exams); it was not deleted.")
+    except StillInUse as refusal:
+        messages.error(request, f"{refusal}.")
     return redirect("resource_list", kind=kind)
