@@ -15,19 +15,18 @@ from django.utils.safestring import SafeString
 from hl7 import inspect
 from hl7.intake import reprocess
 from hl7.models import HL7Sender, InboundMessage, SenderStationRule
-from ris.actors import AuditedAdmin
+from ris.actors import AuditedAdmin, ViewAuditedAdmin
 
 if TYPE_CHECKING:
-    # ModelAdmin and TabularInline are generic in django-stubs only; at runtime they take no subscript.
-    InboundMessageAdminBase = admin.ModelAdmin[InboundMessage]
+    # TabularInline is generic in django-stubs only; at runtime it takes no subscript.
     StationRuleInlineBase = admin.TabularInline[SenderStationRule, HL7Sender]
 else:
-    InboundMessageAdminBase = admin.ModelAdmin
     StationRuleInlineBase = admin.TabularInline
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(InboundMessageAdminBase):
+class InboundMessageAdmin(ViewAuditedAdmin):
+    patient_path = "order.patient"
     list_display = (
         "received_at",
         "message_type",

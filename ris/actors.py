@@ -14,10 +14,11 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
-from ris.models import AuditEvent
+from ris.models import AuditEvent, Patient
 from ris.records import Actor
+from ris.services.audit import audit_view
 from ris.services.configuration import config_delete, config_write
 
 
@@ -48,3 +49,26 @@ class AuditedAdmin(admin.ModelAdmin):
         actor = request_actor(request)
         for row in queryset:
             config_delete(actor=actor, row=row)
+
+
+class ViewAuditedAdmin(admin.ModelAdmin):
+    """A record's page in the admin is a read of patient data, audited like
+    the other pages': `patient_path` leads from the record to its patient."""
+
+    patient_path = ""  # e.g. "order.patient"; "" when the record names none
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            row = self.get_object(request, object_id)
+            if row is not None:
+                audit_view(actor=request_actor(request), patient=self._patient(row), obj=row)
+        return response
+
+    def _patient(self, row: Model) -> Patient | None:
+        found: Any = row
+        for name in filter(None, self.patient_path.split(".")):
+            found = getattr(found, name, None)
+        return found if isinstance(found, Patient) else None

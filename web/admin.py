@@ -16,7 +16,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.http import HttpRequest
 
 from ris import models
-from ris.actors import AuditedAdmin, request_actor
+from ris.actors import AuditedAdmin, ViewAuditedAdmin, request_actor
 from ris.exceptions import DomainError
 
 
@@ -45,13 +45,14 @@ class ProcedureInline(ViewOnly, admin.TabularInline):
 
 
 @admin.register(models.Patient)
-class PatientAdmin(ViewOnly, admin.ModelAdmin):
+class PatientAdmin(ViewOnly, ViewAuditedAdmin):
     list_display = ("patient_id", "issuer", "name", "birth_date", "sex")
     search_fields = ("patient_id", "name")
 
 
 @admin.register(models.ImagingOrder)
-class OrderAdmin(ViewOnly, admin.ModelAdmin):
+class OrderAdmin(ViewOnly, ViewAuditedAdmin):
+    patient_path = "patient"
     list_display = ("accession_number", "patient", "placer_number", "priority", "status", "created_at")
     list_filter = ("status", "priority")
     search_fields = ("accession_number", "placer_number", "patient__patient_id", "patient__name")
@@ -59,7 +60,8 @@ class OrderAdmin(ViewOnly, admin.ModelAdmin):
 
 
 @admin.register(models.RequestedProcedure)
-class ProcedureAdmin(ViewOnly, admin.ModelAdmin):
+class ProcedureAdmin(ViewOnly, ViewAuditedAdmin):
+    patient_path = "order.patient"
     list_display = ("requested_procedure_id", "description", "study_instance_uid", "order")
     inlines = [StepInline]
 
@@ -107,7 +109,8 @@ def dose_values(pps: models.PerformedProcedureStep) -> list[tuple[str, object]]:
 
 
 @admin.register(models.ScheduledProcedureStep)
-class StepAdmin(ViewOnly, admin.ModelAdmin):
+class StepAdmin(ViewOnly, ViewAuditedAdmin):
+    patient_path = "requested_procedure.order.patient"
     list_display = ("sps_id", "modality", "station_ae_title", "start", "status", "performed")
     list_filter = ("status", "modality", "station_ae_title")
     readonly_fields = ("status", "performed")
@@ -151,7 +154,7 @@ def register_unscheduled_exam(modeladmin, request, queryset):
 
 
 @admin.register(models.PerformedProcedureStep)
-class PerformedProcedureStepAdmin(ViewOnly, admin.ModelAdmin):
+class PerformedProcedureStepAdmin(ViewOnly, ViewAuditedAdmin):
     list_display = (
         "pps_id",
         "modality",
@@ -201,7 +204,8 @@ def resend(modeladmin, request, queryset):
 
 
 @admin.register(models.OutboundMessage)
-class OutboundMessageAdmin(ViewOnly, admin.ModelAdmin):
+class OutboundMessageAdmin(ViewOnly, ViewAuditedAdmin):
+    patient_path = "order.patient"
     list_display = ("created_at", "event", "destination", "control_id", "status", "attempts", "last_error")
     list_filter = ("status", "event", "destination")
     search_fields = ("control_id",)
@@ -218,9 +222,10 @@ class ReportVersionInline(ViewOnly, admin.TabularInline):
 
 
 @admin.register(models.Report)
-class ReportAdmin(ViewOnly, admin.ModelAdmin):
+class ReportAdmin(ViewOnly, ViewAuditedAdmin):
     """Reports change through the reporting page and the API (the services)."""
 
+    patient_path = "order.patient"
     list_display = ("order", "procedure", "status", "updated_at")
     list_filter = ("status",)
     search_fields = ("order__accession_number", "order__patient__patient_id")
@@ -253,9 +258,10 @@ class CatalogueProcedureAdmin(AuditedAdmin):
 
 
 @admin.register(models.Appointment)
-class AppointmentAdmin(ViewOnly, admin.ModelAdmin):
+class AppointmentAdmin(ViewOnly, ViewAuditedAdmin):
     """Bookings change only through the appointment services (their rules)."""
 
+    patient_path = "patient"
     list_display = ("start", "end", "room", "patient", "step", "booked_by")
     list_filter = ("room",)
 

@@ -94,3 +94,25 @@ def test_the_admin_changes_no_step_report_or_audit_event_directly(admin_client):
     assert ScheduledProcedureStep.objects.get(pk=step.pk).modality == "CT"
     for model in ("scheduledprocedurestep", "report", "auditevent", "appointment", "outboundmessage"):
         assert admin_client.get(f"/admin/ris/{model}/add/").status_code == 403
+
+
+def test_opening_a_patients_or_a_messages_admin_page_is_in_the_audit_trail(admin_client):
+    from hl7.log import inbound_store
+    from ris.models import AuditEvent
+    from ris.records import MessageHeader
+
+    order = order_place(
+        actor=TEST_ACTOR,
+        patient=PatientData(patient_id="ADM3", name="SEEN^BY"),
+        order=OrderData(accession_number="ADMACC3", procedures=[ProcedureData(steps=[StepData(modality="CT")])]),
+    )
+    message = inbound_store(raw=b"MSH|^~\\&|EHR|HOSP", header=MessageHeader(control_id="ADM3MSG"))
+    message.order = order
+    message.save(update_fields=["order"])
+    assert admin_client.get(f"/admin/ris/patient/{order.patient.pk}/change/").status_code == 200
+    assert admin_client.get(f"/admin/hl7/inboundmessage/{message.pk}/change/").status_code == 200
+    seen = AuditEvent.objects.filter(action="VIEW", actor="admin").order_by("pk")
+    assert [(event.object_type, event.patient) for event in seen] == [
+        ("patient", order.patient),
+        ("inboundmessage", order.patient),
+    ]
