@@ -27,7 +27,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "django_htmx",
     "drf_spectacular",
@@ -113,16 +112,25 @@ WHITENOISE_USE_FINDERS = env.bool("RIS_STATIC_USE_FINDERS", default=True)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# Login throttling: this many failures per user name or address within the
-# window lock further attempts until the window has passed.
+# Login throttling, for every door (form, admin, HTTP Basic, tokens): this
+# many failures of one user name from one address within the window lock that
+# pair until the window has passed; the address-wide limit (any names) is far
+# higher, so a shared terminal or a proxy does not lock everyone out.
 RIS_LOGIN_MAX_FAILURES = env.int("RIS_LOGIN_MAX_FAILURES", default=5)
+RIS_LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("RIS_LOGIN_MAX_FAILURES_PER_ADDRESS", default=100)
 RIS_LOGIN_LOCKOUT_MINUTES = env.int("RIS_LOGIN_LOCKOUT_MINUTES", default=15)
+# Every password check goes through the throttled backend (web/authentication.py).
+AUTHENTICATION_BACKENDS = ["web.authentication.ThrottledModelBackend"]
+# API tokens (Authorization: Token <key>) end this many hours after they are issued.
+RIS_API_TOKEN_HOURS = env.int("RIS_API_TOKEN_HOURS", default=24 * 30)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an unauthenticated request is answered 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        # The same authenticators for /api and /fhir, each attempt throttled.
+        "web.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+        "web.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -36,6 +36,13 @@ def user_with_role(role: str | None, username: str | None = None) -> User:
     return user
 
 
+def api_token(user: User, **kwargs) -> str:
+    """A live API token of `user`: the key to send as `Authorization: Token <key>`."""
+    from ris.services.tokens import token_issue
+
+    return token_issue(actor=TEST_ACTOR, user=user, **kwargs)[1]
+
+
 def room(code="CT1", modality="CT", *, opens=dt.time(7), closes=dt.time(19), capacity=1, ae_title=None) -> Room:
     station = Station.objects.create(ae_title=ae_title or f"{code}_AE", modality=modality, station_name=code)
     row = Room.objects.create(

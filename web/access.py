@@ -19,7 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from ris.actors import request_actor
 from ris.exceptions import LoginLocked
 from ris.roles import permission
-from ris.services.login_throttle import login_attempt_record, login_check_allowed
+from ris.services.login_throttle import login_check_allowed
 from web.forms import LoginForm
 
 
@@ -71,7 +71,9 @@ def to_login(request: HttpRequest) -> HttpResponse:
 
 
 class LoginThrottle(AuthenticationForm):
-    """Login form base: refuse while locked, count every failure and success."""
+    """Login form base: says so while the name and address are locked. The
+    attempt itself is checked and counted by the one password backend
+    (web/authentication.py), as for every other door."""
 
     def clean(self) -> dict[str, Any]:
         username, address = self.data.get("username", ""), client_address(self.request)
@@ -79,13 +81,7 @@ class LoginThrottle(AuthenticationForm):
             login_check_allowed(username=username, address=address)
         except LoginLocked as refusal:
             raise ValidationError(str(refusal), code="locked") from None
-        try:
-            cleaned = super().clean()
-        except ValidationError:
-            login_attempt_record(username=username, address=address, succeeded=False)
-            raise
-        login_attempt_record(username=username, address=address, succeeded=True)
-        return cleaned
+        return super().clean()
 
 
 class ThrottledLoginForm(LoginThrottle, LoginForm):

@@ -12,7 +12,7 @@ from django.views.generic import TemplateView
 
 from hl7 import views as hl7_views
 from web import access
-from web.views import audit, board, calendar, home, orders, patients, reporting, resources
+from web.views import audit, board, calendar, home, orders, patients, reporting, resources, tokens
 from worklist import views as worklist_views
 
 admin.site.login_form = access.ThrottledAdminLoginForm
@@ -49,6 +49,7 @@ urlpatterns = [
     path("messages/", access.door_page("view_messages", hl7_views.message_log), name="message_log"),
     path("messages/<int:pk>/", access.door_page("view_messages", hl7_views.message_detail), name="message_detail"),
     path("modalities/", access.door_page("view_messages", worklist_views.modalities), name="modalities"),
+    path("account/tokens/", tokens.token_list, name="token_list"),
     path("audit/", audit.audit_log, name="audit_log"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("manage/<str:kind>/", resources.resource_list, name="resource_list"),

@@ -17,7 +17,6 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.authentication import BasicAuthentication, SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -51,7 +50,6 @@ ACCESSION = OpenApiParameter("accession_number", str, description="only the repo
     retrieve=extend_schema(responses={200: s.ReportSerializer, **s.error_answers(404)}),
 )
 class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Report]):
-    authentication_classes = [TokenAuthentication, SessionAuthentication, BasicAuthentication]
     permission_classes = [HasCapability]
     read_capability, write_capability = "view_patients", "write_reports"
     serializer_class = s.ReportSerializer

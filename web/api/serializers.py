@@ -257,10 +257,6 @@ class ReportAddendumSerializer(serializers.Serializer[Any]):
     text = serializers.CharField()
 
 
-class TokenSerializer(serializers.Serializer[Any]):
-    token = serializers.CharField(help_text="send it as the header Authorization: Token <token>")
-
-
 class RefusalSerializer(serializers.Serializer[Any]):
     """A refused request: which refusal, and why in words."""
 

@@ -7,10 +7,7 @@ from django.db import transaction
 from django.db.models import Model
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -25,7 +22,6 @@ from ris.services.appointments import appointment_book, appointment_move, appoin
 from ris.services.audit import order_view, patient_view
 from ris.services.catalogue import order_data_for
 from ris.services.configuration import config_delete, config_write
-from ris.services.login_throttle import login_attempt_record, login_check_allowed
 from ris.services.orders import order_place
 from ris.services.steps import step_set_status
 from web.api import serializers as s
@@ -203,22 +199,3 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSe
         "control_id": ["exact"],
         "sending_application": ["exact"],
     }
-
-
-class ThrottledTokenView(ObtainAuthToken):
-    """POST username and password for a token; failures count toward the login lockout."""
-
-    @extend_schema(
-        auth=[], request=AuthTokenSerializer, responses={200: s.TokenSerializer, **s.error_answers(400, 429)}
-    )
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = request.data if isinstance(request.data, dict) else {}
-        username, address = str(data.get("username", "")), request.META.get("REMOTE_ADDR", "")
-        login_check_allowed(username=username, address=address)
-        try:
-            response = super().post(request, *args, **kwargs)
-        except ValidationError:
-            login_attempt_record(username=username, address=address, succeeded=False)
-            raise
-        login_attempt_record(username=username, address=address, succeeded=True)
-        return response
