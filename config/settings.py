@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("RIS_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -15,9 +16,21 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 env = environ.Env()
 
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-development-key-change-me")
+# RIS_ENV=production: the settings a hospital deploys (`manage.py check
+# --deploy` clean): Secure cookies, HSTS, HTTPS redirect; the RIS refuses to
+# start with the development secret key or with DEBUG on.
+RIS_ENV = env.str("RIS_ENV", default="development")
+PRODUCTION = RIS_ENV == "production"
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-change-me"
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+if PRODUCTION and (SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+    raise ImproperlyConfigured("RIS_ENV=production needs DJANGO_SECRET_KEY: at least 50 random characters of your own")
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("RIS_ENV=production refuses DJANGO_DEBUG=true: debug pages show patient data")
+if RIS_ENV not in ("production", "development"):
+    raise ImproperlyConfigured(f"RIS_ENV is production or development, not {RIS_ENV!r}")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -29,6 +42,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "django_htmx",
+    "csp",
     "drf_spectacular",
     "ris.apps.RisConfig",
     "hl7.apps.Hl7Config",
@@ -47,8 +61,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "web.middleware.NoStoreMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+if env.int("RIS_TRUSTED_PROXIES", default=0):
+    MIDDLEWARE.insert(0, "web.middleware.ClientAddressFromProxy")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -109,6 +127,55 @@ STATICFILES_DIRS = [BASE_DIR / "static"]  # static/vendor: htmx, EventCalendar, 
 # Static files are served by the app itself (WhiteNoise), so `serve` and
 # gunicorn need no web server in front; found in place, no collectstatic needed.
 WHITENOISE_USE_FINDERS = env.bool("RIS_STATIC_USE_FINDERS", default=True)
+# --- HTTP security (docs/operations.md, "Security") --------------------------
+# Cookies: HttpOnly always, Secure (HTTPS only) in production or when asked.
+SESSION_COOKIE_SECURE = env.bool("RIS_SECURE_COOKIES", default=PRODUCTION)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # the pages hand htmx the token in the page, never from the cookie
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+# A session lasts a shift at most, and ends with the browser.
+SESSION_COOKIE_AGE = env.int("RIS_SESSION_HOURS", default=10) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("RIS_SESSION_EXPIRE_AT_BROWSER_CLOSE", default=True)
+# HTTPS: redirect plain HTTP (not the health and metrics endpoints a load
+# balancer probes), and tell browsers to use HTTPS only (HSTS).
+SECURE_SSL_REDIRECT = env.bool("RIS_SSL_REDIRECT", default=PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("RIS_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("RIS_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("RIS_HSTS_PRELOAD", default=PRODUCTION)
+# Behind a TLS-terminating proxy: the header it sets, e.g. "HTTP_X_FORWARDED_PROTO=https".
+_proxy_ssl_header = env.str("RIS_PROXY_SSL_HEADER", default="")
+if _proxy_ssl_header:
+    _name, _, _value = _proxy_ssl_header.partition("=")
+    SECURE_PROXY_SSL_HEADER = (_name.strip(), _value.strip() or "https")
+# How many proxies in front of the RIS append to X-Forwarded-For (0: none, use the peer's address).
+RIS_TRUSTED_PROXIES = env.int("RIS_TRUSTED_PROXIES", default=0)
+CSRF_TRUSTED_ORIGINS = env.list("RIS_CSRF_TRUSTED_ORIGINS", default=[])
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Content Security Policy (django-csp): our own scripts and styles only, no
+# inline script or style element, no eval; the vendored assets satisfy it.
+_CSP_SELF = ["'self'"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": _CSP_SELF,
+        "script-src": _CSP_SELF,
+        "style-src": _CSP_SELF,
+        "style-src-elem": _CSP_SELF,
+        "style-src-attr": _CSP_SELF,
+        "img-src": ["'self'", "data:"],
+        "font-src": _CSP_SELF,
+        "connect-src": _CSP_SELF,
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": _CSP_SELF,
+        **({"report-uri": [env.str("RIS_CSP_REPORT_URI")]} if env.str("RIS_CSP_REPORT_URI", default="") else {}),
+    },
+}
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -133,6 +200,9 @@ REST_FRAMEWORK = {
         "web.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON for programs; the browsable HTML pages for people, off in production unless asked for.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["web.api.renderers.BrowsableAPIRenderer"] if env.bool("RIS_BROWSABLE_API", default=not PRODUCTION) else []),
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -230,9 +300,21 @@ LOGGING = {
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
     },
+    # No patient data in the logs: query strings (searches by name, birth
+    # date, MRN) are written with their values redacted (infra/logs.py).
+    "filters": {"redact_query_strings": {"()": "infra.logs.RedactQueryStrings"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": env.str("RIS_LOG_FORMAT", default="plain")},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env.str("RIS_LOG_FORMAT", default="plain"),
+            "filters": ["redact_query_strings"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("RIS_LOG_LEVEL", default="INFO")},
-    "loggers": {"pynetdicom": {"level": "WARNING"}},
+    "loggers": {
+        "pynetdicom": {"level": "WARNING"},
+        # The access log of `serve` and runserver, and the request warnings: through the same filter.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
 }
