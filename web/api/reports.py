@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from ris.actors import request_actor
 from ris.exceptions import InvalidInput
 from ris.models import AuditEvent, Report, RequestedProcedure
+from ris.roles import permission
 from ris.services import reports as services
 from web.api import serializers as s
 from web.api.permissions import HasCapability
@@ -58,6 +59,10 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         .prefetch_related("versions__author", "versions__signer")
         .order_by("-pk")
     )
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        # Unsigned text is for those who write reports; others see signed versions only.
+        return {**super().get_serializer_context(), "drafts": self.request.user.has_perm(permission("write_reports"))}
 
     def get_queryset(self) -> QuerySet[Report]:
         rows = super().get_queryset()
@@ -121,4 +126,5 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return self._answer(self.get_object())
 
     def _answer(self, report: Report, code: int = status.HTTP_200_OK) -> Response:
-        return Response(s.ReportSerializer(self.get_queryset().get(pk=report.pk)).data, status=code)
+        row = self.get_queryset().get(pk=report.pk)
+        return Response(s.ReportSerializer(row, context=self.get_serializer_context()).data, status=code)

@@ -24,7 +24,7 @@ from ris.models import (
     Room,
     ScheduledProcedureStep,
 )
-from ris.states import Priority, StepStatus
+from ris.states import Priority, ReportStatus, StepStatus
 
 
 def valid(serializer_class: type[serializers.Serializer[Any]], data: Any, **kwargs: Any) -> dict[str, Any]:
@@ -225,6 +225,13 @@ class ReportSerializer(serializers.ModelSerializer[Report]):
     class Meta:
         model = Report
         fields = ["id", "uid", "accession_number", "procedure", "study_instance_uid", "status", "versions"]
+
+    def to_representation(self, instance: Report) -> dict[str, Any]:
+        """An unsigned draft's text only for roles that write reports (context `drafts`)."""
+        data = super().to_representation(instance)
+        if not self.context.get("drafts", False):
+            data["versions"] = [v for v in data["versions"] if v["status"] != ReportStatus.DRAFT]
+        return data
 
 
 class ReportDraftSerializer(serializers.Serializer[Any]):
