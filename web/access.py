@@ -1,7 +1,7 @@
 """Login (throttled), the capability check every page uses, the client's
 address, and the actor a request stands for."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
@@ -18,7 +18,9 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from ris.actors import request_actor
 from ris.exceptions import LoginLocked
+from ris.models import Patient
 from ris.roles import permission
+from ris.services.audit import audit_view_many
 from ris.services.login_throttle import login_check_allowed
 from web.forms import LoginForm
 
@@ -58,6 +60,12 @@ def door_page(capability: str, view: View) -> View:
         return view(request, *args, actor=request_actor(request), **kwargs)
 
     return page
+
+
+def audit_page(request: HttpRequest, patients: Iterable[Patient | None], what: str) -> None:
+    """A page that lists patients' data: one audit event naming the patients
+    shown; the request (and so the query) is its detail's end."""
+    audit_view_many(actor=request_actor(request), patients=patients, object_type=what, detail=f"{what} page")
 
 
 def to_login(request: HttpRequest) -> HttpResponse:

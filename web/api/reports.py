@@ -27,6 +27,7 @@ from ris.models import AuditEvent, Report, RequestedProcedure
 from ris.roles import permission
 from ris.services import reports as services
 from web.api import serializers as s
+from web.api.audit import AuditedReads
 from web.api.permissions import HasCapability
 
 
@@ -50,12 +51,13 @@ ACCESSION = OpenApiParameter("accession_number", str, description="only the repo
     list=extend_schema(parameters=[ACCESSION]),
     retrieve=extend_schema(responses={200: s.ReportSerializer, **s.error_answers(404)}),
 )
-class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Report]):
+class ReportViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Report]):
     permission_classes = [HasCapability]
     read_capability, write_capability = "view_patients", "write_reports"
+    patient_path = "order.patient"
     serializer_class = s.ReportSerializer
     queryset = (
-        Report.objects.select_related("order", "procedure")
+        Report.objects.select_related("order__patient", "procedure")
         .prefetch_related("versions__author", "versions__signer")
         .order_by("-pk")
     )

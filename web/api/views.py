@@ -19,12 +19,12 @@ from ris.exceptions import InvalidInput
 from ris.models import Appointment, AuditEvent, ImagingOrder, Patient, Procedure, Room
 from ris.records import Actor, OrderData, PatientData
 from ris.services.appointments import appointment_book, appointment_move, appointment_resize
-from ris.services.audit import order_view, patient_view
 from ris.services.catalogue import order_data_for
 from ris.services.configuration import config_delete, config_write
 from ris.services.orders import order_place
 from ris.services.steps import step_set_status
 from web.api import serializers as s
+from web.api.audit import AuditedReads
 from web.api.permissions import HasCapability
 
 
@@ -38,17 +38,14 @@ class RisViewSet(viewsets.GenericViewSet):
         return request_actor(self.request, AuditEvent.Door.API)
 
 
-class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
+class PatientViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
     queryset = Patient.objects.order_by("pk")
     serializer_class = s.PatientSerializer
     filterset_fields = {"patient_id": ["exact"], "issuer": ["exact"], "name": ["icontains"], "birth_date": ["exact"]}
-
-    def retrieve(self, request, *args, **kwargs):
-        patient = patient_view(actor=self.actor, patient=self.get_object())
-        return Response(self.get_serializer(patient).data)
+    patient_path = ""
 
 
-class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, RisViewSet):
+class OrderViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, RisViewSet):
     queryset = ImagingOrder.objects.select_related("patient").prefetch_related("procedures__steps__appointment")
     queryset = queryset.order_by("pk")
     serializer_class = s.OrderSerializer
@@ -61,9 +58,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         "referring_physician": ["icontains"],
     }
 
-    def retrieve(self, request, *args, **kwargs):
-        order = order_view(actor=self.actor, order=self.get_object())
-        return Response(self.get_serializer(order).data)
+    patient_path = "patient"
 
     @extend_schema(request=s.OrderPlaceSerializer, responses={201: s.OrderSerializer, **s.error_answers(400, 409)})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -94,10 +89,11 @@ def _order_data(data: dict) -> OrderData:
     )
 
 
-class StepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
+class StepViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
     queryset = selectors.steps_with_context().order_by("start", "pk")
     serializer_class = s.StepSerializer
     action_capabilities = {"set_status": "change_step_status"}
+    patient_path = "requested_procedure.order.patient"
     filterset_fields = {
         "status": ["exact"],
         "modality": ["exact"],
@@ -152,10 +148,12 @@ class RoomViewSet(ConfigurationViewSet):
     filterset_fields = {"code": ["exact"], "modality": ["exact"], "is_active": ["exact"]}
 
 
-class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
-    queryset = Appointment.objects.select_related("step__requested_procedure__order", "room").order_by("start")
+class BookingViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
+    queryset = Appointment.objects.select_related("step__requested_procedure__order", "room", "patient")
+    queryset = queryset.order_by("start")
     serializer_class = s.BookingSerializer
     write_capability = "book_appointments"
+    patient_path = "patient"
     filterset_fields = {"room": ["exact"], "patient": ["exact"], "start": ["gte", "lt"]}
 
     @extend_schema(request=s.BookingCreateSerializer, responses={201: s.BookingSerializer, **s.error_answers(400, 409)})
@@ -189,10 +187,11 @@ def _change_booking(appointment: Appointment, data: dict, actor: Actor) -> Appoi
     return appointment
 
 
-class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
-    queryset = InboundMessage.objects.order_by("-received_at")
+class MessageViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
+    queryset = InboundMessage.objects.select_related("order__patient").order_by("-received_at")
     serializer_class = s.MessageSerializer
     read_capability = write_capability = "view_messages"  # read-only: a write is answered 405
+    patient_path = "order.patient"
     filterset_fields = {
         "status": ["exact"],
         "message_type": ["exact"],

@@ -13,20 +13,31 @@ from ris.exceptions import DomainError
 from ris.models import ScheduledProcedureStep
 from ris.services.steps import step_set_status
 from ris.states import STEP_MACHINE
-from web.access import requires
+from web.access import audit_page, requires
 from web.errors import refusal_for
 from web.forms import StepStatusForm, form_data
 
 
 @requires("view_status_board")
 def board_page(request):
-    return render(request, "web/board.html", board_context(request))
+    context = board_context(request)
+    _audit(request, context)
+    return render(request, "web/board.html", context)
 
 
 @requires("view_status_board")
 def board_rows(request):
-    """The part of the board htmx fetches every few seconds."""
-    return render(request, "web/_board_rows.html", board_context(request))
+    """The part of the board htmx fetches every few seconds. Its periodic
+    refresh is the page already recorded; fetched on its own, it is a read."""
+    context = board_context(request)
+    if not getattr(request, "htmx", False):
+        _audit(request, context)
+    return render(request, "web/_board_rows.html", context)
+
+
+def _audit(request, context: dict) -> None:
+    steps = (step for _room, rows in context["rooms"] for step in rows)
+    audit_page(request, (step.requested_procedure.order.patient for step in steps), "status board")
 
 
 @require_POST

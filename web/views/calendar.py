@@ -21,7 +21,7 @@ from ris.actors import request_actor
 from ris.exceptions import DomainError, InvalidInput
 from ris.models import Appointment, Room
 from ris.services.appointments import appointment_book, appointment_move, appointment_resize
-from web.access import requires
+from web.access import audit_page, requires
 from web.errors import refusal_for
 
 
@@ -58,7 +58,9 @@ def calendar_events(request: HttpRequest) -> JsonResponse:
         start, end = local_datetime(request.GET.get("start")), local_datetime(request.GET.get("end"))
     except InvalidInput as exc:
         return _refused(exc)
-    events = [event_json(a) for a in selectors.appointments_between(start, end)]
+    appointments = list(selectors.appointments_between(start, end))
+    audit_page(request, (a.patient for a in appointments), "calendar")
+    events = [event_json(a) for a in appointments]
     blocked = [blocked_json(b) for b in selectors.blocked_between(start, end)]
     return JsonResponse(events + blocked, safe=False)
 

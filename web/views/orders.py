@@ -10,8 +10,9 @@ from ris.actors import request_actor
 from ris.exceptions import DomainError
 from ris.models import SavedFilter, ScheduledProcedureStep
 from ris.services.appointments import appointment_book
+from ris.services.audit import audit_view
 from ris.services.orders import order_place
-from web.access import requires
+from web.access import audit_page, requires
 from web.forms import BookingForm, OrderEntryForm, OrderQueueFilter, SavedFilterForm
 
 
@@ -19,7 +20,8 @@ from web.forms import BookingForm, OrderEntryForm, OrderQueueFilter, SavedFilter
 def order_queue(request):
     form = OrderQueueFilter(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    steps = selectors.order_queue(**filters)[:300]
+    steps = list(selectors.order_queue(**filters)[:300])
+    audit_page(request, (step.requested_procedure.order.patient for step in steps), "order queue")
     context = {
         "form": form,
         "steps": steps,
@@ -73,6 +75,8 @@ def _after_entry(request, order):
 def step_book(request, pk: int):
     """Book one step with a form: the keyboard's way to do what the calendar's drag does."""
     step = get_object_or_404(selectors.steps_with_context(), pk=pk)
+    if request.method == "GET":
+        audit_view(actor=request_actor(request), patient=step.requested_procedure.order.patient, obj=step)
     form = BookingForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

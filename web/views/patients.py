@@ -5,7 +5,7 @@ from ris import selectors
 from ris.actors import request_actor
 from ris.models import Patient
 from ris.services.audit import patient_view
-from web.access import requires
+from web.access import audit_page, requires
 from web.forms import PatientSearchForm
 
 
@@ -13,6 +13,9 @@ from web.forms import PatientSearchForm
 def patient_search(request):
     form = PatientSearchForm(request.GET or None)
     found = selectors.patient_search(**form.cleaned_data) if form.is_valid() and any(form.cleaned_data.values()) else []
+    if form.is_bound:
+        found = list(found)
+        audit_page(request, found, "patient search")
     return render(request, "web/patient_search.html", {"form": form, "patients": found})
 
 
