@@ -17,6 +17,9 @@ from ris.services.orders import order_place
 
 _numbers = itertools.count(1)
 PASSWORD = "correct horse battery staple"
+# The patient data the factories below write, looked for in every log after
+# a run (tests/phi_scan.py, with every patient row the run saved).
+PHI_VALUES = {"JANE", "MUELLER", "HANS", "PAT6001", "1980-01-01", "19800101", "1970-02-15", "19700215"}
 # Who the tests' direct service calls act as: a system actor, not a person.
 TEST_ACTOR = Actor(door=AuditEvent.Door.SYSTEM, name="tests")
 
