@@ -34,7 +34,7 @@ def child_log(name: str):
     folder = os.environ.get("RIS_TEST_CHILD_LOG_DIR")
     if not folder:
         return subprocess.DEVNULL
-    return open(Path(folder) / f"{name}-{os.getpid()}-{time.monotonic_ns()}.log", "ab")  # noqa: SIM115
+    return open(Path(folder) / f"{name}-{os.getpid()}-{time.monotonic_ns()}.log", "ab")
 
 
 def start_command(args: list[str], port: int, *, env: dict[str, str] | None = None) -> subprocess.Popen:
