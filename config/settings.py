@@ -258,6 +258,15 @@ RIS_HL7_APPLICATION = env.str("RIS_HL7_APPLICATION", default="RIS")
 RIS_HL7_FACILITY = env.str("RIS_HL7_FACILITY", default="RADIOLOGY")
 RIS_HL7_DESTINATION = env.str("RIS_HL7_DESTINATION", default="")
 RIS_FHIR_BASE_URL = env.str("RIS_FHIR_BASE_URL", default="")
+# The audit trail for a hospital's audit record repository (IHE ATNA): each
+# event as a DICOM audit message (PS3.15 A.5) over syslog (RFC 5424):
+# udp://host:514, tcp://host:601 or tls://host:6514; "" sends none.
+RIS_AUDIT_SYSLOG = env.str("RIS_AUDIT_SYSLOG", default="")
+RIS_AUDIT_SYSLOG_CA = env.str("RIS_AUDIT_SYSLOG_CA", default="")  # tls: the repository's CA
+RIS_AUDIT_SYSLOG_CERT = env.str("RIS_AUDIT_SYSLOG_CERT", default="")  # tls: our client certificate
+RIS_AUDIT_SYSLOG_KEY = env.str("RIS_AUDIT_SYSLOG_KEY", default="")
+# AuditSourceID of the messages (the enterprise site is RIS_HL7_FACILITY).
+RIS_AUDIT_SOURCE_ID = env.str("RIS_AUDIT_SOURCE_ID", default=RIS_HL7_APPLICATION)
 # Prefix of the UIDs the RIS makes (Study Instance UID); default is the
 # UUID-derived root of PS3.5 B.2, which needs no registration.
 RIS_UID_ROOT = env.str("RIS_UID_ROOT", default="2.25.")

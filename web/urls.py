@@ -52,6 +52,7 @@ urlpatterns = [
     path("account/tokens/", tokens.token_list, name="token_list"),
     path("audit/", audit.audit_log, name="audit_log"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
+    path("audit/export.xml", audit.audit_export_atna, name="audit_export_atna"),
     path("manage/<str:kind>/", resources.resource_list, name="resource_list"),
     path("manage/<str:kind>/new/", resources.resource_edit, name="resource_new"),
     path("manage/<str:kind>/<int:pk>/", resources.resource_edit, name="resource_edit"),
