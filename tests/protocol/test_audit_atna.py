@@ -18,6 +18,19 @@ from ris.models import AuditEvent
 from tests import factories as f
 
 BOM = b"\xef\xbb\xbf"
+OPENSSL_SELF_SIGNED = [
+    "openssl",
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=127.0.0.1",
+]
+OPENSSL_SELF_SIGNED += ["-addext", "subjectAltName=IP:127.0.0.1"]
 
 
 def _xml_of(syslog_message: bytes) -> ET.Element:
@@ -131,8 +144,7 @@ def certificate(tmp_path):
         pytest.skip("needs the openssl command")
     cert, key = tmp_path / "syslog.pem", tmp_path / "syslog.key"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"]
-        + ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        [*OPENSSL_SELF_SIGNED, "-keyout", str(key), "-out", str(cert)],
         check=True,
         capture_output=True,
     )
