@@ -188,6 +188,26 @@ RIS_LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("RIS_LOGIN_MAX_FAILURES_PER_ADDRESS
 RIS_LOGIN_LOCKOUT_MINUTES = env.int("RIS_LOGIN_LOCKOUT_MINUTES", default=15)
 # Every password check goes through the throttled backend (web/authentication.py).
 AUTHENTICATION_BACKENDS = ["web.authentication.ThrottledModelBackend"]
+# Optional sign-on through the hospital's OpenID Connect provider
+# (mozilla-django-oidc, code flow): the login page then offers it beside the
+# password form. Claims map to the user (RIS_OIDC_USERNAME_CLAIM) and to RIS
+# roles (RIS_OIDC_ROLES_CLAIM through RIS_OIDC_ROLE_MAP, "idp-group=role,...").
+RIS_OIDC_ENABLED = env.bool("RIS_OIDC_ENABLED", default=False)
+if RIS_OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("web.authentication.OidcBackend")
+OIDC_RP_CLIENT_ID = env.str("RIS_OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("RIS_OIDC_CLIENT_SECRET", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("RIS_OIDC_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("RIS_OIDC_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("RIS_OIDC_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("RIS_OIDC_JWKS_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env.str("RIS_OIDC_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("RIS_OIDC_SCOPES", default="openid email profile")
+OIDC_TIMEOUT = env.float("RIS_OIDC_TIMEOUT", default=10.0)
+LOGIN_REDIRECT_URL_FAILURE = "login"
+RIS_OIDC_USERNAME_CLAIM = env.str("RIS_OIDC_USERNAME_CLAIM", default="preferred_username")
+RIS_OIDC_ROLES_CLAIM = env.str("RIS_OIDC_ROLES_CLAIM", default="groups")
+RIS_OIDC_ROLE_MAP = env.dict("RIS_OIDC_ROLE_MAP", default={})
 # API tokens (Authorization: Token <key>) end this many hours after they are issued.
 RIS_API_TOKEN_HOURS = env.int("RIS_API_TOKEN_HOURS", default=24 * 30)
 

@@ -104,3 +104,7 @@ class LoginView(auth_views.LoginView):
     template_name = "web/login.html"
     authentication_form = ThrottledLoginForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        # The hospital's sign-on, offered beside the password form when configured.
+        return {**super().get_context_data(**kwargs), "oidc_enabled": settings.RIS_OIDC_ENABLED}

@@ -4,6 +4,7 @@ The pages of the HL7 and DICOM doors (message log, modality registry) are
 their own views; they are routed, and their access checked, here.
 """
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -62,3 +63,5 @@ urlpatterns = [
     path("fhir/", include("fhir.urls")),
     path("reporting/", include(reporting_patterns)),
 ]
+if settings.RIS_OIDC_ENABLED:  # sign-on through the hospital's OpenID Connect provider
+    urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))
