@@ -49,15 +49,19 @@ def requires(capability: str) -> Callable[[View], View]:
     return decorate
 
 
-def door_page(capability: str, view: View) -> View:
+def door_page(capability: str, view: View, *, search: str = "") -> View:
     """A page another door owns (the HL7 message log, the modality registry),
     routed here: checked like ours, and handed the actor of the request so
-    that what it shows is audited by the services."""
+    that what it shows is audited by the services. A `search` page (a list
+    whose rows name no patient) is recorded here with its query."""
 
     @requires(capability)
     @wraps(view)
     def page(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return view(request, *args, actor=request_actor(request), **kwargs)
+        response = view(request, *args, actor=request_actor(request), **kwargs)
+        if search and request.method == "GET" and response.status_code == 200:
+            audit_page(request, [], search)
+        return response
 
     return page
 

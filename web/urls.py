@@ -47,7 +47,11 @@ urlpatterns = [
     path("board/steps/<int:pk>/status/", board.board_step_status, name="board_step_status"),
     path("patients/", patients.patient_search, name="patient_search"),
     path("patients/<int:pk>/", patients.patient_page, name="patient"),
-    path("messages/", access.door_page("view_messages", hl7_views.message_log), name="message_log"),
+    path(
+        "messages/",
+        access.door_page("view_messages", hl7_views.message_log, search="message log"),
+        name="message_log",
+    ),
     path("messages/<int:pk>/", access.door_page("view_messages", hl7_views.message_detail), name="message_detail"),
     path("modalities/", access.door_page("view_messages", worklist_views.modalities), name="modalities"),
     path("account/tokens/", tokens.token_list, name="token_list"),

@@ -129,6 +129,15 @@ def test_every_read_of_patient_data_leaves_exactly_one_audit_event_naming_the_ac
     assert not missing, missing
 
 
+@pytest.mark.django_db
+def test_a_search_of_the_message_log_is_one_event_naming_the_query(client):
+    client.force_login(f.user_with_role("integration engineer", "ivan"))
+    assert client.get("/messages/", {"text": "COVACC1"}).status_code == 200
+    (event,) = _door_events()
+    assert (event.door, event.action, event.actor, event.object_type) == ("WEB", "VIEW", "ivan", "message log")
+    assert "GET /messages/?text=COVACC1" in event.detail
+
+
 def _patients_named(event: AuditEvent) -> set[int]:
     if event.patient_id:
         return {event.patient_id}
