@@ -186,6 +186,16 @@ LOGOUT_REDIRECT_URL = "login"
 RIS_LOGIN_MAX_FAILURES = env.int("RIS_LOGIN_MAX_FAILURES", default=5)
 RIS_LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("RIS_LOGIN_MAX_FAILURES_PER_ADDRESS", default=100)
 RIS_LOGIN_LOCKOUT_MINUTES = env.int("RIS_LOGIN_LOCKOUT_MINUTES", default=15)
+# A password set through a form (the admin, a change) must pass these.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env.int("RIS_PASSWORD_MIN_LENGTH", default=12)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 # Every password check goes through the throttled backend (web/authentication.py).
 AUTHENTICATION_BACKENDS = ["web.authentication.ThrottledModelBackend"]
 # Optional sign-on through the hospital's OpenID Connect provider

@@ -106,3 +106,13 @@ def test_admin_login_counts_toward_the_same_lockout(client, settings):
         client.post("/admin/login/", {"username": "ada", "password": "nope"})
     response = client.post("/admin/login/", {"username": "ada", "password": f.PASSWORD})
     assert b"Too many failed attempts" in response.content and "_auth_user_id" not in client.session
+
+
+def test_a_short_or_common_password_is_refused_where_one_is_set():
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    for weak in ("short1", "password1234", "12345678901234"):
+        with pytest.raises(ValidationError):
+            validate_password(weak)
+    validate_password(f.PASSWORD)
