@@ -55,3 +55,15 @@ def test_every_admin_page_of_a_model_opens_without_a_server_error(admin_client, 
     for page in pages:
         status = admin_client.get(page).status_code
         assert status in (200, 302, 403), (page, status)
+
+
+def test_an_administrator_revokes_tokens_in_the_admin(admin_client):
+    from ris.models import ApiToken
+
+    f.api_token(f.user_with_role("scheduler", "sam"))
+    token = ApiToken.objects.get()
+    page = admin_client.get("/admin/ris/apitoken/").content.decode()
+    assert token.prefix in page and token.digest not in page
+    admin_client.post("/admin/ris/apitoken/", {"action": "revoke", "_selected_action": [token.pk]})
+    token.refresh_from_db()
+    assert token.revoked_at is not None and token.revoked_reason == "revoked by admin"
