@@ -204,7 +204,7 @@ AUTHENTICATION_BACKENDS = ["web.authentication.ThrottledModelBackend"]
 # roles (RIS_OIDC_ROLES_CLAIM through RIS_OIDC_ROLE_MAP, "idp-group=role,...").
 RIS_OIDC_ENABLED = env.bool("RIS_OIDC_ENABLED", default=False)
 if RIS_OIDC_ENABLED:
-    AUTHENTICATION_BACKENDS.append("web.authentication.OidcBackend")
+    AUTHENTICATION_BACKENDS.append("web.oidc.OidcBackend")
 OIDC_RP_CLIENT_ID = env.str("RIS_OIDC_CLIENT_ID", default="")
 OIDC_RP_CLIENT_SECRET = env.str("RIS_OIDC_CLIENT_SECRET", default="")
 OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("RIS_OIDC_AUTHORIZATION_ENDPOINT", default="")

@@ -9,26 +9,24 @@
   authenticators for /api and /fhir (settings REST_FRAMEWORK), answering a
   locked pair, a wrong password, an unknown name, and an unknown, expired or
   revoked token all with the same 401.
-- `OidcBackend`: optional sign-on through the hospital's OpenID Connect
-  provider (mozilla-django-oidc), mapping its claims to users and roles.
+- `web.oidc.OidcBackend`: optional sign-on through the hospital's OpenID
+  Connect provider, in its own module so that the library is loaded only
+  where it is enabled.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from ris.exceptions import LoginLocked
-from ris.roles import ROLE_CAPABILITIES, ensure_roles
 from ris.services.login_throttle import (
     UNKNOWN_TOKEN,
     address_check_allowed,
@@ -111,39 +109,3 @@ class BasicScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {"type": "http", "scheme": "basic"}
-
-
-class OidcBackend(OIDCAuthenticationBackend):
-    """Sign-on through the hospital's OpenID Connect provider (RIS_OIDC_ENABLED).
-
-    The user is found by the username claim (RIS_OIDC_USERNAME_CLAIM), made on
-    first sign-on without a usable password, and given at every sign-on the
-    RIS roles its role claim (RIS_OIDC_ROLES_CLAIM) maps to
-    (RIS_OIDC_ROLE_MAP): a role the provider no longer grants is taken away,
-    which also ends the user's API tokens. Roles outside the RIS's own are
-    left as they are."""
-
-    def verify_claims(self, claims: dict[str, Any]) -> bool:
-        return bool(claims.get(settings.RIS_OIDC_USERNAME_CLAIM))
-
-    def filter_users_by_claims(self, claims: dict[str, Any]) -> Any:
-        return User.objects.filter(username=str(claims.get(settings.RIS_OIDC_USERNAME_CLAIM, ""))[:150])
-
-    def create_user(self, claims: dict[str, Any]) -> User:
-        user = User.objects.create_user(str(claims[settings.RIS_OIDC_USERNAME_CLAIM])[:150])
-        user.set_unusable_password()
-        return self.update_user(user, claims)
-
-    def update_user(self, user: User, claims: dict[str, Any]) -> User:
-        user.email = str(claims.get("email", user.email))[:254]
-        user.first_name = str(claims.get("given_name", user.first_name))[:150]
-        user.last_name = str(claims.get("family_name", user.last_name))[:150]
-        user.save()
-        granted = claims.get(settings.RIS_OIDC_ROLES_CLAIM) or []
-        granted = [granted] if isinstance(granted, str) else granted
-        wanted = {settings.RIS_OIDC_ROLE_MAP[name] for name in granted if name in settings.RIS_OIDC_ROLE_MAP}
-        ensure_roles()
-        held = {group.name: group for group in user.groups.filter(name__in=ROLE_CAPABILITIES)}
-        user.groups.remove(*(group for name, group in held.items() if name not in wanted))
-        user.groups.add(*Group.objects.filter(name__in=wanted - set(held)))
-        return user

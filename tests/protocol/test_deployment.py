@@ -39,7 +39,7 @@ def test_gunicorn_serves_the_app_and_the_http_health_check_passes(transactional_
     port = free_port()
     env = {"DATABASE_URL": database_url()}
     proc = subprocess.Popen(
-        [str(BIN / "gunicorn"), "ris.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--access-logfile", "-"],
+        [str(BIN / "gunicorn"), "ris.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
         cwd=ROOT,
         env={**__import__("os").environ, **env},
         stdout=child_log("gunicorn"),

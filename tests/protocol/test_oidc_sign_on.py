@@ -71,7 +71,7 @@ class ProviderHandler(BaseHTTPRequestHandler):
 def provider(settings):
     server = Provider()
     settings.ROOT_URLCONF = "tests.oidc_urls"
-    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, "web.authentication.OidcBackend"]
+    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, "web.oidc.OidcBackend"]
     settings.RIS_OIDC_ENABLED = True
     settings.OIDC_RP_CLIENT_ID, settings.OIDC_RP_CLIENT_SECRET = CLIENT_ID, CLIENT_SECRET
     settings.OIDC_OP_AUTHORIZATION_ENDPOINT = f"{server.base}/authorize"
