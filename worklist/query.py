@@ -18,6 +18,8 @@ from pydicom.multival import MultiValue
 
 from ris.selectors.worklist import worklist_rows
 from ris.states import OrderStatus, StepStatus
+from worklist.keys import IdentifierMismatch as IdentifierMismatch  # raised here too; the SCP maps it
+from worklist.keys import check_identifier
 from worklist.matching import (
     InvalidKey,
     is_universal,
@@ -64,10 +66,6 @@ STEP_DATE_TIME_KEYS = ("ScheduledProcedureStepStartDate", "ScheduledProcedureSte
 CONTROL_KEYS = {"SpecificCharacterSet", "TimezoneOffsetFromUTC"}
 
 
-class IdentifierMismatch(InvalidKey):
-    """An identifier shaped for another information model (answered A900)."""
-
-
 @dataclass
 class WorklistQuery:
     condition: Q
@@ -78,10 +76,12 @@ class WorklistQuery:
 
 
 def build_query(identifier: Dataset, *, own_station_ae_titles: list[str] | None = None) -> WorklistQuery:
-    """Raises InvalidKey for a key whose value cannot be matched.
+    """Raises InvalidKey for a key whose value cannot be matched (IdentifierMismatch
+    for an identifier of another shape), before any database work.
 
     `own_station_ae_titles`: the calling AE's stations, applied when the
     query leaves Scheduled Station AE Title universal."""
+    check_identifier(identifier)
     _refuse_other_models(identifier)
     item = _step_item(identifier)
     condition = _conditions(identifier, TOP_LEVEL_KEYS) & _step_conditions(item)
