@@ -26,6 +26,7 @@ from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import BaseTag, Tag
 from pydicom.valuerep import CUSTOMIZABLE_CHARSET_VR, PN_DELIMS, TEXT_VR_DELIMS
 
@@ -103,7 +104,7 @@ def _step_items(identifier: Dataset, element: DataElement | RawDataElement) -> l
         items = identifier["ScheduledProcedureStepSequence"].value
     except Exception as exc:  # pydicom cannot read the value as a sequence
         raise IdentifierMismatch(f"Scheduled Procedure Step Sequence is not a sequence: {exc}") from None
-    if not isinstance(items, list | tuple):
+    if not isinstance(items, DicomSequence):
         raise IdentifierMismatch("Scheduled Procedure Step Sequence is not a sequence")
     return list(items)
 

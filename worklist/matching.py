@@ -228,8 +228,12 @@ def _time_range(value: str) -> tuple[dt.time | None, dt.time | None]:
 
 
 def _date(value: str) -> dt.date:
+    """YYYYMMDD, or the ACR-NEMA YYYY.MM.DD PS3.5 6.2 still allows to read."""
+    text = value.strip().replace(".", "")
     try:
-        return dt.datetime.strptime(value.strip().replace(".", ""), "%Y%m%d").date()
+        if not re.fullmatch(r"\d{8}", text):
+            raise ValueError(text)
+        return dt.datetime.strptime(text, "%Y%m%d").date()
     except ValueError:
         raise InvalidKey(f"{value!r} is not a DICOM date (YYYYMMDD)") from None
 
