@@ -94,6 +94,15 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.i
     # it: after the database was away, idle pooled connections are dead and
     # would otherwise each answer one message AR before being dropped.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "RIS_DB_PREPARED_STATEMENTS", default=True
+):
+    # Django turns psycopg's prepared statements off (prepare_threshold None).
+    # Its own cursors bind on the client and are never prepared whatever the
+    # threshold; the worklist query is prepared explicitly (infra.db.prepared_rows),
+    # and nothing else reaches the threshold. Turn off behind a pooler that
+    # cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 1_000_000)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

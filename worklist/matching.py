@@ -115,8 +115,27 @@ class IWildcard(Wildcard):
         return f"{lhs} LIKE UPPER(%s) ESCAPE '\\'", (*lhs_params, pattern)
 
 
+class AnyOf(Lookup):
+    """`field__dicom_any=[...]`: one of the values. PostgreSQL: `= ANY(%s)`
+    with one array parameter, so that the SQL text (and its prepared
+    statement) does not change with the number of values; elsewhere IN."""
+
+    lookup_name = "dicom_any"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = [str(value) for value in self.rhs]
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", (*lhs_params, values)
+        if not values:
+            return "1 = 0", ()
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", (*lhs_params, *values)
+
+
 Field.register_lookup(Wildcard)
 Field.register_lookup(IWildcard)
+Field.register_lookup(AnyOf)
 
 
 def match_text(field: str, value: str, *, ignore_case: bool = False) -> Q | None:
@@ -164,7 +183,7 @@ def match_uid_list(field: str, values: list[str]) -> Q | None:
     uids = [v for v in values if v]
     if not uids:
         return None
-    return Q(**{f"{field}__in": uids})
+    return Q(**{f"{field}__{AnyOf.lookup_name}": uids})
 
 
 def match_date_and_time(field: str, date_value: str, time_value: str) -> Q | None:

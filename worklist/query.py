@@ -16,7 +16,8 @@ from django.db.models import Q
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from ris.selectors.worklist import worklist_rows
+from infra.db import prepared_rows
+from ris.selectors.worklist import COLUMNS, worklist_steps
 from ris.states import OrderStatus, StepStatus
 from worklist.keys import IdentifierMismatch as IdentifierMismatch  # raised here too; the SCP maps it
 from worklist.keys import check_identifier
@@ -72,7 +73,7 @@ class WorklistQuery:
     unsupported_keys: list[str] = field(default_factory=list)
 
     def rows(self) -> Iterator[dict[str, Any]]:
-        return worklist_rows(self.condition)
+        return iter(prepared_rows(worklist_steps(self.condition), COLUMNS))
 
 
 def build_query(identifier: Dataset, *, own_station_ae_titles: list[str] | None = None) -> WorklistQuery:
@@ -91,7 +92,7 @@ def build_query(identifier: Dataset, *, own_station_ae_titles: list[str] | None 
         # steps are not), and none of an order the EHR put on hold (ORC-1 HD).
         condition &= Q(status__in=StepStatus.OPEN) & ~Q(requested_procedure__order__status=OrderStatus.ON_HOLD)
     if own_station_ae_titles is not None and is_universal(_text(item, "ScheduledStationAETitle")):
-        condition &= Q(station_ae_title__in=own_station_ae_titles)
+        condition &= Q(station_ae_title__dicom_any=own_station_ae_titles)
     return WorklistQuery(condition, unsupported_keys(identifier, item))
 
 
