@@ -67,10 +67,14 @@ def _mllp_answers(port: int) -> bool:
 def test_star_pattern_leaves_web_mllp_and_dicom_answering(dicom, mllp, live_server, patients):
     """Runs on the database the suite runs on (SQLite by default, PostgreSQL in CI)."""
     stop, answers = threading.Event(), []
+    urllib.request.urlopen(f"{live_server.url}/health/live", timeout=30).close()  # first request loads the URLs
+    with MllpClient(mllp.port) as peer:
+        peer.exchange(orm_new_order("WARM1"))
 
     def hammer() -> None:
         while not stop.is_set():
             answers.append(mwl_find(dicom, mwl_identifier({"PatientName": STARS})))
+            stop.wait(0.05)
 
     thread = threading.Thread(target=hammer, daemon=True)
     thread.start()
