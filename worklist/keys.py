@@ -39,6 +39,8 @@ ITEM_TAG_LE = b"\xfe\xff\x00\xe0"
 
 # PS3.5 Table 6.2-1: the longest value of each VR, in characters; a range
 # key of DA, TM and DT may be two values and a hyphen (PS3.4 C.2.2.2.5).
+# (pydicom's validate_value checks the repertoire too, and so refuses the
+# `*` and `?` a query key may carry in CS or AE.)
 MAX_LENGTH = {
     "AE": 16,
     "AS": 4,
