@@ -69,6 +69,7 @@ def test_set_from_another_ae_is_refused_0124_and_changes_nothing(dicom, order):
     assert "CT01" in status.ErrorComment
     assert PerformedProcedureStep.objects.get(sop_instance_uid=uid).status == "IN PROGRESS"
     assert _step().status == "STARTED"
+    assert worklist_of_ct01(dicom) == []  # answered (the started step is off the worklist)
     with MppsScu(dicom, calling_ae="CT01") as scu:  # the creator still completes it
         assert scu.set(uid, final())[0].Status == 0x0000
     assert _step().status == "COMPLETED"
