@@ -1,5 +1,12 @@
 """Database connections of the listener threads."""
 
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
 from django.db import connection
 
 
@@ -10,3 +17,64 @@ def release_connection() -> None:
     Without a pool the connection is kept: opening one costs more than a query."""
     if connection.settings_dict.get("OPTIONS", {}).get("pool"):
         connection.close()
+
+
+class HeldConnection:
+    """A PostgreSQL connection of its own for one listener connection's life,
+    for statements that must cost one round trip: autocommit (a statement is
+    its own transaction: one commit), server-side prepared (parsed and
+    planned once per connection), no pool check before each use.
+
+    Opened at first use; after any error it is closed, and the next use opens
+    a new one (after the database was away, or a failed statement left it in
+    doubt). The caller decides what a failed statement means."""
+
+    CONNECT_TIMEOUT_SECONDS = 5
+
+    def __init__(self) -> None:
+        self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
+
+    @staticmethod
+    def available() -> bool:
+        return connection.vendor == "postgresql"
+
+    def execute(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Run one statement; its rows. Raises psycopg.Error (the connection is then dropped)."""
+        try:
+            with self._open().cursor() as cursor:
+                cursor.execute(sql, params, prepare=True)
+                return cursor.fetchall() if cursor.description else []
+        except psycopg.Error:
+            self.close()
+            raise
+
+    def _open(self) -> psycopg.Connection[tuple[Any, ...]]:
+        if self._connection is None or self._connection.closed or self._connection.broken:
+            self._connection = psycopg.connect(**_connect_params(), autocommit=True)
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._connection.close()
+            self._connection = None
+
+
+def _connect_params() -> dict[str, Any]:
+    """The Django database's server and credentials (the test database in tests)."""
+    settings = connection.settings_dict
+    options = {key: value for key, value in settings.get("OPTIONS", {}).items() if key in _LIBPQ_OPTIONS}
+    params = {
+        "dbname": settings["NAME"],
+        "user": settings.get("USER") or None,
+        "password": settings.get("PASSWORD") or None,
+        "host": settings.get("HOST") or None,
+        "port": settings.get("PORT") or None,
+        "connect_timeout": HeldConnection.CONNECT_TIMEOUT_SECONDS,
+        **options,
+    }
+    return {key: value for key, value in params.items() if value is not None}
+
+
+# OPTIONS that are libpq's own (the rest, such as `pool`, are Django's).
+_LIBPQ_OPTIONS = {"sslmode", "sslrootcert", "sslcert", "sslkey", "application_name", "options", "target_session_attrs"}
