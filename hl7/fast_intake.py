@@ -114,7 +114,7 @@ class FastIntake:
         header = parsed.header
         rules = self._rules(header)
         handler_for(parsed)  # an unsupported type or event raises as it does there
-        row = inbound_row(raw=raw, peer=self.peer, header=intake.message_header(intake.try_header(raw)))
+        row = inbound_row(raw=raw, peer=self.peer, header=intake.message_header(header))
         statement = Statement()
         statement.add("guard", f"SELECT 1 AS ok WHERE ({_CONFIGURATION_DIGEST}) = %s", [self._digest])
         first_order = _domain_parts(statement, parsed, rules, row)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,10 +40,11 @@ class HeldConnection:
         return connection.vendor == "postgresql"
 
     def execute(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        """Run one statement; its rows. Raises psycopg.Error (the connection is then dropped)."""
+        """Run one statement (`%s` placeholders); its rows. Raises
+        psycopg.Error (the connection is then dropped)."""
         try:
-            with self._open().cursor() as cursor:
-                cursor.execute(sql, params, prepare=True)
+            with psycopg.RawCursor(self._open()) as cursor:
+                cursor.execute(_numbered(sql), params, prepare=True)
                 return cursor.fetchall() if cursor.description else []
         except psycopg.Error:
             self.close()
@@ -50,7 +52,11 @@ class HeldConnection:
 
     def _open(self) -> psycopg.Connection[tuple[Any, ...]]:
         if self._connection is None or self._connection.closed or self._connection.broken:
+            self.close()
             self._connection = psycopg.connect(**_connect_params(), autocommit=True)
+            # The statements are prepared once per connection; their plan too
+            # (the default would plan five executions anew before choosing).
+            self._connection.execute("SET plan_cache_mode = force_generic_plan")
         return self._connection
 
     def close(self) -> None:
@@ -58,6 +64,14 @@ class HeldConnection:
             with contextlib.suppress(psycopg.Error):
                 self._connection.close()
             self._connection = None
+
+
+@functools.lru_cache(maxsize=128)
+def _numbered(sql: str) -> str:
+    """`%s` placeholders as PostgreSQL's own `$1, $2...`: the statement goes
+    as it is (psycopg's own conversion is not cached for long statements)."""
+    pieces = sql.split("%s")
+    return "".join(f"{piece}${number}" for number, piece in enumerate(pieces[:-1], start=1)) + pieces[-1]
 
 
 def _connect_params() -> dict[str, Any]:
