@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 
 import psycopg
 from django.utils import timezone
@@ -46,7 +47,12 @@ from ris.models import Station
 from ris.services.statements import (
     NotInOneStatement,
     Statement,
+    order_cancel_parts,
+    order_discontinue_parts,
+    order_hold_parts,
     order_place_parts,
+    order_release_parts,
+    order_status_change_parts,
     patient_update_parts,
     patient_upsert_part,
 )
@@ -55,6 +61,14 @@ log = logging.getLogger(__name__)
 
 _ORDER_READERS = {("ORM", "O01"): read_orm.orders_from_orm, ("OMI", "O23"): read_omi.orders_from_omi}
 _PATIENT_UPDATES = {("ADT", "A01"), ("ADT", "A04"), ("ADT", "A08")}
+# HL7 2.5.1 4.5.1.1 order controls that move a status, to their statement (SC takes ORC-5 too)
+_MOVES: dict[str, Callable[..., str]] = {
+    "CA": order_cancel_parts,
+    "DC": order_discontinue_parts,
+    "HD": order_hold_parts,
+    "RL": order_release_parts,
+    "SC": order_status_change_parts,
+}
 
 # A digest of every row (all columns) of the senders' tables and of the
 # stations their rules name: it changes with any edit of the configuration.
@@ -68,6 +82,9 @@ _MESSAGE_COLUMNS = (
     "protocol, received_at, peer, raw, sending_application, sending_facility, control_id, message_type,"
     " version, status, ack_code, ack, commit_ack, error, order_id"
 )
+
+
+_RESULT = "SELECT (SELECT ok FROM guard), (SELECT id FROM message)"
 
 
 class Skip(Exception):
@@ -88,10 +105,12 @@ class FastIntake:
         started = time.perf_counter()
         try:
             header, acks = self._apply(raw)
-        except (Skip, HL7Error, DomainError, NotInOneStatement):
+        except (Skip, HL7Error, DomainError, NotInOneStatement) as exc:
+            log.debug("HL7 message from %s goes the reference way: %s", self.peer, exc)
             return self._reference(raw)
         except psycopg.Error as exc:
             log.info("HL7 message from %s goes the reference way: %s", self.peer, exc.__class__.__name__)
+            log.debug("the statement failed: %s", exc)
             self._forget()
             return self._reference(raw)
         except Exception:  # a fault of ours: the reference path answers
@@ -120,9 +139,12 @@ class FastIntake:
         first_order = _domain_parts(statement, parsed, rules, row)
         answers = answers_for(header, "AA")
         _message_part(statement, row, answers.application, answers.commit, first_order)
-        if not self.database.execute(statement.sql("SELECT id FROM message"), statement.params):
+        guard, message = self.database.execute(statement.sql(_RESULT), statement.params)[0]
+        if guard is None:
             self._forget()  # the configuration changed: read it again
             raise Skip("sender configuration changed")
+        if message is None:
+            raise Skip("the services decide (an unknown order, a move the state machines refuse)")
         log.info("HL7 %s %s from %s applied", row.message_type, header.control_id, header.sending_application)
         return header, [intake.encode(text, header) for text in answers.texts]
 
@@ -156,8 +178,13 @@ def _domain_parts(statement: Statement, parsed: ParsedMessage, rules: SenderRule
     if key not in _ORDER_READERS:
         raise Skip(f"{key} is applied the reference way")
     items = _ORDER_READERS[key](parsed)
+    if len(items) == 1 and items[0].control in _MOVES:
+        item = items[0]
+        if item.control == "SC":
+            return order_status_change_parts(statement, key=item.key, status=item.status, actor=actor, now=now)
+        return _MOVES[item.control](statement, key=item.key, actor=actor, now=now)
     if any(item.control != "NW" or item.order is None for item in items):
-        raise Skip("order controls other than NW are applied the reference way")
+        raise Skip("changes in place (XO) and several order controls in one message go the reference way")
     patient = read_orm.patient_from_pid(parsed, rules.mrn_authority)
     patient_part = patient_upsert_part(statement, data=patient, now=now)
     orders = [
@@ -177,11 +204,11 @@ def _domain_parts(statement: Statement, parsed: ParsedMessage, rules: SenderRule
 
 def _message_part(statement: Statement, row: InboundMessage, ack: str, commit_ack: str, order: str | None) -> None:
     """The log's row, already APPLIED with its AA (as `hl7.log.inbound_apply` leaves it)."""
-    order_id = f"(SELECT id FROM {order})" if order else "NULL"
+    order_id, source = (f"{order}.id", f"{order}") if order else ("NULL", statement.guard)
     statement.add(
         "message",
         f"INSERT INTO {InboundMessage._meta.db_table} ({_MESSAGE_COLUMNS})"
-        f" SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {order_id} FROM {statement.guard}"
+        f" SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {order_id} FROM {source}"
         " RETURNING id",
         [
             row.protocol,

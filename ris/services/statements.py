@@ -19,15 +19,16 @@ then runs the services too, which refuse with the named domain error.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Model
 
 from ris.models import AuditEvent, ImagingOrder, Patient, Procedure, RequestedProcedure, ScheduledProcedureStep, Station
-from ris.records import CLEAR, Actor, OrderData, PatientData, ProcedureData, StepData, plain
+from ris.records import CLEAR, Actor, OrderData, OrderKey, PatientData, ProcedureData, StepData, plain
 from ris.services.catalogue_defaults import rule_station_ae
-from ris.states import OrderStatus, StepStatus
+from ris.states import ORDER_MACHINE, STEP_MACHINE, OrderStatus, StateMachine, StepStatus
 from ris.uids import new_uid
 
 _PATIENT_FIELDS = ("name", "name_ideographic", "name_phonetic", "birth_date", "sex")
@@ -293,3 +294,110 @@ def _audit_part(
         f" FROM {patient} p, {obj} o",
         [now, actor.label[:150], actor.door, action, object_type, actor.via, actor.address[:64]],
     )
+
+
+def order_cancel_parts(statement: Statement, *, key: OrderKey, actor: Actor, now: dt.datetime) -> str:
+    """`order_cancel` (HL7 ORC-1 CA)."""
+    return _order_move_parts(statement, key, actor, now, OrderStatus.CANCELED, StepStatus.CANCELED)
+
+
+def order_discontinue_parts(statement: Statement, *, key: OrderKey, actor: Actor, now: dt.datetime) -> str:
+    """`order_discontinue` (HL7 ORC-1 DC)."""
+    return _order_move_parts(statement, key, actor, now, OrderStatus.DISCONTINUED, StepStatus.DISCONTINUED)
+
+
+def order_hold_parts(statement: Statement, *, key: OrderKey, actor: Actor, now: dt.datetime) -> str:
+    """`order_hold` (HL7 ORC-1 HD)."""
+    return _order_move_parts(statement, key, actor, now, OrderStatus.ON_HOLD)
+
+
+def order_release_parts(statement: Statement, *, key: OrderKey, actor: Actor, now: dt.datetime) -> str:
+    """`order_release` (HL7 ORC-1 RL): only a held order."""
+    return _order_move_parts(statement, key, actor, now, OrderStatus.SCHEDULED, only_from={OrderStatus.ON_HOLD})
+
+
+def order_status_change_parts(
+    statement: Statement, *, key: OrderKey, status: str, actor: Actor, now: dt.datetime
+) -> str:
+    """`order_status_change` (HL7 ORC-1 SC): told the status it has, nothing changes."""
+    steps: dict[str, str] = {
+        OrderStatus.CANCELED: StepStatus.CANCELED,
+        OrderStatus.DISCONTINUED: StepStatus.DISCONTINUED,
+    }
+    return _order_move_parts(statement, key, actor, now, status, steps.get(status), same_is_known=True)
+
+
+def _order_move_parts(
+    statement: Statement,
+    key: OrderKey,
+    actor: Actor,
+    now: dt.datetime,
+    status: str,
+    step_status: str | None = None,
+    only_from: set[str] | None = None,
+    same_is_known: bool = False,
+) -> str:
+    """`_move` with `order_find`: the order named by placer number (else
+    filler number), locked; the move only when both state machines allow it
+    (for the order and for every step not ended), else nothing is written and
+    the services' path refuses it. Yields the part `named_order` with the order's
+    `id` when the move (or, for SC, no move) is allowed."""
+    orders, steps, procedures = _table(ImagingOrder), _table(ScheduledProcedureStep), _table(RequestedProcedure)
+    statement.add(
+        "target",
+        f"SELECT id, status, accession_number FROM {orders} WHERE id = COALESCE("
+        f"(SELECT id FROM {orders} WHERE %s <> '' AND placer_system = %s AND placer_number = %s ORDER BY id LIMIT 1),"
+        f" (SELECT id FROM {orders} WHERE %s <> '' AND filler_number = %s ORDER BY id LIMIT 1)) FOR UPDATE",
+        [key.placer_number, key.placer_system, key.placer_number, key.filler_number, key.filler_number],
+    )
+    sources = _texts(_sources(ORDER_MACHINE, status) & (only_from or set(OrderStatus)))
+    step_check, step_params = "", []
+    if step_status is not None:
+        step_check = (
+            f" AND NOT EXISTS (SELECT 1 FROM {steps} s JOIN {procedures} r ON r.id = s.requested_procedure_id"
+            f" WHERE r.order_id = t.id AND s.status <> ALL(%s) AND s.status <> ALL(%s))"
+        )
+        step_params = [_texts(StepStatus.ENDED), _texts(_sources(STEP_MACHINE, step_status))]
+    statement.add(
+        "moving",
+        f"SELECT t.id, t.accession_number FROM target t, {statement.guard}"
+        f" WHERE t.status = ANY(%s){step_check}" + (" AND t.status <> %s" if same_is_known else ""),
+        [sources, *step_params, *([status] if same_is_known else [])],
+    )
+    same = f" UNION ALL SELECT t.id FROM target t, {statement.guard} WHERE t.status = %s" if same_is_known else ""
+    statement.add("named_order", "SELECT id FROM moving" + same, [status] if same_is_known else [])
+    statement.add(
+        "order_update",
+        f"UPDATE {orders} o SET status = %s, updated_at = %s FROM moving m WHERE o.id = m.id RETURNING o.id",
+        [status, now],
+    )
+    if step_status is not None:
+        statement.add(
+            "steps_update",
+            f"UPDATE {steps} s SET status = %s FROM moving m, {procedures} r"
+            " WHERE r.order_id = m.id AND s.requested_procedure_id = r.id AND s.status <> ALL(%s) RETURNING s.id",
+            [step_status, _texts(StepStatus.ENDED)],
+        )
+    statement.add("order_patient", f"SELECT o.patient_id AS id FROM {orders} o, moving m WHERE o.id = m.id")
+    _audit_part(
+        statement,
+        "order_audit",
+        actor,
+        AuditEvent.Action.CHANGE,
+        now,
+        "order_patient",
+        "imagingorder",
+        "moving",
+        f"'order ' || o.accession_number || ' {status}'",
+    )
+    return "named_order"
+
+
+def _sources(machine: StateMachine, new: str) -> set[str]:
+    """The statuses from which the machine allows a move to `new`."""
+    return {current for current, targets in machine.transitions.items() if new in targets}
+
+
+def _texts(values: Iterable[str]) -> list[str]:
+    """Statuses as a plain text array parameter."""
+    return sorted(str(value) for value in values)

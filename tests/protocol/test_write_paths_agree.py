@@ -189,12 +189,22 @@ def _orders() -> list[str]:
         orm_control("W8", "CA", placer="WPL2"),
         orm_control("W9", "DC", placer="WPL5"),
         orm_control("W10", "SC", placer="WPL1", status="IP"),
-        orm_control("W11", "CA", placer="NOSUCH"),
+        orm_control("W11", "CA", placer="NOSUCH"),  # unknown order: AE 204
+        orm_control("W11a", "CA", placer="WPL2"),  # canceled already: the state machine refuses
+        orm_control("W11b", "HD", placer="WPL16x"),
+        orm_control("W11c", "SC", placer="WPL1", status="IP"),  # the status it has: nothing changes
+        orm_control("W11d", "RL", placer="WPL1"),  # not on hold: refused
+        orm_control("W11e", "SC", placer="", filler="WA4x", status="CA"),  # by filler number, unknown
+        orm_control("W11f", "SC", placer="", filler="WA1", status="DC"),  # by filler number
         adt("W12", "A08", pid={3: "WP1^^^HOSP", 5: "MUELLER^HANS^PETER", 7: "19700216", 8: "M"}),
         adt("W13", "A01", pid={3: "WP9^^^HOSP", 5: "NEU^NINA", 8: "F"}),
         adt("W14", "A08", pid={3: "WP9^^^HOSP", 5: '""', 7: '""'}),
         adt("W15", "A40", pid={3: "WP9^^^HOSP", 5: "NEU^NINA"}, mrg={1: "WP3^^^HOSP"}),
         orm_new_order("W16", patient_id="WP3", placer="WPL16", accession="WA16"),  # the merged patient's survivor
+        orm_control("W16a", "HD", placer="WPL16"),
+        orm_control("W16b", "RL", placer="WPL16"),
+        orm_control("W16c", "HD", placer="WPL16"),
+        orm_control("W16d", "SC", placer="WPL16", status="CA"),
         adt("W17", "A08", pid={3: "WP3^^^HOSP", 5: "ALT^ALFRED"}),  # a merged patient: left alone
         omi_order(
             "W18",
@@ -217,7 +227,7 @@ def test_orders_changes_and_patient_updates_leave_the_same_rows_both_ways(listen
     _assert_agree(reference, fast)
     assert [ack[:3] for ack in reference["acks"]] == [b"MSH"] * len(reference["acks"])
     if _on_postgresql():  # new orders and patient updates took one statement each
-        assert _one_statement_count() - before >= 8
+        assert _one_statement_count() - before >= 15
 
 
 def test_station_rules_and_the_catalogue_give_the_same_steps_both_ways(listeners):
