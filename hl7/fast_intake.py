@@ -48,6 +48,7 @@ from ris.services.statements import (
     NotInOneStatement,
     Statement,
     order_cancel_parts,
+    order_change_parts,
     order_discontinue_parts,
     order_hold_parts,
     order_place_parts,
@@ -183,8 +184,10 @@ def _domain_parts(statement: Statement, parsed: ParsedMessage, rules: SenderRule
         if item.control == "SC":
             return order_status_change_parts(statement, key=item.key, status=item.status, actor=actor, now=now)
         return _MOVES[item.control](statement, key=item.key, actor=actor, now=now)
+    if len(items) == 1 and items[0].control == "XO" and items[0].order is not None:
+        return order_change_parts(statement, key=items[0].key, order=items[0].order, actor=actor, now=now)
     if any(item.control != "NW" or item.order is None for item in items):
-        raise Skip("changes in place (XO) and several order controls in one message go the reference way")
+        raise Skip("several order controls other than NW in one message go the reference way")
     patient = read_orm.patient_from_pid(parsed, rules.mrn_authority)
     patient_part = patient_upsert_part(statement, data=patient, now=now)
     orders = [

@@ -186,6 +186,11 @@ def _orders() -> list[str]:
         orm_new_order("W5", patient_id="WP3", placer="WPL5", accession="WA5", station="", study_uid="1.2.3.99"),
         orm_new_order("W6", patient_id="WP6", placer="WPL6", accession="WA6", study_uid="1.2.3.99"),  # UID seen: AE
         orm_control("W7", "XO", placer="WPL1", obr={24: "MR", 31: "^Knee"}),
+        orm_control("W7a", "XO", placer="WPL1", obr={4: "CTX^CT Extra^LOCAL", 16: '""', 20: "SPS1001", 34: "1^DOC"}),
+        orm_control("W7b", "XO", placer="WPL1", obr={19: "RPNEW", 24: "CT"}),  # a procedure to add
+        orm_control("W7c", "XO", placer="WPL1", obr={24: '""'}),  # the modality erased: refused
+        orm_control("W7d", "XO", placer="WPL1", obr={27: "^^^20261127080000^^S"}),  # new start and priority
+        orm_control("W7e", "XO", placer="NOSUCH", obr={24: "CT"}),
         orm_control("W8", "CA", placer="WPL2"),
         orm_control("W9", "DC", placer="WPL5"),
         orm_control("W10", "SC", placer="WPL1", status="IP"),
@@ -205,6 +210,7 @@ def _orders() -> list[str]:
         orm_control("W16b", "RL", placer="WPL16"),
         orm_control("W16c", "HD", placer="WPL16"),
         orm_control("W16d", "SC", placer="WPL16", status="CA"),
+        orm_control("W16e", "XO", placer="WPL16", obr={24: "MR"}),  # canceled: refused
         adt("W17", "A08", pid={3: "WP3^^^HOSP", 5: "ALT^ALFRED"}),  # a merged patient: left alone
         omi_order(
             "W18",
