@@ -273,29 +273,50 @@ _VALUES = st.one_of(
 
 @st.composite
 def _message_runs(draw) -> list[str]:
-    """A few new orders for a few patients, their values changed field by field."""
+    """New orders, changes, status moves and patient updates for a few
+    patients and placer numbers, with values changed field by field."""
+    placers = st.sampled_from(["HPL1", "HPL2", "HPL3"])
     messages = []
-    for number in range(draw(st.integers(1, 4))):
-        text = orm_new_order(
-            f"H{number}",
-            patient_id=draw(st.sampled_from(["HP1", "HP2", "HP3"])),
-            placer=draw(st.sampled_from(["HPL1", "HPL2", f"HPL{number + 10}"])),
-            accession=draw(st.sampled_from(["", f"HA{number}", "HA1"])),
-        )
-        fields = text.split("|")
-        for _ in range(draw(st.integers(0, 3))):
-            fields[draw(st.integers(12, len(fields) - 1))] = draw(_VALUES)
-        messages.append("|".join(fields))
+    for number in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["NW", "NW", "XO", "move", "ADT", "resend"]))
+        if kind == "resend" and messages:
+            messages.append(messages[-1])
+            continue
+        if kind == "XO":
+            obr = {
+                draw(st.sampled_from([4, 16, 19, 20, 24, 31, 34])): draw(_VALUES)
+                for _ in range(draw(st.integers(1, 3)))
+            }
+            text = orm_control(f"H{number}", "XO", placer=draw(placers), obr=obr)
+        elif kind == "move":
+            control = draw(st.sampled_from(["CA", "DC", "HD", "RL", "SC"]))
+            status = draw(st.sampled_from(["IP", "CM", "CA", "DC", "HD", "SC"])) if control == "SC" else ""
+            text = orm_control(f"H{number}", control, placer=draw(placers), status=status)
+        elif kind == "ADT":
+            pid = {3: draw(st.sampled_from(["HP1^^^HOSP", "HP2^^^HOSP"])), 5: draw(_VALUES), 7: draw(_VALUES)}
+            text = adt(f"H{number}", draw(st.sampled_from(["A01", "A04", "A08"])), pid=pid)
+        else:
+            text = orm_new_order(
+                f"H{number}",
+                patient_id=draw(st.sampled_from(["HP1", "HP2", "HP3"])),
+                placer=draw(placers),
+                accession=draw(st.sampled_from(["", f"HA{number}", "HA1"])),
+            )
+            fields = text.split("|")
+            for _ in range(draw(st.integers(0, 3))):
+                fields[draw(st.integers(12, len(fields) - 1))] = draw(_VALUES)
+            text = "|".join(fields)
+        messages.append(text)
     return messages
 
 
 @hypothesis_settings(
-    max_examples=25,
+    max_examples=40,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(messages=_message_runs())
-def test_generated_new_orders_leave_the_same_rows_both_ways(listeners, messages):
+def test_generated_messages_leave_the_same_rows_both_ways(listeners, messages):
     reference, fast = _both_ways(listeners, messages)
     _assert_agree(reference, fast)
