@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,9 +32,12 @@ class HeldConnection:
     doubt). The caller decides what a failed statement means."""
 
     CONNECT_TIMEOUT_SECONDS = 5
+    IDLE_CHECK_SECONDS = 30.0  # after this long unused, the connection is checked before use
+    APPLICATION_NAME = "ris-held"
 
     def __init__(self) -> None:
         self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
+        self._used = 0.0
 
     @staticmethod
     def available() -> bool:
@@ -51,13 +55,27 @@ class HeldConnection:
             raise
 
     def _open(self) -> psycopg.Connection[tuple[Any, ...]]:
+        now = time.monotonic()
+        if self._connection is not None and now - self._used > self.IDLE_CHECK_SECONDS:
+            self._check()  # as the pool checks a connection that waited: the database may have gone since
+        self._used = now
         if self._connection is None or self._connection.closed or self._connection.broken:
             self.close()
-            self._connection = psycopg.connect(**_connect_params(), autocommit=True)
+            self._connection = psycopg.connect(
+                **_connect_params(), autocommit=True, application_name=self.APPLICATION_NAME
+            )
             # The statements are prepared once per connection; their plan too
             # (the default would plan five executions anew before choosing).
             self._connection.execute("SET plan_cache_mode = force_generic_plan")
         return self._connection
+
+    def _check(self) -> None:
+        if self._connection is None:
+            return
+        try:
+            self._connection.execute("SELECT 1")
+        except psycopg.Error:
+            self.close()
 
     def close(self) -> None:
         if self._connection is not None:
@@ -91,4 +109,4 @@ def _connect_params() -> dict[str, Any]:
 
 
 # OPTIONS that are libpq's own (the rest, such as `pool`, are Django's).
-_LIBPQ_OPTIONS = {"sslmode", "sslrootcert", "sslcert", "sslkey", "application_name", "options", "target_session_attrs"}
+_LIBPQ_OPTIONS = {"sslmode", "sslrootcert", "sslcert", "sslkey", "options", "target_session_attrs"}
