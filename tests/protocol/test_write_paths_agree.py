@@ -29,7 +29,7 @@ from ris.models import (
     Station,
 )
 from tests.conftest import SAMPLES
-from tests.hl7_builders import adt, omi_order, orm_control, orm_new_order
+from tests.hl7_builders import adt, msh, omi_order, orm_control, orm_new_order
 from tests.peers import MllpClient
 
 pytestmark = pytest.mark.slow
@@ -59,8 +59,8 @@ def listeners(transactional_db):
         thread.join(timeout=5)
 
 
-def _send_all(port: int, messages: list[bytes]) -> list[bytes]:
-    """One connection, one message at a time; the last ACK of each (or b'' when none comes)."""
+def _send_all(port: int, messages: list[bytes]) -> list[list[bytes]]:
+    """One connection, one message at a time; the ACKs of each (none, one, or CA and AA)."""
     answers = []
     with MllpClient(port, timeout=10) as client:
         for raw in messages:
@@ -68,7 +68,7 @@ def _send_all(port: int, messages: list[bytes]) -> list[bytes]:
             acks = []
             while b"|PROBE|" not in (ack := client.read_ack()):
                 acks.append(ack)
-            answers.append(_mask_ack(acks[-1]) if acks else b"")
+            answers.append([_mask_ack(ack) for ack in acks])
     return answers
 
 
@@ -222,7 +222,17 @@ def _orders() -> list[str]:
             ],
         ),
         orm_new_order("W19", patient_id="WP19", placer="WPL19", accession="WA19", start="2026"),  # bad time
+        _enhanced("W20", "AL", "AL", placer="WPL20"),  # CA then AA
+        _enhanced("W21", "NE", "NE", placer="WPL21"),  # no ACK at all
+        _enhanced("W22", "ER", "AL", placer="WPL22"),  # AA only
     ]
+
+
+def _enhanced(control_id: str, accept: str, application: str, *, placer: str) -> str:
+    """A new order in enhanced mode (MSH-15, MSH-16)."""
+    text = orm_new_order(control_id, patient_id=f"P{placer}", placer=placer, accession=f"A{placer}")
+    header = msh(control_id, accept_ack=accept, application_ack=application)
+    return header + text[text.index("\r") :]
 
 
 def test_orders_changes_and_patient_updates_leave_the_same_rows_both_ways(listeners):
@@ -231,7 +241,7 @@ def test_orders_changes_and_patient_updates_leave_the_same_rows_both_ways(listen
     before = _one_statement_count()
     reference, fast = _both_ways(listeners, _orders())
     _assert_agree(reference, fast)
-    assert [ack[:3] for ack in reference["acks"]] == [b"MSH"] * len(reference["acks"])
+    assert all(ack.startswith(b"MSH") for acks in reference["acks"] for ack in acks)
     if _on_postgresql():  # new orders and patient updates took one statement each
         assert _one_statement_count() - before >= 15
 
