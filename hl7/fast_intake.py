@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 
 import psycopg
+from django.db import DatabaseError
 from django.utils import timezone
 
 from hl7 import intake, metrics, read_omi, read_orm
@@ -109,10 +110,9 @@ class FastIntake:
         except (Skip, HL7Error, DomainError, NotInOneStatement) as exc:
             log.debug("HL7 message from %s goes the reference way: %s", self.peer, exc)
             return self._reference(raw)
-        except psycopg.Error as exc:
+        except (psycopg.Error, DatabaseError) as exc:
             log.info("HL7 message from %s goes the reference way: %s", self.peer, exc.__class__.__name__)
-            log.debug("the statement failed: %s", exc)
-            self._forget()
+            log.debug("the statement failed: %s", exc)  # the cached rules stay: the guard checks them
             return self._reference(raw)
         except Exception:  # a fault of ours: the reference path answers
             log.exception("HL7 message from %s failed on the one-statement path", self.peer)
