@@ -41,7 +41,7 @@ def main() -> None:
         print(_conditions(database, options))
         listeners = {path: _start_listener(database, path) for path in PATHS}
         try:
-            results = _measure(listeners, options)
+            results = _measure(listeners, options, _floor_probe(database))
         finally:
             for listener in listeners.values():
                 listener.process.terminate()
@@ -87,12 +87,36 @@ def _start_listener(database: dict, path: str) -> _Listener:
         del os.environ["RIS_HL7_WRITE_PATH"]
 
 
-def _measure(listeners: dict[str, _Listener], options: argparse.Namespace) -> dict:
+def _floor_probe(database: dict):
+    """The floor at this moment: one INSERT and its COMMIT, as p50 ms (PostgreSQL only)."""
+    if not database["ENGINE"].endswith("postgresql"):
+        return lambda: float("nan")
+    import psycopg
+
+    from bench.processes import database_url
+
+    probe = psycopg.connect(database_url(database), autocommit=True)
+    probe.execute("CREATE TABLE IF NOT EXISTS bench_floor (id bigserial PRIMARY KEY, v text)")
+
+    def measure() -> float:
+        times = []
+        for _ in range(100):
+            began = time.perf_counter()
+            probe.execute("INSERT INTO bench_floor (v) VALUES ('x')", prepare=True)
+            times.append(time.perf_counter() - began)
+        return statistics.median(times) * 1000
+
+    return measure
+
+
+def _measure(listeners: dict[str, _Listener], options: argparse.Namespace, floor) -> dict:
     """{(path, connections): [(rate, p50, p99), ...]}, the paths' runs alternating."""
-    results: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
+    results: dict = {"floor": []}
     _run(listeners["reference"].port, 1, 50, "warm-r")  # each listener's first connections warm up
     _run(listeners["fast"].port, 1, 50, "warm-f")
     for repeat in range(options.repeats):
+        results["floor"].append(floor())
+        print(f"run {repeat + 1} floor: one INSERT + COMMIT p50 {results['floor'][-1]:.2f} ms", flush=True)
         for connections in CONNECTIONS:
             order = PATHS if repeat % 2 == 0 else PATHS[::-1]
             for path in order:
@@ -146,7 +170,8 @@ def _client(port: int, run: str, count: int, latencies: list[float], lock: threa
 
 def _table(results: dict) -> str:
     lines = [
-        "medians over the repeats (fast / reference in brackets)",
+        "medians over the repeats (fast / reference in brackets);"
+        f" one INSERT + COMMIT meanwhile: p50 {statistics.median(results['floor']):.2f} ms",
         "",
         "| connections | path | messages/s | p50 ACK ms | p99 ACK ms |",
         "|---:|---|---:|---:|---:|",
