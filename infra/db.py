@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 from django.db import connection
+from psycopg.pq import TransactionStatus
 
 
 def release_connection() -> None:
@@ -27,9 +28,11 @@ class HeldConnection:
     its own transaction: one commit), server-side prepared (parsed and
     planned once per connection), no pool check before each use.
 
-    Opened at first use; after any error it is closed, and the next use opens
-    a new one (after the database was away, or a failed statement left it in
-    doubt). The caller decides what a failed statement means."""
+    Opened at first use; after an error that left it unusable (the database
+    went away, a statement left it in doubt) it is closed, and the next use
+    opens a new one; after a statement refused on its data it is kept.
+    Checked before use when it was idle for a while. The caller decides what
+    a failed statement means."""
 
     CONNECT_TIMEOUT_SECONDS = 5
     IDLE_CHECK_SECONDS = 30.0  # after this long unused, the connection is checked before use
@@ -51,7 +54,8 @@ class HeldConnection:
                 cursor.execute(_numbered(sql), params, prepare=True)
                 return cursor.fetchall() if cursor.description else []
         except psycopg.Error:
-            self.close()
+            if not self._usable():
+                self.close()
             raise
 
     def _open(self) -> psycopg.Connection[tuple[Any, ...]]:
@@ -68,6 +72,12 @@ class HeldConnection:
             # (the default would plan five executions anew before choosing).
             self._connection.execute("SET plan_cache_mode = force_generic_plan")
         return self._connection
+
+    def _usable(self) -> bool:
+        """After a statement failed on its data (a unique index, a value too
+        long) the connection is idle and fine; after anything else, dropped."""
+        conn = self._connection
+        return conn is not None and not conn.broken and conn.info.transaction_status == TransactionStatus.IDLE
 
     def _check(self) -> None:
         if self._connection is None:
