@@ -80,10 +80,6 @@ _CONFIGURATION_DIGEST = (
     f"(SELECT string_agg(r::text || st.ae_title, ';' ORDER BY r.id) FROM {SenderStationRule._meta.db_table} r"
     f" JOIN {Station._meta.db_table} st ON st.id = r.station_id)))"
 )
-_MESSAGE_COLUMNS = (
-    "protocol, received_at, peer, raw, sending_application, sending_facility, control_id, message_type,"
-    " version, status, ack_code, ack, commit_ack, error, order_id"
-)
 
 
 _RESULT = "SELECT (SELECT ok FROM guard), (SELECT id FROM message)"
@@ -208,27 +204,31 @@ def _domain_parts(statement: Statement, parsed: ParsedMessage, rules: SenderRule
 
 
 def _message_part(statement: Statement, row: InboundMessage, ack: str, commit_ack: str, order: str | None) -> None:
-    """The log's row, already APPLIED with its AA (as `hl7.log.inbound_apply` leaves it)."""
-    order_id, source = (f"{order}.id", f"{order}") if order else ("NULL", statement.guard)
+    """The log's row, already APPLIED with its AA (as `hl7.log.inbound_apply`
+    leaves it): every column of the model, from the row as `hl7.log` made it."""
+    row.status, row.ack_code, row.ack, row.commit_ack, row.error = (
+        InboundMessage.Status.APPLIED,
+        "AA",
+        ack,
+        commit_ack,
+        "",
+    )
+    columns: list[str] = []
+    values: list[str] = []
+    params: list[object] = []
+    for field in InboundMessage._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(str(field.column))
+        if field.attname == "order_id":
+            values.append(f"{order}.id" if order else "NULL")
+            continue
+        value = field.pre_save(row, add=True)  # received_at: now
+        values.append("%s")
+        params.append(bytes(value) if isinstance(value, bytes | memoryview) else value)
     statement.add(
         "message",
-        f"INSERT INTO {InboundMessage._meta.db_table} ({_MESSAGE_COLUMNS})"
-        f" SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {order_id} FROM {source}"
-        " RETURNING id",
-        [
-            row.protocol,
-            timezone.now(),
-            row.peer,
-            bytes(row.raw),
-            row.sending_application,
-            row.sending_facility,
-            row.control_id,
-            row.message_type,
-            row.version,
-            InboundMessage.Status.APPLIED,
-            "AA",
-            ack,
-            commit_ack,
-            "",
-        ],
+        f"INSERT INTO {InboundMessage._meta.db_table} ({', '.join(columns)})"
+        f" SELECT {', '.join(values)} FROM {order or statement.guard} RETURNING id",
+        params,
     )
