@@ -1,22 +1,25 @@
 """The HL7 door at engine speed: a message's success in one statement.
 
 On PostgreSQL, each MLLP connection holds a database connection of its own
-(`infra.db.HeldConnection`). A new order (ORM^O01 / OMI^O23 whose groups are
-all NW) or a patient update (ADT A01/A04/A08) is read and checked exactly as
-`hl7.intake` does (`checked_message`, the same readers, the same ACK
-builder), then stored already applied, with the AA it will be answered with,
-together with the domain's rows (`ris.services.statements`: patient upsert,
-order, procedures, steps, audit event) as one data-modifying statement:
-one round trip, one commit, then the ACK.
+(`infra.db.HeldConnection`). The common messages - a new order (ORM^O01 /
+OMI^O23 whose groups are all NW), a change in place of existing procedures
+and steps (one XO group), a status move (one CA, DC, HD, RL or SC group), a
+patient update (ADT A01/A04/A08) - are read and checked exactly as
+`hl7.intake` does (`checked_message`, the sender's rules, the handlers'
+dispatch, the same readers, the same ACK builder), then stored already
+applied, with the AA they will be answered with, together with the
+domain's rows (`ris.services.statements`: the services' changes and audit
+events as parts of one statement): one round trip, one commit, then the ACK.
 
 Everything else goes the reference way (`hl7.intake.receive`): messages of
 other kinds, and every message this path does not carry through to its
 commit. A constraint the statement breaks (a resend's control ID already
-applied, a placer number in use, a value too long), a sender configuration
-that changed, a database fault: nothing of the statement was written, and
-the reference path stores the message, answers it from the log or refuses
-it with the named error, as it always has. So this path only ever answers
-AA, and only for what it committed.
+applied, a placer number in use, a value too long), an unknown order, a move
+the state machines refuse, a procedure or step to add, a sender
+configuration that changed, a database fault: nothing of the statement was
+written, and the reference path stores the message, answers it from the log
+or refuses it with the named error, as it always has. So this path only
+ever answers AA, and only for what it committed.
 
 The sender's rules (`hl7.senders.sender_rules`) are read once per MLLP
 connection; the statement's guard part re-checks a digest of the senders'
