@@ -44,7 +44,7 @@ class Outcome:
 def receive(raw: bytes, peer: str = "") -> list[bytes]:
     """Handle one message; return the encoded ACKs to send, in order. Never raises."""
     started = time.perf_counter()
-    header = try_header(raw)
+    header = _try_header(raw)
     try:
         acks = _receive(raw, peer, header)
     finally:
@@ -101,7 +101,7 @@ def reprocess(message: InboundMessage) -> str:
         raise ValueError(f"message {message.pk} is {message.status}, only a rejected message is reprocessed")
     note = f"reprocessed (earlier answer: {message.ack_code} {message.error})"
     raw = bytes(message.raw)
-    outcome = _process_safely(message, raw, try_header(raw), note)
+    outcome = _process_safely(message, raw, _try_header(raw), note)
     _answer(message, outcome)
     return outcome.ack_code
 
@@ -206,7 +206,7 @@ def message_header(header: Header | None) -> MessageHeader | None:
     )
 
 
-def try_header(raw: bytes) -> Header | None:
+def _try_header(raw: bytes) -> Header | None:
     try:
         return read_header(raw)
     except HL7Error:
