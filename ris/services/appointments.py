@@ -39,7 +39,7 @@ def appointment_book(
     existing = Appointment.objects.filter(step=step).first()
     if existing is not None:
         return appointment_move(appointment=existing, room=room, start=start, actor=actor)
-    minutes = duration_minutes or _default_duration(step)
+    minutes = duration_minutes or default_duration(step)
     end = _end(start, minutes)
     step = _lock(step, [room])
     patient = step.requested_procedure.order.patient
@@ -125,7 +125,7 @@ def _release_for_scheduler(appointment: Appointment, step: ScheduledProcedureSte
 
 
 def _step_minutes(step: ScheduledProcedureStep) -> int:
-    return step.expected_duration_minutes or _default_duration(step)
+    return step.expected_duration_minutes or default_duration(step)
 
 
 def _tell_ehr(step: ScheduledProcedureStep) -> None:
@@ -153,7 +153,7 @@ def appointment_resize(*, appointment: Appointment, duration_minutes: int, actor
     return appointment
 
 
-def _default_duration(step: ScheduledProcedureStep) -> int:
+def default_duration(step: ScheduledProcedureStep) -> int:
     procedure = catalogue_entry(step)
     if procedure is not None:
         return procedure.default_duration_minutes
