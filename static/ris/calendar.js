@@ -71,7 +71,7 @@
       resources: resources,
       eventSources: [{url: el.dataset.eventsUrl, method: "GET"}],
       slotMinTime: el.dataset.slotMin || "00:00", slotMaxTime: el.dataset.slotMax || "24:00",
-      slotDuration: "00:15", scrollTime: el.dataset.slotMin === "00:00" ? "07:00" : el.dataset.slotMin,
+      slotDuration: "00:15", scrollTime: el.dataset.scrollTime || "07:00",
       allDaySlot: false, editable: true, eventStartEditable: true, eventDurationEditable: true,
       nowIndicator: true, height: "75vh",
       slotLabelFormat: {hour: "2-digit", minute: "2-digit", hour12: false},

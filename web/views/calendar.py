@@ -34,12 +34,14 @@ TO_BOOK_PAGE = 15
 def calendar_page(request):
     rooms = list(selectors.active_rooms().prefetch_related("opening_hours"))
     slot_min, slot_max = grid_hours(rooms)
+    day = _day(request.GET.get("day", ""))
     context = {
         **to_book_context(request),
         "rooms": rooms,
-        "day": _day(request.GET.get("day", "")),
+        "day": day,
         "slot_min": slot_min,
         "slot_max": slot_max,
+        "scroll_time": scroll_time(day, slot_min),
     }
     return render(request, "web/calendar.html", context)
 
@@ -57,6 +59,13 @@ def to_book_context(request) -> dict[str, Any]:
     for step in page:
         step.suggestion = next_free_slot(step)  # type: ignore[attr-defined]
     return {"unbooked": page, "modality": modality}
+
+
+def scroll_time(day: str, slot_min: str) -> str:
+    """Where the grid opens: an hour before now on today, else the first opening (07:00 for a 24 h grid)."""
+    if day == timezone.localdate().isoformat():
+        return f"{max(timezone.localtime().hour - 1, int(slot_min[:2])):02d}:00"
+    return "07:00" if slot_min == "00:00" else slot_min
 
 
 def grid_hours(rooms: list[Room]) -> tuple[str, str]:
