@@ -148,8 +148,7 @@ def test_dragging_a_booking_to_a_free_slot_moves_it_in_the_worklist(page, ct_roo
     assert Appointment.objects.get().room == ct2
 
 
-def test_status_board_shows_an_exam_started_by_mpps_without_reloading(page, ct_rooms, today, dicom):
-    ct1, _ = ct_rooms
+def test_status_board_shows_an_exam_started_by_mpps_without_reloading(page, dicom):
     now = timezone.now()
     first = f.step(patient_id="P1", accession="ACC7", name="BOARD^BEN", start=now)
     second = f.step(patient_id="P2", accession="ACC8", name="BOARD^BELLA", start=now)

@@ -301,3 +301,10 @@ def test_the_turnaround_page_shows_medians_and_overdue_exams(technologist):
     page = technologist.get(reverse("turnaround")).content.decode()
     assert 'id="overdue-count">1<' in page and "order to performed" in page
     assert re.search(r'class="overdue table-danger" data-accession="LATE1"', page)
+
+
+def test_the_board_marks_an_exam_whose_report_is_overdue(technologist):
+    step = _today_step(priority="STAT")
+    _performed(step, timezone.now() - dt.timedelta(hours=2))
+    rows = technologist.get(reverse("board_rows")).content.decode()
+    assert "report overdue" in rows

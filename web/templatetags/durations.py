@@ -13,6 +13,8 @@ register = template.Library()
 def duration_hm(value: dt.timedelta | None) -> str:
     if value is None:
         return ""
+    if value < dt.timedelta(0):  # e.g. an exam performed before its order arrived (unscheduled, then linked)
+        return f"−{duration_hm(-value)}"
     minutes = int(value.total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)

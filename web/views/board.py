@@ -18,7 +18,7 @@ from ris import selectors
 from ris.actors import request_actor
 from ris.exceptions import DomainError
 from ris.models import Procedure, ScheduledProcedureStep
-from ris.selectors.turnaround import exam_late
+from ris.selectors.turnaround import exam_late, overdue_reports
 from ris.services.steps import step_set_status, step_start_outside_modality
 from ris.states import STEP_MACHINE, StepStatus
 from web.access import requires
@@ -83,7 +83,11 @@ def board_context(request) -> dict:
     day, now = timezone.localdate(), timezone.now()
     steps = sorted(selectors.board_steps(day), key=lambda s: (not s.location, s.location, s.start))
     preparation = _preparation(steps)
+    unread = set(
+        overdue_reports(now).filter(pk__in={s.requested_procedure_id for s in steps}).values_list("pk", flat=True)
+    )
     for step in steps:  # shown by the template only
+        step.report_overdue = step.requested_procedure_id in unread  # type: ignore[attr-defined]
         step.next_statuses = sorted(STEP_MACHINE.transitions.get(step.status, set()) - NOT_BY_HAND)  # type: ignore[attr-defined]
         step.late = exam_late(step, now)  # type: ignore[attr-defined]
         step.preparation = preparation.get(step.requested_procedure.code_value, "")  # type: ignore[attr-defined]
