@@ -79,8 +79,8 @@ def appointment_unbook(*, appointment: Appointment, reason: str, actor: Actor) -
     step = _lock(appointment.step, [appointment.room])
     room_code = appointment.room.code
     Appointment.objects.filter(pk=appointment.pk).delete()
-    step.location = ""
-    step.save(update_fields=["location"])
+    step.location, step.start = "", step.requested_start or step.start  # back to the time the order asked for
+    step.save(update_fields=["location", "start"])
     audit_record(
         actor=actor,
         action=AuditEvent.Action.CHANGE,

@@ -253,3 +253,34 @@ def test_an_hl7_xo_repeating_the_requested_time_keeps_a_booking_the_scheduler_mo
         ).encode()
     )
     assert Appointment.objects.get().start == f.local(monday, 10)
+
+
+@pytest.mark.parametrize("version", ["2.3.1", "2.5.1"])
+def test_the_ehr_hears_the_rescheduled_time_in_the_order_status_message(monday, version):
+    from hl7apy.consts import VALIDATION_LEVEL
+    from hl7apy.parser import parse_message
+
+    from ris.services.outbox import outbox_build
+
+    Destination.objects.create(
+        name="EHR",
+        kind=Destination.Kind.HL7_MLLP,
+        host="127.0.0.1",
+        port=1,
+        events=["order_status"],
+        hl7_version=version,
+    )
+    step = f.step()
+    appointment = appointment_book(actor=TEST_ACTOR, step=step, room=f.room(), start=f.local(monday, 9))
+    appointment_move(actor=TEST_ACTOR, appointment=appointment, start=f.local(monday, 11), reason="patient asked")
+    message = outbox_build(message=OutboundMessage.objects.get())
+    parsed = parse_message(
+        message.payload.replace("\n", "\r"), validation_level=VALIDATION_LEVEL.STRICT, find_groups=True
+    )
+    expected = timezone.localtime(f.local(monday, 11)).strftime("%Y%m%d%H%M%S")
+    if version == "2.5.1":
+        parsed.validate()
+        assert parsed.omi_o23_order.omi_o23_timing.tq1.tq1_7.to_er7().startswith(expected)
+    else:
+        assert parsed.orm_o01_order.orc.orc_7.to_er7().split("^")[3].startswith(expected)
+    assert "|SC|" in message.payload
