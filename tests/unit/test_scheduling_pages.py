@@ -308,3 +308,33 @@ def test_the_board_marks_an_exam_whose_report_is_overdue(technologist):
     _performed(step, timezone.now() - dt.timedelta(hours=2))
     rows = technologist.get(reverse("board_rows")).content.decode()
     assert "report overdue" in rows
+
+
+# -- the same lifecycle over REST -------------------------------------------------------------
+
+
+def test_the_api_cancels_unbooks_and_suggests_with_the_same_services(monday):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(f.user_with_role("scheduler"))
+    room, first, second = f.room(opens=dt.time(0), closes=dt.time(0)), f.step(patient_id="P1"), f.step(patient_id="P2")
+    slot = api.get(f"/api/steps/{first.pk}/next-free-slot/").json()
+    assert slot["room_code"] == "CT1"
+    booked = appointment_book(actor=TEST_ACTOR, step=second, room=room, start=f.local(monday, 9))
+    assert api.post(f"/api/steps/{first.pk}/cancel/", {"reason": ""}, format="json").status_code == 400
+    cancelled = api.post(f"/api/steps/{first.pk}/cancel/", {"reason": "duplicate order"}, format="json").json()
+    assert (cancelled["status"], cancelled["status_reason"]) == ("CANCELED", "duplicate order")
+    assert api.post(f"/api/bookings/{booked.pk}/unbook/", {"reason": "room closed"}, format="json").status_code == 204
+    assert not Appointment.objects.exists()
+
+
+def test_the_api_refuses_a_manual_start_but_records_one_outside_the_modality():
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(f.user_with_role("technologist"))
+    step = f.step()
+    assert api.post(f"/api/steps/{step.pk}/status/", {"status": "STARTED"}, format="json").status_code == 409
+    started = api.post(f"/api/steps/{step.pk}/started-outside-modality/", {"reason": "no MPPS"}, format="json")
+    assert started.json()["status"] == "STARTED"
