@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from ris.models import Appointment, BlockedTime, Room, ScheduledProcedureStep
 from ris.models.scheduling import Interval
-from ris.services.appointments import default_duration
+from ris.services.appointments import DEFAULT_DURATION_MINUTES
 from ris.services.scheduling_rules import catalogue_entry, most_at_once
 from ris.states import Priority, StepStatus
 
@@ -60,35 +60,77 @@ def next_free_slot(
 ) -> Slot | None:
     """The earliest start, from `after` (never before now), at which some
     suitable room can take the step; None when nothing is free within `horizon`."""
-    length = dt.timedelta(minutes=default_duration(step))
-    after = _on_grid(max(after or timezone.now(), timezone.now()))
-    until = after + horizon
-    patient_busy = _busy(_live_bookings(after, until + length, step).filter(patient_id=_patient_id(step)))
-    slots = [_first_fit(room, after, until, length, step, patient_busy) for room in suitable_rooms(step)]
-    found = [slot for slot in slots if slot is not None]
-    return min(found, key=lambda s: (s.start, s.room.code)) if found else None
+    return SlotFinder(after=after, horizon=horizon).next_free_slot(step)
 
 
-def _first_fit(
-    room: Room,
-    after: dt.datetime,
-    until: dt.datetime,
-    length: dt.timedelta,
-    step: ScheduledProcedureStep,
-    patient_busy: list[Interval],
-) -> Slot | None:
-    blocked = _busy(BlockedTime.objects.filter(room=room, start__lt=until + length, end__gt=after))
-    booked = _busy(_live_bookings(after, until + length, step).filter(room=room))
-    for open_start, open_end in room.open_intervals(after, until):
-        first = _on_grid(max(open_start, after))
-        ends = {_on_grid(end) for _, end in blocked + booked + patient_busy if first < end < open_end}
-        for start in sorted({first} | ends):
-            end = start + length
-            if end > open_end or start >= until:
-                break
-            if _free(start, end, blocked, booked, patient_busy, room.capacity):
-                return Slot(room=room, start=start, end=end)
-    return None
+class SlotFinder:
+    """Reads the rooms, their hours, blocked time and bookings of the horizon
+    once, then finds the next free slot of many steps (a page of the list to book)."""
+
+    def __init__(self, *, after: dt.datetime | None = None, horizon: dt.timedelta = HORIZON):
+        self.after = _on_grid(max(after or timezone.now(), timezone.now()))
+        self.until = self.after + horizon
+        reach = self.until + dt.timedelta(days=1)  # a booking may start before `until` and last up to a day
+        self.rooms = list(Room.objects.filter(is_active=True).prefetch_related("opening_hours").order_by("code"))
+        self.blocked = list(
+            BlockedTime.objects.filter(start__lt=reach, end__gt=self.after).values_list("room_id", "start", "end")
+        )
+        self.booked = list(
+            Appointment.objects.filter(start__lt=reach, end__gt=self.after)
+            .exclude(step__status__in=StepStatus.STOPPED)
+            .values_list("step_id", "patient_id", "room_id", "start", "end")
+        )
+        self._open: dict[int, list[Interval]] = {}
+        self._catalogue: dict[tuple[str, str], tuple[int | None, set[int]]] = {}
+
+    def next_free_slot(self, step: ScheduledProcedureStep) -> Slot | None:
+        minutes, only = self._catalogue_for(step)
+        length = dt.timedelta(minutes=minutes or step.expected_duration_minutes or DEFAULT_DURATION_MINUTES)
+        patient = _patient_id(step)
+        others = [b for b in self.booked if b[0] != step.pk]
+        patient_busy = [(s, e) for _, p, _, s, e in others if p == patient]
+        found = []
+        for room in [r for r in self.rooms if r.modality == step.modality and (not only or r.pk in only)]:
+            blocked = [(s, e) for r, s, e in self.blocked if r == room.pk]
+            booked = [(s, e) for _, _, r, s, e in others if r == room.pk]
+            slot = self._first_fit(room, length, blocked, booked, patient_busy)
+            if slot is not None:
+                found.append(slot)
+        return min(found, key=lambda s: (s.start, s.room.code)) if found else None
+
+    def _catalogue_for(self, step: ScheduledProcedureStep) -> tuple[int | None, set[int]]:
+        """The catalogue's duration and rooms for the step's code (as `default_duration` reads them), once per code."""
+        procedure = step.requested_procedure
+        key = (procedure.code_value, procedure.code_scheme)
+        if key not in self._catalogue:
+            entry = catalogue_entry(step)
+            rooms = set(entry.rooms.values_list("pk", flat=True)) if entry is not None else set()
+            self._catalogue[key] = (entry.default_duration_minutes if entry else None, rooms)
+        return self._catalogue[key]
+
+    def _open_intervals(self, room: Room) -> list[Interval]:
+        if room.pk not in self._open:
+            self._open[room.pk] = room.open_intervals(self.after, self.until)
+        return self._open[room.pk]
+
+    def _first_fit(
+        self,
+        room: Room,
+        length: dt.timedelta,
+        blocked: list[Interval],
+        booked: list[Interval],
+        patient_busy: list[Interval],
+    ) -> Slot | None:
+        for open_start, open_end in self._open_intervals(room):
+            first = _on_grid(max(open_start, self.after))
+            ends = {_on_grid(end) for _, end in blocked + booked + patient_busy if first < end < open_end}
+            for start in sorted({first} | ends):
+                end = start + length
+                if end > open_end or start >= self.until:
+                    break
+                if _free(start, end, blocked, booked, patient_busy, room.capacity):
+                    return Slot(room=room, start=start, end=end)
+        return None
 
 
 def _free(
@@ -107,16 +149,6 @@ def _free(
 
 def _overlaps(intervals: list[Interval], start: dt.datetime, end: dt.datetime) -> bool:
     return any(s < end and e > start for s, e in intervals)
-
-
-def _live_bookings(start: dt.datetime, end: dt.datetime, step: ScheduledProcedureStep) -> QuerySet[Appointment]:
-    """Bookings that hold their slot (not of stopped steps), the step's own left out."""
-    rows = Appointment.objects.filter(start__lt=end, end__gt=start).exclude(step__status__in=StepStatus.STOPPED)
-    return rows.exclude(step=step)
-
-
-def _busy(rows: QuerySet) -> list[Interval]:
-    return list(rows.values_list("start", "end"))
 
 
 def _patient_id(step: ScheduledProcedureStep) -> int:

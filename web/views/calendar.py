@@ -22,7 +22,7 @@ from ris import selectors
 from ris.actors import request_actor
 from ris.exceptions import DomainError, InvalidInput
 from ris.models import Appointment, Room
-from ris.selectors.scheduling import next_free_slot
+from ris.selectors.scheduling import SlotFinder
 from ris.services.appointments import appointment_book, appointment_move, appointment_resize
 from web.access import requires
 from web.errors import refusal_for
@@ -56,8 +56,9 @@ def to_book_context(request) -> dict[str, Any]:
     """A page of the list to book, each with its next free slot."""
     modality = request.GET.get("modality", "")
     page = Paginator(selectors.unbooked_steps(modality=modality), TO_BOOK_PAGE).get_page(request.GET.get("page"))
+    finder = SlotFinder()  # one read of rooms, hours, blocks and bookings for the whole page
     for step in page:
-        step.suggestion = next_free_slot(step)  # type: ignore[attr-defined]
+        step.suggestion = finder.next_free_slot(step)  # type: ignore[attr-defined]
     return {"unbooked": page, "modality": modality}
 
 
