@@ -15,13 +15,14 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from ris.exceptions import BookingRefused, InvalidInput
+from ris.exceptions import BookingRefused, InvalidInput, StepNotBookable
 from ris.models import Appointment, AuditEvent, Patient, Room, ScheduledProcedureStep
 from ris.records import Actor
 from ris.services.audit import audit_record
 from ris.services.outbox import outbox_enqueue
 from ris.services.scheduling_rules import catalogue_entry, check_booking, check_not_in_past
 from ris.services.steps import required_reason
+from ris.states import StepStatus
 
 DEFAULT_DURATION_MINUTES = 15
 
@@ -77,6 +78,8 @@ def appointment_unbook(*, appointment: Appointment, reason: str, actor: Actor) -
     on the worklist at its time, in no room). The EHR is told."""
     reason = required_reason(reason)
     step = _lock(appointment.step, [appointment.room])
+    if step.status not in StepStatus.OPEN:
+        raise StepNotBookable(f"Step {step.sps_id} is {step.status}; only exams not yet started can be unbooked.")
     room_code = appointment.room.code
     Appointment.objects.filter(pk=appointment.pk).delete()
     step.location, step.start = "", step.requested_start or step.start  # back to the time the order asked for
@@ -100,6 +103,8 @@ def appointment_follow_step(*, step: ScheduledProcedureStep, actor: Actor) -> No
     appointment = Appointment.objects.filter(step=step).select_related("room").first()
     if appointment is None or (appointment.start, _minutes(appointment)) == (step.start, _step_minutes(step)):
         return
+    if step.status not in StepStatus.OPEN:
+        return  # under way on its modality: the room keeps the exam where it is
     room, minutes = appointment.room, _step_minutes(step)
     step = _lock(step, [room])
     start, end = step.start, step.start + dt.timedelta(minutes=minutes)

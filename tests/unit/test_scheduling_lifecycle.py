@@ -284,3 +284,25 @@ def test_the_ehr_hears_the_rescheduled_time_in_the_order_status_message(monday, 
     else:
         assert parsed.orm_o01_order.orc.orc_7.to_er7().split("^")[3].startswith(expected)
     assert "|SC|" in message.payload
+
+
+def test_following_an_order_change_leaves_the_booking_of_an_exam_under_way(monday):
+    from ris.services.appointments import appointment_follow_step
+
+    step = f.step(accession="ACC9")
+    appointment_book(actor=TEST_ACTOR, step=step, room=f.room(), start=f.local(monday, 9))
+    step = step_start_outside_modality(actor=TEST_ACTOR, step=step, reason="no MPPS")
+    step.start = f.local(monday, 21)
+    step.save(update_fields=["start"])
+    appointment_follow_step(actor=TEST_ACTOR, step=step)
+    assert Appointment.objects.get().start == f.local(monday, 9)
+
+
+def test_an_exam_under_way_cannot_be_unbooked(monday):
+    from ris.exceptions import StepNotBookable
+
+    step = f.step()
+    appointment = appointment_book(actor=TEST_ACTOR, step=step, room=f.room(), start=f.local(monday, 9))
+    step_start_outside_modality(actor=TEST_ACTOR, step=step, reason="no MPPS")
+    with pytest.raises(StepNotBookable):
+        appointment_unbook(actor=TEST_ACTOR, appointment=appointment, reason="mistake")
