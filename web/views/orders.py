@@ -5,6 +5,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from ris import selectors
@@ -110,7 +112,7 @@ def step_book(request, pk: int):
         except DomainError as refusal:
             form.add_error(None, str(refusal))
         else:
-            messages.success(request, f"Step {step.sps_id} booked.")
+            messages.success(request, _("Step %(sps)s booked.") % {"sps": step.sps_id})
             return redirect("order_queue")
     context = {"form": form, "step": step, "booked": booked, "reason_form": ReasonForm()}
     return render(request, "web/step_book.html", context, status=400 if form.errors else 200)
@@ -125,13 +127,16 @@ def _suggested(step, booked) -> dict:
 
 
 _LIFECYCLE = {
-    "cancel": ("cancelled", lambda step, reason, actor: step_cancel(step=step, reason=reason, actor=actor)),
+    "cancel": (
+        gettext_lazy("cancelled"),
+        lambda step, reason, actor: step_cancel(step=step, reason=reason, actor=actor),
+    ),
     "no-show": (
-        "recorded as a no-show",
+        gettext_lazy("recorded as a no-show"),
         lambda step, reason, actor: step_no_show(step=step, reason=reason, actor=actor),
     ),
     "unbook": (
-        "unbooked",
+        gettext_lazy("unbooked"),
         lambda step, reason, actor: appointment_unbook(appointment=step.appointment, reason=reason, actor=actor),
     ),
 }
@@ -148,7 +153,7 @@ def step_lifecycle(request, pk: int, action: str):
             raise InvalidInput(f"SPS {step.sps_id} is not booked", field="step")
         change(step, form_data(ReasonForm(request.POST))["reason"], request_actor(request))
     except DomainError as refusal:
-        messages.error(request, f"Not done: {refusal}")
+        messages.error(request, _("Not done: %(reason)s") % {"reason": refusal})
         return redirect("step_book", pk=pk)
-    messages.success(request, f"Step {step.sps_id} {done}.")
+    messages.success(request, _("Step %(sps)s %(done)s.") % {"sps": step.sps_id, "done": done})
     return redirect("calendar")

@@ -4,11 +4,19 @@ import datetime as dt
 
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ris.selectors.turnaround import REPORT_TARGETS, medians, turnaround_rows
 from web.access import requires
 
 DEFAULT_DAYS = 7
+LABELS = {
+    "order to booked": _("order to booked"),
+    "order to performed": _("order to performed"),
+    "performed to preliminary": _("performed to preliminary"),
+    "performed to final": _("performed to final"),
+    "order to final": _("order to final"),
+}
 
 
 @requires("view_status_board")
@@ -19,7 +27,7 @@ def turnaround_page(request):
     rows = turnaround_rows(since=until - dt.timedelta(days=days), until=until, modality=modality)
     context = {
         "rows": rows,
-        "medians": medians(rows),
+        "medians": [(LABELS.get(label, label), median, n) for label, median, n in medians(rows)],
         "overdue": [r for r in rows if r.overdue],
         "days": days,
         "modality": modality,
