@@ -19,7 +19,7 @@ from django.db.models import Min, Q, QuerySet
 from django.utils import timezone
 
 from ris.models import RequestedProcedure, ScheduledProcedureStep
-from ris.states import Priority, ReportStatus, StepStatus
+from ris.states import OrderStatus, Priority, ReportStatus, StepStatus
 
 REPORT_TARGETS = {
     Priority.STAT: dt.timedelta(hours=1),
@@ -68,7 +68,7 @@ def overdue_reports(now: dt.datetime | None = None) -> QuerySet[RequestedProcedu
         .filter(performed_at__isnull=False)
         .filter(late)
         .exclude(report__status__in=FINAL)
-        .exclude(order__status__in=("CANCELED", "DISCONTINUED"))
+        .exclude(order__status__in=(OrderStatus.CANCELED, OrderStatus.DISCONTINUED))
         .select_related("order__patient")
         .order_by("performed_at", "pk")
     )
@@ -85,7 +85,7 @@ def turnaround_rows(
     """Procedures ordered in [since, until), newest first."""
     rows = (
         RequestedProcedure.objects.filter(order__created_at__gte=since, order__created_at__lt=until)
-        .exclude(order__status="CANCELED")
+        .exclude(order__status=OrderStatus.CANCELED)
         .select_related("order__patient")
         .prefetch_related("steps__appointment", "steps__performed_steps", "report__versions")
         .order_by("-order__created_at", "-pk")
