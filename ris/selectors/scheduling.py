@@ -156,7 +156,8 @@ def _patient_id(step: ScheduledProcedureStep) -> int:
 
 
 def _on_grid(at: dt.datetime) -> dt.datetime:
-    """Rounded up to the next five-minute mark."""
+    """Rounded up to the next five-minute mark, in UTC (so that adding a duration is exact)."""
+    at = at.astimezone(dt.UTC)
     at = at.replace(second=0, microsecond=0) + (
         dt.timedelta(minutes=1) if at.second or at.microsecond else dt.timedelta()
     )

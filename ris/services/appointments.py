@@ -107,7 +107,8 @@ def appointment_follow_step(*, step: ScheduledProcedureStep, actor: Actor) -> No
         return  # under way on its modality: the room keeps the exam where it is
     room, minutes = appointment.room, _step_minutes(step)
     step = _lock(step, [room])
-    start, end = step.start, step.start + dt.timedelta(minutes=minutes)
+    start = step.start.astimezone(dt.UTC)
+    end = start + dt.timedelta(minutes=minutes)
     try:
         check_not_in_past(start)
         check_booking(step=step, room=room, start=start, end=end, patient_id=appointment.patient_id, ignore=appointment)
@@ -170,7 +171,8 @@ def _end(start: dt.datetime, minutes: int) -> dt.datetime:
         raise InvalidInput("start must carry a time zone", field="start")
     if not 1 <= minutes <= 24 * 60:
         raise InvalidInput("duration must be between 1 minute and 24 hours", field="duration_minutes")
-    return start + dt.timedelta(minutes=minutes)
+    # In UTC: an aware local time plus a timedelta is wall-clock arithmetic, wrong across a clock change.
+    return start.astimezone(dt.UTC) + dt.timedelta(minutes=minutes)
 
 
 def _minutes(appointment: Appointment) -> int:

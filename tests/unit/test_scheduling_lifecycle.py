@@ -306,3 +306,14 @@ def test_an_exam_under_way_cannot_be_unbooked(monday):
     step_start_outside_modality(actor=TEST_ACTOR, step=step, reason="no MPPS")
     with pytest.raises(StepNotBookable):
         appointment_unbook(actor=TEST_ACTOR, appointment=appointment, reason="mistake")
+
+
+def test_a_room_open_24_hours_takes_a_booking_across_the_spring_clock_change(site_zone):
+    import zoneinfo
+
+    room = f.room(opens=dt.time(0), closes=dt.time(0))
+    day = dt.date(timezone.localdate().year + 1, 3, 31)
+    day -= dt.timedelta(days=(day.weekday() + 1) % 7)  # the last Sunday of March: 02:00 becomes 03:00
+    start = dt.datetime.combine(day, dt.time(1, 45), tzinfo=zoneinfo.ZoneInfo(site_zone))
+    appointment = appointment_book(actor=TEST_ACTOR, step=f.step(), room=room, start=start, duration_minutes=60)
+    assert timezone.localtime(appointment.end).time() == dt.time(3, 45)
