@@ -2,9 +2,8 @@
 
 On PostgreSQL, each MLLP connection holds a database connection of its own
 (`infra.db.HeldConnection`). The common messages - a new order (ORM^O01 /
-OMI^O23 whose groups are all NW), a change in place of existing procedures
-and steps (one XO group), a status move (one CA, DC, HD, RL or SC group), a
-patient update (ADT A01/A04/A08) - are read and checked exactly as
+OMI^O23 whose groups are all NW), a status move (one CA, DC, HD, RL or SC
+group), a patient update (ADT A01/A04/A08) - are read and checked exactly as
 `hl7.intake` does (`checked_message`, the sender's rules, the handlers'
 dispatch, the same readers, the same ACK builder), then stored already
 applied, with the AA they will be answered with, together with the
@@ -15,7 +14,7 @@ Everything else goes the reference way (`hl7.intake.receive`): messages of
 other kinds, and every message this path does not carry through to its
 commit. A constraint the statement breaks (a resend's control ID already
 applied, a placer number in use, a value too long), an unknown order, a move
-the state machines refuse, a procedure or step to add, a sender
+the state machines refuse, a sender
 configuration that changed, a database fault: nothing of the statement was
 written, and the reference path stores the message, answers it from the log
 or refuses it with the named error, as it always has. So this path only
@@ -52,7 +51,6 @@ from ris.services.statements import (
     NotInOneStatement,
     Statement,
     order_cancel_parts,
-    order_change_parts,
     order_discontinue_parts,
     order_hold_parts,
     order_place_parts,
@@ -185,10 +183,9 @@ def _domain_parts(statement: Statement, parsed: ParsedMessage, rules: SenderRule
         if item.control == "SC":
             return order_status_change_parts(statement, key=item.key, status=item.status, actor=actor, now=now)
         return _MOVES[item.control](statement, key=item.key, actor=actor, now=now)
-    if len(items) == 1 and items[0].control == "XO" and items[0].order is not None:
-        return order_change_parts(statement, key=items[0].key, order=items[0].order, actor=actor, now=now)
     if any(item.control != "NW" or item.order is None for item in items):
-        raise Skip("several order controls other than NW in one message go the reference way")
+        # XO goes there too: a changed start or duration moves the step's booking (appointment_follow_step).
+        raise Skip("changes in place, and several order controls other than NW in one message, go the reference way")
     patient = read_orm.patient_from_pid(parsed, rules.mrn_authority)
     patient_part = patient_upsert_part(statement, data=patient, now=now)
     orders = [

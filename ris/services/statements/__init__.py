@@ -1,6 +1,6 @@
 """The common changes as single SQL statements, for a door at engine speed.
 
-`order_place`, `order_change`, the status moves (`order_cancel`...) and
+`order_place`, the status moves (`order_cancel`...) and
 `patient_update` make their change in several ORM queries each; a door
 that takes thousands of messages a minute (HL7) can instead
 add the same change as parts of one data-modifying `WITH` statement on
@@ -20,7 +20,6 @@ then runs the services too, which refuse with the named domain error.
 from ris.services.statements.base import NotInOneStatement, Statement
 from ris.services.statements.changes import (
     order_cancel_parts,
-    order_change_parts,
     order_discontinue_parts,
     order_hold_parts,
     order_release_parts,
@@ -33,7 +32,6 @@ __all__ = [
     "NotInOneStatement",
     "Statement",
     "order_cancel_parts",
-    "order_change_parts",
     "order_discontinue_parts",
     "order_hold_parts",
     "order_place_parts",

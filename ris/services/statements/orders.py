@@ -117,10 +117,12 @@ def _step_parts(
         name,
         f"INSERT INTO {db_table(ScheduledProcedureStep)} (id, requested_procedure_id, sps_id, modality,"
         " station_ae_title, station_name, location, start, expected_duration_minutes, performing_physician,"
-        " description, protocol_code_value, protocol_code_scheme, protocol_code_meaning, status)"
+        " description, protocol_code_value, protocol_code_scheme, protocol_code_meaning, status,"
+        " requested_start, status_reason, scheduling_note)"
         " SELECT n.id, n.procedure_id, COALESCE(NULLIF(%s, ''), 'SPS' || n.id), d.modality,"
         " COALESCE(NULLIF(%s, ''), s.ae_title, ''), left(COALESCE(NULLIF(%s, ''), s.station_name, ''), 16),"
-        " left(COALESCE(NULLIF(%s, ''), s.location, ''), 16), %s, d.duration, %s, %s, %s, %s, %s, %s"
+        " left(COALESCE(NULLIF(%s, ''), s.location, ''), 16), %s, d.duration, %s, %s, %s, %s, %s, %s,"
+        " %s, '', ''"
         f" FROM (SELECT {statement.new_id(ScheduledProcedureStep)} AS id, r.id AS procedure_id"
         f" FROM {procedure_part} r) n"
         f" CROSS JOIN {name}_defaults d LEFT JOIN {station} s ON true",
@@ -136,6 +138,7 @@ def _step_parts(
             data.protocol_code_scheme,
             data.protocol_code_meaning,
             StepStatus.SCHEDULED,
+            data.start,  # what the order asked for; `start` becomes the booked time
         ],
     )
 
