@@ -46,6 +46,11 @@ class Segment:
             parts = [parts[0], delimiters.field, *parts[1:]]
         self._fields = parts
 
+    @property
+    def field_count(self) -> int:
+        """One more than the last field's number (HL7 numbering)."""
+        return len(self._fields)
+
     def raw(self, number: int) -> str:
         return self._fields[number] if number < len(self._fields) else ""
 

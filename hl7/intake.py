@@ -12,15 +12,16 @@ import logging
 import time
 from dataclasses import dataclass, replace
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, DataError, connection
 
 from hl7 import errors, metrics
 from hl7 import log as messages
 from hl7.errors import HL7Error
 from hl7.handlers import HANDLERS, handler_for
 from hl7.models import InboundMessage
-from hl7.read_message import Header, parse, read_header
+from hl7.read_message import Header, parse, read_header_for_answer
 from hl7.senders import sender_rules
+from hl7.validate import same_message
 from hl7.write_ack import Answers, answers_for
 from infra.db import release_connection
 from ris.exceptions import DomainError
@@ -97,6 +98,10 @@ def reprocess(message: InboundMessage) -> str:
 def _process_safely(stored: InboundMessage, raw: bytes, header: Header | None, note: str = "") -> Outcome:
     try:
         outcome = _process(stored, raw, header, note)
+    except DataError as exc:  # a value no column takes (the door's checks missed it): it will fail again
+        log.error("HL7 message %s holds a value the database refuses: %s", stored.pk, type(exc).__name__)
+        error = HL7Error(errors.DATA_TYPE_ERROR, "a value does not fit the RIS's records (length or characters)")
+        outcome = Outcome("AE", InboundMessage.Status.REJECTED, error, f"{error.code} {error.text}", header)
     except DatabaseError as exc:
         log.error("HL7 message %s failed on the database: %s", stored.pk, exc)
         outcome = Outcome("AR", InboundMessage.Status.REJECTED, _unavailable(), header=header)
@@ -116,6 +121,8 @@ def _process(stored: InboundMessage, raw: bytes, header: Header | None, note: st
     try:
         rules = sender_rules(application=header.sending_application, facility=header.sending_facility)
         if (earlier := messages.inbound_find_applied(stored)) is not None:
+            if not same_message(bytes(earlier.raw), raw):
+                raise _control_id_reused(earlier)
             return _resend(earlier, header)
         handler = handler_for(parsed)
         answers = answers_for(header, "AA")  # stored with the change, sent after the commit
@@ -124,7 +131,7 @@ def _process(stored: InboundMessage, raw: bytes, header: Header | None, note: st
             action=lambda: handler(parsed, stored, rules),
             ack=answers.application,
             commit_ack=answers.commit,
-            note=note,
+            note=" ".join(filter(None, (answers.note, note))),
         )
     except HL7Error as error:
         return _refused(error, header)
@@ -132,8 +139,20 @@ def _process(stored: InboundMessage, raw: bytes, header: Header | None, note: st
         return _refused(errors.from_domain(exc), header)
     except messages.AlreadyApplied:
         return _resend(messages.inbound_find_applied(stored), header)
-    log.info("HL7 %s %s from %s applied", stored.message_type, header.control_id, header.sending_application)
+    log.info(
+        "HL7 %s %s from %s applied%s",
+        stored.message_type,
+        header.control_id,
+        header.sending_application,
+        f", {answers.note}" if answers.note else ", answered AA",
+    )
     return Outcome("AA", InboundMessage.Status.APPLIED, header=header, recorded=answers)
+
+
+def _control_id_reused(earlier: InboundMessage) -> HL7Error:
+    """HL7 2.5.1 2.10.1: MSH-10 identifies one message; another under it is refused."""
+    text = f"MSH-10 control ID reused: message {earlier.pk} was applied under it with other content"
+    return HL7Error(errors.DUPLICATE_KEY_IDENTIFIER, text, errors.Location("MSH", 1, 10))
 
 
 def _refused(error: HL7Error, header: Header | None) -> Outcome:
@@ -159,7 +178,7 @@ def _answer(stored: InboundMessage, outcome: Outcome) -> list[str]:
             ack_code=outcome.ack_code,
             ack=answers.application,
             commit_ack=answers.commit,
-            error=outcome.note,
+            error=" ".join(filter(None, (answers.note, outcome.note))),
             status=outcome.status,
         )
     except DatabaseError as exc:
@@ -195,10 +214,7 @@ def _message_header(header: Header | None) -> MessageHeader | None:
 
 
 def _try_header(raw: bytes) -> Header | None:
-    try:
-        return read_header(raw)
-    except HL7Error:
-        return None
+    return read_header_for_answer(raw)
 
 
 def _unavailable() -> HL7Error:
