@@ -85,10 +85,14 @@ def _receive(raw: bytes, peer: str, header: Header | None) -> list[bytes]:
 
 def reprocess(message: InboundMessage) -> str:
     """Run a stored, refused message through intake again (after the
-    configuration was fixed). A new ACK is stored; nothing applies twice."""
-    if message.status != InboundMessage.Status.REJECTED:
+    configuration was fixed), or one a crash left unanswered (RECEIVED;
+    hl7/recovery.py). A new ACK is stored; nothing applies twice."""
+    if message.status not in (InboundMessage.Status.REJECTED, InboundMessage.Status.RECEIVED):
         raise ValueError(f"message {message.pk} is {message.status}, only a rejected message is reprocessed")
-    note = f"reprocessed (earlier answer: {message.ack_code} {message.error})"
+    if message.status == InboundMessage.Status.RECEIVED:
+        note = "recovered: left unanswered by a crash, processed again"
+    else:
+        note = f"reprocessed (earlier answer: {message.ack_code} {message.error})"
     raw = bytes(message.raw)
     outcome = _process_safely(message, raw, _try_header(raw), note)
     _answer(message, outcome)
