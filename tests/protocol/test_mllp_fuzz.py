@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hl7.errors import HL7Error
 from hl7.models import InboundMessage
 from hl7.read_message import read_header
+from hl7.validate import PERSON_NAMES, VALUES
 from ris.models import ImagingOrder, RequestedProcedure
 from tests.hl7_builders import adt, message, msh, omi_order, orm_control, orm_new_order, segment
 from tests.peers import MllpClient
@@ -142,3 +143,61 @@ def test_broken_framing_is_answered_by_silence_and_the_next_frame_by_its_ack(mll
     with MllpClient(mllp.port, timeout=10) as client:
         client.send_raw(noise + b"\x0b" + PROBE + b"\x1c\x0d")
         assert _acks_until_probe(client) == []
+
+
+def _base(segment_name: str, control_id: str) -> str:
+    """A valid message holding the segment, in v2.5.1 (ERR-2 in the ACK)."""
+    if segment_name == "IPC":
+        return omi_order(control_id, ipcs=[{1: "ACC1", 2: "RP1", 3: "1.2.3.5", 4: "SPS1", 5: "MR", 9: "MR01"}])
+    if segment_name == "MRG":
+        return adt(control_id, "A40", pid={3: "P1^^^H", 5: "A^B"}, mrg={1: "P2^^^H"})
+    return orm_new_order(control_id, study_uid="1.2.3.4").replace("|2.3.1", "|2.5.1", 1)
+
+
+def _set_component(text: str, name: str, number: int, component: int, value: str) -> str:
+    lines = text.split("\r")
+    index = next(i for i, line in enumerate(lines) if line.startswith(name + "|"))
+    fields = lines[index].split("|")
+    fields += [""] * (number + 1 - len(fields))
+    parts = fields[number].split("~")[0].split("^")
+    parts += [""] * (component - len(parts))
+    parts[component - 1] = value
+    fields[number] = "^".join(parts)
+    lines[index] = "|".join(fields)
+    return "\r".join(lines)
+
+
+# every value the door checks, with its size: (segment, field, component, size, ERR-2)
+CHECKED = [(s, f, c, rule.size, f"{s}^1^{f}^{c}") for (s, f, c), rule in VALUES.items()] + [
+    (s, f, 2 if kind == "XCN" else 1, 64, f"{s}^1^{f}") for (s, f), (_, kind) in PERSON_NAMES.items()
+]
+
+
+def _refused_ae_102_at(mllp, text: str, location: str) -> None:
+    with MllpClient(mllp.port, timeout=10) as client:
+        ack = client.exchange(text.encode("utf-8"))
+    segments = {line.split("|")[0]: line.split("|") for line in ack.decode("ascii").split("\r") if line}
+    assert segments["MSA"][1] == "AE", ack
+    assert segments["ERR"][2] == location and segments["ERR"][3].startswith("102^"), ack
+    _assert_no_half_order()
+
+
+@settings(max_examples=60, deadline=5000, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(target=st.sampled_from(CHECKED), extra=st.integers(1, 300))
+def test_any_checked_value_longer_than_its_vr_is_acked_ae_102_at_its_place(mllp, target, extra):
+    name, number, component, size, location = target
+    text = _set_component(_base(name, "LEN1"), name, number, component, "A" * (size + extra))
+    _refused_ae_102_at(mllp, text, location)
+    assert not ImagingOrder.objects.exists()
+
+
+@settings(max_examples=60, deadline=5000, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(target=st.sampled_from(CHECKED), code=st.sampled_from([*range(0x20), 0x7F]), raw=st.booleans())
+def test_any_control_character_in_a_checked_value_is_acked_ae_102_at_its_place(mllp, target, code, raw):
+    name, number, component, _, location = target
+    if raw and code in (0x0A, 0x0B, 0x0D, 0x1C):
+        code = 0x01  # raw, these are segment and frame ends: the framing tests cover them
+    control = chr(code) if raw else f"\\X{code:02X}\\"
+    text = _set_component(_base(name, "CTL1"), name, number, component, f"A{control}B")
+    where = location if location.count("^") == 3 else f"{location}^{component}"
+    _refused_ae_102_at(mllp, text, where)
