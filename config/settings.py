@@ -214,6 +214,9 @@ RIS_HEALTH_CHECK_LISTENERS = env.bool("RIS_HEALTH_CHECK_LISTENERS", default=Fals
 # first restart's delay (doubling to 30 s), and how often it processes again
 # HL7 messages a crash left unanswered (RECEIVED).
 RIS_SERVE_STATUS_FILE = env.str("RIS_SERVE_STATUS_FILE", default="")
+# Order groups (ORC) one HL7 message may carry: it is applied in one
+# transaction, which on SQLite holds every other sender until it commits.
+RIS_HL7_MAX_ORDER_GROUPS = env.int("RIS_HL7_MAX_ORDER_GROUPS", default=100)
 RIS_SERVE_RESTART_BACKOFF_SECONDS = env.float("RIS_SERVE_RESTART_BACKOFF_SECONDS", default=1.0)
 RIS_HL7_RECOVERY_SECONDS = env.float("RIS_HL7_RECOVERY_SECONDS", default=60.0)
 

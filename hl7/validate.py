@@ -24,6 +24,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from hl7.datatypes import xcn_to_pn, xpn_to_pn
 from hl7.er7 import Segment, unescape
 from hl7.errors import DATA_TYPE_ERROR, HL7Error, Location
@@ -121,11 +123,25 @@ def check_message(message_type: str, trigger_event: str, segments: list[Segment]
     """Raise the first HL7Error (AE 102) for a value the RIS cannot take as it is."""
     if (message_type.upper(), trigger_event.upper()) not in READ_MESSAGES:
         return  # refused for its type or event (AR 200/201), whatever it holds
+    check_group_count(segments)
     sequences: dict[str, int] = {}
     for segment in segments:
         sequence = sequences[segment.name] = sequences.get(segment.name, 0) + 1
         check_controls(segment, sequence)
         check_sizes(segment, sequence)
+
+
+def check_group_count(segments: list[Segment]) -> None:
+    """A message is applied in one transaction; on SQLite that transaction
+    holds every other writer (each sender's next message) until it commits,
+    so the number of order groups in one message is capped
+    (RIS_HL7_MAX_ORDER_GROUPS): a larger one is refused, to be sent split."""
+    limit = settings.RIS_HL7_MAX_ORDER_GROUPS
+    orcs = [segment for segment in segments if segment.name == "ORC"]
+    if limit and len(orcs) > limit:
+        where = Location("ORC", limit + 1)
+        reason = f"the message has {len(orcs)} ORC groups, more than the {limit} taken in one message; send them split"
+        raise HL7Error(DATA_TYPE_ERROR, reason, where)
 
 
 def check_controls(segment: Segment, sequence: int) -> None:

@@ -158,3 +158,23 @@ def test_a_message_asking_for_no_ack_is_logged_as_none_requested(mllp):
     silent = InboundMessage.objects.get(control_id="NENE1")
     assert silent.status == "APPLIED"
     assert "no ACK requested" in silent.error
+
+
+def _many_groups(control_id: str, count: int) -> str:
+    lines = _v251(orm_new_order(control_id)).rstrip("\r").split("\r")
+    head, orc, obr = lines[:3], lines[3], lines[4]
+    groups = []
+    for n in range(count):
+        groups += [orc.replace("PL1001^", f"PL{n}^"), obr.replace("PL1001^", f"PL{n}^").replace("ACC1001", f"ACC{n}")]
+    return "\r".join(head + groups) + "\r"
+
+
+def test_a_message_with_more_order_groups_than_one_transaction_takes_is_acked_ae(mllp, settings):
+    # On SQLite one message's transaction holds every other sender until it commits.
+    settings.RIS_HL7_MAX_ORDER_GROUPS = 3
+    ack = _exchange(mllp.port, _many_groups("MANY1", 4))
+    assert ack["MSA"][1:3] == ["AE", "MANY1"]
+    assert ack["ERR"][2] == "ORC^4" and ack["ERR"][3].startswith("102^")
+    assert "send them split" in ack["ERR"][8]
+    assert _exchange(mllp.port, _many_groups("MANY2", 3))["MSA"][1] == "AA"
+    assert ImagingOrder.objects.count() == 3
