@@ -123,3 +123,16 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     except OSError:
         return False
+
+
+def test_the_mllp_command_processes_again_what_a_crash_left_unanswered(transactional_db):
+    raw = orm_new_order("LEFT9", placer="PL9", accession="ACC9").encode()
+    inbound_store(raw=raw, peer="127.0.0.1:1", header=MessageHeader("EHR", "HOSP", "LEFT9", "ORM^O01", "2.3.1"))
+    InboundMessage.objects.update(received_at=InboundMessage.objects.get().received_at.replace(year=2020))
+    port = free_port()
+    proc = start_command(["mllp", "--port", str(port)], port)
+    try:
+        assert InboundMessage.objects.get().status == "APPLIED"
+        assert ImagingOrder.objects.filter(placer_number="PL9").exists()
+    finally:
+        stop(proc)
