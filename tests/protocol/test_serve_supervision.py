@@ -30,7 +30,7 @@ def _ready(port: int) -> tuple[int, dict]:
         return refused.code, json.loads(refused.read())
 
 
-def _until(predicate, seconds: float = 60):
+def _until(predicate, seconds: float = 120):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if value := predicate():
@@ -50,9 +50,14 @@ def _serve(tmp_path: Path, *args: str, backoff: str = "1"):
         "RIS_SERVE_RESTART_BACKOFF_SECONDS": backoff,
         "RIS_VAR_DIR": str(tmp_path),
     }
-    proc = start_command(["serve", *args], web, env=env)
-    for port in (mllp, dicom):
-        wait_for_port(port, proc)
+    # four Django processes start at once: slow on a loaded machine
+    proc = start_command(["serve", *args], web, env=env, timeout=120)
+    try:
+        for port in (mllp, dicom):
+            wait_for_port(port, proc, 120)
+    except BaseException:
+        stop(proc)
+        raise
     return proc, web, mllp, status
 
 
@@ -130,7 +135,7 @@ def test_the_mllp_command_processes_again_what_a_crash_left_unanswered(transacti
     inbound_store(raw=raw, peer="127.0.0.1:1", header=MessageHeader("EHR", "HOSP", "LEFT9", "ORM^O01", "2.3.1"))
     InboundMessage.objects.update(received_at=InboundMessage.objects.get().received_at.replace(year=2020))
     port = free_port()
-    proc = start_command(["mllp", "--port", str(port)], port)
+    proc = start_command(["mllp", "--port", str(port)], port, timeout=120)
     try:
         assert InboundMessage.objects.get().status == "APPLIED"
         assert ImagingOrder.objects.filter(placer_number="PL9").exists()
