@@ -107,7 +107,7 @@ def _process_safely(stored: InboundMessage, raw: bytes, header: Header | None, n
         error = HL7Error(errors.DATA_TYPE_ERROR, "a value does not fit the RIS's records (length or characters)")
         outcome = Outcome("AE", InboundMessage.Status.REJECTED, error, f"{error.code} {error.text}", header)
     except DatabaseError as exc:
-        log.error("HL7 message %s failed on the database: %s", stored.pk, exc)
+        log.error("HL7 message %s failed on the database: %s", stored.pk, _first_line(exc))
         outcome = Outcome("AR", InboundMessage.Status.REJECTED, _unavailable(), header=header)
     except Exception:  # a fault of ours: answered AR 207 and logged, the connection serves on
         log.exception("HL7 message %s failed", stored.pk)
@@ -186,8 +186,13 @@ def _answer(stored: InboundMessage, outcome: Outcome) -> list[str]:
             status=outcome.status,
         )
     except DatabaseError as exc:
-        log.error("ACK of HL7 message %s not recorded: %s", stored.pk, exc)
+        log.error("ACK of HL7 message %s not recorded: %s", stored.pk, _first_line(exc))
     return answers.texts
+
+
+def _first_line(exc: Exception) -> str:
+    """A database error without its DETAIL line, which quotes the values (patient data)."""
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
 def _check_connection() -> None:
