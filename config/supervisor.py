@@ -116,7 +116,7 @@ class Supervisor:
         child.last_exit = child.process.returncode
         ran = now - child.started_at
         child.failures_in_a_row = 1 if ran >= HEALTHY_RUN_SECONDS else child.failures_in_a_row + 1
-        delay = min(self.backoff_seconds * 2 ** (child.failures_in_a_row - 1), BACKOFF_MAX_SECONDS)
+        delay = self.delay(child.failures_in_a_row)
         child.restart_at = now + delay
         log.error(
             "serve: %s (pid %d) died (%s) after %.0f s; restarting in %.0f s",
@@ -126,6 +126,10 @@ class Supervisor:
             ran,
             delay,
         )
+
+    def delay(self, failures_in_a_row: int) -> float:
+        """Seconds before a restart: the backoff doubling with each failure in a row, up to 30 s."""
+        return float(min(self.backoff_seconds * 2 ** (failures_in_a_row - 1), BACKOFF_MAX_SECONDS))
 
     def stop_all(self, timeout: float = 20) -> None:
         for child in self.children:
