@@ -114,6 +114,10 @@ VALUES: dict[tuple[str, int, int], Rule] = {
 _RULES_BY_SEGMENT: dict[str, list[tuple[int, int, Rule]]] = {}
 for (_segment, _field, _component), _rule in VALUES.items():
     _RULES_BY_SEGMENT.setdefault(_segment, []).append((_field, _component, _rule))
+_SMALLEST = min(rule.size for rule in VALUES.values())
+_NAMES_BY_SEGMENT: dict[str, list[tuple[int, str, str]]] = {}
+for (_segment, _field), (_what, _kind) in PERSON_NAMES.items():
+    _NAMES_BY_SEGMENT.setdefault(_segment, []).append((_field, _what, _kind))
 # Identifiers, codes and names take no control character at all; other
 # fields (free text, what the RIS does not read) keep TAB, CR and LF.
 _NO_CONTROLS = {(segment, number) for segment, number, _ in VALUES} | set(PERSON_NAMES)
@@ -156,14 +160,21 @@ def check_controls(segment: Segment, sequence: int) -> None:
 
 
 def check_sizes(segment: Segment, sequence: int) -> None:
-    for number, component, rule in _RULES_BY_SEGMENT.get(segment.name, ()):
+    # Unescaping never lengthens a value, and a PN group is no longer than
+    # the XPN/XCN it is read from: a field whose raw text fits needs no look.
+    rules = _RULES_BY_SEGMENT.get(segment.name, ())
+    if rules and len(segment.text) <= _SMALLEST:
+        return
+    for number, component, rule in rules:
+        if len(segment.raw(number)) <= rule.size:
+            continue
         for repetition in range(len(segment.repetitions(number))):
             value = segment.get(number, component, repetition=repetition)
             if value != CLEAR and len(value) > rule.size:
                 where = Location(segment.name, sequence, number, component)
                 raise HL7Error(DATA_TYPE_ERROR, rule.reason(_place(where)), where)
-    for (name, number), (what, kind) in PERSON_NAMES.items():
-        if name == segment.name:
+    for number, what, kind in _NAMES_BY_SEGMENT.get(segment.name, ()):
+        if len(segment.raw(number)) > _PN_GROUP:
             _check_name(segment, sequence, number, what, kind)
 
 
