@@ -45,7 +45,7 @@ def _destination(port: int, ordering: str, **extra) -> Destination:
         kind=Destination.Kind.HL7_MLLP,
         host="127.0.0.1",
         port=port,
-        timeout_seconds=2,
+        timeout_seconds=10,
         events=["order_status"],
         max_refusals=2,
         ordering=ordering,
