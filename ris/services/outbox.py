@@ -25,6 +25,7 @@ import datetime as dt
 import functools
 import logging
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from django.db import transaction
@@ -135,11 +136,20 @@ def _seconds_until(moment: dt.datetime) -> float:
     return (moment - timezone.now()).total_seconds()
 
 
-def _open_messages(destination: Destination) -> list[OutboundMessage]:
-    """The queue as it stands, oldest first (what is queued meanwhile waits for the next drain)."""
-    return list(
-        destination.messages.filter(status__in=(Status.PENDING, Status.RETRYING)).select_related("order").order_by("id")
-    )
+def _open_messages(destination: Destination) -> Iterator[OutboundMessage]:
+    """The open messages oldest first, read a batch at a time, then what was
+    queued meanwhile (its own delivery task finds the lease taken)."""
+    last = 0
+    while True:
+        batch = list(
+            destination.messages.filter(status__in=(Status.PENDING, Status.RETRYING), id__gt=last)
+            .select_related("order")
+            .order_by("id")[:100]
+        )
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].pk
 
 
 def _attempt(destination: Destination, message: OutboundMessage) -> outbox.SendResult:

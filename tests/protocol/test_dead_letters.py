@@ -136,3 +136,31 @@ def test_dead_letters_are_a_metric(transactional_db, ehr, client):
     _status(a)
     outbox_deliver(destination_id=destination.pk)
     assert 'ris_outbox_dead_letters{destination="EHR"} 1.0' in client.get("/metrics").content.decode()
+
+
+class EnqueuingEhr(FakeEhr):
+    """Accepts everything; while the first message is being sent, the RIS queues another."""
+
+    def __init__(self, order):
+        super().__init__()
+        self.order = order
+
+    def ack_for(self, message: str) -> str:
+        if len(self.received) == 1:
+            from django.db import connection
+
+            _status(self.order)
+            connection.close()  # this listener thread's own connection
+        return super().ack_for(message)
+
+
+def test_a_message_queued_during_a_delivery_goes_in_the_same_delivery(transactional_db):
+    a, _ = _orders()
+    ehr = EnqueuingEhr(a)
+    try:
+        destination = _destination(ehr.port, Ordering.PATIENT)
+        _status(a)
+        assert outbox_deliver(destination_id=destination.pk) == 2  # its own task finds the lease taken
+        assert set(OutboundMessage.objects.values_list("status", flat=True)) == {Status.ACKED}
+    finally:
+        ehr.stop()
