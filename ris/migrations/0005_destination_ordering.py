@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ris", "0003_patient_name_search_index"),
+        ("ris", "0004_mpps_quarantine"),
     ]
 
     operations = [
