@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ris", "0004_mpps_quarantine"),
+        ("ris", "0005_scheduling_lifecycle"),
     ]
 
     operations = [
