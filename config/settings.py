@@ -238,6 +238,16 @@ CELERY_BEAT_SCHEDULE = {
 
 # Under `serve`, readiness also checks that the MLLP and DICOM ports accept.
 RIS_HEALTH_CHECK_LISTENERS = env.bool("RIS_HEALTH_CHECK_LISTENERS", default=False)
+# `serve` supervises one child process per door: where it writes their state
+# (read by /health/ready and /metrics; empty: var/serve-status.json), the
+# first restart's delay (doubling to 30 s), and how often it processes again
+# HL7 messages a crash left unanswered (RECEIVED).
+RIS_SERVE_STATUS_FILE = env.str("RIS_SERVE_STATUS_FILE", default="")
+# Order groups (ORC) one HL7 message may carry: it is applied in one
+# transaction, which on SQLite holds every other sender until it commits.
+RIS_HL7_MAX_ORDER_GROUPS = env.int("RIS_HL7_MAX_ORDER_GROUPS", default=100)
+RIS_SERVE_RESTART_BACKOFF_SECONDS = env.float("RIS_SERVE_RESTART_BACKOFF_SECONDS", default=1.0)
+RIS_HL7_RECOVERY_SECONDS = env.float("RIS_HL7_RECOVERY_SECONDS", default=60.0)
 
 # RIS_LOG_FORMAT=json gives one JSON object per line for log shippers.
 LOGGING = {
