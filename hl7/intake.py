@@ -138,7 +138,7 @@ def _process(stored: InboundMessage, raw: bytes, header: Header | None, note: st
         rules = sender_rules(application=header.sending_application, facility=header.sending_facility)
         if (earlier := messages.inbound_find_applied(stored)) is not None:
             if not same_message(bytes(earlier.raw), raw):
-                raise _control_id_reused(earlier)
+                raise _control_id_reused()
             return _resend(earlier, header)
         handler = handler_for(parsed)
         answers = answers_for(header, "AA")  # stored with the change, sent after the commit
@@ -165,9 +165,9 @@ def _process(stored: InboundMessage, raw: bytes, header: Header | None, note: st
     return Outcome("AA", InboundMessage.Status.APPLIED, header=header, recorded=answers)
 
 
-def _control_id_reused(earlier: InboundMessage) -> HL7Error:
+def _control_id_reused() -> HL7Error:
     """HL7 2.5.1 2.10.1: MSH-10 identifies one message; another under it is refused."""
-    text = f"MSH-10 control ID reused: message {earlier.pk} was applied under it with other content"
+    text = "MSH-10 control ID reused: a message with other content was applied under it"
     return HL7Error(errors.DUPLICATE_KEY_IDENTIFIER, text, errors.Location("MSH", 1, 10))
 
 

@@ -138,11 +138,11 @@ def parse(raw: bytes) -> ParsedMessage:
         charsets.codec_for(header.charset)  # raises the error naming the set
     data = raw[len(BOM) :] if raw.startswith(BOM) else raw
     text = charsets.decode(data, header.codec)
-    _check_no_nul(text)
     lines = split_segments(text.lstrip("\ufeff\r\n\t "))
     _check_structure(lines, header)
     segments = [Segment(line, header.delimiters, header.codec) for line in lines]
-    validate.check_message(header.message_type, header.trigger_event, segments)
+    validate.check_message(header.message_type, header.trigger_event, segments)  # names a checked field's place
+    _check_no_nul(text)  # then a NUL anywhere else
     return ParsedMessage(header, segments)
 
 
