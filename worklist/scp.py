@@ -38,7 +38,7 @@ from worklist.matching import InvalidKey
 from worklist.mpps import handle_n_create, handle_n_set
 from worklist.query import IdentifierMismatch, build_query
 from worklist.query_log import Entry, writer
-from worklist.registry import ModalityPolicy, cached_modality_policy
+from worklist.registry import ModalityPolicy, cached_modality_policy, forget_policies
 from worklist.response import Context, ResponsePlan
 from worklist.upper_layer import Limits
 
@@ -337,6 +337,7 @@ def start(
     context = ssl_context or server_context(
         settings.RIS_DICOM_TLS_CERT, settings.RIS_DICOM_TLS_KEY, settings.RIS_DICOM_TLS_CA
     )
+    forget_policies()  # what an earlier listener in this process cached may be stale
     listener = Listener(
         host, port, WorklistSCP(), Limits.from_settings(), ssl_context=context, on_shutdown=writer.flush
     )
