@@ -36,6 +36,7 @@ RESPONSE_BIT = 0x8000
 NO_DATASET = 0x0101
 UNRECOGNIZED_OPERATION = 0x0211  # PS3.7 C.4.2
 FLUSH_AFTER = 0.005
+REJECT_DELAY = 0.05  # seconds before an A-ASSOCIATE-RJ (see _establish)
 WRITE_SIZE = (
     256 * 1024
 )  # bytes of responses gathered for one write  # seconds a built response may wait for more to fill its PDU
@@ -172,6 +173,10 @@ class Association:
         self.peer.user_identity = identities[0] if identities else None
         refusal = self.services.admit(self.peer, request)
         if refusal is not None:
+            # A pynetdicom 3 requestor takes an A-ASSOCIATE-RJ that comes back within
+            # microseconds for a lost connection (it checks its socket after the RJ
+            # has closed it); refusals are rare, so they wait a little.
+            time.sleep(REJECT_DELAY)
             self.transport.send(ul.reject_pdu(*refusal))
             return False
         self.accepted = accept(request, self.limits.announced_pdu)
