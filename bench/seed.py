@@ -14,12 +14,11 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
 from ris.models import ImagingOrder, Patient, RequestedProcedure, ScheduledProcedureStep
-from ris.selectors.worklist import worklist_rows
+from ris.selectors.worklist import COLUMNS
 from worklist.response import full_dataset
 
 PER_STATION_DAY = 20
@@ -119,9 +118,8 @@ def write_worklist_files(directory: Path) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "lockfile").touch()
     count = 0
-    for count, row in enumerate(  # noqa: B007 - the count is returned after the loop
-        worklist_rows(Q()), start=1
-    ):
+    rows = ScheduledProcedureStep.objects.order_by("pk").values(*COLUMNS).iterator(chunk_size=BATCH)
+    for count, row in enumerate(rows, start=1):  # noqa: B007 - the count is returned after the loop
         ds = full_dataset(row)
         ds.SpecificCharacterSet = "ISO_IR 100"
         ds.file_meta = _file_meta()
