@@ -19,12 +19,18 @@ from io import BytesIO
 from typing import Any, Protocol
 
 from pydicom.dataset import Dataset
-from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ImplicitVRLittleEndian
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
 from pynetdicom.dsutils import decode, encode
 from pynetdicom.pdu_primitives import A_ASSOCIATE, UserIdentityNegotiation
 from pynetdicom.presentation import PresentationContext
 
 from worklist import upper_layer as ul
+from worklist.encoding import encode_response
 from worklist.negotiation import Accepted, accept, decode_request
 
 log = logging.getLogger(__name__)
@@ -75,7 +81,14 @@ class Message:
         return decode(BytesIO(self.dataset_bytes or b""), implicit, little, deflated)
 
 
-Responses = Iterator[tuple[int, Dataset | None]]
+class Encodable(Protocol):
+    """A response that may encode itself faster than pydicom would."""
+
+    def encoded(self, syntax: str) -> bytes | None: ...
+    def dataset(self) -> Dataset: ...
+
+
+Responses = Iterator[tuple[int, "Dataset | Encodable | None"]]
 
 
 class Services(Protocol):
@@ -386,9 +399,20 @@ def _with_group_length(command: Dataset) -> bytes:
     return (encode(group, True, True) or b"") + body
 
 
-def _encode(dataset: Dataset, context: PresentationContext) -> bytes:
+def _encode(response: Dataset | Encodable, context: PresentationContext) -> bytes:
     syntax = context.transfer_syntax[0]
+    if isinstance(response, Dataset):
+        dataset = response
+    else:
+        encoded = response.encoded(syntax)
+        if encoded is not None:
+            return encoded
+        dataset = response.dataset()
     implicit, little = syntax == ImplicitVRLittleEndian, syntax != ExplicitVRBigEndian
+    if syntax in (ImplicitVRLittleEndian, ExplicitVRLittleEndian):
+        fast = encode_response(dataset, implicit=implicit)
+        if fast is not None:
+            return fast
     encoded = encode(dataset, implicit, little, syntax == DeflatedExplicitVRLittleEndian)
     if encoded is None:
         raise ValueError("data set could not be encoded")

@@ -179,6 +179,11 @@ def _build(entries: list[Entry], row: Row, ctx: Context) -> Dataset:
     return ds
 
 
+def entry_value(entry: Entry, row: Row, ctx: Context) -> Any:
+    """The value of one planned key for a row (the SPS item excepted)."""
+    return _value(entry, row, ctx)
+
+
 def _value(entry: Entry, row: Row, ctx: Context) -> Any:
     if entry.item is not None:  # one SPS item per response (PS3.4 K.6.1.2.2)
         return Sequence([_build(entry.item, row, ctx)])

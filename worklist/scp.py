@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom.events import Event
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 
@@ -31,7 +32,7 @@ from infra.tls import server_context
 from ris.models import AuditEvent
 from ris.records import Actor
 from ris.selectors.worklist import PATIENT
-from worklist import metrics
+from worklist import encoding, metrics
 from worklist.association import Message, Peer
 from worklist.listener import Listener
 from worklist.matching import InvalidKey
@@ -58,7 +59,7 @@ REJECT_UNKNOWN_CALLING_AE = (0x01, 0x01, 0x03)
 REJECT_TRANSIENT = (0x02, 0x01, 0x01)
 
 # A C-FIND response: the status and, while pending, the matching identifier.
-Response = tuple[int, Dataset | None]
+Response = tuple[int, "RowResponse | Dataset | None"]
 
 
 class WorklistSCP:
@@ -208,8 +209,25 @@ def _stream(request: FindRequest, policy: ModalityPolicy, outcome: FindOutcome) 
             return
         outcome.items += 1
         outcome.patient_ids.add(row[f"{PATIENT}patient_id"])
-        yield pending, plan.build(row, context)
+        yield pending, RowResponse(plan, row, context)
     yield outcome.ends(SUCCESS), None
+
+
+class RowResponse:
+    """A pending response not yet encoded: straight from the plan to bytes
+    when the transfer syntax and character set allow (worklist/encoding.py),
+    else through a pydicom Dataset."""
+
+    def __init__(self, plan: ResponsePlan, row: dict[str, object], context: Context):
+        self.plan, self.row, self.context = plan, row, context
+
+    def encoded(self, syntax: str) -> bytes | None:
+        if syntax not in (ImplicitVRLittleEndian, ExplicitVRLittleEndian):
+            return None
+        return encoding.encode_row(self.plan, self.row, self.context, implicit=syntax == ImplicitVRLittleEndian)
+
+    def dataset(self) -> Dataset:
+        return self.plan.build(self.row, self.context)
 
 
 class FindOutcome:
