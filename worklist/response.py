@@ -205,6 +205,11 @@ def _only(item: Dataset, keys: list[tuple[int, str]]) -> Dataset:
 
 def full_dataset(row: Row, *, calling_ae: str = "") -> Dataset:
     """Everything we know about a step, as one worklist item (for export)."""
+    return ResponsePlan(full_dataset_keys()).build(row, Context(calling_ae))
+
+
+def full_dataset_keys() -> Dataset:
+    """An identifier asking every key we return."""
     everything = _all_keys(TOP_LEVEL_VALUES)
     everything.ScheduledProcedureStepSequence = Sequence()
-    return ResponsePlan(everything).build(row, Context(calling_ae))
+    return everything
