@@ -28,8 +28,6 @@ log = logging.getLogger(__name__)
 
 # PS3.8 9.3.4: rejected-transient, service provider (presentation related), local limit exceeded
 REJECT_LIMIT = (0x02, 0x03, 0x02)
-# Each connection's thread: its Python frames live on the heap; the C stack only nests a few calls.
-THREAD_STACK = 512 * 1024
 
 
 class Listener:
@@ -91,11 +89,7 @@ class Listener:
             self._refuse(sock)
             return
         thread = threading.Thread(target=self._run, args=(sock, host, port), name=f"dicom-{host}:{port}", daemon=True)
-        previous = threading.stack_size(THREAD_STACK)
-        try:
-            thread.start()
-        finally:
-            threading.stack_size(previous)
+        thread.start()  # the default stack: only the pages it touches are resident
 
     def _admit(self, sock: socket.socket, host: str) -> bool:
         with self._lock:
