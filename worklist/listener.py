@@ -75,7 +75,9 @@ class Listener:
     def _accept(self) -> None:
         try:
             sock, address = self.socket.accept()
-        except OSError:
+        except OSError as exc:  # out of file descriptors, among others: do not spin on it
+            log.error("DICOM listener cannot accept: %s", exc)
+            time.sleep(0.1)
             return
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         host, port = address[0], int(address[1])
