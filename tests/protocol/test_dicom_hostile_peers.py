@@ -178,3 +178,46 @@ def test_an_oversized_c_find_identifier_is_answered_a700(guarded):
         assert answers == [0xA700]
     finally:
         assoc.release()
+
+
+def _raw_association(port: int) -> socket.socket:
+    """An accepted association over a raw socket (the A-ASSOCIATE-RQ pynetdicom encodes)."""
+    from pynetdicom.pdu import A_ASSOCIATE_RQ
+    from pynetdicom.pdu_primitives import A_ASSOCIATE, MaximumLengthNotification
+    from pynetdicom.presentation import build_context
+
+    request = A_ASSOCIATE()
+    request.application_context_name = "1.2.840.10008.3.1.1.1"
+    request.calling_ae_title, request.called_ae_title = "SLOW", "RIS"
+    context = build_context(Verification)
+    context.context_id = 1
+    request.presentation_context_definition_list = [context]
+    maximum = MaximumLengthNotification()
+    maximum.maximum_length_received = 16384
+    request.user_information = [maximum]
+    sock = _hostile_connection(port)
+    sock.sendall(A_ASSOCIATE_RQ(request).encode())
+    assert sock.recv(1) == b"\x02"  # A-ASSOCIATE-AC
+    sock.recv(65536)
+    return sock
+
+
+def test_a_pdu_trickling_slower_than_the_minimum_rate_is_aborted(guarded):
+    """4000 bytes at the default minimum of 1024 bytes/s are due within 3.9 s;
+    100 bytes every 0.2 s would take 8 s. Only 3000 are ever sent."""
+    port = guarded.server_address[1]
+    with _raw_association(port) as sock:
+        sock.sendall(struct.pack(">BBL", 0x04, 0x00, 4000))
+        sock.settimeout(0.2)
+        answer = None
+        for _ in range(30):
+            try:
+                sock.send(b"\x00" * 100)
+                answer = sock.recv(64)
+                break
+            except TimeoutError:
+                continue
+            except OSError:
+                answer = b""
+                break
+        assert answer is not None and (answer == b"" or answer[0] == 0x07)
