@@ -303,7 +303,9 @@ class Association:
 
     def _peer_max_pdu(self) -> int:
         peer = self.accepted.peer_max_pdu if self.accepted else 0
-        return peer if peer >= 1024 else (1 << 24 if peer == 0 else 1024)
+        if peer == 0:  # no limit (PS3.8 D.1)
+            return 1 << 24
+        return max(peer, 64)  # room for a PDV header and some bytes of its fragment
 
     def _send_quietly(self, data: bytes) -> None:
         with contextlib.suppress(ul.PeerGone):
