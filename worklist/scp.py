@@ -16,6 +16,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
+from io import BytesIO
 from types import SimpleNamespace
 from typing import Literal, cast, overload
 
@@ -143,7 +144,10 @@ class MppsEvent:
             requestor=SimpleNamespace(ae_title=peer.ae_title, address=peer.address, port=peer.port)
         )
         command = message.command
+        received = BytesIO(message.dataset_bytes or b"")  # as pynetdicom's request carries it
         self.request = SimpleNamespace(
+            AttributeList=received,
+            ModificationList=received,
             **{
                 k: command.get(k)
                 for k in (
@@ -153,7 +157,7 @@ class MppsEvent:
                     "RequestedSOPInstanceUID",
                     "MessageID",
                 )
-            }
+            },
         )
         self.message = message
         self._dataset: Dataset | None = None
