@@ -166,6 +166,12 @@ RIS_DICOM_AE_TITLE = env.str("RIS_DICOM_AE_TITLE", default="RIS")
 # Largest HL7 message accepted over MLLP, and how long an idle connection stays open.
 RIS_MLLP_MAX_MESSAGE_BYTES = env.int("RIS_MLLP_MAX_MESSAGE_BYTES", default=4 * 1024 * 1024)
 RIS_MLLP_IDLE_TIMEOUT = env.float("RIS_MLLP_IDLE_TIMEOUT", default=300.0)
+# How HL7 messages are applied: "fast" (on PostgreSQL, the common messages in
+# one statement on a connection held per MLLP connection; the rest, and
+# SQLite, the reference way) or "reference" (always the services, in the ORM).
+RIS_HL7_WRITE_PATH = env.str("RIS_HL7_WRITE_PATH", default="fast")
+if RIS_HL7_WRITE_PATH not in ("fast", "reference"):
+    raise ImproperlyConfigured(f"RIS_HL7_WRITE_PATH must be 'fast' or 'reference', not {RIS_HL7_WRITE_PATH!r}")
 RIS_DICOM_IDLE_TIMEOUT = env.float("RIS_DICOM_IDLE_TIMEOUT", default=60.0)
 # Patient and physician names match case-insensitively in worklist queries
 # (declared in docs/dicom-conformance.md); single values of other VRs match exactly.

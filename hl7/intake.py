@@ -19,7 +19,7 @@ from hl7 import log as messages
 from hl7.errors import HL7Error
 from hl7.handlers import HANDLERS, handler_for
 from hl7.models import InboundMessage
-from hl7.read_message import Header, parse, read_header
+from hl7.read_message import Header, ParsedMessage, parse, read_header
 from hl7.senders import sender_rules
 from hl7.write_ack import Answers, answers_for
 from infra.db import release_connection
@@ -49,9 +49,21 @@ def receive(raw: bytes, peer: str = "") -> list[bytes]:
         acks = _receive(raw, peer, header)
     finally:
         release_connection()
+    count(header, acks, started)
+    return acks
+
+
+def count(header: Header | None, acks: list[bytes], started: float) -> None:
+    """The metrics of one message answered (whichever path applied it)."""
     metrics.HL7_MESSAGES_IN.labels(_type_label(header), _ack_code(acks)).inc()
     metrics.HL7_ACK_SECONDS.observe(time.perf_counter() - started)
-    return acks
+
+
+def checked_message(raw: bytes) -> ParsedMessage:
+    """The message read and checked as every way of applying it needs: what
+    raises here is refused, whichever path (`_process` or the one-statement
+    path of `hl7/fast_intake.py`) was going to apply it."""
+    return parse(raw)
 
 
 def _type_label(header: Header | None) -> str:
@@ -73,13 +85,13 @@ def _ack_code(acks: list[bytes]) -> str:
 def _receive(raw: bytes, peer: str, header: Header | None) -> list[bytes]:
     _check_connection()
     try:
-        stored = messages.inbound_store(raw=raw, peer=peer, header=_message_header(header))
+        stored = messages.inbound_store(raw=raw, peer=peer, header=message_header(header))
     except DatabaseError as exc:
         log.error("HL7 from %s not stored, database unavailable: %s", peer, exc)
         answers = answers_for(header, "AR", _unavailable(), stored=False)
-        return [_encode(text, header) for text in answers.texts]
+        return [encode(text, header) for text in answers.texts]
     outcome = _process_safely(stored, raw, header)
-    return [_encode(text, outcome.header or header) for text in _answer(stored, outcome)]
+    return [encode(text, outcome.header or header) for text in _answer(stored, outcome)]
 
 
 def reprocess(message: InboundMessage) -> str:
@@ -109,7 +121,7 @@ def _process_safely(stored: InboundMessage, raw: bytes, header: Header | None, n
 
 def _process(stored: InboundMessage, raw: bytes, header: Header | None, note: str) -> Outcome:
     try:
-        parsed = parse(raw)
+        parsed = checked_message(raw)
     except HL7Error as error:
         return _refused(error, header)
     header = parsed.header
@@ -182,7 +194,7 @@ def _check_connection() -> None:
         connection.errors_occurred = False
 
 
-def _message_header(header: Header | None) -> MessageHeader | None:
+def message_header(header: Header | None) -> MessageHeader | None:
     if header is None:
         return None
     return MessageHeader(
@@ -205,6 +217,6 @@ def _unavailable() -> HL7Error:
     return HL7Error(errors.APPLICATION_INTERNAL_ERROR, "the RIS cannot store messages now; send again later")
 
 
-def _encode(text: str, header: Header | None) -> bytes:
+def encode(text: str, header: Header | None) -> bytes:
     codec = (header.codec if header else "") or "ascii"
     return text.encode(codec, errors="replace")

@@ -10,3 +10,8 @@ HL7_ACK_SECONDS = Histogram(
     "Time from a complete frame to its ACK",
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+HL7_ONE_STATEMENT = Counter(
+    "ris_hl7_one_statement_total",
+    "HL7 messages on the one-statement path: applied there, or handed to the reference path",
+    ["outcome"],
+)

@@ -13,7 +13,8 @@ from ris.models import ImagingOrder, RequestedProcedure
 from tests.hl7_builders import adt, message, msh, omi_order, orm_control, orm_new_order, segment
 from tests.peers import MllpClient
 
-pytestmark = pytest.mark.slow
+# Both write paths (on SQLite the one-statement path is the reference one).
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("mllp", ["fast", "reference"], indirect=True)]
 
 BASES = [
     orm_new_order("F1", study_uid="1.2.3.4"),
