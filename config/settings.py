@@ -183,6 +183,18 @@ RIS_MWL_CHARACTER_SET = env.str("RIS_MWL_CHARACTER_SET", default="ISO_IR 192")
 # One log row per C-FIND (keys asked, items returned, time taken).
 RIS_MWL_LOG_QUERIES = env.bool("RIS_MWL_LOG_QUERIES", default=True)
 RIS_DICOM_MAX_PDU = env.int("RIS_DICOM_MAX_PDU", default=65536)
+# What one DICOM peer may cost (docs/dicom-conformance.md, limits and timers):
+# ARTIM (seconds to finish an A-ASSOCIATE-RQ, and to close after a release or
+# refusal), the slowest a PDU may arrive once begun, the largest data set of
+# one message, and open associations per peer address and in all.
+RIS_DICOM_ARTIM_TIMEOUT = env.float("RIS_DICOM_ARTIM_TIMEOUT", default=10.0)
+RIS_DICOM_MIN_RECEIVE_RATE = env.int("RIS_DICOM_MIN_RECEIVE_RATE", default=1024)
+RIS_DICOM_MAX_DATASET = env.int("RIS_DICOM_MAX_DATASET", default=4 * 1024 * 1024)
+RIS_DICOM_MAX_PER_ADDRESS = env.int("RIS_DICOM_MAX_PER_ADDRESS", default=64)
+RIS_DICOM_MAX_ASSOCIATIONS = env.int("RIS_DICOM_MAX_ASSOCIATIONS", default=500)
+# Seconds a listener process keeps a calling AE's registry entry; a change
+# made in this process is seen at once, in others within this time.
+RIS_DICOM_REGISTRY_TTL = env.float("RIS_DICOM_REGISTRY_TTL", default=10.0)
 # MPPS: a data set (N-CREATE attribute list, N-SET modification list) larger
 # than this is refused 0x0213; of what is accepted, binary elements and any
 # element larger than RIS_MPPS_MAX_ELEMENT_BYTES are not kept.
