@@ -7,12 +7,12 @@ from django.views.decorators.http import require_POST
 
 from ris import selectors
 from ris.actors import request_actor
-from ris.exceptions import DomainError
-from ris.models import SavedFilter, ScheduledProcedureStep
+from ris.exceptions import DomainError, DuplicatePatient
+from ris.models import Patient, SavedFilter, ScheduledProcedureStep
 from ris.services.appointments import appointment_book
 from ris.services.orders import order_place
 from web.access import requires
-from web.forms import BookingForm, OrderEntryForm, OrderQueueFilter, SavedFilterForm
+from web.forms import BookingForm, NewPatientForm, OrderForm, OrderQueueFilter, PatientLookupForm, SavedFilterForm
 
 
 @requires("view_patients")
@@ -49,16 +49,73 @@ def saved_filter_delete(request, pk: int):
 
 @requires("enter_orders")
 def order_entry(request):
-    form = OrderEntryForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            order = order_place(patient=form.patient_data(), order=form.order_data(), actor=request_actor(request))
-        except DomainError as refusal:
-            form.add_error(None, str(refusal))
+    """Identity first: the patient is looked up (MRN, or name and birth date)
+    and chosen as they are, or registered as a new patient on purpose; an
+    order entered here never changes an existing patient's demographics."""
+    chosen = _chosen_patient(request)
+    order_form = OrderForm(request.POST or None)
+    context: dict = {"order_form": order_form, "chosen": chosen, "candidates": [], "patient_form": None}
+    if chosen is not None:
+        if request.method == "POST" and order_form.is_valid():
+            order = _place(request, chosen, None, order_form)
+            if order is not None:
+                return _after_entry(request, order)
+        return render(request, "web/order_entry.html", context)
+    patient_form = NewPatientForm(request.POST or None, initial=_typed(request))
+    context["patient_form"] = patient_form
+    if request.method == "POST" and order_form.is_valid() and patient_form.is_valid():
+        context["candidates"] = selectors.patient_candidates(**patient_form.lookup())
+        if not context["candidates"] or patient_form.cleaned_data["confirm_new"]:
+            order = _place(request, patient_form.patient_data(), patient_form, order_form)
+            if order is not None:
+                return _after_entry(request, order)
         else:
-            messages.success(request, f"Order {order.accession_number} placed.")
-            return _after_entry(request, order)
-    return render(request, "web/order_entry.html", {"form": form})
+            patient_form.add_error(None, "Is the patient one of these? Choose them, or confirm a new patient.")
+    lookup = PatientLookupForm(request.GET or None, prefix="find")
+    if not context["candidates"] and lookup.is_valid() and any(lookup.cleaned_data.values()):
+        context["candidates"] = list(
+            selectors.patient_search(**lookup.cleaned_data).filter(merged_into__isnull=True)[:20]
+        )
+    context["lookup"] = lookup
+    return render(request, "web/order_entry.html", context)
+
+
+def _chosen_patient(request) -> Patient | None:
+    """The existing patient the person chose (a `patient` in the query or the post)."""
+    pk = request.POST.get("patient") or request.GET.get("patient")
+    if not pk or not str(pk).isdigit():
+        return None
+    return get_object_or_404(Patient, pk=pk, merged_into__isnull=True)
+
+
+def _typed(request) -> dict:
+    """What the person looked up, carried into the new-patient fields."""
+    words = request.GET.get("find-name", "").replace(",", " ").split()
+    return {
+        "patient_id": request.GET.get("find-mrn", ""),
+        "family_name": words[0] if words else "",
+        "given_name": " ".join(words[1:]),
+        "birth_date": request.GET.get("find-birth_date", ""),
+    }
+
+
+def _place(request, patient, patient_form, order_form):
+    """The order for a chosen Patient, or for a new patient registered with it."""
+    try:
+        order = order_place(
+            patient=patient,
+            order=order_form.order_data(),
+            actor=request_actor(request),
+            register=not isinstance(patient, Patient),
+        )
+    except DuplicatePatient as taken:
+        patient_form.add_error("patient_id", f"{taken}: choose that patient, or correct the ID.")
+        return None
+    except DomainError as refusal:
+        order_form.add_error(None, str(refusal))
+        return None
+    messages.success(request, f"Order {order.accession_number} placed for {order.patient.person_name.display()}.")
+    return order
 
 
 def _after_entry(request, order):

@@ -1,0 +1,45 @@
+"""The patient's search column (every name group, casefolded, without
+accents) and who owns its demographics, filled for the rows already there.
+
+A patient with an order from an HL7 placer system is taken to be owned by
+that system (the EHR); patients with only manual orders are the RIS's own.
+"""
+
+from django.db import migrations, models
+
+from ris.names import PersonName
+
+BATCH = 2000
+
+
+def fill(apps, schema_editor):
+    Patient = apps.get_model("ris", "Patient")
+    ImagingOrder = apps.get_model("ris", "ImagingOrder")
+    rows = Patient.objects.order_by("pk").only("pk", "name", "name_ideographic", "name_phonetic")
+    last = 0
+    while batch := list(rows.filter(pk__gt=last)[:BATCH]):
+        for row in batch:
+            row.search_name = PersonName.from_groups(row.name, row.name_ideographic, row.name_phonetic).search_text()
+        Patient.objects.bulk_update(batch, ["search_name"])
+        last = batch[-1].pk
+    sources = ImagingOrder.objects.exclude(placer_system__in=["", "UI"]).values_list("patient_id", "placer_system")
+    for patient_id, placer_system in sources.order_by("pk").iterator():
+        Patient.objects.filter(pk=patient_id, demographics_source="").update(demographics_source=placer_system[:180])
+
+
+class Migration(migrations.Migration):
+    dependencies = [("ris", "0003_patient_name_search_index")]
+
+    operations = [
+        migrations.AddField(
+            model_name="patient",
+            name="demographics_source",
+            field=models.CharField(blank=True, default="", max_length=180),
+        ),
+        migrations.AddField(
+            model_name="patient",
+            name="search_name",
+            field=models.CharField(blank=True, db_index=True, default="", editable=False, max_length=1000),
+        ),
+        migrations.RunPython(fill, migrations.RunPython.noop),
+    ]
