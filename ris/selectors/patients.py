@@ -23,9 +23,14 @@ def name_matches(text: str, prefix: str = "") -> Q:
 
 
 def patient_search(
-    *, mrn: str = "", name: str = "", birth_date: dt.date | None = None, accession: str = ""
+    *,
+    mrn: str = "",
+    name: str = "",
+    birth_date: dt.date | None = None,
+    accession: str = "",
+    with_merged: bool = True,
 ) -> QuerySet[Patient]:
-    rows = Patient.objects.all()
+    rows = Patient.objects.all() if with_merged else Patient.objects.filter(merged_into__isnull=True)
     if mrn:
         rows = rows.filter(patient_id__iexact=mrn.strip())
     if name:

@@ -73,9 +73,7 @@ def order_entry(request):
             patient_form.add_error(None, "Is the patient one of these? Choose them, or confirm a new patient.")
     lookup = PatientLookupForm(request.GET or None, prefix="find")
     if not context["candidates"] and lookup.is_valid() and any(lookup.cleaned_data.values()):
-        context["candidates"] = list(
-            selectors.patient_search(**lookup.cleaned_data).filter(merged_into__isnull=True)[:20]
-        )
+        context["candidates"] = list(selectors.patient_search(**lookup.cleaned_data, with_merged=False)[:20])
     context["lookup"] = lookup
     return render(request, "web/order_entry.html", context)
 
