@@ -58,4 +58,4 @@ class Patient(models.Model):
 
     @property
     def person_name(self) -> PersonName:
-        return PersonName.from_groups(self.name, self.name_ideographic, self.name_phonetic)
+        return PersonName.from_dicom(self.dicom_name)  # a whole PN value in `name` reads as its groups too

@@ -9,6 +9,7 @@ from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone
 
+from ris.models import Patient
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,8 @@ def render(text: str, **context) -> str:
 
 def test_order_queue_shows_names_as_people_read_them_never_with_carets(scheduler):
     f.step(patient_id="P1", name="WELBY^MARCUS^^DR", referring="HOUSE^GREGORY")
-    f.step(patient_id="P2", name="Yamada^Tarou=山田^太郎")
+    f.step(patient_id="P2", name="Yamada^Tarou")
+    Patient.objects.filter(patient_id="P2").update(name_ideographic="山田^太郎")
     page = scheduler.get(reverse("order_queue")).content.decode()
     assert "WELBY, DR MARCUS" in page and "HOUSE, GREGORY" in page and "Yamada, Tarou (山田 太郎)" in page
     assert "^" not in page

@@ -165,3 +165,11 @@ def test_patient_page_lists_the_patients_reports_with_links(client):
     page = client.get(reverse("patient", args=[report.order.patient_id])).content.decode()
     assert "No reports." not in page and "ACC6001" in page
     assert reverse("reporting:editor", args=[report.procedure_id]) in page and "Greg House" in page
+
+
+@pytest.mark.parametrize("page", ["patient_edit", "patient_merge"])
+@pytest.mark.parametrize(("role", "status"), [("technologist", 403), ("radiologist", 403), ("scheduler", 200)])
+def test_only_those_who_enter_orders_edit_and_merge_patients(client, page, role, status):
+    patient = f.step().requested_procedure.order.patient
+    client.force_login(f.user_with_role(role))
+    assert client.get(reverse(page, args=[patient.pk])).status_code == status

@@ -21,8 +21,12 @@ pytestmark = pytest.mark.django_db
 def patients():
     f.step(patient_id="P1", name="MÜLLER^HANS")
     f.step(patient_id="P2", name="García^José")
-    f.step(patient_id="P3", name="Yamada^Tarou=山田^太郎=やまだ^たろう")
+    f.step(patient_id="P3", name="Yamada^Tarou")
     f.step(patient_id="P4", name="DOE^JANE")
+    groups = PatientData(
+        patient_id="P3", name="Yamada^Tarou", name_ideographic="山田^太郎", name_phonetic="やまだ^たろう"
+    )
+    patient_update(actor=Actor(door=AuditEvent.Door.HL7, name="EHR"), data=groups)  # as an ADT stores them
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,29 @@
+"""A merge made on the patient page reaches the modality worklist as an
+HL7 A40 does: a C-FIND (dcmtk findscu) afterwards shows the survivor."""
+
+import pytest
+from django.urls import reverse
+
+from tests import factories as f
+from tests.peers import findscu
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_merge_page_moves_the_worklist_item_to_the_surviving_patient(client, dicom):
+    survivor = f.placed_order().patient  # PAT6001 from HOSP, MUELLER^HANS
+    f.step(patient_id="DUP1", name="MULLER^HANS", accession="ACCDUP")
+    keys = ["AccessionNumber=ACCDUP", "PatientID", "IssuerOfPatientID", "PatientName"]
+    before, _ = findscu(dicom, keys)
+    assert [r.PatientID for r in before] == ["DUP1"]
+
+    client.force_login(f.user_with_role("scheduler", "sam"))
+    url = reverse("patient_merge", args=[survivor.pk])
+    response = client.post(url, {"other_mrn": "DUP1", "survivor": "this", "confirm": "on"})
+    assert response.status_code == 302
+
+    after, proc = findscu(dicom, keys)
+    assert proc.returncode == 0, proc.stderr
+    assert [(r.PatientID, r.IssuerOfPatientID, str(r.PatientName)) for r in after] == [
+        ("PAT6001", "HOSP", "MUELLER^HANS")
+    ]
