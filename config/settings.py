@@ -110,8 +110,10 @@ USE_TZ = True
 RIS_DATE_FORMAT = env.str("RIS_DATE_FORMAT", default="Y-m-d")
 RIS_TIME_FORMAT = env.str("RIS_TIME_FORMAT", default="H:i")
 RIS_DATETIME_FORMAT = env.str("RIS_DATETIME_FORMAT", default=f"{RIS_DATE_FORMAT} {RIS_TIME_FORMAT}")
-# Django's own filters (`date` without a format, form widgets) when no locale format applies.
+# Django's own rendering (`{{ a_date }}`, `date` without a format) uses them too,
+# in English and German (config/formats/), and where no locale format applies.
 DATE_FORMAT, TIME_FORMAT, DATETIME_FORMAT = RIS_DATE_FORMAT, RIS_TIME_FORMAT, RIS_DATETIME_FORMAT
+FORMAT_MODULE_PATH = ["config.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"

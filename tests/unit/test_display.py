@@ -67,3 +67,12 @@ def test_long_text_is_cut_with_the_whole_text_on_hover(scheduler):
     assert f'title="{"A" * 60}, BBB"' in page and "A" * 39 + "…" in page
     clipped = render("{{ v|clip:10 }}", v="<b>short</b> and long")
     assert clipped == '<span title="&lt;b&gt;short&lt;/b&gt; and long">&lt;b&gt;short&lt;…</span>'  # escaped
+
+
+@pytest.mark.parametrize("language", ["en-us", "de"])
+def test_djangos_own_date_rendering_uses_the_site_formats_in_each_language(language):
+    from django.utils import translation
+
+    with translation.override(language):
+        shown = render("{{ d }}|{{ t|time }}|{{ d|date }}", d=dt.date(1980, 1, 1), t=dt.time(21, 36))
+    assert shown == "1980-01-01|21:36|1980-01-01"  # never "Jan. 1, 1980" or "9:36 p.m."
