@@ -79,3 +79,9 @@ def test_the_data_migration_fills_the_column_of_existing_rows():
 
 def test_fold_keeps_ideographs_and_drops_combining_marks():
     assert PersonName.from_dicom("Straße^Zoë=山田").search_text() == "strasse zoe 山田"
+
+
+def test_fhir_patient_search_by_name_ignores_case_and_accents(client, patients):
+    client.force_login(f.radiologist())
+    bundle = client.get("/fhir/Patient", {"name": "muller"}, HTTP_ACCEPT="application/fhir+json").json()
+    assert [e["resource"]["identifier"][0]["value"] for e in bundle["entry"]] == ["P1"]
