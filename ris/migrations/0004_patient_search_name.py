@@ -41,5 +41,10 @@ class Migration(migrations.Migration):
             name="search_name",
             field=models.CharField(blank=True, db_index=True, default="", editable=False, max_length=1000),
         ),
+        migrations.AlterField(
+            model_name="patient",
+            name="birth_date",
+            field=models.DateField(blank=True, db_index=True, null=True),
+        ),
         migrations.RunPython(fill, migrations.RunPython.noop),
     ]

@@ -14,7 +14,7 @@ class Patient(models.Model):
     name = models.CharField(max_length=320, blank=True, default="", db_index=True)
     name_ideographic = models.CharField(max_length=320, blank=True, default="")
     name_phonetic = models.CharField(max_length=320, blank=True, default="")
-    birth_date = models.DateField(null=True, blank=True)  # PID-7, (0010,0030)
+    birth_date = models.DateField(null=True, blank=True, db_index=True)  # PID-7, (0010,0030); name + birth date lookups
     sex = models.CharField(max_length=1, blank=True, default="")  # PID-8, (0010,0040) M/F/O
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT)
     # Every name group casefolded and without accents (ris.names search_text),
