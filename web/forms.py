@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ris.exceptions import InvalidInput
 from ris.models import AuditEvent, BlockedTime, OpeningHours, Patient, Procedure, Room
@@ -87,16 +88,24 @@ class BookingForm(Styled, forms.Form):
 # Limits of the values a page sends on to DICOM and HL7: checked here, at the
 # door, so that a person reads why, instead of the value being cut later.
 LO_MAX = 64  # PS3.5 Table 6.2-1 LO: Patient ID, Issuer of Patient ID, Reason for the Requested Procedure
-SEX_CHOICES = [("", "unknown"), ("F", "female"), ("M", "male"), ("O", "other")]  # (0010,0040), HL7 table 0001
+SEX_CHOICES = [
+    ("", _("unknown")),
+    ("F", _("female")),
+    ("M", _("male")),
+    ("O", _("other")),
+]  # (0010,0040), HL7 table 0001
 
 
-def _long_string(value: str, label: str) -> str:
+def _long_string(value: str, label: object) -> str:
     """A DICOM LO value: at most 64 characters, no backslash or control characters."""
     value = value.strip()
     if len(value) > LO_MAX:
-        raise forms.ValidationError(f"{label} is {len(value)} characters long; at most {LO_MAX} fit (DICOM LO)")
+        raise forms.ValidationError(
+            _("%(label)s is %(length)d characters long; at most %(limit)d fit (DICOM LO)")
+            % {"label": label, "length": len(value), "limit": LO_MAX}
+        )
     if "\\" in value or any(unicodedata.category(char) == "Cc" for char in value):
-        raise forms.ValidationError(f"{label} cannot contain a backslash or control characters")
+        raise forms.ValidationError(_("%(label)s cannot contain a backslash or control characters") % {"label": label})
     return value
 
 
@@ -107,9 +116,9 @@ def _name_group(data: dict[str, Any], prefix: str = "") -> NameGroup:
     return NameGroup(*(data.get(f"{prefix}{part}_name", "").strip() for part in NAME_PARTS))
 
 
-def _check_name(form: forms.Form, data: dict[str, Any], prefix: str, label: str) -> NameGroup:
+def _check_name(form: forms.Form, data: dict[str, Any], prefix: str, label: object) -> NameGroup:
     group = _name_group(data, prefix)
-    problem = group_problem(label, group)
+    problem = group_problem(str(label), group)
     if problem:
         form.add_error(f"{prefix}family_name", problem)
     return group
@@ -118,15 +127,17 @@ def _check_name(form: forms.Form, data: dict[str, Any], prefix: str, label: str)
 class PatientForm(Styled, forms.Form):
     """A patient's identity and demographics, each part its own field."""
 
-    patient_id = forms.CharField(max_length=200, label="Patient ID (MRN)")
-    issuer = forms.CharField(max_length=200, required=False, label="Issuer of patient ID")
-    family_name = forms.CharField(max_length=200, label="Family name")
-    given_name = forms.CharField(max_length=200, required=False, label="Given name")
-    middle_name = forms.CharField(max_length=200, required=False, label="Middle name")
-    prefix_name = forms.CharField(max_length=200, required=False, label="Title or prefix (Dr., Ms.)")
-    suffix_name = forms.CharField(max_length=200, required=False, label="Suffix (Jr., III)")
-    ideographic_family_name = forms.CharField(max_length=200, required=False, label="Family name in ideographs (山田)")
-    ideographic_given_name = forms.CharField(max_length=200, required=False, label="Given name in ideographs")
+    patient_id = forms.CharField(max_length=200, label=_("Patient ID (MRN)"))
+    issuer = forms.CharField(max_length=200, required=False, label=_("Issuer of patient ID"))
+    family_name = forms.CharField(max_length=200, label=_("Family name"))
+    given_name = forms.CharField(max_length=200, required=False, label=_("Given name"))
+    middle_name = forms.CharField(max_length=200, required=False, label=_("Middle name"))
+    prefix_name = forms.CharField(max_length=200, required=False, label=_("Title or prefix (Dr., Ms.)"))
+    suffix_name = forms.CharField(max_length=200, required=False, label=_("Suffix (Jr., III)"))
+    ideographic_family_name = forms.CharField(
+        max_length=200, required=False, label=_("Family name in ideographs (山田)")
+    )
+    ideographic_given_name = forms.CharField(max_length=200, required=False, label=_("Given name in ideographs"))
     birth_date = forms.DateField(required=False, widget=DATE)
     sex = forms.ChoiceField(required=False, choices=SEX_CHOICES)
 
@@ -134,25 +145,27 @@ class PatientForm(Styled, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["issuer"].initial = settings.RIS_DEFAULT_ISSUER
         self.fields["issuer"].help_text = (
-            f"empty: {settings.RIS_DEFAULT_ISSUER}" if settings.RIS_DEFAULT_ISSUER else "the MRN's assigning authority"
+            _("empty: %(issuer)s") % {"issuer": settings.RIS_DEFAULT_ISSUER}
+            if settings.RIS_DEFAULT_ISSUER
+            else _("the MRN's assigning authority")
         )
 
     def clean_patient_id(self) -> str:
-        return _long_string(self.cleaned_data["patient_id"], "The patient ID")
+        return _long_string(self.cleaned_data["patient_id"], _("The patient ID"))
 
     def clean_issuer(self) -> str:
-        return _long_string(self.cleaned_data["issuer"], "The issuer") or settings.RIS_DEFAULT_ISSUER
+        return _long_string(self.cleaned_data["issuer"], _("The issuer")) or settings.RIS_DEFAULT_ISSUER
 
     def clean_birth_date(self) -> dt.date | None:
         born = self.cleaned_data["birth_date"]
         if born and born > timezone.localdate():
-            raise forms.ValidationError("The birth date is in the future")
+            raise forms.ValidationError(_("The birth date is in the future"))
         return born
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        _check_name(self, data, "", "The name")
-        _check_name(self, data, "ideographic_", "The ideographic name")
+        _check_name(self, data, "", _("The name"))
+        _check_name(self, data, "ideographic_", _("The ideographic name"))
         return data
 
     def person_name(self) -> PersonName:
@@ -200,13 +213,13 @@ class NewPatientForm(PatientForm):
     """Registering a patient at order entry: a person confirms a new patient
     when others share the identifier, or the name and birth date."""
 
-    confirm_new = forms.BooleanField(required=False, label="This is a new patient, none of those listed")
+    confirm_new = forms.BooleanField(required=False, label=_("This is a new patient, none of those listed"))
 
 
 class PatientEditForm(PatientForm):
     """Correcting demographics; the identifier is not changed here (a merge does that)."""
 
-    reason = forms.CharField(max_length=200, required=False, label="Reason for the change")
+    reason = forms.CharField(max_length=200, required=False, label=_("Reason for the change"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -217,15 +230,15 @@ class PatientEditForm(PatientForm):
 class PatientMergeForm(Styled, forms.Form):
     """Which other record is the same person, and which of the two survives."""
 
-    other_mrn = forms.CharField(max_length=200, label="MRN of the other record")
-    other_issuer = forms.CharField(max_length=200, required=False, label="Its issuer")
+    other_mrn = forms.CharField(max_length=200, label=_("MRN of the other record"))
+    other_issuer = forms.CharField(max_length=200, required=False, label=_("Its issuer"))
     survivor = forms.ChoiceField(
-        choices=[("this", "this patient survives"), ("other", "the other record survives")],
+        choices=[("this", _("this patient survives")), ("other", _("the other record survives"))],
         widget=forms.RadioSelect,
         initial="this",
-        label="Which record survives",
+        label=_("Which record survives"),
     )
-    confirm = forms.BooleanField(required=False, label="I have checked that both records are the same person")
+    confirm = forms.BooleanField(required=False, label=_("I have checked that both records are the same person"))
 
     def __init__(self, *args: Any, patient: Patient, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -242,9 +255,9 @@ class PatientMergeForm(Styled, forms.Form):
             rows = rows.filter(issuer=data["other_issuer"].strip())
         found = list(rows[:2])
         if not found:
-            self.add_error("other_mrn", "No other (unmerged) patient has this MRN")
+            self.add_error("other_mrn", _("No other (unmerged) patient has this MRN"))
         elif len(found) > 1:
-            self.add_error("other_issuer", "Several patients have this MRN: give the issuer")
+            self.add_error("other_issuer", _("Several patients have this MRN: give the issuer"))
         else:
             data["other"] = found[0]
         return data
@@ -260,25 +273,25 @@ class PatientMergeForm(Styled, forms.Form):
 class PatientLookupForm(Styled, forms.Form):
     """Who is the patient? Looked up before an order is entered."""
 
-    mrn = forms.CharField(required=False, label="MRN", max_length=200)
-    name = forms.CharField(required=False, label="Name", max_length=200)
-    birth_date = forms.DateField(required=False, widget=DATE, label="Birth date")
+    mrn = forms.CharField(required=False, label=_("MRN"), max_length=200)
+    name = forms.CharField(required=False, label=_("Name"), max_length=200)
+    birth_date = forms.DateField(required=False, widget=DATE, label=_("Birth date"))
 
 
 class OrderForm(Styled, forms.Form):
     procedure = forms.ModelChoiceField(queryset=Procedure.objects.all())
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.ROUTINE)
-    referring_family_name = forms.CharField(max_length=200, required=False, label="Referring physician: family name")
-    referring_given_name = forms.CharField(max_length=200, required=False, label="Referring physician: given name")
-    referring_prefix_name = forms.CharField(max_length=200, required=False, label="Referring physician: title")
-    reason = forms.CharField(max_length=200, required=False, label="Reason for the exam")
+    referring_family_name = forms.CharField(max_length=200, required=False, label=_("Referring physician: family name"))
+    referring_given_name = forms.CharField(max_length=200, required=False, label=_("Referring physician: given name"))
+    referring_prefix_name = forms.CharField(max_length=200, required=False, label=_("Referring physician: title"))
+    reason = forms.CharField(max_length=200, required=False, label=_("Reason for the exam"))
 
     def clean_reason(self) -> str:
-        return _long_string(self.cleaned_data["reason"], "The reason")
+        return _long_string(self.cleaned_data["reason"], _("The reason"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        _check_name(self, data, "referring_", "The referring physician's name")
+        _check_name(self, data, "referring_", _("The referring physician's name"))
         return data
 
     def order_data(self) -> OrderData:
@@ -306,10 +319,10 @@ class AuditFilter(Styled, forms.Form):
 
 
 class PatientSearchForm(Styled, forms.Form):
-    mrn = forms.CharField(required=False, label="MRN")
-    name = forms.CharField(required=False)
-    birth_date = forms.DateField(required=False, widget=DATE)
-    accession = forms.CharField(required=False)
+    mrn = forms.CharField(required=False, label=_("MRN"))
+    name = forms.CharField(required=False, label=_("Name"), help_text=_("any case, with or without accents"))
+    birth_date = forms.DateField(required=False, widget=DATE, label=_("Birth date"))
+    accession = forms.CharField(required=False, label=_("Accession"))
 
 
 class RoomForm(Styled, forms.ModelForm):

@@ -1,8 +1,10 @@
 """Order queue (filters, saved filters), manual order entry, keyboard booking."""
 
+from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ris import selectors
@@ -70,11 +72,13 @@ def order_entry(request):
             if order is not None:
                 return _after_entry(request, order)
         else:
-            patient_form.add_error(None, "Is the patient one of these? Choose them, or confirm a new patient.")
+            patient_form.add_error(None, _("Is the patient one of these? Choose them, or confirm a new patient."))
     lookup = PatientLookupForm(request.GET or None, prefix="find")
     if not context["candidates"] and lookup.is_valid() and any(lookup.cleaned_data.values()):
         context["candidates"] = list(selectors.patient_search(**lookup.cleaned_data, with_merged=False)[:20])
     context["lookup"] = lookup
+    if not context["candidates"]:  # nothing to tell apart: no confirmation asked
+        patient_form.fields["confirm_new"].widget = forms.HiddenInput()
     return render(request, "web/order_entry.html", context)
 
 
@@ -107,12 +111,15 @@ def _place(request, patient, patient_form, order_form):
             register=not isinstance(patient, Patient),
         )
     except DuplicatePatient as taken:
-        patient_form.add_error("patient_id", f"{taken}: choose that patient, or correct the ID.")
+        patient_form.add_error(
+            "patient_id", _("%(refusal)s: choose that patient, or correct the ID.") % {"refusal": taken}
+        )
         return None
     except DomainError as refusal:
         order_form.add_error(None, str(refusal))
         return None
-    messages.success(request, f"Order {order.accession_number} placed for {order.patient.person_name.display()}.")
+    shown = {"accession": order.accession_number, "patient": order.patient.person_name.display()}
+    messages.success(request, _("Order %(accession)s placed for %(patient)s.") % shown)
     return order
 
 

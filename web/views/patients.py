@@ -3,6 +3,7 @@ explicit edits and merges, each through one service."""
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from hl7 import selectors as hl7_selectors
 from ris import selectors
@@ -48,7 +49,7 @@ def patient_edit_page(request, pk: int):
         except DomainError as refusal:
             form.add_error(getattr(refusal, "field", "") or None, str(refusal))
         else:
-            messages.success(request, "Patient details saved.")
+            messages.success(request, _("Patient details saved."))
             return redirect("patient", pk=patient.pk)
     return render(request, "web/patient_edit.html", {"patient": patient, "form": form})
 
@@ -67,6 +68,7 @@ def patient_merge_page(request, pk: int):
         except DomainError as refusal:
             form.add_error(None, str(refusal))
         else:
-            messages.success(request, f"{merged.patient_id} merged into {survivor.patient_id}.")
+            shown = {"merged": merged.patient_id, "survivor": survivor.patient_id}
+            messages.success(request, _("%(merged)s merged into %(survivor)s.") % shown)
             return redirect("patient", pk=survivor.pk)
     return render(request, "web/patient_merge.html", {"patient": patient, "form": form, "pair": pair})
