@@ -32,6 +32,8 @@ def patient_upsert(*, data: PatientData, source: str = "") -> Patient:
     once end with one row (the unique constraint decides, the loser re-reads).
     A merged patient stands for the one it was merged into: new data and
     orders go there, the old identifier's demographics are not applied.
+    `source` names the HL7 sender that owns what it sends; data from any
+    other door (REST, an MPPS) does not change an EHR-owned patient.
     """
     if not data.patient_id:
         raise InvalidInput("patient identifier is required", field="patient_id")
@@ -39,6 +41,8 @@ def patient_upsert(*, data: PatientData, source: str = "") -> Patient:
     patient = _get_or_create(data.patient_id, data.issuer, {**values, "demographics_source": source[:180]})
     if patient.merged_into_id:
         return _survivor(patient)
+    if patient.ehr_owned and not source:
+        return patient  # an EHR owns the demographics: other doors do not change them (patient_edit does)
     changed = _apply_changes(patient, data)
     if source and values and patient.demographics_source != source[:180]:
         patient.demographics_source = source[:180]

@@ -173,3 +173,19 @@ def test_only_those_who_enter_orders_edit_and_merge_patients(client, page, role,
     patient = f.step().requested_procedure.order.patient
     client.force_login(f.user_with_role(role))
     assert client.get(reverse(page, args=[patient.pk])).status_code == status
+
+
+def test_an_api_order_for_an_ehr_owned_patient_keeps_the_ehrs_demographics(client, ehr_patient):
+    client.force_login(f.user_with_role("scheduler"))
+    body = {"patient_id": "PAT6001", "issuer": "HOSP", "patient_name": "RENAMED^BY^API", "procedure_code": "CTHEAD"}
+    f.procedure()
+    response = client.post("/api/orders/", body, content_type="application/json")
+    ehr_patient.refresh_from_db()
+    assert response.status_code == 201 and ehr_patient.name == "MUELLER^HANS"
+    assert ImagingOrder.objects.filter(patient=ehr_patient).count() == 2
+
+
+def test_the_ehr_still_updates_the_patient_it_owns(ehr_patient):
+    patient_update(actor=EHR, data=PatientData(patient_id="PAT6001", issuer="HOSP", name="MUELLER^HANS^PETER"))
+    ehr_patient.refresh_from_db()
+    assert ehr_patient.name == "MUELLER^HANS^PETER"
