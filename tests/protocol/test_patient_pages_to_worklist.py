@@ -1,5 +1,6 @@
-"""A merge made on the patient page reaches the modality worklist as an
-HL7 A40 does: a C-FIND (dcmtk findscu) afterwards shows the survivor."""
+"""What the patient pages do, seen from the modality worklist (dcmtk findscu):
+a merge reaches it as an HL7 A40 does, and a name too long for DICOM never
+gets there."""
 
 import pytest
 from django.urls import reverse
@@ -27,3 +28,15 @@ def test_merge_page_moves_the_worklist_item_to_the_surviving_patient(client, dic
     assert [(r.PatientID, r.IssuerOfPatientID, str(r.PatientName)) for r in after] == [
         ("PAT6001", "HOSP", "MUELLER^HANS")
     ]
+
+
+def test_a_name_over_dicoms_64_characters_entered_on_the_page_never_reaches_the_worklist(client, dicom):
+    procedure = f.procedure()
+    client.force_login(f.user_with_role("scheduler", "sam"))
+    typed = {"patient_id": "LONG1", "family_name": "F" * 60, "given_name": "G" * 60, "middle_name": "M" * 60}
+    response = client.post(reverse("order_entry"), {**typed, "procedure": procedure.pk, "priority": "ROUTINE"})
+    assert response.status_code == 200 and "at most 64 fit" in response.content.decode()
+
+    responses, proc = findscu(dicom, ["PatientID=LONG1", "PatientName"])
+    assert proc.returncode == 0, proc.stderr
+    assert responses == []
