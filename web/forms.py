@@ -138,8 +138,8 @@ class PatientForm(Styled, forms.Form):
         max_length=200, required=False, label=_("Family name in ideographs (山田)")
     )
     ideographic_given_name = forms.CharField(max_length=200, required=False, label=_("Given name in ideographs"))
-    birth_date = forms.DateField(required=False, widget=DATE)
-    sex = forms.ChoiceField(required=False, choices=SEX_CHOICES)
+    birth_date = forms.DateField(required=False, widget=DATE, label=_("Birth date"))
+    sex = forms.ChoiceField(required=False, choices=SEX_CHOICES, label=_("Sex"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -279,8 +279,8 @@ class PatientLookupForm(Styled, forms.Form):
 
 
 class OrderForm(Styled, forms.Form):
-    procedure = forms.ModelChoiceField(queryset=Procedure.objects.all())
-    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.ROUTINE)
+    procedure = forms.ModelChoiceField(queryset=Procedure.objects.all(), label=_("Procedure"))
+    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.ROUTINE, label=_("Priority"))
     referring_family_name = forms.CharField(max_length=200, required=False, label=_("Referring physician: family name"))
     referring_given_name = forms.CharField(max_length=200, required=False, label=_("Referring physician: given name"))
     referring_prefix_name = forms.CharField(max_length=200, required=False, label=_("Referring physician: title"))

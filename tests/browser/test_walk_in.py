@@ -60,3 +60,28 @@ def test_walk_in_for_an_existing_patient_is_found_ordered_and_booked_without_ren
     assert [(r.PatientID, str(r.PatientName), r.IssuerOfPatientID) for r in responses] == [
         ("PAT6001", "MUELLER^HANS", "HOSP")
     ]
+
+
+def test_typing_a_known_mrn_as_a_new_patient_offers_the_match_and_orders_for_them(page):
+    ehr_order = f.placed_order()
+    f.procedure("XRCHEST", "CR", 10, "XR Chest")
+    f.user_with_role("scheduler", "sam")
+    log_in(page, "sam", f.PASSWORD)
+
+    page.goto("/orders/new/")
+    page.get_by_label("Patient ID (MRN)").fill("PAT6001")
+    page.get_by_label("Issuer of patient ID").fill("HOSP")
+    page.get_by_label("Family name", exact=True).fill("Muller")
+    page.get_by_label("Given name", exact=True).fill("Hans")
+    page.get_by_label("Procedure").select_option(label="XRCHEST XR Chest")
+    page.get_by_role("button", name="Place order").click()
+
+    page.get_by_role("alert").filter(has_text="Is the patient one of these?").wait_for()
+    match = page.locator("tr.candidate")
+    assert "MUELLER, HANS" in match.inner_text()
+    match.get_by_role("button", name="Order for this patient").click()
+    page.wait_for_url("**/steps/*/book/")
+
+    patient = Patient.objects.get()
+    assert (patient.pk, patient.name) == (ehr_order.patient_id, "MUELLER^HANS")
+    assert ImagingOrder.objects.filter(patient=patient).count() == 2
