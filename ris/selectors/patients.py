@@ -32,7 +32,7 @@ def patient_search(
 ) -> QuerySet[Patient]:
     rows = Patient.objects.all() if with_merged else Patient.objects.filter(merged_into__isnull=True)
     if mrn:
-        rows = rows.filter(patient_id=mrn.strip())  # exact: the (patient_id, issuer) index serves it
+        rows = rows.filter(patient_id__in=_typed_ids(mrn))
     if name:
         rows = rows.filter(name_matches(name))
     if birth_date:
@@ -48,11 +48,17 @@ def patient_candidates(
     """Who a person entering an order may mean: the same identifier under any
     issuer (the exact one first), and the same name born the same day."""
     open_rows = Patient.objects.filter(merged_into__isnull=True).order_by("search_name", "pk")
-    rows = list(open_rows.filter(patient_id=patient_id.strip())[:20]) if patient_id else []
+    rows = list(open_rows.filter(patient_id__in=_typed_ids(patient_id))[:20]) if patient_id else []
     if name and birth_date and search_words(name):  # two indexed reads rather than one OR that scans
         rows += [row for row in open_rows.filter(name_matches(name), birth_date=birth_date)[:20] if row not in rows]
     exact = [row for row in rows if (row.patient_id, row.issuer) == (patient_id.strip(), issuer.strip())]
     return exact + [row for row in rows if row not in exact]
+
+
+def _typed_ids(typed: str) -> set[str]:
+    """An identifier as typed and in capitals: equality on the (patient_id,
+    issuer) index, where a case-insensitive match would scan."""
+    return {typed.strip(), typed.strip().upper()}
 
 
 def patient_orders(patient: Patient) -> QuerySet[ImagingOrder]:

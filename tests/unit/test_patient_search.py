@@ -85,3 +85,8 @@ def test_fhir_patient_search_by_name_ignores_case_and_accents(client, patients):
     client.force_login(f.radiologist())
     bundle = client.get("/fhir/Patient", {"name": "muller"}, HTTP_ACCEPT="application/fhir+json").json()
     assert [e["resource"]["identifier"][0]["value"] for e in bundle["entry"]] == ["P1"]
+
+
+def test_a_typed_mrn_is_found_as_typed_or_in_capitals(patients):
+    assert [p.patient_id for p in selectors.patient_search(mrn=" p1 ")] == ["P1"]
+    assert [p.patient_id for p in selectors.patient_candidates(patient_id="p1")] == ["P1"]
