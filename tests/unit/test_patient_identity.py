@@ -189,3 +189,12 @@ def test_the_ehr_still_updates_the_patient_it_owns(ehr_patient):
     patient_update(actor=EHR, data=PatientData(patient_id="PAT6001", issuer="HOSP", name="MUELLER^HANS^PETER"))
     ehr_patient.refresh_from_db()
     assert ehr_patient.name == "MUELLER^HANS^PETER"
+
+
+def test_choosing_a_merged_record_orders_for_its_survivor(scheduler, ehr_patient):
+    merged = f.step(patient_id="DUP1").requested_procedure.order.patient
+    scheduler.post(
+        reverse("patient_merge", args=[ehr_patient.pk]), {"other_mrn": "DUP1", "confirm": "on", "survivor": "this"}
+    )
+    page = scheduler.get(reverse("order_entry"), {"patient": merged.pk})
+    assert page.context["chosen"] == ehr_patient

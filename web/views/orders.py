@@ -83,11 +83,16 @@ def order_entry(request):
 
 
 def _chosen_patient(request) -> Patient | None:
-    """The existing patient the person chose (a `patient` in the query or the post)."""
+    """The existing patient the person chose (a `patient` in the query or the
+    post); a merged record's survivor."""
     pk = request.POST.get("patient") or request.GET.get("patient")
     if not pk or not str(pk).isdigit():
         return None
-    return get_object_or_404(Patient, pk=pk, merged_into__isnull=True)
+    patient, seen = get_object_or_404(Patient, pk=pk), set()
+    while patient.merged_into is not None and patient.pk not in seen:  # a merged record stands for its survivor
+        seen.add(patient.pk)
+        patient = patient.merged_into
+    return patient
 
 
 def _typed(request) -> dict:
