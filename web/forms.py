@@ -225,6 +225,7 @@ class PatientEditForm(PatientForm):
         super().__init__(*args, **kwargs)
         for name in ("patient_id", "issuer"):
             self.fields[name].disabled = True
+            self.fields[name].help_text = _("changed only by merging records")
 
 
 class PatientMergeForm(Styled, forms.Form):
