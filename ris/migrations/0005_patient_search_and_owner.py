@@ -57,7 +57,7 @@ def drop_trigram_index(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ris", "0003_patient_name_search_index")]
+    dependencies = [("ris", "0004_mpps_quarantine")]
 
     operations = [
         migrations.AddField(
