@@ -73,7 +73,7 @@ def test_the_search_column_follows_every_change_of_the_name():
 def test_the_data_migration_fills_the_column_of_existing_rows():
     f.step(patient_id="P1", name="Ørsted^Åse")
     Patient.objects.update(search_name="")
-    importlib.import_module("ris.migrations.0005_patient_search_and_owner").fill(apps, None)
+    importlib.import_module("ris.migrations.0006_patient_search_and_owner").fill(apps, None)
     assert Patient.objects.get().search_name == "ørsted ase"
 
 

@@ -57,7 +57,7 @@ def drop_trigram_index(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ris", "0004_mpps_quarantine")]
+    dependencies = [("ris", "0005_scheduling_lifecycle")]
 
     operations = [
         migrations.AddField(
