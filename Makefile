@@ -68,7 +68,7 @@ schema: install  # regenerate the committed OpenAPI schema after changing the AP
 	$(PY) manage.py spectacular --file docs/openapi.yaml --validate
 
 screenshots: install  # refresh the README's screenshots (needs /usr/bin/chromium)
-	RIS_SCREENSHOTS=docs/images $(PY) -m pytest -q tests/browser/test_screenshots.py
+	RIS_SCREENSHOTS=docs/images $(PY) -m pytest -q tests/browser/test_screenshots.py tests/browser/test_walk_in.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -66,6 +66,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # Every page shows names, times and long text the same way (web/templatetags).
+            "builtins": ["web.templatetags.names", "web.templatetags.display"],
         },
     },
 ]
@@ -105,13 +107,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 1_000_000)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-LANGUAGE_CODE = "en-us"
+# The site's language (and so its month and day names), e.g. "de" or "en-gb".
+LANGUAGE_CODE = env.str("RIS_LOCALE", default="en-us")
 # The site time zone: HL7 and DICOM carry local times without a zone; they are
 # read and written in this zone and stored as aware UTC datetimes.
 TIME_ZONE = env.str("RIS_TIME_ZONE", default="UTC")
 ZoneInfo(TIME_ZONE)  # fail loudly at start-up on a zone name that does not exist
 USE_I18N = True
 USE_TZ = True
+# How pages show dates and times (Django date format characters; 24-hour by
+# default), through the `when`, `day` and `clock` filters (web/templatetags/display.py).
+RIS_DATE_FORMAT = env.str("RIS_DATE_FORMAT", default="Y-m-d")
+RIS_TIME_FORMAT = env.str("RIS_TIME_FORMAT", default="H:i")
+RIS_DATETIME_FORMAT = env.str("RIS_DATETIME_FORMAT", default=f"{RIS_DATE_FORMAT} {RIS_TIME_FORMAT}")
+# Django's own rendering (`{{ a_date }}`, `date` without a format) uses them too,
+# in English and German (config/formats/), and where no locale format applies.
+DATE_FORMAT, TIME_FORMAT, DATETIME_FORMAT = RIS_DATE_FORMAT, RIS_TIME_FORMAT, RIS_DATETIME_FORMAT
+FORMAT_MODULE_PATH = ["config.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
@@ -221,6 +233,10 @@ RIS_HL7_APPLICATION = env.str("RIS_HL7_APPLICATION", default="RIS")
 RIS_HL7_FACILITY = env.str("RIS_HL7_FACILITY", default="RADIOLOGY")
 RIS_HL7_DESTINATION = env.str("RIS_HL7_DESTINATION", default="")
 RIS_FHIR_BASE_URL = env.str("RIS_FHIR_BASE_URL", default="")
+# The issuer (assigning authority) of the MRNs people type at manual order
+# entry when they leave it empty: the EHR's, so that a typed MRN finds the
+# patient the EHR sent instead of becoming a second patient.
+RIS_DEFAULT_ISSUER = env.str("RIS_DEFAULT_ISSUER", default="")
 # Prefix of the UIDs the RIS makes (Study Instance UID); default is the
 # UUID-derived root of PS3.5 B.2, which needs no registration.
 RIS_UID_ROOT = env.str("RIS_UID_ROOT", default="2.25.")
