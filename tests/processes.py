@@ -37,7 +37,9 @@ def child_log(name: str):
     return open(Path(folder) / f"{name}-{os.getpid()}-{time.monotonic_ns()}.log", "ab")
 
 
-def start_command(args: list[str], port: int, *, env: dict[str, str] | None = None) -> subprocess.Popen:
+def start_command(
+    args: list[str], port: int, *, env: dict[str, str] | None = None, timeout: float = 30
+) -> subprocess.Popen:
     full_env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONUNBUFFERED": "1", **(env or {})}
     out = child_log(args[0])
     proc = subprocess.Popen(
@@ -47,7 +49,11 @@ def start_command(args: list[str], port: int, *, env: dict[str, str] | None = No
         stdout=out,
         stderr=subprocess.STDOUT if out is not subprocess.DEVNULL else subprocess.DEVNULL,
     )
-    wait_for_port(port, proc)
+    try:
+        wait_for_port(port, proc, timeout)
+    except BaseException:
+        stop(proc)  # a process that never listened must not outlive its test
+        raise
     return proc
 
 

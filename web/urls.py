@@ -53,6 +53,8 @@ urlpatterns = [
     path("turnaround/", turnaround.turnaround_page, name="turnaround"),
     path("patients/", patients.patient_search, name="patient_search"),
     path("patients/<int:pk>/", patients.patient_page, name="patient"),
+    path("patients/<int:pk>/edit/", patients.patient_edit_page, name="patient_edit"),
+    path("patients/<int:pk>/merge/", patients.patient_merge_page, name="patient_merge"),
     path(
         "messages/",
         access.door_page("view_messages", hl7_views.message_log, search="message log"),

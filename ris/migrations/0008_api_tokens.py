@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ris", "0005_scheduling_lifecycle"),
+        ("ris", "0007_patient_search_and_owner"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
