@@ -6,3 +6,6 @@ class ProjectConfig(AppConfig):
 
     name = "config"
     verbose_name = "RIS project"
+
+    def ready(self) -> None:
+        from config import checks  # noqa: F401  (registers the project's system checks)

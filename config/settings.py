@@ -16,9 +16,21 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 env = environ.Env()
 
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-development-key-change-me")
+# RIS_ENV=production: the settings a hospital deploys (`manage.py check
+# --deploy` clean): Secure cookies, HSTS, HTTPS redirect; the RIS refuses to
+# start with the development secret key or with DEBUG on.
+RIS_ENV = env.str("RIS_ENV", default="development")
+PRODUCTION = RIS_ENV == "production"
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-change-me"
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+if PRODUCTION and (SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+    raise ImproperlyConfigured("RIS_ENV=production needs DJANGO_SECRET_KEY: at least 50 random characters of your own")
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("RIS_ENV=production refuses DJANGO_DEBUG=true: debug pages show patient data")
+if RIS_ENV not in ("production", "development"):
+    raise ImproperlyConfigured(f"RIS_ENV is production or development, not {RIS_ENV!r}")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -28,9 +40,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "django_htmx",
+    "csp",
     "drf_spectacular",
     "ris.apps.RisConfig",
     "hl7.apps.Hl7Config",
@@ -49,8 +61,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "web.middleware.NoStoreMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+if env.int("RIS_TRUSTED_PROXIES", default=0):
+    MIDDLEWARE.insert(0, "web.middleware.ClientAddressFromProxy")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -132,21 +148,112 @@ STATICFILES_DIRS = [BASE_DIR / "static"]  # static/vendor: htmx, EventCalendar, 
 # Static files are served by the app itself (WhiteNoise), so `serve` and
 # gunicorn need no web server in front; found in place, no collectstatic needed.
 WHITENOISE_USE_FINDERS = env.bool("RIS_STATIC_USE_FINDERS", default=True)
+# --- HTTP security (docs/operations.md, "Security") --------------------------
+# Cookies: HttpOnly always, Secure (HTTPS only) in production or when asked.
+SESSION_COOKIE_SECURE = env.bool("RIS_SECURE_COOKIES", default=PRODUCTION)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # the pages hand htmx the token in the page, never from the cookie
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+# A session lasts a shift at most, and ends with the browser.
+SESSION_COOKIE_AGE = env.int("RIS_SESSION_HOURS", default=10) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("RIS_SESSION_EXPIRE_AT_BROWSER_CLOSE", default=True)
+# HTTPS: redirect plain HTTP (not the health and metrics endpoints a load
+# balancer probes), and tell browsers to use HTTPS only (HSTS).
+SECURE_SSL_REDIRECT = env.bool("RIS_SSL_REDIRECT", default=PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("RIS_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("RIS_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("RIS_HSTS_PRELOAD", default=PRODUCTION)
+# Behind a TLS-terminating proxy: the header it sets, e.g. "HTTP_X_FORWARDED_PROTO=https".
+_proxy_ssl_header = env.str("RIS_PROXY_SSL_HEADER", default="")
+if _proxy_ssl_header:
+    _name, _, _value = _proxy_ssl_header.partition("=")
+    SECURE_PROXY_SSL_HEADER = (_name.strip(), _value.strip() or "https")
+# How many proxies in front of the RIS append to X-Forwarded-For (0: none, use the peer's address).
+RIS_TRUSTED_PROXIES = env.int("RIS_TRUSTED_PROXIES", default=0)
+CSRF_TRUSTED_ORIGINS = env.list("RIS_CSRF_TRUSTED_ORIGINS", default=[])
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Content Security Policy (django-csp): our own scripts and styles only, no
+# inline script or style element, no eval; the vendored assets satisfy it.
+_CSP_SELF = ["'self'"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": _CSP_SELF,
+        "script-src": _CSP_SELF,
+        "style-src": _CSP_SELF,
+        "style-src-elem": _CSP_SELF,
+        "style-src-attr": _CSP_SELF,
+        "img-src": ["'self'", "data:"],
+        "font-src": _CSP_SELF,
+        "connect-src": _CSP_SELF,
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": _CSP_SELF,
+        **({"report-uri": [env.str("RIS_CSP_REPORT_URI")]} if env.str("RIS_CSP_REPORT_URI", default="") else {}),
+    },
+}
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# Login throttling: this many failures per user name or address within the
-# window lock further attempts until the window has passed.
+# Login throttling, for every door (form, admin, HTTP Basic, tokens): this
+# many failures of one user name from one address within the window lock that
+# pair until the window has passed; the address-wide limit (any names) is far
+# higher, so a shared terminal or a proxy does not lock everyone out.
 RIS_LOGIN_MAX_FAILURES = env.int("RIS_LOGIN_MAX_FAILURES", default=5)
+RIS_LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("RIS_LOGIN_MAX_FAILURES_PER_ADDRESS", default=100)
 RIS_LOGIN_LOCKOUT_MINUTES = env.int("RIS_LOGIN_LOCKOUT_MINUTES", default=15)
+# A password set through a form (the admin, a change) must pass these.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env.int("RIS_PASSWORD_MIN_LENGTH", default=12)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Every password check goes through the throttled backend (web/authentication.py).
+AUTHENTICATION_BACKENDS = ["web.authentication.ThrottledModelBackend"]
+# Optional sign-on through the hospital's OpenID Connect provider
+# (mozilla-django-oidc, code flow): the login page then offers it beside the
+# password form. Claims map to the user (RIS_OIDC_USERNAME_CLAIM) and to RIS
+# roles (RIS_OIDC_ROLES_CLAIM through RIS_OIDC_ROLE_MAP, "idp-group=role,...").
+RIS_OIDC_ENABLED = env.bool("RIS_OIDC_ENABLED", default=False)
+if RIS_OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("web.oidc.OidcBackend")
+OIDC_RP_CLIENT_ID = env.str("RIS_OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("RIS_OIDC_CLIENT_SECRET", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("RIS_OIDC_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("RIS_OIDC_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("RIS_OIDC_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("RIS_OIDC_JWKS_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env.str("RIS_OIDC_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("RIS_OIDC_SCOPES", default="openid email profile")
+OIDC_TIMEOUT = env.float("RIS_OIDC_TIMEOUT", default=10.0)
+LOGIN_REDIRECT_URL_FAILURE = "login"
+RIS_OIDC_USERNAME_CLAIM = env.str("RIS_OIDC_USERNAME_CLAIM", default="preferred_username")
+RIS_OIDC_ROLES_CLAIM = env.str("RIS_OIDC_ROLES_CLAIM", default="groups")
+RIS_OIDC_ROLE_MAP = env.dict("RIS_OIDC_ROLE_MAP", default={})
+# API tokens (Authorization: Token <key>) end this many hours after they are issued.
+RIS_API_TOKEN_HOURS = env.int("RIS_API_TOKEN_HOURS", default=24 * 30)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an unauthenticated request is answered 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        # The same authenticators for /api and /fhir, each attempt throttled.
+        "web.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+        "web.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON for programs; the browsable HTML pages for people, off in production unless asked for.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["web.api.renderers.BrowsableAPIRenderer"] if env.bool("RIS_BROWSABLE_API", default=not PRODUCTION) else []),
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -233,6 +340,15 @@ RIS_HL7_APPLICATION = env.str("RIS_HL7_APPLICATION", default="RIS")
 RIS_HL7_FACILITY = env.str("RIS_HL7_FACILITY", default="RADIOLOGY")
 RIS_HL7_DESTINATION = env.str("RIS_HL7_DESTINATION", default="")
 RIS_FHIR_BASE_URL = env.str("RIS_FHIR_BASE_URL", default="")
+# The audit trail for a hospital's audit record repository (IHE ATNA): each
+# event as a DICOM audit message (PS3.15 A.5) over syslog (RFC 5424):
+# udp://host:514, tcp://host:601 or tls://host:6514; "" sends none.
+RIS_AUDIT_SYSLOG = env.str("RIS_AUDIT_SYSLOG", default="")
+RIS_AUDIT_SYSLOG_CA = env.str("RIS_AUDIT_SYSLOG_CA", default="")  # tls: the repository's CA
+RIS_AUDIT_SYSLOG_CERT = env.str("RIS_AUDIT_SYSLOG_CERT", default="")  # tls: our client certificate
+RIS_AUDIT_SYSLOG_KEY = env.str("RIS_AUDIT_SYSLOG_KEY", default="")
+# AuditSourceID of the messages (the enterprise site is RIS_HL7_FACILITY).
+RIS_AUDIT_SOURCE_ID = env.str("RIS_AUDIT_SOURCE_ID", default=RIS_HL7_APPLICATION)
 # The issuer (assigning authority) of the MRNs people type at manual order
 # entry when they leave it empty: the EHR's, so that a typed MRN finds the
 # patient the EHR sent instead of becoming a second patient.
@@ -289,9 +405,21 @@ LOGGING = {
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
     },
+    # No patient data in the logs: query strings (searches by name, birth
+    # date, MRN) are written with their values redacted (infra/logs.py).
+    "filters": {"redact_query_strings": {"()": "infra.logs.RedactQueryStrings"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": env.str("RIS_LOG_FORMAT", default="plain")},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env.str("RIS_LOG_FORMAT", default="plain"),
+            "filters": ["redact_query_strings"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("RIS_LOG_LEVEL", default="INFO")},
-    "loggers": {"pynetdicom": {"level": "WARNING"}},
+    "loggers": {
+        "pynetdicom": {"level": "WARNING"},
+        # The access log of `serve` and runserver, and the request warnings: through the same filter.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
 }

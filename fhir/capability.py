@@ -30,7 +30,10 @@ def capability_statement(base_url: str) -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
-                "security": {"description": "Token, session or basic authentication"},
+                "security": {
+                    "description": "Token (expiring, revocable), session or HTTP Basic authentication;"
+                    " failed attempts are throttled per user name and address"
+                },
                 "resource": [_resource(kind, params) for kind, params in PARAMS.items()],
             }
         ],

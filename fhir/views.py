@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 
 from django.http import Http404
 from django.urls import reverse
-from rest_framework.authentication import BasicAuthentication, SessionAuthentication, TokenAuthentication
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -57,7 +56,7 @@ class CanViewPatients(IsAuthenticated):
 class FhirView(APIView):
     # FHIR is described by its own CapabilityStatement (/fhir/metadata), not OpenAPI.
     schema = None
-    authentication_classes = [TokenAuthentication, SessionAuthentication, BasicAuthentication]
+    # Token, session or Basic: the project's one policy (settings REST_FRAMEWORK).
     permission_classes = [CanViewPatients]
     renderer_classes = [FhirJsonRenderer]
     content_negotiation_class = FhirOnly

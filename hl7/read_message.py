@@ -158,7 +158,10 @@ def _delimiters(msh: str) -> Delimiters:
     chars = msh[4:].split(msh[3], 1)[0] if len(msh) > 4 else ""
     if len(chars) not in (4, 5) or len(set(chars[:4] + msh[3])) != 5 or msh[3].isalnum():
         raise HL7Error(
-            DATA_TYPE_ERROR, f"MSH-2 encoding characters {chars!r} are not valid", Location("MSH", 1, 2), ack_code="AR"
+            DATA_TYPE_ERROR,
+            "MSH-2 encoding characters are not valid: four distinct characters, none a letter or digit, after the field separator",
+            Location("MSH", 1, 2),
+            ack_code="AR",
         )
     return Delimiters.from_msh(msh)
 

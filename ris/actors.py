@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 
 from ris.models import AuditEvent, Patient
 from ris.records import Actor
-from ris.services.audit import audit_view
+from ris.services.audit import audit_view, audit_view_many
 from ris.services.configuration import config_delete, config_write
 
 
@@ -65,6 +65,19 @@ class ViewAuditedAdmin(admin.ModelAdmin):
             row = self.get_object(request, object_id)
             if row is not None:
                 audit_view(actor=request_actor(request), patient=self._patient(row), obj=row)
+        return response
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """A list of clinical records is one read naming the patients on the page (or the search)."""
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl") if request.method == "GET" else None
+        if changelist is not None and response.status_code == 200:
+            audit_view_many(
+                actor=request_actor(request),
+                patients=[self._patient(row) for row in changelist.result_list],
+                object_type=self.model._meta.model_name or "",
+                detail="admin list",
+            )
         return response
 
     def _patient(self, row: Model) -> Patient | None:

@@ -8,6 +8,9 @@ import pytest
 from hl7 import server as mllp_server
 from worklist import scp
 
+# Every run ends with a scan of its logs for the test patients' data (tests/phi_scan.py).
+pytest_plugins = ["tests.phi_scan"]
+
 # Public sample messages, kept in the repository with their sources and licences (README.md there).
 SAMPLES = Path(__file__).resolve().parent / "samples" / "hl7"
 

@@ -17,6 +17,9 @@ from ris.services.orders import order_place
 
 _numbers = itertools.count(1)
 PASSWORD = "correct horse battery staple"
+# The patient data the factories below write, looked for in every log after
+# a run (tests/phi_scan.py, with every patient row the run saved).
+PHI_VALUES = {"JANE", "MUELLER", "HANS", "PAT6001", "1980-01-01", "19800101", "1970-02-15", "19700215"}
 # Who the tests' direct service calls act as: a system actor, not a person.
 TEST_ACTOR = Actor(door=AuditEvent.Door.SYSTEM, name="tests")
 
@@ -34,6 +37,13 @@ def user_with_role(role: str | None, username: str | None = None) -> User:
         ensure_roles()
         user.groups.add(Group.objects.get(name=role))
     return user
+
+
+def api_token(user: User, **kwargs) -> str:
+    """A live API token of `user`: the key to send as `Authorization: Token <key>`."""
+    from ris.services.tokens import token_issue
+
+    return token_issue(actor=TEST_ACTOR, user=user, **kwargs)[1]
 
 
 def room(code="CT1", modality="CT", *, opens=dt.time(7), closes=dt.time(19), capacity=1, ae_title=None) -> Room:

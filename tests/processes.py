@@ -28,16 +28,26 @@ def database_url(port: int | None = None) -> str:
     return f"postgres://{user}@{host}:{port or s.get('PORT') or 5432}/{s['NAME']}"
 
 
+def child_log(name: str):
+    """A file for a child process's output, scanned for patient data after the
+    run (tests/phi_scan.py); DEVNULL when no scan is set up."""
+    folder = os.environ.get("RIS_TEST_CHILD_LOG_DIR")
+    if not folder:
+        return subprocess.DEVNULL
+    return open(Path(folder) / f"{name}-{os.getpid()}-{time.monotonic_ns()}.log", "ab")
+
+
 def start_command(
     args: list[str], port: int, *, env: dict[str, str] | None = None, timeout: float = 30
 ) -> subprocess.Popen:
     full_env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONUNBUFFERED": "1", **(env or {})}
+    out = child_log(args[0])
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), *args],
         env=full_env,
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=out,
+        stderr=subprocess.STDOUT if out is not subprocess.DEVNULL else subprocess.DEVNULL,
     )
     try:
         wait_for_port(port, proc, timeout)

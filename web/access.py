@@ -1,7 +1,7 @@
 """Login (throttled), the capability check every page uses, the client's
 address, and the actor a request stands for."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
@@ -18,8 +18,10 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from ris.actors import request_actor
 from ris.exceptions import LoginLocked
+from ris.models import Patient
 from ris.roles import permission
-from ris.services.login_throttle import login_attempt_record, login_check_allowed
+from ris.services.audit import audit_view_many
+from ris.services.login_throttle import login_check_allowed
 from web.forms import LoginForm
 
 
@@ -47,17 +49,27 @@ def requires(capability: str) -> Callable[[View], View]:
     return decorate
 
 
-def door_page(capability: str, view: View) -> View:
+def door_page(capability: str, view: View, *, search: str = "") -> View:
     """A page another door owns (the HL7 message log, the modality registry),
     routed here: checked like ours, and handed the actor of the request so
-    that what it shows is audited by the services."""
+    that what it shows is audited by the services. A `search` page (a list
+    whose rows name no patient) is recorded here with its query."""
 
     @requires(capability)
     @wraps(view)
     def page(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return view(request, *args, actor=request_actor(request), **kwargs)
+        response = view(request, *args, actor=request_actor(request), **kwargs)
+        if search and request.method == "GET" and response.status_code == 200:
+            audit_page(request, [], search)
+        return response
 
     return page
+
+
+def audit_page(request: HttpRequest, patients: Iterable[Patient | None], what: str) -> None:
+    """A page that lists patients' data: one audit event naming the patients
+    shown; the request (and so the query) is its detail's end."""
+    audit_view_many(actor=request_actor(request), patients=patients, object_type=what, detail=f"{what} page")
 
 
 def to_login(request: HttpRequest) -> HttpResponse:
@@ -71,7 +83,9 @@ def to_login(request: HttpRequest) -> HttpResponse:
 
 
 class LoginThrottle(AuthenticationForm):
-    """Login form base: refuse while locked, count every failure and success."""
+    """Login form base: says so while the name and address are locked. The
+    attempt itself is checked and counted by the one password backend
+    (web/authentication.py), as for every other door."""
 
     def clean(self) -> dict[str, Any]:
         username, address = self.data.get("username", ""), client_address(self.request)
@@ -79,13 +93,7 @@ class LoginThrottle(AuthenticationForm):
             login_check_allowed(username=username, address=address)
         except LoginLocked as refusal:
             raise ValidationError(str(refusal), code="locked") from None
-        try:
-            cleaned = super().clean()
-        except ValidationError:
-            login_attempt_record(username=username, address=address, succeeded=False)
-            raise
-        login_attempt_record(username=username, address=address, succeeded=True)
-        return cleaned
+        return super().clean()
 
 
 class ThrottledLoginForm(LoginThrottle, LoginForm):
@@ -100,3 +108,7 @@ class LoginView(auth_views.LoginView):
     template_name = "web/login.html"
     authentication_form = ThrottledLoginForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        # The hospital's sign-on, offered beside the password form when configured.
+        return {**super().get_context_data(**kwargs), "oidc_enabled": settings.RIS_OIDC_ENABLED}

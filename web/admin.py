@@ -287,3 +287,24 @@ class AuditEventAdmin(ViewOnly, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(models.ApiToken)
+class ApiTokenAdmin(ViewOnly, admin.ModelAdmin):
+    """API tokens: who holds which, until when; revoked here, never made or
+    edited (a key is shown once, on /account/tokens/ or POST /api/token/)."""
+
+    list_display = ("prefix", "user", "name", "created_at", "expires_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("user__username", "prefix", "name")
+    exclude = ("digest",)
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        from ris.services.tokens import token_revoke
+
+        actor = request_actor(request)
+        for token in queryset:
+            token_revoke(actor=actor, token_id=token.pk, visible=queryset, reason=f"revoked by {request.user}")
+        messages.success(request, f"{queryset.count()} token(s) revoked.")

@@ -4,6 +4,7 @@ The pages of the HL7 and DICOM doors (message log, modality registry) are
 their own views; they are routed, and their access checked, here.
 """
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -12,7 +13,7 @@ from django.views.generic import TemplateView
 
 from hl7 import views as hl7_views
 from web import access
-from web.views import audit, board, calendar, home, orders, patients, reporting, resources, turnaround
+from web.views import audit, board, calendar, home, orders, patients, reporting, resources, tokens, turnaround
 from worklist import views as worklist_views
 
 admin.site.login_form = access.ThrottledAdminLoginForm
@@ -54,11 +55,17 @@ urlpatterns = [
     path("patients/<int:pk>/", patients.patient_page, name="patient"),
     path("patients/<int:pk>/edit/", patients.patient_edit_page, name="patient_edit"),
     path("patients/<int:pk>/merge/", patients.patient_merge_page, name="patient_merge"),
-    path("messages/", access.door_page("view_messages", hl7_views.message_log), name="message_log"),
+    path(
+        "messages/",
+        access.door_page("view_messages", hl7_views.message_log, search="message log"),
+        name="message_log",
+    ),
     path("messages/<int:pk>/", access.door_page("view_messages", hl7_views.message_detail), name="message_detail"),
     path("modalities/", access.door_page("view_messages", worklist_views.modalities), name="modalities"),
+    path("account/tokens/", tokens.token_list, name="token_list"),
     path("audit/", audit.audit_log, name="audit_log"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
+    path("audit/export.xml", audit.audit_export_atna, name="audit_export_atna"),
     path("manage/<str:kind>/", resources.resource_list, name="resource_list"),
     path("manage/<str:kind>/new/", resources.resource_edit, name="resource_new"),
     path("manage/<str:kind>/<int:pk>/", resources.resource_edit, name="resource_edit"),
@@ -68,3 +75,5 @@ urlpatterns = [
     path("fhir/", include("fhir.urls")),
     path("reporting/", include(reporting_patterns)),
 ]
+if settings.RIS_OIDC_ENABLED:  # sign-on through the hospital's OpenID Connect provider
+    urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))

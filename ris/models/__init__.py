@@ -1,6 +1,6 @@
 """The RIS domain model. Field comments cite where a value comes from."""
 
-from .access import Capability, LoginAttempt, SavedFilter
+from .access import ApiToken, Capability, LoginAttempt, SavedFilter
 from .audit import AuditEvent
 from .catalogue import Procedure
 from .mpps import PerformedProcedureStep, QuarantinedMpps
@@ -12,6 +12,7 @@ from .scheduling import Appointment, BlockedTime, OpeningHours, Room
 from .stations import Station
 
 __all__ = [
+    "ApiToken",
     "Appointment",
     "AuditEvent",
     "BlockedTime",

@@ -54,3 +54,28 @@ class SavedFilter(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ApiToken(models.Model):
+    """A bearer token for the REST and FHIR APIs (`Authorization: Token <key>`).
+
+    Only a digest of the key is kept: the key itself is shown once, when the
+    token is issued. A token ends at `expires_at`, or earlier when revoked
+    (by its owner, an administrator, or the RIS itself when the owner's
+    password or roles change)."""
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="api_tokens")
+    digest = models.CharField(max_length=64, unique=True)  # SHA-256 of the key, hex
+    prefix = models.CharField(max_length=8)  # the key's first characters, to tell tokens apart
+    name = models.CharField(max_length=80, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=120, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… of {self.user}"

@@ -18,14 +18,20 @@ SYSTEM = Actor(door=AuditEvent.Door.SYSTEM, name="system")
 
 
 def audit_record(
-    *, actor: Actor, action: str, patient: Patient | None = None, obj: Model | None = None, detail: str = ""
+    *,
+    actor: Actor,
+    action: str,
+    patient: Patient | None = None,
+    obj: Model | None = None,
+    detail: str = "",
+    object_type: str = "",
 ) -> AuditEvent:
     """Record one access by `actor`; the detail ends with what carried it."""
     return _insert(
         actor,
         action,
         patient=patient,
-        object_type=(obj._meta.model_name or "") if obj is not None else "",
+        object_type=(obj._meta.model_name or "") if obj is not None else object_type,
         object_id=str(obj.pk) if obj is not None else "",
         detail=detail,
     )

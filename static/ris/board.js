@@ -1,6 +1,8 @@
 // The status board: a refused change (400, 409) still swaps in its answer, so
 // its reason shows in #board-refusal (sent out of band) instead of nothing.
 // htmx keeps the keyboard focus on a control with the same id after each refresh.
+// The 2 s poll waits while someone is choosing or typing in one of the board's
+// controls (here, not as an hx-trigger filter: the Content-Security-Policy allows no eval).
 (function () {
   "use strict";
   document.addEventListener("htmx:beforeSwap", (event) => {
@@ -9,5 +11,9 @@
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
+  });
+  document.addEventListener("htmx:confirm", (event) => {
+    const board = document.getElementById("board");
+    if (event.target === board && board.querySelector(":is(select, input):focus")) event.preventDefault();
   });
 })();

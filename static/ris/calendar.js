@@ -135,3 +135,12 @@
       keepFresh(calendar);
     });
 })();
+
+// The to-book list refreshes every 15 s, but waits while one of its controls
+// has the focus (here, not as an hx-trigger filter: the Content-Security-Policy allows no eval).
+document.addEventListener("htmx:confirm", (event) => {
+  const list = event.target;
+  if (list.id === "to-book" && list.querySelector(":focus") && event.detail.triggeringEvent?.type !== "risBooked") {
+    event.preventDefault();
+  }
+});

@@ -51,3 +51,16 @@ def screenshot(page, name: str) -> None:
     folder = os.environ.get("RIS_SCREENSHOTS")
     if folder:
         page.screenshot(path=str(Path(folder) / name))
+
+
+def wait_until(page, expression: str, timeout: float = 10.0) -> None:
+    """Wait until a JavaScript expression is true in the page. Playwright's
+    wait_for_function evaluates its predicate with eval inside the page, which
+    the RIS's Content-Security-Policy refuses; page.evaluate does not."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(f"() => Boolean({expression})"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not true after {timeout} s: {expression}")
+        page.wait_for_timeout(50)

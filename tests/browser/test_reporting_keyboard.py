@@ -10,6 +10,7 @@ from django.test.testcases import LiveServerThread
 
 from ris.models import Report, ScheduledProcedureStep
 from ris.states import ReportStatus, StepStatus
+from tests.browser.conftest import wait_until
 from tests.factories import placed_order, radiologist
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -71,7 +72,7 @@ def test_j_and_enter_open_an_exam_ctrl_s_saves_and_ctrl_enter_signs_final(proced
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/reporting/procedures/{procedure.pk}/")
     # The findings box has the focus once the page has loaded; a person types after that.
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_findings'")
+    wait_until(page, "document.activeElement && document.activeElement.id === 'id_findings'")
     page.keyboard.type("Lungs clear.")
     page.keyboard.press("Control+s")
     page.wait_for_selector("text=Draft saved.")

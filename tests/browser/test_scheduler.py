@@ -11,7 +11,7 @@ from ris.models import Appointment
 from ris.services.appointments import appointment_book
 from tests import factories as f
 from tests import mpps_scu
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, wait_until
 from tests.factories import TEST_ACTOR
 from tests.peers import findscu
 
@@ -74,7 +74,7 @@ def test_scheduler_finds_an_order_drags_it_onto_a_slot_and_the_modality_sees_it(
     assert page.locator("tr.order-row").all_inner_texts()[0].count("DRAG, DORA") == 1  # as people read it
 
     page.goto(f"/calendar/?day={today}")
-    page.wait_for_function("window.risCalendar !== undefined")
+    wait_until(page, "window.risCalendar !== undefined")
     order = page.locator('.unbooked-step[data-accession="ACC42"]')
     target = slot_point(page, ct1, "10:00")
     box = page.locator("#calendar").bounding_box()
@@ -177,7 +177,7 @@ def test_keyboard_only_booking_from_the_calendar_list(page, ct_rooms, today):
     f.user_with_role("scheduler", "sam")
     log_in(page, "sam", f.PASSWORD)
     page.goto(f"/calendar/?day={today}")
-    page.wait_for_function("window.risCalendar !== undefined")
+    wait_until(page, "window.risCalendar !== undefined")
     page.locator('.unbooked-step[data-accession="ACC5"]').focus()
     page.keyboard.press("Enter")
     page.get_by_label("Room").select_option(str(ct1.pk))

@@ -22,6 +22,7 @@ from ris.services.steps import step_start_outside_modality
 from tests import factories as f
 from tests import mpps_scu
 from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import wait_until as wait_until_true
 from tests.browser.test_scheduler import drag_event, slot_point
 from tests.factories import TEST_ACTOR
 from tests.peers import findscu
@@ -59,7 +60,7 @@ def test_the_schedulers_day(page, dicom):
 
     # Book with the keyboard: the step's page offers the next free slot; choose 10:00 in CT1.
     page.goto(f"/calendar/?day={day}")
-    page.wait_for_function("window.risCalendar !== undefined")
+    wait_until_true(page, "window.risCalendar !== undefined")
     assert "Next free: CT" in page.locator('.unbooked-step[data-accession="ACC101"]').inner_text()
     page.locator('.unbooked-step[data-accession="ACC101"]').focus()
     page.keyboard.press("Enter")
@@ -132,7 +133,7 @@ def test_the_technologists_day(page, dicom):
     # The keyboard focus survives the board's refreshes.
     page.evaluate(COUNT_SWAPS)
     page.locator(f"#ready-{theo.pk}").focus()
-    page.wait_for_function("window.risSwaps >= 2")
+    wait_until_true(page, "window.risSwaps >= 2")
     assert page.evaluate("document.activeElement.id") == f"ready-{theo.pk}"
 
     # A change the state machine refuses says why: Theo was started elsewhere meanwhile.

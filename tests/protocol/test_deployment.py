@@ -16,7 +16,7 @@ from ris.models import Destination, OutboundMessage
 from ris.services.outbox import outbox_enqueue
 from tests.ehr import FakeEhr
 from tests.note_worker import register_note_builder
-from tests.processes import ROOT, database_url, free_port, start_command, stop, wait_for_port
+from tests.processes import ROOT, child_log, database_url, free_port, start_command, stop, wait_for_port
 from tests.workers import purge_queue
 
 pytestmark = pytest.mark.slow
@@ -42,8 +42,8 @@ def test_gunicorn_serves_the_app_and_the_http_health_check_passes(transactional_
         [str(BIN / "gunicorn"), "ris.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
         cwd=ROOT,
         env={**__import__("os").environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=child_log("gunicorn"),
+        stderr=subprocess.STDOUT,
     )
     try:
         wait_for_port(port, proc)
@@ -85,8 +85,8 @@ def _celery(*args: str) -> subprocess.Popen:
         [str(BIN / "celery"), "-A", "ris", *args],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=child_log("celery"),
+        stderr=subprocess.STDOUT,
     )
 
 

@@ -96,7 +96,7 @@ def test_failures_older_than_the_window_no_longer_count(client, settings):
     LoginAttempt.objects.update(at=timezone.now() - dt.timedelta(minutes=settings.RIS_LOGIN_LOCKOUT_MINUTES + 1))
     client.post(reverse("login"), {"username": "sam", "password": f.PASSWORD})
     assert "_auth_user_id" in client.session
-    assert LoginAttempt.objects.count() == 1  # the old failures were dropped
+    assert LoginAttempt.objects.count() == 0  # the old failures were dropped, the success cleared the pair
 
 
 def test_admin_login_counts_toward_the_same_lockout(client, settings):
@@ -106,3 +106,13 @@ def test_admin_login_counts_toward_the_same_lockout(client, settings):
         client.post("/admin/login/", {"username": "ada", "password": "nope"})
     response = client.post("/admin/login/", {"username": "ada", "password": f.PASSWORD})
     assert b"Too many failed attempts" in response.content and "_auth_user_id" not in client.session
+
+
+def test_a_short_or_common_password_is_refused_where_one_is_set():
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    for weak in ("short1", "password1234", "12345678901234"):
+        with pytest.raises(ValidationError):
+            validate_password(weak)
+    validate_password(f.PASSWORD)

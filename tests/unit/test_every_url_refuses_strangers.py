@@ -21,6 +21,7 @@ PUBLIC = {
 }
 # Pages any logged-in user may see, role or not: where to go, and how to leave.
 ANY_USER = {"", "no-role/", "api/", "api/json"}  # api/: the list of endpoints, no data
+ANY_USER |= {"api/tokens/", "api/tokens.json", "account/tokens/"}  # one's own API tokens
 
 
 def _all_paths() -> list[str]:

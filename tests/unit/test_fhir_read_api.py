@@ -4,13 +4,12 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from ris.services.reports import report_save_draft, report_sign
 from ris.states import ReportStatus
-from tests.factories import TEST_ACTOR, placed_order, radiologist
+from tests.factories import TEST_ACTOR, api_token, placed_order, radiologist
 
 pytestmark = pytest.mark.django_db
 FHIR_JSON = "application/fhir+json"
@@ -73,8 +72,8 @@ def test_unauthenticated_requests_are_refused_with_401_and_an_operation_outcome(
 
 
 def test_a_token_authenticates(client, reports):
-    token = Token.objects.create(user=radiologist())
-    response = client.get("/fhir/DiagnosticReport", HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = api_token(radiologist())
+    response = client.get("/fhir/DiagnosticReport", HTTP_AUTHORIZATION=f"Token {token}")
     assert response.status_code == 200 and response.json()["total"] == 3  # drafts are not published
 
 

@@ -1,11 +1,10 @@
 """The REST door for dictation systems: same services, HTTP status for refusals."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from ris.models import Destination, OutboundMessage, Report
-from tests.factories import placed_order, radiologist
+from tests.factories import api_token, placed_order, radiologist
 
 pytestmark = pytest.mark.django_db
 
@@ -13,8 +12,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def api():
     client = APIClient()
-    token = Token.objects.create(user=radiologist())
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = api_token(radiologist())
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
 
 

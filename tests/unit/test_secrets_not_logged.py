@@ -3,7 +3,6 @@
 import logging
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from tests import factories as f
 
@@ -31,8 +30,8 @@ def test_a_failed_and_a_good_login_log_no_password(client, db, everything_logged
 
 
 def test_requests_with_a_token_log_no_token(client, db, everything_logged):
-    token = Token.objects.create(user=f.user_with_role("integration engineer", "ivan"))
-    client.get("/api/messages/", HTTP_AUTHORIZATION=f"Token {token.key}")
-    client.get("/api/patients/", HTTP_AUTHORIZATION=f"Token {token.key}")  # refused: wrong role
-    client.get("/fhir/Patient", HTTP_AUTHORIZATION=f"Token {token.key}x")  # refused: bad token
-    assert token.key not in _logged_text(everything_logged)
+    token = f.api_token(f.user_with_role("integration engineer", "ivan"))
+    client.get("/api/messages/", HTTP_AUTHORIZATION=f"Token {token}")
+    client.get("/api/patients/", HTTP_AUTHORIZATION=f"Token {token}")  # refused: wrong role
+    client.get("/fhir/Patient", HTTP_AUTHORIZATION=f"Token {token}x")  # refused: bad token
+    assert token not in _logged_text(everything_logged)

@@ -17,7 +17,6 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.authentication import BasicAuthentication, SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,8 +24,10 @@ from rest_framework.response import Response
 from ris.actors import request_actor
 from ris.exceptions import InvalidInput
 from ris.models import AuditEvent, Report, RequestedProcedure
+from ris.roles import permission
 from ris.services import reports as services
 from web.api import serializers as s
+from web.api.audit import AuditedReads
 from web.api.permissions import HasCapability
 
 
@@ -50,16 +51,20 @@ ACCESSION = OpenApiParameter("accession_number", str, description="only the repo
     list=extend_schema(parameters=[ACCESSION]),
     retrieve=extend_schema(responses={200: s.ReportSerializer, **s.error_answers(404)}),
 )
-class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Report]):
-    authentication_classes = [TokenAuthentication, SessionAuthentication, BasicAuthentication]
+class ReportViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Report]):
     permission_classes = [HasCapability]
     read_capability, write_capability = "view_patients", "write_reports"
+    patient_path = "order.patient"
     serializer_class = s.ReportSerializer
     queryset = (
-        Report.objects.select_related("order", "procedure")
+        Report.objects.select_related("order__patient", "procedure")
         .prefetch_related("versions__author", "versions__signer")
         .order_by("-pk")
     )
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        # Unsigned text is for those who write reports; others see signed versions only.
+        return {**super().get_serializer_context(), "drafts": self.request.user.has_perm(permission("write_reports"))}
 
     def get_queryset(self) -> QuerySet[Report]:
         rows = super().get_queryset()
@@ -123,4 +128,5 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return self._answer(self.get_object())
 
     def _answer(self, report: Report, code: int = status.HTTP_200_OK) -> Response:
-        return Response(s.ReportSerializer(self.get_queryset().get(pk=report.pk)).data, status=code)
+        row = self.get_queryset().get(pk=report.pk)
+        return Response(s.ReportSerializer(row, context=self.get_serializer_context()).data, status=code)

@@ -25,7 +25,7 @@ from ris.models import (
     ScheduledProcedureStep,
 )
 from ris.names import PersonName, group_problem
-from ris.states import Priority, StepStatus
+from ris.states import Priority, ReportStatus, StepStatus
 
 LO_MAX = 64  # PS3.5 Table 6.2-1 LO
 
@@ -282,6 +282,13 @@ class ReportSerializer(serializers.ModelSerializer[Report]):
         model = Report
         fields = ["id", "uid", "accession_number", "procedure", "study_instance_uid", "status", "versions"]
 
+    def to_representation(self, instance: Report) -> dict[str, Any]:
+        """An unsigned draft's text only for roles that write reports (context `drafts`)."""
+        data = super().to_representation(instance)
+        if not self.context.get("drafts", False):
+            data["versions"] = [v for v in data["versions"] if v["status"] != ReportStatus.DRAFT]
+        return data
+
 
 class ReportDraftSerializer(serializers.Serializer[Any]):
     """A draft for a procedure, named by its id or by the order's accession number."""
@@ -311,10 +318,6 @@ class ReportCorrectSerializer(serializers.Serializer[Any]):
 
 class ReportAddendumSerializer(serializers.Serializer[Any]):
     text = serializers.CharField()
-
-
-class TokenSerializer(serializers.Serializer[Any]):
-    token = serializers.CharField(help_text="send it as the header Authorization: Token <token>")
 
 
 class RefusalSerializer(serializers.Serializer[Any]):

@@ -7,10 +7,7 @@ from django.db import transaction
 from django.db.models import Model
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -23,13 +20,12 @@ from ris.models import Appointment, AuditEvent, ImagingOrder, Patient, Procedure
 from ris.records import Actor, OrderData, PatientData
 from ris.selectors.scheduling import next_free_slot
 from ris.services.appointments import appointment_book, appointment_move, appointment_resize, appointment_unbook
-from ris.services.audit import order_view, patient_view
 from ris.services.catalogue import order_data_for
 from ris.services.configuration import config_delete, config_write
-from ris.services.login_throttle import login_attempt_record, login_check_allowed
 from ris.services.orders import order_place
 from ris.services.steps import step_cancel, step_no_show, step_set_status, step_start_outside_modality
 from web.api import serializers as s
+from web.api.audit import AuditedReads
 from web.api.permissions import HasCapability
 
 
@@ -43,17 +39,14 @@ class RisViewSet(viewsets.GenericViewSet):
         return request_actor(self.request, AuditEvent.Door.API)
 
 
-class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
+class PatientViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
     queryset = Patient.objects.order_by("pk")
     serializer_class = s.PatientSerializer
     filterset_fields = {"patient_id": ["exact"], "issuer": ["exact"], "name": ["icontains"], "birth_date": ["exact"]}
-
-    def retrieve(self, request, *args, **kwargs):
-        patient = patient_view(actor=self.actor, patient=self.get_object())
-        return Response(self.get_serializer(patient).data)
+    patient_path = ""
 
 
-class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, RisViewSet):
+class OrderViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, RisViewSet):
     queryset = ImagingOrder.objects.select_related("patient").prefetch_related("procedures__steps__appointment")
     queryset = queryset.order_by("pk")
     serializer_class = s.OrderSerializer
@@ -66,9 +59,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         "referring_physician": ["icontains"],
     }
 
-    def retrieve(self, request, *args, **kwargs):
-        order = order_view(actor=self.actor, order=self.get_object())
-        return Response(self.get_serializer(order).data)
+    patient_path = "patient"
 
     @extend_schema(request=s.OrderPlaceSerializer, responses={201: s.OrderSerializer, **s.error_answers(400, 409)})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -99,7 +90,7 @@ def _order_data(data: dict) -> OrderData:
     )
 
 
-class StepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
+class StepViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
     queryset = selectors.steps_with_context().order_by("start", "pk")
     serializer_class = s.StepSerializer
     action_capabilities = {
@@ -108,6 +99,7 @@ class StepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
         "cancel": "book_appointments",
         "no_show": "book_appointments",
     }
+    patient_path = "requested_procedure.order.patient"
     filterset_fields = {
         "status": ["exact"],
         "modality": ["exact"],
@@ -193,10 +185,12 @@ class RoomViewSet(ConfigurationViewSet):
     filterset_fields = {"code": ["exact"], "modality": ["exact"], "is_active": ["exact"]}
 
 
-class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
-    queryset = Appointment.objects.select_related("step__requested_procedure__order", "room").order_by("start")
+class BookingViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
+    queryset = Appointment.objects.select_related("step__requested_procedure__order", "room", "patient")
+    queryset = queryset.order_by("start")
     serializer_class = s.BookingSerializer
     write_capability = "book_appointments"
+    patient_path = "patient"
     filterset_fields = {"room": ["exact"], "patient": ["exact"], "start": ["gte", "lt"]}
 
     @extend_schema(request=s.BookingCreateSerializer, responses={201: s.BookingSerializer, **s.error_answers(400, 409)})
@@ -242,32 +236,14 @@ def _change_booking(appointment: Appointment, data: dict, actor: Actor) -> Appoi
     return appointment
 
 
-class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
-    queryset = InboundMessage.objects.order_by("-received_at")
+class MessageViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
+    queryset = InboundMessage.objects.select_related("order__patient").order_by("-received_at")
     serializer_class = s.MessageSerializer
     read_capability = write_capability = "view_messages"  # read-only: a write is answered 405
+    patient_path = "order.patient"
     filterset_fields = {
         "status": ["exact"],
         "message_type": ["exact"],
         "control_id": ["exact"],
         "sending_application": ["exact"],
     }
-
-
-class ThrottledTokenView(ObtainAuthToken):
-    """POST username and password for a token; failures count toward the login lockout."""
-
-    @extend_schema(
-        auth=[], request=AuthTokenSerializer, responses={200: s.TokenSerializer, **s.error_answers(400, 429)}
-    )
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = request.data if isinstance(request.data, dict) else {}
-        username, address = str(data.get("username", "")), request.META.get("REMOTE_ADDR", "")
-        login_check_allowed(username=username, address=address)
-        try:
-            response = super().post(request, *args, **kwargs)
-        except ValidationError:
-            login_attempt_record(username=username, address=address, succeeded=False)
-            raise
-        login_attempt_record(username=username, address=address, succeeded=True)
-        return response

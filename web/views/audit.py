@@ -1,11 +1,17 @@
 import csv
 
+from django.conf import settings
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
+from infra.atna import audit_messages_xml
 from ris import selectors
+from ris.actors import request_actor
+from ris.models import AuditEvent
+from ris.services.audit import audit_record
 from web.access import requires
+from web.audit_export import audit_entries, source_id
 from web.forms import AuditFilter
 
 CSV_COLUMNS = ["at", "actor", "door", "action", "patient_id", "object_type", "object_id", "detail", "address"]
@@ -24,9 +30,35 @@ def audit_export(request):
     """The same search as the page, as CSV, streamed."""
     form = AuditFilter(request.GET or None)
     events = selectors.audit_search(**(form.cleaned_data if form.is_valid() else {}))
+    _audit_export(request, "CSV")
     response = StreamingHttpResponse(_csv_lines(events.iterator()), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="audit.csv"'
     return response
+
+
+@requires("view_audit")
+def audit_export_atna(request):
+    """The same search as DICOM audit messages (PS3.15 A.5) in one XML file,
+    for an audit record repository that imports files (at most 50,000 events)."""
+    form = AuditFilter(request.GET or None)
+    events = selectors.audit_search(**(form.cleaned_data if form.is_valid() else {}))[:50_000]
+    _audit_export(request, "ATNA XML")
+    body = audit_messages_xml(
+        audit_entries(events.iterator()), source_id=source_id(), site_id=settings.RIS_HL7_FACILITY
+    )
+    response = HttpResponse(body, content_type="application/xml; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="audit.xml"'
+    return response
+
+
+def _audit_export(request, kind: str) -> None:
+    """An export of the trail is itself recorded (it names patients)."""
+    audit_record(
+        actor=request_actor(request),
+        action=AuditEvent.Action.EXPORT,
+        object_type="audit",
+        detail=f"audit {kind} export",
+    )
 
 
 class _Echo:

@@ -21,7 +21,7 @@ from ris.models import Procedure, ScheduledProcedureStep
 from ris.selectors.turnaround import exam_late, overdue_reports
 from ris.services.steps import step_set_status, step_start_outside_modality
 from ris.states import STEP_MACHINE, StepStatus
-from web.access import requires
+from web.access import audit_page, requires
 from web.errors import refusal_for
 from web.forms import StepStatusForm, form_data
 from web.scheduling_forms import ReasonForm
@@ -32,13 +32,24 @@ NOT_BY_HAND = {StepStatus.STARTED, StepStatus.CANCELED}
 
 @requires("view_status_board")
 def board_page(request):
-    return render(request, "web/board.html", board_context(request))
+    context = board_context(request)
+    _audit(request, context)
+    return render(request, "web/board.html", context)
 
 
 @requires("view_status_board")
 def board_rows(request):
-    """The part of the board htmx fetches every few seconds."""
-    return render(request, "web/_board_rows.html", board_context(request))
+    """The part of the board htmx fetches every few seconds. Its periodic
+    refresh is the page already recorded; fetched on its own, it is a read."""
+    context = board_context(request)
+    if not getattr(request, "htmx", False):
+        _audit(request, context)
+    return render(request, "web/_board_rows.html", context)
+
+
+def _audit(request, context: dict) -> None:
+    steps = (step for _room, rows in context["rooms"] for step in rows)
+    audit_page(request, (step.requested_procedure.order.patient for step in steps), "status board")
 
 
 @require_POST

@@ -24,7 +24,7 @@ from ris.exceptions import DomainError, InvalidInput
 from ris.models import Appointment, Room
 from ris.selectors.scheduling import SlotFinder
 from ris.services.appointments import appointment_book, appointment_move, appointment_resize
-from web.access import requires
+from web.access import audit_page, requires
 from web.errors import refusal_for
 
 TO_BOOK_PAGE = 15
@@ -100,7 +100,9 @@ def calendar_events(request: HttpRequest) -> JsonResponse:
         start, end = local_datetime(request.GET.get("start")), local_datetime(request.GET.get("end"))
     except InvalidInput as exc:
         return _refused(exc)
-    events = [event_json(a) for a in selectors.appointments_between(start, end)]
+    appointments = list(selectors.appointments_between(start, end))
+    audit_page(request, (a.patient for a in appointments), "calendar")
+    events = [event_json(a) for a in appointments]
     blocked = [blocked_json(b) for b in selectors.blocked_between(start, end)]
     closed = [
         closed_json(room, begin, finish)

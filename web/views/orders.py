@@ -16,10 +16,11 @@ from ris.exceptions import DomainError, DuplicatePatient, InvalidInput
 from ris.models import Patient, SavedFilter, ScheduledProcedureStep
 from ris.selectors.scheduling import next_free_slot
 from ris.services.appointments import appointment_book, appointment_move, appointment_unbook
+from ris.services.audit import audit_view
 from ris.services.orders import order_place
 from ris.services.steps import step_cancel, step_no_show
 from ris.states import StepStatus
-from web.access import requires
+from web.access import audit_page, requires
 from web.forms import NewPatientForm, OrderForm, OrderQueueFilter, PatientLookupForm, SavedFilterForm, form_data
 from web.scheduling_forms import ReasonForm, StepBookingForm
 
@@ -31,6 +32,7 @@ def order_queue(request):
     form = OrderQueueFilter(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     page = Paginator(selectors.order_queue(**filters), QUEUE_PAGE).get_page(request.GET.get("page"))
+    audit_page(request, (step.requested_procedure.order.patient for step in page), "order queue")
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -153,6 +155,8 @@ def step_book(request, pk: int):
     """One step's scheduling page: book it (the keyboard's way to do what the
     calendar's drag does), a walk-in now, reschedule, unbook, no-show or cancel."""
     step = get_object_or_404(selectors.steps_with_context(), pk=pk)
+    if request.method == "GET":
+        audit_view(actor=request_actor(request), patient=step.requested_procedure.order.patient, obj=step)
     booked = getattr(step, "appointment", None)
     form = StepBookingForm(request.POST or None, initial=_suggested(step, booked), walk_in="now" in request.POST)
     if request.method == "POST" and form.is_valid():

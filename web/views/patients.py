@@ -12,7 +12,7 @@ from ris.exceptions import DomainError
 from ris.models import Patient
 from ris.services.audit import patient_view
 from ris.services.patients import patient_edit, patient_merge_records
-from web.access import requires
+from web.access import audit_page, requires
 from web.forms import PatientEditForm, PatientMergeForm, PatientSearchForm
 
 
@@ -20,6 +20,9 @@ from web.forms import PatientEditForm, PatientMergeForm, PatientSearchForm
 def patient_search(request):
     form = PatientSearchForm(request.GET or None)
     found = selectors.patient_search(**form.cleaned_data) if form.is_valid() and any(form.cleaned_data.values()) else []
+    if form.is_bound:
+        found = list(found)
+        audit_page(request, found, "patient search")
     return render(request, "web/patient_search.html", {"form": form, "patients": found})
 
 

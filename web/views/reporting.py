@@ -23,7 +23,7 @@ from ris.services import reports as services
 from ris.services.audit import audit_view
 from ris.services.outbox import outbox_resend
 from ris.states import ReportStatus
-from web.access import requires
+from web.access import audit_page, requires
 from web.errors import refusal_for
 from web.forms import AddendumForm, ReportTextForm, WorklistFilter, form_data
 
@@ -33,10 +33,9 @@ Action = Callable[[HttpRequest, RequestedProcedure], HttpResponse]
 @requires("write_reports")
 def worklist(request: HttpRequest) -> HttpResponse:
     filters = WorklistFilter(request.GET or None)
-    rows = reading_worklist(**filters.criteria())
-    return render(
-        request, "web/reporting/worklist.html", {"filters": filters, "rows": rows, "signed": recently_signed()}
-    )
+    rows, signed = list(reading_worklist(**filters.criteria())), list(recently_signed())
+    audit_page(request, [row.order.patient for row in rows] + [r.order.patient for r in signed], "reading list")
+    return render(request, "web/reporting/worklist.html", {"filters": filters, "rows": rows, "signed": signed})
 
 
 @requires("write_reports")
