@@ -159,7 +159,7 @@ def _delimiters(msh: str) -> Delimiters:
     if len(chars) not in (4, 5) or len(set(chars[:4] + msh[3])) != 5 or msh[3].isalnum():
         raise HL7Error(
             DATA_TYPE_ERROR,
-            "MSH-2 encoding characters are not valid: four distinct characters, none a letter or digit, after the field separator",
+            "MSH-2 encoding characters are not valid: four distinct characters, none a letter or digit",
             Location("MSH", 1, 2),
             ack_code="AR",
         )
