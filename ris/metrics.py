@@ -34,3 +34,14 @@ class OutboxCollector:
             age.add_metric([row["destination__name"]], (now - row["oldest"]).total_seconds())
         yield depth
         yield age
+        yield self._dead()
+
+    def _dead(self) -> GaugeMetricFamily:
+        """Messages given up, per destination: the integration console's alert."""
+        from ris.models import OutboundMessage
+
+        dead = GaugeMetricFamily("ris_outbox_dead", "Outbound messages given up (dead letters)", labels=["destination"])
+        rows = OutboundMessage.objects.filter(status="DEAD").values("destination__name").annotate(n=Count("id"))
+        for row in rows:
+            dead.add_metric([row["destination__name"]], row["n"])
+        return dead

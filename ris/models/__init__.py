@@ -1,6 +1,6 @@
 """The RIS domain model. Field comments cite where a value comes from."""
 
-from .access import Capability, LoginAttempt, SavedFilter
+from .access import Capability, LoginAttempt, SavedFilter, StaffProfile
 from .audit import AuditEvent
 from .catalogue import Procedure
 from .mpps import PerformedProcedureStep
@@ -30,5 +30,6 @@ __all__ = [
     "Room",
     "SavedFilter",
     "ScheduledProcedureStep",
+    "StaffProfile",
     "Station",
 ]
