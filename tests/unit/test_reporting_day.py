@@ -51,7 +51,7 @@ def reader(client):
 
 
 def test_performed_and_waiting_come_from_the_mpps_not_the_booked_time(reader):
-    procedure, mpps = performed_by_mpps("T100", booked_hours_ago=26, started_minutes_ago=40, ended_minutes_ago=20)
+    _, mpps = performed_by_mpps("T100", booked_hours_ago=26, started_minutes_ago=40, ended_minutes_ago=20)
     [row] = reader.get("/reporting/").context["rows"]
     assert row.performed_at == mpps.end
     page = reader.get("/reporting/").content.decode()
