@@ -99,3 +99,8 @@ def modalities_performed() -> list[str]:
 def report_deliveries(order: ImagingOrder) -> QuerySet[OutboundMessage]:
     """The order's report messages with their delivery state, newest first."""
     return order.outbound_messages.filter(event="report").select_related("destination").order_by("-id")
+
+
+def performed_steps(procedure: RequestedProcedure) -> QuerySet[PerformedProcedureStep]:
+    """What the modality reported for the procedure (MPPS), latest first."""
+    return PerformedProcedureStep.objects.filter(steps__requested_procedure=procedure).distinct().order_by("-start")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import transaction
 
@@ -30,6 +30,8 @@ class DayHours:
     opens: dt.time | None = None  # None with closes None: closed
     closes: dt.time | None = None
     all_day: bool = False
+    # Open from midnight until then, the end of the night before (shown, not set).
+    carried_until: dt.time | None = None
 
     @property
     def is_open(self) -> bool:
@@ -83,8 +85,10 @@ def room_week(room: Room) -> list[DayHours]:
         by_day[row.weekday].append(row)
     week = []
     for weekday in range(7):
-        periods = [p for p in by_day[weekday] if not _is_carried_morning(p, by_day)]
-        week.append(_day_of(weekday, periods[0], by_day) if periods else DayHours(weekday))
+        carried = [p for p in by_day[weekday] if _is_carried_morning(p, by_day)]
+        periods = [p for p in by_day[weekday] if p not in carried]
+        day = _day_of(weekday, periods[0], by_day) if periods else DayHours(weekday)
+        week.append(replace(day, carried_until=carried[0].closes) if carried else day)
     return week
 
 

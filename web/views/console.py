@@ -51,7 +51,12 @@ def console_home(request: HttpRequest) -> HttpResponse:
         "dead": outbound_dead_count(),
         "destinations": destinations_with_counts(),
     }
-    return render(request, "web/console/home.html", context)
+    return _render(request, "web/console/home.html", context)
+
+
+def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """A console page, with the console's tabs."""
+    return render(request, template, {"kinds": KINDS, **context})
 
 
 # -- the inbound log ----------------------------------------------------------
@@ -62,7 +67,7 @@ def inbound_list(request: HttpRequest) -> HttpResponse:
     filters = {k: request.GET.get(k, "") for k in ("status", "message_type", "sender", "text")}
     page = Paginator(inbound_messages(**filters), 50).get_page(request.GET.get("page"))
     context = {"page": page, "filters": filters, "statuses": InboundMessage.Status.choices}
-    return render(request, "web/console/inbound_list.html", context)
+    return _render(request, "web/console/inbound_list.html", context)
 
 
 @requires("view_messages")
@@ -82,7 +87,7 @@ def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "fields": inspect.field_rows(raw),
         "can_reprocess": message.status == InboundMessage.Status.REJECTED,
     }
-    return render(request, "web/console/inbound_detail.html", context)
+    return _render(request, "web/console/inbound_detail.html", context)
 
 
 @require_POST
@@ -126,7 +131,7 @@ def outbound_list(request: HttpRequest) -> HttpResponse:
         "statuses": OutboundMessage.Status.choices,
         "destinations": destinations_with_counts(),
     }
-    return render(request, "web/console/outbound_list.html", context)
+    return _render(request, "web/console/outbound_list.html", context)
 
 
 @requires("view_messages")
@@ -137,7 +142,7 @@ def outbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
         actor=request_actor(request), patient=patient, obj=message, detail=f"{message.event} {message.control_id}"
     )
     context = {"message": message, "payload": _readable(message.payload), "response": _readable(message.response)}
-    return render(request, "web/console/outbound_detail.html", context)
+    return _render(request, "web/console/outbound_detail.html", context)
 
 
 def _readable(text: str) -> str:
@@ -299,8 +304,8 @@ def _rows(kind: str) -> Any:
 def config_list(request: HttpRequest, kind: str) -> HttpResponse:
     spec = _kind(kind)
     table = [(row, [(cell(row, attribute)) for _heading, attribute in spec.columns]) for row in _rows(kind)]
-    context = {"kind": kind, "spec": spec, "table": table, "kinds": KINDS}
-    return render(request, "web/console/config_list.html", context)
+    context = {"kind": kind, "spec": spec, "table": table}
+    return _render(request, "web/console/config_list.html", context)
 
 
 @requires("configure_interfaces")
@@ -312,8 +317,8 @@ def config_edit(request: HttpRequest, kind: str, pk: int | None = None) -> HttpR
         row = config_save(actor=request_actor(request), row=form.save(commit=False), save_related=form.save_m2m)
         messages.success(request, _("Saved %(what)s %(row)s.") % {"what": spec.singular, "row": row})
         return redirect("console:config_list", kind=kind)
-    context = {"form": form, "spec": spec, "kind": kind, "instance": instance, "kinds": KINDS}
-    return render(request, "web/console/config_edit.html", context)
+    context = {"form": form, "spec": spec, "kind": kind, "instance": instance}
+    return _render(request, "web/console/config_edit.html", context)
 
 
 @require_POST

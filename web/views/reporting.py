@@ -24,6 +24,7 @@ from ris.exceptions import DomainError, InvalidInput
 from ris.models import OutboundMessage, Report, ReportVersion, RequestedProcedure
 from ris.selectors.reports import (
     is_overdue,
+    performed_steps,
     reading_worklist,
     recently_signed,
     report_deliveries,
@@ -88,6 +89,7 @@ def _page(request: HttpRequest, procedure: RequestedProcedure, *, status: int = 
         "order": procedure.order,
         "patient": procedure.order.patient,
         "steps": procedure.steps.order_by("start"),
+        "performed": performed_steps(procedure),
         "report": report,
         "shown": shown,
         "versions": report_versions(report).reverse() if report else [],
