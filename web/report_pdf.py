@@ -8,6 +8,7 @@ characters it lacks print as "?".
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from ris.models import ReportVersion
 from ris.names import PersonName
 
 FAMILY = "ReportFont"
+logging.getLogger("fontTools.subset").setLevel(logging.WARNING)  # one line per glyph table otherwise
 
 
 class ReportPDF(FPDF):
@@ -64,7 +66,7 @@ def report_pdf(version: ReportVersion) -> bytes:
         pdf.font(11, bold=True)
         pdf.cell(0, 7, pdf.text_of(heading), new_x="LMARGIN", new_y="NEXT")
         pdf.font(10.5)
-        pdf.multi_cell(0, 5.2, pdf.text_of(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5.2, pdf.text_of(text), align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2)
     _signature(pdf, version)
     return bytes(pdf.output())
@@ -101,7 +103,7 @@ def _facts(pdf: ReportPDF, version: ReportVersion) -> None:
         pdf.font(9.5, bold=True)
         pdf.cell(32, 5.2, pdf.text_of(label))
         pdf.font(9.5)
-        pdf.multi_cell(0, 5.2, pdf.text_of(value or "—"), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5.2, pdf.text_of(value or "—"), align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
 
 
