@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from ris.exceptions import InvalidInput
-from ris.models import AuditEvent, BlockedTime, OpeningHours, Procedure, Room
+from ris.models import AuditEvent, Procedure, Room
 from ris.records import OrderData, PatientData
 from ris.selectors.reports import modalities_performed
 from ris.services.catalogue import order_data_for
@@ -136,20 +136,6 @@ class RoomForm(Styled, forms.ModelForm):
     class Meta:
         model = Room
         fields = ["code", "name", "modality", "station", "capacity", "is_active"]
-
-
-class OpeningHoursForm(Styled, forms.ModelForm):
-    class Meta:
-        model = OpeningHours
-        fields = ["room", "weekday", "opens", "closes"]
-        widgets = {"opens": forms.TimeInput(attrs={"type": "time"}), "closes": forms.TimeInput(attrs={"type": "time"})}
-
-
-class BlockedTimeForm(Styled, forms.ModelForm):
-    class Meta:
-        model = BlockedTime
-        fields = ["room", "start", "end", "reason"]
-        widgets = {"start": DATETIME, "end": DATETIME}
 
 
 class ProcedureForm(Styled, forms.ModelForm):
