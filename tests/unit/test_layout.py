@@ -19,6 +19,8 @@ ONE_LOOK = [
     "base.html",
     "403.html",
     "404.html",
+    "web/login.html",
+    "web/no_role.html",
     "web/reporting/*.html",
     "web/console/*.html",
     "web/administration/*.html",

@@ -31,6 +31,8 @@ TRANSLATED = [
     "base.html",
     "403.html",
     "404.html",
+    "web/login.html",
+    "web/no_role.html",
     "web/reporting/*.html",
     "web/console/*.html",
     "web/administration/*.html",
@@ -183,6 +185,7 @@ def pages(transactional_db):
         "/manage/blocked/",
         "/manage/blocked/new/",
         "/manage/procedures/",
+        "/no-role/",
         "/no-such-page/",
     ]
 
