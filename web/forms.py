@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
 
 from ris.exceptions import InvalidInput
 from ris.models import AuditEvent, Procedure, Room
@@ -144,21 +145,27 @@ class ProcedureForm(Styled, forms.ModelForm):
         fields = ["code", "name", "modality", "default_duration_minutes", "preparation_instructions", "rooms"]
 
 
-AGES = [("", "any age"), ("1", "waiting over 1 h"), ("4", "over 4 h"), ("24", "over 24 h"), ("72", "over 3 days")]
+AGES = [
+    ("", _("any age")),
+    ("1", _("waiting over 1 h")),
+    ("4", _("over 4 h")),
+    ("24", _("over 24 h")),
+    ("72", _("over 3 days")),
+]
 
 
 class WorklistFilter(Styled, forms.Form):
     """The reading worklist's filters, each on an access key."""
 
     modality = forms.ChoiceField(required=False)
-    priority = forms.ChoiceField(required=False, choices=[("", "any priority"), *Priority.choices])
+    priority = forms.ChoiceField(required=False, choices=[("", _("any priority")), *Priority.choices])
     age = forms.ChoiceField(required=False, choices=AGES)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         modality = self.fields["modality"]
         assert isinstance(modality, forms.ChoiceField)
-        modality.choices = [("", "any modality"), *((m, m) for m in modalities_performed())]
+        modality.choices = [("", _("any modality")), *((m, m) for m in modalities_performed())]
         for name, key in (("modality", "m"), ("priority", "y"), ("age", "g")):
             self.fields[name].widget.attrs["accesskey"] = key
 
@@ -178,4 +185,4 @@ class ReportTextForm(Styled, forms.Form):
 
 
 class AddendumForm(Styled, forms.Form):
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Addendum")
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label=_("Addendum"))

@@ -119,6 +119,13 @@ def test_the_radiologist_reads_signs_corrects_reads_the_old_version_and_prints(p
     assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.body().startswith(b"%PDF")
 
+    page.get_by_role("link", name="Reading list").click()
+    page.get_by_label("Language").select_option("de")  # sent on change
+    page.get_by_role("heading", name="Untersuchungen, die auf den Befund warten").wait_for()
+    both_widths(page, "reading-list-de")
+    page.get_by_label("Sprache").select_option("en")
+    page.get_by_role("heading", name="Exams waiting to be read").wait_for()
+
 
 def test_the_integration_engineer_sees_dead_letters_reprocesses_and_resends(page):
     HL7Sender.objects.create(application="EHR")
