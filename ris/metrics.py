@@ -18,7 +18,7 @@ OUTBOUND_SENT = Counter(
 
 
 class OutboxCollector:
-    """Depth and oldest age of each destination's open outbox queue."""
+    """Depth and oldest age of each destination's open outbox queue, and its dead letters."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from ris.models import OutboundMessage
@@ -34,14 +34,14 @@ class OutboxCollector:
             age.add_metric([row["destination__name"]], (now - row["oldest"]).total_seconds())
         yield depth
         yield age
-        yield self._dead()
+        yield self._dead_letters()
 
-    def _dead(self) -> GaugeMetricFamily:
-        """Messages given up, per destination: the integration console's alert."""
-        from ris.models import OutboundMessage
+    def _dead_letters(self) -> GaugeMetricFamily:
+        from ris.selectors.outbox import outbox_dead_letters_by_destination
 
-        dead = GaugeMetricFamily("ris_outbox_dead", "Outbound messages given up (dead letters)", labels=["destination"])
-        rows = OutboundMessage.objects.filter(status="DEAD").values("destination__name").annotate(n=Count("id"))
-        for row in rows:
-            dead.add_metric([row["destination__name"]], row["n"])
+        dead = GaugeMetricFamily(
+            "ris_outbox_dead_letters", "Outbound messages given up on (DEAD) until sent again", labels=["destination"]
+        )
+        for name, count in outbox_dead_letters_by_destination().items():
+            dead.add_metric([name], count)
         return dead

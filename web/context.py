@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from ris.roles import permission
-from ris.selectors.outbound import outbound_dead_count
+from ris.selectors.outbox import outbox_dead_letter_count
 
 # (capability, URL name, label): the menu, in the order a day uses it.
 MENU = [
@@ -38,5 +38,5 @@ def layout(request: HttpRequest) -> dict[str, Any]:
     ]
     context: dict[str, Any] = {"menu": menu}
     if user.has_perm(permission("configure_interfaces")):
-        context["dead_letters"] = outbound_dead_count()
+        context["dead_letters"] = outbox_dead_letter_count()
     return context

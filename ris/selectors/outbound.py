@@ -1,5 +1,5 @@
-"""Reads of the outbox for the integration console: the queue by state, the
-dead letters (messages given up), and the destinations with their counts."""
+"""Reads of the outbox for the integration console: the queue by state and
+the destinations with their counts (the dead letters: ris/selectors/outbox.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,6 @@ from ris.models import Destination, OutboundMessage
 
 DEAD = OutboundMessage.Status.DEAD
 OPEN = (OutboundMessage.Status.PENDING, OutboundMessage.Status.RETRYING)
-
-
-def outbound_dead_count() -> int:
-    """How many outbound messages were given up (the console's alert)."""
-    return OutboundMessage.objects.filter(status=DEAD).count()
 
 
 def outbound_messages(

@@ -77,7 +77,7 @@ def test_dead_letters_raise_a_banner_for_the_engineer_and_a_metric(engineer, cli
     _dead_letters(13)
     page = engineer.get("/console/").content.decode()
     assert "13 outbound messages were given up." in page
-    assert 'ris_outbox_dead{destination="EHR"} 13.0' in client.get("/metrics").content.decode()
+    assert 'ris_outbox_dead_letters{destination="EHR"} 13.0' in client.get("/metrics").content.decode()
 
 
 def test_every_dead_letter_is_queued_again_at_once(engineer):

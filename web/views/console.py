@@ -34,7 +34,8 @@ from hl7.selectors import inbound_messages
 from ris.actors import request_actor
 from ris.exceptions import StillInUse
 from ris.models import AuditEvent, OutboundMessage
-from ris.selectors.outbound import destinations_with_counts, outbound_dead_count, outbound_messages
+from ris.selectors.outbound import destinations_with_counts, outbound_messages
+from ris.selectors.outbox import outbox_dead_letter_count
 from ris.services.audit import audit_record, audit_view
 from ris.services.configuration import config_delete, config_save
 from ris.services.outbox import outbox_resend
@@ -48,7 +49,7 @@ def console_home(request: HttpRequest) -> HttpResponse:
     rejected = InboundMessage.objects.filter(status=InboundMessage.Status.REJECTED).count()
     context = {
         "rejected": rejected,
-        "dead": outbound_dead_count(),
+        "dead": outbox_dead_letter_count(),
         "destinations": destinations_with_counts(),
     }
     return _render(request, "web/console/home.html", context)
