@@ -68,7 +68,7 @@ messages: install
 	$(VENV)/bin/pybabel compile -d locale -D django
 
 screenshots: install  # refresh the README's screenshots (needs /usr/bin/chromium)
-	RIS_SCREENSHOTS=docs/images $(PY) -m pytest -q tests/browser/test_screenshots.py tests/browser/test_radiologist_engineer_administrator_days.py
+	RIS_SCREENSHOTS=docs/images $(PY) -m pytest -q tests/browser/test_screenshots.py tests/browser/test_workday_reading_integration_administration.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

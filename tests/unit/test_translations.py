@@ -46,7 +46,7 @@ TRANSLATED = [
 CATALOGUE = ROOT / "locale" / "de" / "LC_MESSAGES" / "django.po"
 # Not words to translate: names of things, the same in every language.
 NOT_WORDS = {"RIS", "PDF"}
-SHOWN_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt", "data-confirm")
+SHOWN_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt", "data-confirm", "data-ask")
 
 
 def translated_templates() -> list[Path]:
