@@ -224,3 +224,13 @@ def test_the_administrator_adds_a_user_with_a_role_and_a_room_with_its_week(page
     from django.contrib.auth.models import User
 
     assert User.objects.get(username="dr.meier").groups.get().name == "radiologist"
+
+
+@pytest.mark.parametrize("path", ["/patients/", "/audit/", "/board/", "/orders/", "/calendar/"])
+def test_at_768_px_the_menu_of_every_role_fits_without_scrolling_sideways(page, path):
+    f.user_with_role("administrator", "everything")  # the longest menu
+    log_in(page, "everything", f.PASSWORD)
+    page.set_viewport_size(NARROW)
+    page.goto(path)
+    page.locator("nav").first.wait_for()
+    fits(page)
