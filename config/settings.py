@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("RIS_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -98,6 +99,15 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.i
     # it: after the database was away, idle pooled connections are dead and
     # would otherwise each answer one message AR before being dropped.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "RIS_DB_PREPARED_STATEMENTS", default=True
+):
+    # Django turns psycopg's prepared statements off (prepare_threshold None).
+    # Its own cursors bind on the client and are never prepared whatever the
+    # threshold; the worklist query is prepared explicitly (infra.db.prepared_rows),
+    # and nothing else reaches the threshold. Turn off behind a pooler that
+    # cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 1_000_000)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -190,6 +200,19 @@ RIS_MWL_CHARACTER_SET = env.str("RIS_MWL_CHARACTER_SET", default="ISO_IR 192")
 # One log row per C-FIND (keys asked, items returned, time taken).
 RIS_MWL_LOG_QUERIES = env.bool("RIS_MWL_LOG_QUERIES", default=True)
 RIS_DICOM_MAX_PDU = env.int("RIS_DICOM_MAX_PDU", default=65536)
+# MPPS: a data set (N-CREATE attribute list, N-SET modification list) larger
+# than this is refused 0x0213; of what is accepted, binary elements and any
+# element larger than RIS_MPPS_MAX_ELEMENT_BYTES are not kept.
+RIS_MPPS_MAX_DATASET_BYTES = env.int("RIS_MPPS_MAX_DATASET_BYTES", default=4 * 1024 * 1024)
+RIS_MPPS_MAX_ELEMENT_BYTES = env.int("RIS_MPPS_MAX_ELEMENT_BYTES", default=64 * 1024)
+# What an AE outside a non-empty modality registry is answered when its MPPS
+# is quarantined: "success" (the modality carries on; nothing is applied) or
+# "refuse" (0x0124 Refused: Not Authorized).
+RIS_MPPS_QUARANTINE_ANSWER = env.str("RIS_MPPS_QUARANTINE_ANSWER", default="success")
+if RIS_MPPS_QUARANTINE_ANSWER not in ("success", "refuse"):
+    raise ImproperlyConfigured(
+        f"RIS_MPPS_QUARANTINE_ANSWER must be success or refuse, not {RIS_MPPS_QUARANTINE_ANSWER!r}"
+    )
 # TLS: set a certificate and key to make a listener speak TLS only; a CA file
 # makes it require client certificates signed by that CA.
 RIS_MLLP_TLS_CERT = env.str("RIS_MLLP_TLS_CERT", default="")

@@ -36,6 +36,10 @@ class UnknownPerformedStep(DomainError):
     """No MPPS instance has this SOP Instance UID."""
 
 
+class PerformedStepNotYours(DomainError):
+    """The MPPS was created by another AE, and the sender may not change it."""
+
+
 class PerformedStepFinal(DomainError):
     """The MPPS is COMPLETED or DISCONTINUED and can no longer change."""
 

@@ -185,6 +185,20 @@ class PerformedStepChange:
 
 
 @dataclass(frozen=True)
+class PerformedStepSender:
+    """The AE that sends an MPPS change, and what it may change besides the
+    instances it created itself: any (`any_instance`), or those performed on
+    the stations it stands for (`stations`)."""
+
+    ae_title: str
+    any_instance: bool = False
+    stations: frozenset[str] = frozenset()
+
+    def may_change(self, *, created_by: str, station_ae_title: str) -> bool:
+        return self.any_instance or self.ae_title == created_by or station_ae_title in self.stations
+
+
+@dataclass(frozen=True)
 class MessageHeader:
     """Who sent a message and what it is (HL7 MSH-3, -4, -10, -9, -12)."""
 

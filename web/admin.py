@@ -2,7 +2,7 @@
 
 Configuration rows (stations, destinations, rooms, blocked time, the
 catalogue) are edited here, each save audited (`AuditedAdmin`). Clinical
-records (patients, orders, procedures, steps, MPPS, reports, bookings,
+records (patients, orders, procedures, steps, MPPS and quarantined MPPS, reports, bookings,
 outbound messages, the audit trail) are shown and never edited here: they
 change only through the services, with their state machines, rules and
 audit, which the admin's actions call (check in, ready, reconcile, send again).
@@ -181,6 +181,18 @@ class PerformedProcedureStepAdmin(ViewOnly, ViewAuditedAdmin):
     @admin.display(description="linked steps")
     def linked_steps(self, pps):
         return ", ".join(str(step) for step in pps.steps.all()) or "none (unscheduled)"
+
+
+@admin.register(models.QuarantinedMpps)
+class QuarantinedMppsAdmin(ViewOnly, ViewAuditedAdmin):
+    """MPPS operations from AEs outside the modality registry, kept aside and
+    never applied; read-only until the reconciliation queue takes them."""
+
+    list_display = ("received_at", "operation", "calling_ae_title", "address", "sop_instance_uid", "answered", "reason")
+    list_filter = ("operation", "calling_ae_title", "answered")
+    search_fields = ("sop_instance_uid", "calling_ae_title", "address")
+    date_hierarchy = "received_at"
+    readonly_fields = [f.name for f in models.QuarantinedMpps._meta.fields]
 
 
 @admin.register(models.Station)

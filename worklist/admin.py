@@ -32,10 +32,11 @@ class ModalityAEAdmin(AuditedAdmin):
         "allowed",
         "character_set",
         "own_worklist_when_unspecified",
+        "may_change_any_mpps",
         "last_query_at",
         "last_query_items",
     )
-    list_filter = ("allowed", "character_set")
+    list_filter = ("allowed", "character_set", "may_change_any_mpps")
     search_fields = ("ae_title", "description", "stations__ae_title")
     filter_horizontal = ("stations",)
 

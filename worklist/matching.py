@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Field, Lookup, Q
 
 
 class InvalidKey(ValueError):
     """A key value that is not valid for its VR (answered with C-FIND failure)."""
+
+
+# The longest wildcard pattern matched: a PN value of three component groups
+# of 64 characters (PS3.5 Table 6.2-1); longer keys are refused before this.
+MAX_PATTERN_LENGTH = 3 * 64 + 2
 
 
 def is_universal(value: str) -> bool:
@@ -28,32 +34,108 @@ def has_wildcards(value: str) -> bool:
     return "*" in value or "?" in value
 
 
+def collapse_stars(value: str) -> str:
+    """`**` matches what `*` matches: runs of `*` become one, so that no
+    pattern carries more wildcards than its literal characters allow."""
+    return re.sub(r"\*{2,}", "*", value)
+
+
 def match_single(field: str, value: str, *, ignore_case: bool = False) -> Q:
     """Single value matching: exact, case-sensitive unless declared (C.2.2.2.1)."""
     return Q(**{f"{field}__iexact" if ignore_case else field: value})
 
 
 def match_wildcard(field: str, value: str, *, ignore_case: bool = False) -> Q:
-    """`*` any run of characters, `?` exactly one (C.2.2.2.4).
-
-    A trailing `*` alone becomes a prefix match, which an index serves."""
-    if value.endswith("*") and not has_wildcards(value.rstrip("*")):
-        return match_prefix(field, value.rstrip("*"), ignore_case=ignore_case)
-    return Q(**{f"{field}__{'iregex' if ignore_case else 'regex'}": wildcard_pattern(value)})
+    """`*` any run of characters, `?` exactly one (C.2.2.2.4), as the
+    database's own pattern operator (LIKE, GLOB): linear in the value, never
+    a regular expression. A trailing `*` alone is a prefix, which an index serves."""
+    value = collapse_stars(value)
+    if len(value) > MAX_PATTERN_LENGTH:
+        raise InvalidKey(f"a wildcard value of {len(value)} characters is longer than {MAX_PATTERN_LENGTH}")
+    if value.endswith("*") and not has_wildcards(value[:-1]):
+        return match_prefix(field, value[:-1], ignore_case=ignore_case)
+    return Q(**{f"{field}__{_wildcard_lookup(ignore_case)}": value})
 
 
 def match_prefix(field: str, prefix: str, *, ignore_case: bool = False) -> Q:
-    """A prefix as LIKE 'prefix%', which a pattern index serves. SQLite's LIKE
-    ignores case, so a case-sensitive prefix also carries an anchored regex."""
+    """A prefix as LIKE 'prefix%' (GLOB 'prefix*' on SQLite, whose LIKE ignores case)."""
     if ignore_case:
         return Q(**{f"{field}__istartswith": prefix})
-    return Q(**{f"{field}__startswith": prefix}) & Q(**{f"{field}__regex": "^" + re.escape(prefix)})
+    return Q(**{f"{field}__{_wildcard_lookup(False)}": prefix + "*"})
 
 
-def wildcard_pattern(value: str, *, tail: str = "") -> str:
-    """An anchored regular expression for a wildcard value; `tail` may follow it."""
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in value)
-    return f"^{body}{tail}$"
+def _wildcard_lookup(ignore_case: bool) -> str:
+    return IWildcard.lookup_name if ignore_case else Wildcard.lookup_name
+
+
+def like_pattern(value: str) -> str:
+    """A DICOM wildcard value as a LIKE pattern with `\\` as its escape."""
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
+
+
+def glob_pattern(value: str) -> str:
+    """A DICOM wildcard value as an SQLite GLOB pattern: `[` opens a class
+    there, so it is written as the class `[[]`; `*` and `?` mean the same."""
+    return value.replace("[", "[[]")
+
+
+class Wildcard(Lookup):
+    """`field__dicom_wildcard="D?E*"`: case-sensitive wildcard matching.
+
+    PostgreSQL: LIKE, whose matcher gives up a `%` once the rest failed
+    (linear, no backtracking). SQLite: GLOB (case-sensitive; its LIKE is
+    not), whose matcher stops the same way."""
+
+    lookup_name = "dicom_wildcard"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        if connection.vendor == "sqlite":
+            return f"{lhs} GLOB %s", (*lhs_params, glob_pattern(self.rhs))
+        lhs = connection.ops.lookup_cast("startswith", self.lhs.output_field.get_internal_type()) % lhs
+        return f"{lhs} LIKE %s ESCAPE '\\'", (*lhs_params, like_pattern(self.rhs))
+
+
+class IWildcard(Wildcard):
+    """`field__dicom_iwildcard="d?e*"`: the same, ignoring case. PostgreSQL:
+    `UPPER(field::text) LIKE UPPER(...)`, the form the name index serves (as
+    Django's own istartswith); SQLite: LIKE, which folds ASCII letters only,
+    as its iexact and istartswith do."""
+
+    lookup_name = "dicom_iwildcard"
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        pattern = like_pattern(self.rhs)
+        if connection.vendor == "sqlite":
+            return f"{lhs} LIKE %s ESCAPE '\\'", (*lhs_params, pattern)
+        lhs = connection.ops.lookup_cast("istartswith", self.lhs.output_field.get_internal_type()) % lhs
+        return f"{lhs} LIKE UPPER(%s) ESCAPE '\\'", (*lhs_params, pattern)
+
+
+class AnyOf(Lookup):
+    """`field__dicom_any=[...]`: one of the values. PostgreSQL: `= ANY(%s)`
+    with one array parameter, so that the SQL text (and its prepared
+    statement) does not change with the number of values; elsewhere IN."""
+
+    lookup_name = "dicom_any"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = [str(value) for value in self.rhs]
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", (*lhs_params, values)
+        if not values:
+            return "1 = 0", ()
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", (*lhs_params, *values)
+
+
+Field.register_lookup(Wildcard)
+Field.register_lookup(IWildcard)
+Field.register_lookup(AnyOf)
 
 
 def match_text(field: str, value: str, *, ignore_case: bool = False) -> Q | None:
@@ -83,16 +165,17 @@ def match_person_name(fields: tuple[str, ...], value: str) -> Q | None:
 def _match_whole_name(field: str, value: str, ignore_case: bool) -> Q | None:
     """A column holding the whole PN value: the key's alphabetic group matches
     its first group, whatever ideographic or phonetic groups follow."""
-    alphabetic = value.split("=")[0]
+    alphabetic = collapse_stars(value.split("=")[0])
     if is_universal(alphabetic):
         return None
-    if alphabetic.endswith("*") and not has_wildcards(alphabetic.rstrip("*")):
+    if alphabetic.endswith("*") and not has_wildcards(alphabetic[:-1]):
         return match_wildcard(field, alphabetic, ignore_case=ignore_case)
     if not has_wildcards(alphabetic):
         exact = match_single(field, alphabetic, ignore_case=ignore_case)
         return exact | match_prefix(field, alphabetic + "=", ignore_case=ignore_case)
-    pattern = wildcard_pattern(alphabetic, tail="(=.*)?")
-    return Q(**{f"{field}__{'iregex' if ignore_case else 'regex'}": pattern})
+    # the alphabetic group alone, or followed by `=` and the other groups
+    alone = match_wildcard(field, alphabetic, ignore_case=ignore_case)
+    return alone | match_wildcard(field, alphabetic + "=*", ignore_case=ignore_case)
 
 
 def match_uid_list(field: str, values: list[str]) -> Q | None:
@@ -100,7 +183,7 @@ def match_uid_list(field: str, values: list[str]) -> Q | None:
     uids = [v for v in values if v]
     if not uids:
         return None
-    return Q(**{f"{field}__in": uids})
+    return Q(**{f"{field}__{AnyOf.lookup_name}": uids})
 
 
 def match_date_and_time(field: str, date_value: str, time_value: str) -> Q | None:
@@ -164,8 +247,12 @@ def _time_range(value: str) -> tuple[dt.time | None, dt.time | None]:
 
 
 def _date(value: str) -> dt.date:
+    """YYYYMMDD, or the ACR-NEMA YYYY.MM.DD PS3.5 6.2 still allows to read."""
+    text = value.strip().replace(".", "")
     try:
-        return dt.datetime.strptime(value.strip().replace(".", ""), "%Y%m%d").date()
+        if not re.fullmatch(r"\d{8}", text):
+            raise ValueError(text)
+        return dt.datetime.strptime(text, "%Y%m%d").date()
     except ValueError:
         raise InvalidKey(f"{value!r} is not a DICOM date (YYYYMMDD)") from None
 

@@ -26,6 +26,12 @@ class ModalityAE(models.Model):
         default=True,
         help_text="Modalities commonly send (0040,0001) empty; answer with the steps of its stations.",
     )
+    may_change_any_mpps = models.BooleanField(
+        "may change MPPS that other AEs created",
+        default=False,
+        help_text="An MPPS is otherwise changed (N-SET) only by the AE that created it, "
+        "or by an AE whose stations include the station it was performed on.",
+    )
     # The worklists it sees; none means the steps scheduled on its own AE title.
     # Modality, station name and room are the stations' own (ris.Station).
     stations = models.ManyToManyField("ris.Station", blank=True, related_name="modality_aes")

@@ -11,7 +11,10 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from django.conf import settings
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import Tag
 
 from ris.records import CLEAR, CodedValue, DoseData, PerformedStepChange, PerformedStepData, ScheduledStepRef
@@ -149,7 +152,7 @@ def decode_create(ds: Dataset, sop_instance_uid: str, sender: str) -> PerformedS
         performed_series=performed_series(ds.PerformedSeriesSequence),
         dose=decode_dose(ds),
         discontinuation_reason=_reason(ds),
-        dataset=ds.to_json_dict(),
+        dataset=stored_json(ds),
         sender=sender,
     )
 
@@ -168,8 +171,39 @@ def decode_change(ds: Dataset) -> PerformedStepChange:
         dose=decode_dose(ds),
         discontinuation_reason=_changed_reason(ds),
         fixed=_fixed(ds),
-        dataset=ds.to_json_dict(),
+        dataset=stored_json(ds),
     )
+
+
+# Values the RIS never reads back and a peer can make as large as it likes
+BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
+
+
+def stored_json(ds: Dataset) -> dict[str, Any]:
+    """The data set as kept and forwarded (DICOM JSON, PS3.18 F.2), bounded:
+    binary elements and elements over RIS_MPPS_MAX_ELEMENT_BYTES are left
+    out, sequences kept item by item. Everything the RIS reads is short text."""
+    return bounded(ds, settings.RIS_MPPS_MAX_ELEMENT_BYTES).to_json_dict()
+
+
+def bounded(ds: Dataset, max_element_bytes: int) -> Dataset:
+    kept = Dataset()
+    for element in ds:
+        if element.VR in BINARY_VRS:
+            continue
+        if element.VR == "SQ":
+            items = [bounded(item, max_element_bytes) for item in element.value or []]
+            kept.add(DataElement(element.tag, "SQ", DicomSequence(items)))
+        elif _value_size(element) <= max_element_bytes:
+            kept.add(element)
+    return kept
+
+
+def _value_size(element: DataElement) -> int:
+    value = element.value
+    if isinstance(value, bytes | str):
+        return len(value)
+    return len(str(value))
 
 
 def _sent(ds: Dataset, keyword: str, decode: Callable[[Dataset, str], T]) -> T | None:

@@ -16,8 +16,11 @@ from django.db.models import Q
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from ris.selectors.worklist import worklist_rows
+from infra.db import prepared_rows
+from ris.selectors.worklist import COLUMNS, worklist_steps
 from ris.states import OrderStatus, StepStatus
+from worklist.keys import IdentifierMismatch as IdentifierMismatch  # raised here too; the SCP maps it
+from worklist.keys import check_identifier
 from worklist.matching import (
     InvalidKey,
     is_universal,
@@ -64,24 +67,22 @@ STEP_DATE_TIME_KEYS = ("ScheduledProcedureStepStartDate", "ScheduledProcedureSte
 CONTROL_KEYS = {"SpecificCharacterSet", "TimezoneOffsetFromUTC"}
 
 
-class IdentifierMismatch(InvalidKey):
-    """An identifier shaped for another information model (answered A900)."""
-
-
 @dataclass
 class WorklistQuery:
     condition: Q
     unsupported_keys: list[str] = field(default_factory=list)
 
     def rows(self) -> Iterator[dict[str, Any]]:
-        return worklist_rows(self.condition)
+        return iter(prepared_rows(worklist_steps(self.condition), COLUMNS))
 
 
 def build_query(identifier: Dataset, *, own_station_ae_titles: list[str] | None = None) -> WorklistQuery:
-    """Raises InvalidKey for a key whose value cannot be matched.
+    """Raises InvalidKey for a key whose value cannot be matched (IdentifierMismatch
+    for an identifier of another shape), before any database work.
 
     `own_station_ae_titles`: the calling AE's stations, applied when the
     query leaves Scheduled Station AE Title universal."""
+    check_identifier(identifier)
     _refuse_other_models(identifier)
     item = _step_item(identifier)
     condition = _conditions(identifier, TOP_LEVEL_KEYS) & _step_conditions(item)
@@ -91,7 +92,7 @@ def build_query(identifier: Dataset, *, own_station_ae_titles: list[str] | None 
         # steps are not), and none of an order the EHR put on hold (ORC-1 HD).
         condition &= Q(status__in=StepStatus.OPEN) & ~Q(requested_procedure__order__status=OrderStatus.ON_HOLD)
     if own_station_ae_titles is not None and is_universal(_text(item, "ScheduledStationAETitle")):
-        condition &= Q(station_ae_title__in=own_station_ae_titles)
+        condition &= Q(station_ae_title__dicom_any=own_station_ae_titles)
     return WorklistQuery(condition, unsupported_keys(identifier, item))
 
 

@@ -11,7 +11,7 @@ from typing import TypedDict
 from django.conf import settings
 
 from ris.models import Station
-from ris.records import Actor
+from ris.records import Actor, PerformedStepSender
 from ris.services.configuration import config_save
 from worklist.models import UTF8, ModalityAE, WorklistQueryLog
 
@@ -62,6 +62,27 @@ def _policy_of(ae_title: str, rows: Sequence[_Row]) -> ModalityPolicy:
     return ModalityPolicy(ae_title, first["pk"], first["allowed"], first["character_set"], own_station_ae_titles=own)
 
 
+@dataclass(frozen=True)
+class MppsPolicy:
+    """What the registry says about the sender of an MPPS operation."""
+
+    sender: PerformedStepSender
+    # Not in a registry that has entries: its MPPS are quarantined, not applied.
+    # An empty registry (a fresh installation) quarantines nothing.
+    quarantined: bool = False
+
+
+def mpps_policy(*, ae_title: str) -> MppsPolicy:
+    """One query for a registered AE (its stations by a LEFT JOIN), one more
+    for an unknown one (is the registry empty?)."""
+    title = ae_title.strip()
+    rows = list(ModalityAE.objects.filter(ae_title=title).values("may_change_any_mpps", "stations__ae_title"))
+    if not rows:
+        return MppsPolicy(PerformedStepSender(title), quarantined=ModalityAE.objects.exists())
+    stations = frozenset(row["stations__ae_title"] for row in rows if row["stations__ae_title"])
+    return MppsPolicy(PerformedStepSender(title, rows[0]["may_change_any_mpps"], stations))
+
+
 def worklist_query_record(
     *, policy: ModalityPolicy, at: dt.datetime, keys: str, items_returned: int, duration_ms: float, status: int
 ) -> None:
@@ -85,6 +106,7 @@ def modality_register(
     character_set: str = UTF8,
     own_worklist_when_unspecified: bool = True,
     station_ae_titles: tuple[str, ...] = (),
+    may_change_any_mpps: bool = False,
 ) -> ModalityAE:
     """Add a modality to the registry (the admin does the same by hand)."""
     modality_ae = ModalityAE(
@@ -92,6 +114,7 @@ def modality_register(
         allowed=allowed,
         character_set=character_set,
         own_worklist_when_unspecified=own_worklist_when_unspecified,
+        may_change_any_mpps=may_change_any_mpps,
     )
 
     def set_stations() -> None:

@@ -3,7 +3,7 @@
 from .access import Capability, LoginAttempt, SavedFilter, StaffProfile
 from .audit import AuditEvent
 from .catalogue import Procedure
-from .mpps import PerformedProcedureStep
+from .mpps import PerformedProcedureStep, QuarantinedMpps
 from .orders import ImagingOrder, RequestedProcedure, ScheduledProcedureStep
 from .outbound import Destination, OutboundMessage
 from .patients import Patient
@@ -24,6 +24,7 @@ __all__ = [
     "Patient",
     "PerformedProcedureStep",
     "Procedure",
+    "QuarantinedMpps",
     "Report",
     "ReportVersion",
     "RequestedProcedure",

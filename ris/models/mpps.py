@@ -57,3 +57,31 @@ class PerformedProcedureStep(models.Model):
         if not self.discontinuation_reason_value:
             return ""
         return f"{self.discontinuation_reason_value} {self.discontinuation_reason_meaning}".strip()
+
+
+class QuarantinedMpps(models.Model):
+    """An MPPS operation received and kept aside, never applied: its sender is
+    not in the modality registry. Waits here for a person to reconcile it."""
+
+    class Operation(models.TextChoices):
+        CREATE = "N-CREATE"
+        SET = "N-SET"
+
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    operation = models.CharField(max_length=8, choices=Operation.choices)
+    sop_instance_uid = models.CharField(max_length=64, db_index=True)  # (0000,1000) / (0000,1001)
+    calling_ae_title = models.CharField(max_length=16, db_index=True)
+    address = models.CharField(max_length=64, blank=True, default="")  # the peer's IP address
+    reason = models.CharField(max_length=200)
+    # the attributes received, DICOM JSON (PS3.18 F.2), bounded as the MPPS's own
+    dataset = models.JSONField(default=dict, blank=True)
+    answered = models.CharField(max_length=4)  # the DIMSE status the sender got, hex
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = "quarantined MPPS"
+        verbose_name_plural = "quarantined MPPS"
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.sop_instance_uid} from {self.calling_ae_title}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from ris.models import ScheduledProcedureStep
 
@@ -71,10 +71,15 @@ PATIENT_COLUMNS = tuple(
 COLUMNS = STEP_COLUMNS + PROCEDURE_COLUMNS + ORDER_COLUMNS + PATIENT_COLUMNS
 
 
+def worklist_steps(condition: Q) -> QuerySet[ScheduledProcedureStep]:
+    """Matching steps in start order; read their COLUMNS in one round trip
+    (the DICOM door prepares the statement: infra.db.prepared_rows)."""
+    return ScheduledProcedureStep.objects.filter(condition).order_by("start", "pk")
+
+
 def worklist_rows(condition: Q) -> Iterator[dict[str, Any]]:
     """Matching steps in start order, each a dict keyed by COLUMNS.
 
     One round trip: not `.iterator()`, which on PostgreSQL opens a server-side
     cursor (DECLARE, FETCH, CLOSE: three more round trips for tens of rows)."""
-    rows = ScheduledProcedureStep.objects.filter(condition).order_by("start", "pk").values(*COLUMNS)
-    return iter(rows)
+    return iter(worklist_steps(condition).values(*COLUMNS))

@@ -23,6 +23,7 @@ from ris.exceptions import (
     InvalidInput,
     InvalidStatus,
     PerformedStepFinal,
+    PerformedStepNotYours,
     UnknownPerformedStep,
 )
 from ris.models import (
@@ -30,6 +31,7 @@ from ris.models import (
     ImagingOrder,
     Patient,
     PerformedProcedureStep,
+    QuarantinedMpps,
     RequestedProcedure,
     ScheduledProcedureStep,
 )
@@ -42,6 +44,7 @@ from ris.records import (
     PatientData,
     PerformedStepChange,
     PerformedStepData,
+    PerformedStepSender,
     ProcedureData,
     ScheduledStepRef,
     StepData,
@@ -128,9 +131,22 @@ def _ref_condition(ref: ScheduledStepRef, modality: str) -> Q:
 
 
 @transaction.atomic
-def mpps_update(*, sop_instance_uid: str, change: PerformedStepChange, actor: Actor) -> PerformedProcedureStep:
-    """N-SET (PS3.4 F.7.2.2): only while IN PROGRESS; a final status moves the steps."""
+def mpps_update(
+    *,
+    sop_instance_uid: str,
+    change: PerformedStepChange,
+    actor: Actor,
+    sender: PerformedStepSender | None = None,
+) -> PerformedProcedureStep:
+    """N-SET (PS3.4 F.7.2.2): only while IN PROGRESS; a final status moves the steps.
+
+    `sender`: the AE sending the change; it may change only what it created
+    (or what the registry lets it, see PerformedStepSender). None: not checked."""
     pps = _locked(sop_instance_uid)
+    if sender is not None and not sender.may_change(created_by=pps.sender, station_ae_title=pps.station_ae_title):
+        raise PerformedStepNotYours(
+            f"MPPS created by {pps.sender or 'another AE'}; {sender.ae_title} may not change it"
+        )
     if pps.is_final:
         raise PerformedStepFinal(f"MPPS is {pps.status} and can no longer change")
     new_status = change.status or pps.status
@@ -304,3 +320,30 @@ def _order_of(pps: PerformedProcedureStep) -> OrderData:
     return OrderData(
         placer_system="RIS", accession_number=accession, reason="unscheduled exam (MPPS)", procedures=[procedure]
     )
+
+
+@transaction.atomic
+def mpps_quarantine(
+    *, operation: str, sop_instance_uid: str, dataset: dict[str, Any], reason: str, answered: int, actor: Actor
+) -> QuarantinedMpps:
+    """Keep an MPPS operation aside, unapplied, for a person to reconcile;
+    the steps and orders it names are not touched."""
+    row = QuarantinedMpps.objects.create(
+        operation=operation,
+        sop_instance_uid=sop_instance_uid,
+        calling_ae_title=actor.name[:16],
+        address=actor.address[:64],
+        reason=reason[:200],
+        dataset=dataset,
+        answered=f"{answered:04X}",
+    )
+    audit_record(
+        actor=actor, action=AuditEvent.Action.CREATE, obj=row, detail=f"MPPS {operation} quarantined: {reason}"
+    )
+    log.warning("MPPS %s %s from %s quarantined: %s", operation, sop_instance_uid, actor.name, reason)
+    return row
+
+
+def mpps_is_quarantined(*, sop_instance_uid: str) -> bool:
+    """An instance only the quarantine knows (its N-CREATE was kept aside)."""
+    return QuarantinedMpps.objects.filter(sop_instance_uid=sop_instance_uid).exists()

@@ -116,3 +116,25 @@ def test_opening_a_patients_or_a_messages_admin_page_is_in_the_audit_trail(admin
         ("patient", order.patient),
         ("inboundmessage", order.patient),
     ]
+
+
+def test_quarantined_mpps_are_listed_and_shown_but_never_edited(admin_client):
+    from ris.models import QuarantinedMpps
+    from ris.records import Actor
+    from ris.services.mpps import mpps_quarantine
+
+    row = mpps_quarantine(
+        operation="N-CREATE",
+        sop_instance_uid="1.2.3.4",
+        dataset={"00400253": {"vr": "SH", "Value": ["PPS9"]}},
+        reason="calling AE ROGUE is not in the modality registry",
+        answered=0,
+        actor=Actor(door="DICOM", name="ROGUE", address="10.0.0.9"),
+    )
+    listing = admin_client.get("/admin/ris/quarantinedmpps/").content.decode()
+    assert "ROGUE" in listing and "10.0.0.9" in listing
+    assert admin_client.get(f"/admin/ris/quarantinedmpps/{row.pk}/change/").status_code == 200
+    assert admin_client.get("/admin/ris/quarantinedmpps/add/").status_code == 403
+    answer = admin_client.post(f"/admin/ris/quarantinedmpps/{row.pk}/delete/", {"post": "yes"})
+    assert answer.status_code == 403
+    assert QuarantinedMpps.objects.filter(pk=row.pk).exists()

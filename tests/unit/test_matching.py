@@ -5,6 +5,8 @@ import pytest
 
 from worklist.matching import (
     InvalidKey,
+    glob_pattern,
+    like_pattern,
     match_date_and_time,
     match_person_name,
     match_text,
@@ -20,11 +22,27 @@ def test_universal_values_add_no_condition():
 
 
 def test_trailing_star_is_a_prefix_match():
-    assert dict(match_wildcard("f", "DOE*").children) == {"f__startswith": "DOE", "f__regex": "^DOE"}
+    assert dict(match_wildcard("f", "DOE*").children) == {"f__dicom_wildcard": "DOE*"}
+    assert dict(match_wildcard("f", "DOE*", ignore_case=True).children) == {"f__istartswith": "DOE"}
 
 
-def test_question_mark_and_inner_star_become_an_anchored_pattern():
-    assert dict(match_wildcard("f", "D?E*X").children) == {"f__regex": "^D.E.*X$"}
+def test_question_mark_and_inner_star_become_a_database_pattern():
+    assert dict(match_wildcard("f", "D?E*X").children) == {"f__dicom_wildcard": "D?E*X"}
+
+
+def test_runs_of_stars_collapse_to_one():
+    assert dict(match_wildcard("f", "*" * 14 + "#").children) == {"f__dicom_wildcard": "*#"}
+    assert dict(match_wildcard("f", "A**B***").children) == {"f__dicom_wildcard": "A*B*"}
+
+
+def test_a_pattern_longer_than_any_valid_value_is_an_invalid_key():
+    with pytest.raises(InvalidKey):
+        match_wildcard("f", "A?" * 100)
+
+
+def test_like_and_glob_patterns_escape_their_own_wildcards():
+    assert like_pattern("50%_a\\b*?") == "50\\%\\_a\\\\b%_"
+    assert glob_pattern("[x]*?") == "[[]x]*?"
 
 
 def test_date_range_bounds_are_whole_days_in_the_site_zone(settings):
@@ -80,10 +98,11 @@ def test_time_alone_matches_the_time_of_day():
 def test_person_name_groups_match_their_own_columns(settings):
     settings.RIS_MWL_NAME_IGNORE_CASE = False
     q = match_person_name(("alpha", "ideo", "phon"), "=山田*")
-    assert dict(q.children) == {"ideo__startswith": "山田", "ideo__regex": "^山田"}
+    assert dict(q.children) == {"ideo__dicom_wildcard": "山田*"}
 
 
 def test_whole_name_column_matches_its_alphabetic_group_before_other_groups(settings):
     settings.RIS_MWL_NAME_IGNORE_CASE = True
     q = match_person_name(("referring",), "WHO^DOC?OR")
-    assert dict(q.children) == {"referring__iregex": "^WHO\\^DOC.OR(=.*)?$"}
+    assert q.connector == "OR"
+    assert q.children == [("referring__dicom_iwildcard", "WHO^DOC?OR"), ("referring__dicom_iwildcard", "WHO^DOC?OR=*")]
