@@ -33,7 +33,7 @@ def revoke(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ris", "0003_patient_name_search_index"),
+        ("ris", "0004_mpps_quarantine"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
