@@ -9,6 +9,7 @@ across retries.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -69,19 +70,25 @@ def _pv1(order: ImagingOrder) -> str:
 
 
 def _order_group(order: ImagingOrder, procedure: RequestedProcedure, index: int, omi: bool, status: str) -> list[str]:
-    steps = list(procedure.steps.all())
-    segments = [_orc(order, status), _obr(order, procedure, steps[0] if steps else None, index)]
+    steps = sorted(procedure.steps.all(), key=lambda s: s.pk)
+    start = steps[0].start if steps else None  # the booked time, else the one the order asked for
+    segments = [_orc(order, status, None if omi else start)]
+    if omi and start is not None:
+        segments.append(SegmentBuilder("TQ1").put(1, "1").put(7, writer.hl7_time(start)).text())  # TQ1-7 start
+    segments.append(_obr(order, procedure, steps[0] if steps else None, index))
     if omi:
         segments += [_ipc(order, procedure, step) for step in steps]
     return segments
 
 
-def _orc(order: ImagingOrder, status: str) -> str:
-    # ORC-1 SC status changed, ORC-2/3 placer/filler (EI), ORC-5 order status, ORC-9 transaction time
+def _orc(order: ImagingOrder, status: str, start: dt.datetime | None = None) -> str:
+    # ORC-1 SC status changed, ORC-2/3 placer/filler (EI), ORC-5 order status, ORC-9 transaction time;
+    # v2.3.1: ORC-7.4 the scheduled start (TQ; from v2.5 TQ1-7 carries it)
     segment = SegmentBuilder("ORC").put(1, "SC").put(2, _placer(order)).put(3, _filler(order))
-    return (
-        segment.put(5, ORDER_STATUS_CODES.get(OrderStatus(status), "")).put(9, writer.hl7_time(timezone.now())).text()
-    )
+    segment.put(5, ORDER_STATUS_CODES.get(OrderStatus(status), ""))
+    if start is not None:
+        segment.put(7, writer.components("", "", "", writer.hl7_time(start)))
+    return segment.put(9, writer.hl7_time(timezone.now())).text()
 
 
 def _obr(order: ImagingOrder, procedure: RequestedProcedure, step: ScheduledProcedureStep | None, index: int) -> str:

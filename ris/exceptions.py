@@ -104,5 +104,9 @@ class StepNotBookable(BookingRefused):
     pass
 
 
+class BookingInPast(BookingRefused):
+    pass
+
+
 class UnknownSender(DomainError):
     """A sending application not in the configured list."""

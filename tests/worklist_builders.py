@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from ris.models import ScheduledProcedureStep
 from ris.records import OrderData, PatientData, ProcedureData, StepData
 from ris.services.orders import order_place
-from ris.services.steps import step_set_status
+from ris.services.steps import step_set_status, step_start_outside_modality
 from tests.factories import TEST_ACTOR
 
 _numbers = itertools.count(1)
@@ -75,7 +75,10 @@ def schedule(
     )
     row = ScheduledProcedureStep.objects.get(requested_procedure__order=order)
     for move in _path_to(status):
-        row = step_set_status(actor=TEST_ACTOR, step=row, status=move)
+        if move == "STARTED":  # only a modality, or a person with a reason, starts an exam
+            row = step_start_outside_modality(actor=TEST_ACTOR, step=row, reason="test")
+        else:
+            row = step_set_status(actor=TEST_ACTOR, step=row, status=move)
     return row
 
 

@@ -158,20 +158,11 @@ class BlockedTimeForm(Styled, forms.ModelForm):
 
 
 class OpeningHoursForm(Styled, forms.ModelForm):
-    """One opening period (the week grid is the usual way in)."""
+    """One opening period (the week grid is the usual way in); one that
+    closes at or before it opens runs past midnight."""
 
     class Meta:
         model = OpeningHours
         fields = ["room", "weekday", "opens", "closes"]
         widgets = {"opens": TIME, "closes": TIME}
         labels = {"room": _("Room"), "weekday": _("Weekday"), "opens": _("Opens"), "closes": _("Closes")}
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        data = self.cleaned_data
-        opens, closes = data.get("opens"), data.get("closes")
-        if opens is not None and closes is not None and closes <= opens:
-            self.add_error(
-                "closes", _("A period closes after it opens; for overnight or 24 h use the room's week grid.")
-            )
-        return data

@@ -18,6 +18,7 @@ MENU = [
     ("view_patients", "order_queue", _("Orders")),
     ("book_appointments", "calendar", _("Calendar")),
     ("view_status_board", "board", _("Status board")),
+    ("view_status_board", "turnaround", _("Turnaround")),
     ("view_patients", "patient_search", _("Patients")),
     ("enter_orders", "order_entry", _("New order")),
     ("manage_resources", "admin_rooms", _("Rooms & catalogue")),

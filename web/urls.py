@@ -12,7 +12,19 @@ from django.views.generic import TemplateView
 
 from hl7 import views as hl7_views
 from web import access
-from web.views import administration, audit, board, calendar, console, home, orders, patients, reporting, resources
+from web.views import (
+    administration,
+    audit,
+    board,
+    calendar,
+    console,
+    home,
+    orders,
+    patients,
+    reporting,
+    resources,
+    turnaround,
+)
 from worklist import views as worklist_views
 
 admin.site.login_form = access.ThrottledAdminLoginForm
@@ -59,8 +71,12 @@ urlpatterns = [
     path("orders/filters/", orders.saved_filter_save, name="saved_filter_save"),
     path("orders/filters/<int:pk>/delete/", orders.saved_filter_delete, name="saved_filter_delete"),
     path("steps/<int:pk>/book/", orders.step_book, name="step_book"),
+    path("steps/<int:pk>/cancel/", orders.step_lifecycle, {"action": "cancel"}, name="step_cancel"),
+    path("steps/<int:pk>/unbook/", orders.step_lifecycle, {"action": "unbook"}, name="step_unbook"),
+    path("steps/<int:pk>/no-show/", orders.step_lifecycle, {"action": "no-show"}, name="step_no_show"),
     path("calendar/", calendar.calendar_page, name="calendar"),
     path("calendar/resources/", calendar.calendar_resources, name="calendar_resources"),
+    path("calendar/to-book/", calendar.calendar_to_book, name="calendar_to_book"),
     path("calendar/events/", calendar.calendar_events, name="calendar_events"),
     path("calendar/book/", calendar.calendar_book, name="calendar_book"),
     path("calendar/appointments/<int:pk>/move/", calendar.calendar_move, name="calendar_move"),
@@ -68,6 +84,8 @@ urlpatterns = [
     path("board/", board.board_page, name="board"),
     path("board/rows/", board.board_rows, name="board_rows"),
     path("board/steps/<int:pk>/status/", board.board_step_status, name="board_step_status"),
+    path("board/steps/<int:pk>/started/", board.board_step_started, name="board_step_started"),
+    path("turnaround/", turnaround.turnaround_page, name="turnaround"),
     path("patients/", patients.patient_search, name="patient_search"),
     path("patients/<int:pk>/", patients.patient_page, name="patient"),
     path("messages/", access.door_page("view_messages", hl7_views.message_log), name="message_log"),

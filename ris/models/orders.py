@@ -62,7 +62,8 @@ class ScheduledProcedureStep(models.Model):
     station_ae_title = models.CharField(max_length=16, blank=True, default="", db_index=True)  # (0040,0001)
     station_name = models.CharField(max_length=16, blank=True, default="")  # (0040,0010)
     location = models.CharField(max_length=16, blank=True, default="")  # (0040,0011)
-    start = models.DateTimeField(db_index=True)  # ORC-7.4 / TQ1-7, (0040,0002)+(0040,0003)
+    start = models.DateTimeField(db_index=True)  # (0040,0002)+(0040,0003): the booked time, else the requested one
+    requested_start = models.DateTimeField(null=True, blank=True)  # ORC-7.4 / TQ1-7: what the order asked for
     expected_duration_minutes = models.PositiveIntegerField(null=True, blank=True)
     performing_physician = models.CharField(max_length=320, blank=True, default="")  # OBR-34, (0040,0006)
     description = models.CharField(max_length=64, blank=True, default="")  # (0040,0007)
@@ -71,6 +72,11 @@ class ScheduledProcedureStep(models.Model):
     protocol_code_scheme = models.CharField(max_length=64, blank=True, default="")
     protocol_code_meaning = models.CharField(max_length=64, blank=True, default="")
     status = models.CharField(max_length=16, choices=StepStatus.choices, default=StepStatus.SCHEDULED)
+    # Why a person stopped or started it by hand (cancelled, no-show, started outside the modality).
+    status_reason = models.CharField(max_length=255, blank=True, default="")
+    # Set when the scheduler must look at it again: an order change its booking
+    # could not follow (the rule it broke); cleared by the next booking.
+    scheduling_note = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         indexes = [

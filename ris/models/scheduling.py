@@ -1,8 +1,13 @@
 """Rooms, their opening hours and blocked time, and the appointments in them."""
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
+
+Interval = tuple[dt.datetime, dt.datetime]
 
 
 class Room(models.Model):
@@ -24,9 +29,39 @@ class Room(models.Model):
     def __str__(self) -> str:
         return f"{self.code} {self.name} ({self.modality})"
 
+    def open_intervals(self, start: dt.datetime, end: dt.datetime) -> list[Interval]:
+        """The room's open time overlapping [start, end), as aware intervals,
+        touching periods joined (so Monday 00:00-00:00 and Tuesday 00:00-00:00
+        are one interval across midnight)."""
+        first = timezone.localtime(start).date() - dt.timedelta(days=1)
+        days = (timezone.localtime(end).date() - first).days + 1
+        periods = list(self.opening_hours.all())
+        intervals = sorted(
+            p.interval_on(day)
+            for day in (first + dt.timedelta(days=n) for n in range(days))
+            for p in periods
+            if p.weekday == day.weekday()
+        )
+        return [i for i in join_intervals(intervals) if i[0] < end and i[1] > start]
+
+
+def join_intervals(intervals: list[Interval]) -> list[Interval]:
+    """Sorted intervals with the overlapping and touching ones joined."""
+    joined: list[Interval] = []
+    for begin, finish in intervals:
+        if joined and begin <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], finish))
+        else:
+            joined.append((begin, finish))
+    return joined
+
 
 class OpeningHours(models.Model):
-    """One period a room is open on a weekday, in the site time zone."""
+    """One period a room is open, starting on a weekday, in the site time zone.
+
+    A period that closes at or before it opens runs past midnight into the
+    next day: 22:00-06:00 is a night shift, 00:00-00:00 is open 24 hours.
+    """
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="opening_hours")
     weekday = models.PositiveSmallIntegerField(
@@ -45,14 +80,21 @@ class OpeningHours(models.Model):
 
     class Meta:
         ordering = ["room", "weekday", "opens"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(opens__lt=models.F("closes")), name="opening_hours_opens_before_closes"
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.room.code} {self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+    @property
+    def overnight(self) -> bool:
+        return self.closes <= self.opens
+
+    def interval_on(self, day: dt.date) -> Interval:
+        """The period on `day` (which must be its weekday) as aware datetimes."""
+        closing_day = day + dt.timedelta(days=1) if self.overnight else day
+        return (
+            timezone.make_aware(dt.datetime.combine(day, self.opens)),
+            timezone.make_aware(dt.datetime.combine(closing_day, self.closes)),
+        )
 
 
 class BlockedTime(models.Model):
@@ -87,6 +129,9 @@ class Appointment(models.Model):
     start = models.DateTimeField()
     end = models.DateTimeField()
     booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    booked_at = models.DateTimeField(default=timezone.now)  # first booked: the turnaround's "booked" time
+    # The patient did not come: the step was cancelled as a no-show (the row stays as history).
+    no_show = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -6,6 +6,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ris.models import Appointment, AuditEvent, BlockedTime, ImagingOrder, Patient, Room, ScheduledProcedureStep
+from ris.selectors.scheduling import by_urgency_then_requested_time
 from ris.states import StepStatus
 
 
@@ -35,7 +36,7 @@ def order_queue(
         rows = rows.filter(appointment__isnull=(booked == "no"))
     if text:
         rows = rows.filter(_text_match(text))
-    return rows.order_by("start", "pk")
+    return by_urgency_then_requested_time(rows)
 
 
 def _text_match(text: str) -> Q:
@@ -55,12 +56,16 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 
 def unbooked_steps(*, modality: str = "", text: str = "") -> QuerySet[ScheduledProcedureStep]:
+    """The list to book: open steps in no room, most urgent first, then by the time the order asked for."""
     return order_queue(modality=modality, booked="no", text=text).filter(status__in=StepStatus.OPEN)
 
 
 def appointments_between(start: dt.datetime, end: dt.datetime) -> QuerySet[Appointment]:
-    return Appointment.objects.filter(start__lt=end, end__gt=start).select_related(
-        "room", "patient", "step__requested_procedure__order"
+    """The bookings that hold their slot (a cancelled or no-show exam's row is history)."""
+    return (
+        Appointment.objects.filter(start__lt=end, end__gt=start)
+        .exclude(step__status__in=StepStatus.STOPPED)
+        .select_related("room", "patient", "step__requested_procedure__order")
     )
 
 

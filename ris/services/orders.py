@@ -15,6 +15,7 @@ from django.utils import timezone
 from ris.exceptions import DuplicateOrder, IllegalTransition, InvalidInput, UnknownOrder
 from ris.models import AuditEvent, ImagingOrder, Patient, RequestedProcedure, ScheduledProcedureStep, Station
 from ris.records import CLEAR, Actor, OrderData, OrderKey, PatientData, ProcedureData, StationRule, StepData, plain
+from ris.services.appointments import appointment_follow_step
 from ris.services.audit import audit_record
 from ris.services.catalogue_defaults import step_defaults
 from ris.services.patients import patient_upsert
@@ -83,7 +84,7 @@ def order_change(*, key: OrderKey, order: OrderData, actor: Actor) -> ImagingOrd
         if procedure is None:
             _create_procedure(row, plain(data), order.station_rules)
         else:
-            _change_procedure(procedure, data, order.station_rules)
+            _change_procedure(procedure, data, order.station_rules, actor)
     _audit(actor, AuditEvent.Action.CHANGE, row, f"order {row.accession_number} changed")
     return row
 
@@ -231,6 +232,7 @@ def _create_step(
         sps_id=data.sps_id,
         modality=defaults.modality,
         start=data.start or timezone.now(),
+        requested_start=data.start,
         expected_duration_minutes=data.expected_duration_minutes or defaults.duration_minutes,
         performing_physician=data.performing_physician,
         description=(data.description or procedure.description)[:64],
@@ -255,7 +257,9 @@ def _station_fields(data: StepData, station: Station | None) -> dict[str, str]:
     }
 
 
-def _change_procedure(procedure: RequestedProcedure, data: ProcedureData, rules: tuple[StationRule, ...]) -> None:
+def _change_procedure(
+    procedure: RequestedProcedure, data: ProcedureData, rules: tuple[StationRule, ...], actor: Actor
+) -> None:
     _update(procedure, data, _PROCEDURE_FIELDS)
     steps = list(procedure.steps.order_by("pk"))
     for position, step_data in enumerate(data.steps):
@@ -263,21 +267,26 @@ def _change_procedure(procedure: RequestedProcedure, data: ProcedureData, rules:
         if step is None:
             _create_step(procedure, plain(step_data), rules)
         else:
-            _change_step(step, step_data)
+            _change_step(step, step_data, actor)
 
 
-def _change_step(step: ScheduledProcedureStep, data: StepData) -> None:
+def _change_step(step: ScheduledProcedureStep, data: StepData, actor: Actor) -> None:
     if step.status in StepStatus.ENDED:
         return  # a performed or stopped step is history; XO leaves it alone
     if data.modality == CLEAR:
         raise InvalidInput("the modality of a step cannot be erased", field="modality")
     changed = _update(step, data, _STEP_FIELDS, save=False)
-    for name in ("start", "expected_duration_minutes"):
-        if getattr(data, name) is not None:
-            setattr(step, name, getattr(data, name))
-            changed.append(name)
+    # A start the order already asked for is no change: the booking may have moved it since.
+    if data.start is not None and data.start != (step.requested_start or step.start):
+        step.start = step.requested_start = data.start
+        changed += ["start", "requested_start"]
+    if data.expected_duration_minutes is not None and data.expected_duration_minutes != step.expected_duration_minutes:
+        step.expected_duration_minutes = data.expected_duration_minutes
+        changed.append("expected_duration_minutes")
     if changed:
         step.save(update_fields=changed)
+    if {"start", "expected_duration_minutes"} & set(changed):
+        appointment_follow_step(step=step, actor=actor)  # the booking moves with it, or is flagged
 
 
 def _match(rows: list[_Row], position: int, id_field: str, wanted: str) -> _Row | None:

@@ -1,7 +1,9 @@
 """The rules every booking, move and resize must pass, each a named refusal.
 
 A booking is the step's interval [start, end) in a room. Times in reasons are
-shown in the site time zone.
+shown in the site time zone. Opening periods may run past midnight (a night
+shift, a room open 24 hours); a booking fits when one stretch of open time,
+touching periods joined, holds all of it.
 """
 
 import datetime as dt
@@ -10,6 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from ris.exceptions import (
+    BookingInPast,
     PatientDoubleBooked,
     ProcedureNotPossibleInRoom,
     RoomBlocked,
@@ -20,6 +23,9 @@ from ris.exceptions import (
 from ris.models import Appointment, BlockedTime, OpeningHours, Procedure, Room, ScheduledProcedureStep
 from ris.services import catalogue_defaults as catalogue
 from ris.states import StepStatus
+
+# A walk-in booked "now" reaches the server a little later: that much of the past is still now.
+WALK_IN_GRACE = dt.timedelta(minutes=10)
 
 
 def check_booking(
@@ -63,13 +69,18 @@ def catalogue_entry(step: ScheduledProcedureStep) -> Procedure | None:
     return catalogue.catalogue_entry(code_value=procedure.code_value, code_scheme=procedure.code_scheme)
 
 
+def check_not_in_past(start: dt.datetime, now: dt.datetime | None = None) -> None:
+    """A new start may not lie in the past, except a walk-in booked now."""
+    now = now or timezone.now()
+    if start < now - WALK_IN_GRACE:
+        at = timezone.localtime(start)
+        raise BookingInPast(f"{at:%d %b %H:%M} is in the past; book a time from now on.")
+
+
 def check_room_open(room: Room, start: dt.datetime, end: dt.datetime) -> None:
-    local_start, local_end = timezone.localtime(start), timezone.localtime(end)
-    if local_end.date() != local_start.date() and local_end.time() != dt.time(0):
-        raise RoomClosed(f"Room {room.code} is not open overnight.")
-    closes_needed = local_end.time() if local_end.date() == local_start.date() else dt.time(23, 59, 59)
-    periods = room.opening_hours.filter(weekday=local_start.weekday())
-    if not periods.filter(opens__lte=local_start.time(), closes__gte=closes_needed).exists():
+    if not any(begin <= start and end <= finish for begin, finish in room.open_intervals(start, end)):
+        local_start, local_end = timezone.localtime(start), timezone.localtime(end)
+        periods = room.opening_hours.filter(weekday=local_start.weekday())
         raise RoomClosed(_closed_reason(room, local_start, local_end, periods))
 
 
@@ -77,8 +88,9 @@ def _closed_reason(
     room: Room, local_start: dt.datetime, local_end: dt.datetime, periods: QuerySet[OpeningHours]
 ) -> str:
     hours = ", ".join(f"{p.opens:%H:%M}–{p.closes:%H:%M}" for p in periods) or "closed all day"
+    until = f"{local_end:%H:%M}" if local_end.date() == local_start.date() else f"{local_end:%a %d %b %H:%M}"
     return (
-        f"Room {room.code} is not open {local_start:%a %d %b} {local_start:%H:%M}–{local_end:%H:%M} "
+        f"Room {room.code} is not open {local_start:%a %d %b} {local_start:%H:%M}–{until} "
         f"(opening hours that day: {hours})."
     )
 

@@ -1,9 +1,12 @@
 """Scheduled steps and their order, moved only through the state machines.
 
 A step moves by MPPS (ris/services/mpps.py) or from the UI (check-in, ready,
-a status set by hand for modalities without MPPS). The order follows its
-steps; each change of the order's status is queued for the EHR in the same
-transaction (outbox event "order_status").
+a status set by hand for modalities without MPPS). Only the modality starts
+an exam (MPPS IN PROGRESS takes it off the worklist); a person may record
+that it was started outside the modality, with a reason. Cancelling and
+no-shows, each with a reason, take it off the worklist too. The order follows
+its steps; each change of the order's status is queued for the EHR in the
+same transaction (outbox event "order_status").
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ import logging
 
 from django.db import transaction
 
-from ris.exceptions import IllegalTransition
-from ris.models import AuditEvent, ImagingOrder, ScheduledProcedureStep
+from ris.exceptions import IllegalTransition, InvalidInput
+from ris.models import Appointment, AuditEvent, ImagingOrder, ScheduledProcedureStep
 from ris.records import Actor
 from ris.services.audit import audit_record
 from ris.services.outbox import outbox_enqueue
@@ -35,14 +38,63 @@ def step_ready(*, step: ScheduledProcedureStep, actor: Actor) -> ScheduledProced
 
 @transaction.atomic
 def step_set_status(*, step: ScheduledProcedureStep, status: str, actor: Actor) -> ScheduledProcedureStep:
-    """Set a step's status by hand (e.g. a modality without MPPS); the order follows."""
+    """Set a step's status by hand (e.g. a modality without MPPS); the order follows.
+
+    Never STARTED: an exam leaves the modality's worklist when the modality
+    starts it (MPPS), or through `step_start_outside_modality` with a reason."""
+    if status == _S.STARTED:
+        raise IllegalTransition(
+            f"SPS {step.sps_id} is started by its modality (MPPS); "
+            "record an exam started outside the modality with a reason."
+        )
+    return _set(step, status, actor, f"status {status}")
+
+
+def step_start_outside_modality(*, step: ScheduledProcedureStep, reason: str, actor: Actor) -> ScheduledProcedureStep:
+    """The exam was started where no MPPS will tell (a modality without MPPS,
+    a downtime): it leaves the worklist now."""
+    reason = required_reason(reason)
+    return _set(step, _S.STARTED, actor, f"started outside the modality: {reason}", reason)
+
+
+def step_cancel(*, step: ScheduledProcedureStep, reason: str, actor: Actor) -> ScheduledProcedureStep:
+    """Cancel an exam not yet started; it leaves the worklist, its slot is
+    freed, and the order follows (the EHR hears CA when no step is left)."""
+    reason = required_reason(reason)
+    return _set(step, _S.CANCELED, actor, f"cancelled: {reason}", reason)
+
+
+@transaction.atomic
+def step_no_show(*, step: ScheduledProcedureStep, reason: str, actor: Actor) -> ScheduledProcedureStep:
+    """The patient did not come to a booked exam: cancelled as a no-show."""
+    reason = required_reason(reason)
+    if not Appointment.objects.filter(step_id=step.pk).update(no_show=True):
+        raise InvalidInput(f"SPS {step.sps_id} is not booked; a no-show needs a booking", field="step")
+    return _set(step, _S.CANCELED, actor, f"no-show: {reason}", f"no-show: {reason}")
+
+
+@transaction.atomic
+def _set(
+    step: ScheduledProcedureStep, status: str, actor: Actor, detail: str, reason: str = ""
+) -> ScheduledProcedureStep:
     row = ScheduledProcedureStep.objects.select_for_update().get(pk=step.pk)
     step_move(row, status)
+    if reason:
+        row.status_reason = reason[:255]
+        row.save(update_fields=["status_reason"])
     order = order_follow_steps(order_id=row.requested_procedure.order_id)
-    audit_record(
-        actor=actor, action=AuditEvent.Action.CHANGE, patient=order.patient, obj=row, detail=f"status {status}"
-    )
+    audit_record(actor=actor, action=AuditEvent.Action.CHANGE, patient=order.patient, obj=row, detail=detail)
     return row
+
+
+def required_reason(reason: str) -> str:
+    """The reason a person gives for a change; it may not be empty."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("give a reason", field="reason")
+    if len(reason) > 200:
+        raise InvalidInput("the reason may be at most 200 characters", field="reason")
+    return reason
 
 
 def step_move(step: ScheduledProcedureStep, status: str) -> None:

@@ -1,11 +1,17 @@
 // The resource calendar: one column per room. Every change is sent to the
 // server, which checks the scheduling rules; a refusal is shown and the
 // event snaps back. Times are site-local wall times (no zone) both ways.
+// The grid spans the rooms' opening hours (the whole day when one is open
+// past midnight); closed and blocked time come as grey background events.
+// Others' bookings show by refetching every 15 s (not while dragging);
+// clicking a booking opens its page (reschedule, unbook, no-show, cancel).
 (function () {
   "use strict";
   const el = document.getElementById("calendar");
   const refusal = document.getElementById("calendar-refusal");
   const pad = (n) => String(n).padStart(2, "0");
+  const REFRESH_MS = 15000;
+  let dragging = false;
   const wallTime = (d) =>
     `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:00`;
 
@@ -41,6 +47,10 @@
     }
   }
 
+  function refreshList() {
+    if (window.htmx) window.htmx.trigger(document.body, "risBooked");
+  }
+
   function onEventDrop(info) {
     const room = info.newResource ? info.newResource.id : undefined;
     const url = el.dataset.moveUrl.replace("ID", info.event.id);
@@ -60,14 +70,21 @@
       headerToolbar: {start: "prev,next today", center: "title", end: "resourceTimeGridDay,resourceTimeGridWeek"},
       resources: resources,
       eventSources: [{url: el.dataset.eventsUrl, method: "GET"}],
-      slotMinTime: "06:00", slotMaxTime: "21:00", slotDuration: "00:15", scrollTime: "07:00",
+      slotMinTime: el.dataset.slotMin || "00:00", slotMaxTime: el.dataset.slotMax || "24:00",
+      slotDuration: "00:15", scrollTime: el.dataset.scrollTime || "07:00",
       allDaySlot: false, editable: true, eventStartEditable: true, eventDurationEditable: true,
       nowIndicator: true, height: "75vh",
       slotLabelFormat: {hour: "2-digit", minute: "2-digit", hour12: false},
       eventTimeFormat: {hour: "2-digit", minute: "2-digit", hour12: false},
       eventContent: (info) => ({html: `<span class="ris-event">${info.timeText} ${escapeHtml(info.event.title)}</span>`}),
-      eventDrop: onEventDrop,
-      eventResize: onEventResize,
+      eventDrop: (info) => { dragging = false; onEventDrop(info); },
+      eventResize: (info) => { dragging = false; onEventResize(info); },
+      eventDragStart: () => { dragging = true; },
+      eventResizeStart: () => { dragging = true; },
+      eventClick: (info) => {
+        const url = info.event.extendedProps && info.event.extendedProps.url;
+        if (url) window.location.href = url;
+      },
     });
   }
 
@@ -83,19 +100,29 @@
         await send(el.dataset.bookUrl, {step: step, room: slot.resource.id, start: wallTime(slot.date)});
         if (item) item.remove();
         calendar.refetchEvents();
+        refreshList();
       } catch (error) {
         showRefusal(error.message);  // the order stays in the list: it snaps back
       }
     });
   }
 
+  // Delegated: htmx replaces the list while others book.
   function enableOrderList() {
-    document.querySelectorAll(".unbooked-step").forEach((item) => {
-      item.addEventListener("dragstart", (event) => event.dataTransfer.setData("text/plain", item.dataset.step));
-      item.addEventListener("keydown", (event) => {
-        if (event.key === "Enter") window.location.href = item.dataset.bookUrl;
-      });
+    document.addEventListener("dragstart", (event) => {
+      const item = event.target.closest && event.target.closest(".unbooked-step");
+      if (item) event.dataTransfer.setData("text/plain", item.dataset.step);
     });
+    document.addEventListener("keydown", (event) => {
+      const item = event.target.closest && event.target.closest(".unbooked-step");
+      if (item && event.key === "Enter") window.location.href = item.dataset.bookUrl;
+    });
+  }
+
+  function keepFresh(calendar) {
+    window.setInterval(() => {
+      if (!dragging && document.visibilityState === "visible") calendar.refetchEvents();
+    }, REFRESH_MS);
   }
 
   fetch(el.dataset.resourcesUrl, {credentials: "same-origin"})
@@ -105,5 +132,6 @@
       window.risCalendar = calendar;
       enableDropOfOrders(calendar);
       enableOrderList();
+      keepFresh(calendar);
     });
 })();

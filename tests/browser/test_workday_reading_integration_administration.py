@@ -220,7 +220,7 @@ def test_the_administrator_adds_a_user_with_a_role_and_a_room_with_its_week(page
     both_widths(page, "rooms")
 
     room = Room.objects.get(code="ER1")
-    assert OpeningHours.objects.filter(room=room).count() == 7  # Mon-Thu, Fri evening, Sat morning, Sun
+    assert OpeningHours.objects.filter(room=room).count() == 6  # Mon-Thu, Fri night into Saturday, Sun
     from django.contrib.auth.models import User
 
     assert User.objects.get(username="dr.meier").groups.get().name == "radiologist"

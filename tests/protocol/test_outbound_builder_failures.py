@@ -23,7 +23,7 @@ from ris.models import (
     ScheduledProcedureStep,
 )
 from ris.services.outbox import outbox_deliver, outbox_resend
-from ris.services.steps import step_set_status
+from ris.services.steps import step_start_outside_modality
 from ris.states import ReportStatus
 from tests.conftest import free_port
 from tests.ehr import FakeEhr
@@ -178,7 +178,7 @@ def test_a_retry_after_a_failed_send_and_a_resend_keep_the_payload_and_msh_10(tr
     port = free_port()
     destination = _hl7(port, ["order_status"])
     _, step = _scheduled_order()
-    step_set_status(step=step, status="STARTED", actor=TEST_ACTOR)
+    step_start_outside_modality(step=step, reason="no MPPS", actor=TEST_ACTOR)
     row = OutboundMessage.objects.get()
     assert row.payload == "" and row.control_id == ""  # built by the worker, not with the change
 

@@ -16,7 +16,7 @@ from ris.exceptions import (
 from ris.models import BlockedTime, OpeningHours
 from ris.services.appointments import appointment_book, appointment_move, appointment_resize
 from ris.services.scheduling_rules import most_at_once
-from ris.services.steps import step_set_status
+from ris.services.steps import step_set_status, step_start_outside_modality
 from tests import factories as f
 from tests.factories import TEST_ACTOR
 
@@ -110,7 +110,7 @@ def test_catalogue_rooms_restrict_where_a_procedure_is_done(monday):
 
 def test_started_step_cannot_be_booked(monday):
     step = f.step()
-    step_set_status(actor=TEST_ACTOR, step=step, status="STARTED")
+    step_start_outside_modality(actor=TEST_ACTOR, step=step, reason="no MPPS")
     with pytest.raises(StepNotBookable):
         appointment_book(actor=TEST_ACTOR, step=step, room=f.room(), start=f.local(monday, 9))
 

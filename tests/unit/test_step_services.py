@@ -19,7 +19,13 @@ from ris.records import (
 from ris.services.mpps import mpps_create, mpps_link_to_order, mpps_register_unscheduled_exam, mpps_update
 from ris.services.orders import order_place
 from ris.services.outbox import outbox_build
-from ris.services.steps import status_from_steps, step_check_in, step_ready, step_set_status
+from ris.services.steps import (
+    status_from_steps,
+    step_check_in,
+    step_ready,
+    step_set_status,
+    step_start_outside_modality,
+)
 from tests.factories import TEST_ACTOR
 
 START = dt.datetime(2026, 11, 26, 14, 30, tzinfo=dt.UTC)
@@ -60,7 +66,7 @@ def test_check_in_and_ready_move_the_step_and_leave_the_order_scheduled(order, e
 
 
 def test_a_step_started_by_hand_puts_the_order_in_progress_and_queues_ip(order, ehr_destination):
-    step_set_status(actor=TEST_ACTOR, step=_step(order), status="STARTED")
+    step_start_outside_modality(actor=TEST_ACTOR, step=_step(order), reason="modality without MPPS")
     order.refresh_from_db()
     assert order.status == "IN_PROGRESS"
     message = OutboundMessage.objects.get()

@@ -74,7 +74,10 @@ class StepSerializer(serializers.ModelSerializer):
             "description",
             "status",
             "room",
+            "status_reason",
+            "scheduling_note",
         ]
+        read_only_fields = ["status_reason", "scheduling_note"]
 
 
 class RequestedProcedureSerializer(serializers.ModelSerializer):
@@ -140,6 +143,19 @@ class StepStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=StepStatus.choices)
 
 
+class ReasonSerializer(serializers.Serializer):
+    """Why a person cancels, unbooks, records a no-show or starts an exam outside the modality."""
+
+    reason = serializers.CharField(max_length=200)
+
+
+class SlotSerializer(serializers.Serializer):
+    room = serializers.IntegerField(source="room.pk")
+    room_code = serializers.CharField(source="room.code")
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+
 class ProcedureSerializer(serializers.ModelSerializer):
     class Meta:
         model = Procedure
@@ -157,7 +173,19 @@ class BookingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Appointment
-        fields = ["id", "step", "room", "patient", "start", "end", "duration_minutes", "booked_by", "updated_at"]
+        fields = [
+            "id",
+            "step",
+            "room",
+            "patient",
+            "start",
+            "end",
+            "duration_minutes",
+            "booked_by",
+            "booked_at",
+            "no_show",
+            "updated_at",
+        ]
 
     def get_duration_minutes(self, appointment) -> int:
         return int((appointment.end - appointment.start).total_seconds() // 60)
@@ -176,6 +204,9 @@ class BookingChangeSerializer(serializers.Serializer):
     room = serializers.PrimaryKeyRelatedField(queryset=Room.objects.all(), required=False)
     start = serializers.DateTimeField(required=False)
     duration_minutes = serializers.IntegerField(min_value=1, max_value=1440, required=False)
+    reason = serializers.CharField(
+        max_length=200, required=False, help_text="with a move: a reschedule the EHR hears of"
+    )
 
 
 class MessageSerializer(serializers.ModelSerializer):

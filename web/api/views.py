@@ -21,13 +21,14 @@ from ris.actors import request_actor
 from ris.exceptions import InvalidInput
 from ris.models import Appointment, AuditEvent, ImagingOrder, Patient, Procedure, Room
 from ris.records import Actor, OrderData, PatientData
-from ris.services.appointments import appointment_book, appointment_move, appointment_resize
+from ris.selectors.scheduling import next_free_slot
+from ris.services.appointments import appointment_book, appointment_move, appointment_resize, appointment_unbook
 from ris.services.audit import order_view, patient_view
 from ris.services.catalogue import order_data_for
 from ris.services.configuration import config_delete, config_write
 from ris.services.login_throttle import login_attempt_record, login_check_allowed
 from ris.services.orders import order_place
-from ris.services.steps import step_set_status
+from ris.services.steps import step_cancel, step_no_show, step_set_status, step_start_outside_modality
 from web.api import serializers as s
 from web.api.permissions import HasCapability
 
@@ -101,7 +102,12 @@ def _order_data(data: dict) -> OrderData:
 class StepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
     queryset = selectors.steps_with_context().order_by("start", "pk")
     serializer_class = s.StepSerializer
-    action_capabilities = {"set_status": "change_step_status"}
+    action_capabilities = {
+        "set_status": "change_step_status",
+        "started_outside_modality": "change_step_status",
+        "cancel": "book_appointments",
+        "no_show": "book_appointments",
+    }
     filterset_fields = {
         "status": ["exact"],
         "modality": ["exact"],
@@ -117,6 +123,37 @@ class StepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSet):
         new_status = s.valid(s.StepStatusSerializer, request.data)["status"]
         step = step_set_status(step=self.get_object(), status=new_status, actor=self.actor)
         return Response(s.StepSerializer(selectors.steps_with_context().get(pk=step.pk)).data)
+
+    def _with_reason(self, request: Request, change: Callable[..., Any]) -> Response:
+        step = change(
+            step=self.get_object(), reason=s.valid(s.ReasonSerializer, request.data)["reason"], actor=self.actor
+        )
+        return Response(s.StepSerializer(selectors.steps_with_context().get(pk=step.pk)).data)
+
+    @extend_schema(request=s.ReasonSerializer, responses={200: s.StepSerializer, **s.error_answers(400, 404, 409)})
+    @action(detail=True, methods=["post"], url_path="started-outside-modality")
+    def started_outside_modality(self, request: Request, pk: str | None = None) -> Response:
+        """The exam was started where no MPPS tells (a modality without MPPS): it leaves the worklist."""
+        return self._with_reason(request, step_start_outside_modality)
+
+    @extend_schema(request=s.ReasonSerializer, responses={200: s.StepSerializer, **s.error_answers(400, 404, 409)})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """Cancel an exam not yet started; the order follows and the EHR hears it."""
+        return self._with_reason(request, step_cancel)
+
+    @extend_schema(request=s.ReasonSerializer, responses={200: s.StepSerializer, **s.error_answers(400, 404, 409)})
+    @action(detail=True, methods=["post"], url_path="no-show")
+    def no_show(self, request: Request, pk: str | None = None) -> Response:
+        """The patient did not come to a booked exam: cancelled as a no-show."""
+        return self._with_reason(request, step_no_show)
+
+    @extend_schema(responses={200: s.SlotSerializer, 204: None, **s.error_answers(404)})
+    @action(detail=True, methods=["get"], url_path="next-free-slot")
+    def next_free_slot(self, request: Request, pk: str | None = None) -> Response:
+        """The earliest free slot in a suitable room (204 when none within 14 days)."""
+        slot = next_free_slot(self.get_object())
+        return Response(s.SlotSerializer(slot).data) if slot else Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # Configuration rows over REST: each write is audited with the caller.
@@ -177,6 +214,14 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RisViewSe
         appointment = _change_booking(self.get_object(), data, self.actor)
         return Response(s.BookingSerializer(appointment).data)
 
+    @extend_schema(request=s.ReasonSerializer, responses={204: None, **s.error_answers(400, 404)})
+    @action(detail=True, methods=["post"])
+    def unbook(self, request: Request, pk: str | None = None) -> Response:
+        """Free the slot; the step goes back to the list to book, and the EHR hears it."""
+        reason = s.valid(s.ReasonSerializer, request.data)["reason"]
+        appointment_unbook(appointment=self.get_object(), reason=reason, actor=self.actor)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 @transaction.atomic
 def _change_booking(appointment: Appointment, data: dict, actor: Actor) -> Appointment:
@@ -184,7 +229,11 @@ def _change_booking(appointment: Appointment, data: dict, actor: Actor) -> Appoi
         raise InvalidInput("give start (and room) to move, or duration_minutes to resize")
     if "start" in data or "room" in data:
         appointment = appointment_move(
-            appointment=appointment, start=data.get("start", appointment.start), room=data.get("room"), actor=actor
+            appointment=appointment,
+            start=data.get("start", appointment.start),
+            room=data.get("room"),
+            reason=data.get("reason", ""),
+            actor=actor,
         )
     if "duration_minutes" in data:
         appointment = appointment_resize(

@@ -1,4 +1,11 @@
-"""The technologists' status board: today's exams per room, refreshed by htmx polling."""
+"""The technologists' status board: today's exams per room, refreshed by htmx polling.
+
+Every control keeps a stable id, so htmx puts the keyboard focus back on it
+after each refresh; a refused change answers with its status and reason,
+shown outside the refreshed rows until the next change. A check-in keeps the
+exam on the modality's worklist; only the modality (MPPS) starts it, or a
+person recording, with a reason, that it was started outside the modality.
+"""
 
 from itertools import groupby
 
@@ -10,12 +17,17 @@ from django.views.decorators.http import require_POST
 from ris import selectors
 from ris.actors import request_actor
 from ris.exceptions import DomainError
-from ris.models import ScheduledProcedureStep
-from ris.services.steps import step_set_status
-from ris.states import STEP_MACHINE
+from ris.models import Procedure, ScheduledProcedureStep
+from ris.selectors.turnaround import exam_late, overdue_reports
+from ris.services.steps import step_set_status, step_start_outside_modality
+from ris.states import STEP_MACHINE, StepStatus
 from web.access import requires
 from web.errors import refusal_for
 from web.forms import StepStatusForm, form_data
+from web.scheduling_forms import ReasonForm
+
+# Moves the status list offers; starting is the modality's, cancelling the scheduler's (with a reason).
+NOT_BY_HAND = {StepStatus.STARTED, StepStatus.CANCELED}
 
 
 @requires("view_status_board")
@@ -32,22 +44,59 @@ def board_rows(request):
 @require_POST
 @requires("change_step_status")
 def board_step_status(request: HttpRequest, pk: int) -> HttpResponse:
-    step = get_object_or_404(ScheduledProcedureStep.objects.select_related("requested_procedure__order"), pk=pk)
+    step = _step(pk)
+    return _change(request, lambda actor: step_set_status(step=step, status=_status(request), actor=actor))
+
+
+@require_POST
+@requires("change_step_status")
+def board_step_started(request: HttpRequest, pk: int) -> HttpResponse:
+    """The exam was started where no MPPS will tell: it leaves the worklist, with the reason."""
+    step = _step(pk)
+
+    def start(actor):
+        reason = form_data(ReasonForm(request.POST))["reason"]
+        return step_start_outside_modality(step=step, reason=reason, actor=actor)
+
+    return _change(request, start)
+
+
+def _step(pk: int) -> ScheduledProcedureStep:
+    return get_object_or_404(ScheduledProcedureStep.objects.select_related("requested_procedure__order"), pk=pk)
+
+
+def _status(request: HttpRequest) -> str:
+    return form_data(StepStatusForm(request.POST))["status"]
+
+
+def _change(request: HttpRequest, change) -> HttpResponse:
     try:
-        status = form_data(StepStatusForm(request.POST))["status"]
-        step_set_status(step=step, status=status, actor=request_actor(request))
+        change(request_actor(request))
     except DomainError as exc:
         refusal = refusal_for(exc)
         context = {**board_context(request), "error": refusal.detail}
         return render(request, "web/_board_rows.html", context, status=refusal.status)
-    return render(request, "web/_board_rows.html", board_context(request))
+    return render(request, "web/_board_rows.html", {**board_context(request), "changed": True})
 
 
 def board_context(request) -> dict:
-    day = timezone.localdate()
+    day, now = timezone.localdate(), timezone.now()
     steps = sorted(selectors.board_steps(day), key=lambda s: (not s.location, s.location, s.start))
-    for step in steps:
-        # shown by the template only: the moves the state machine allows from here
-        step.next_statuses = sorted(STEP_MACHINE.transitions.get(step.status, ()))  # type: ignore[attr-defined]
+    preparation = _preparation(steps)
+    unread = set(
+        overdue_reports(now).filter(pk__in={s.requested_procedure_id for s in steps}).values_list("pk", flat=True)
+    )
+    for step in steps:  # shown by the template only
+        step.report_overdue = step.requested_procedure_id in unread  # type: ignore[attr-defined]
+        step.next_statuses = sorted(STEP_MACHINE.transitions.get(step.status, set()) - NOT_BY_HAND)  # type: ignore[attr-defined]
+        step.late = exam_late(step, now)  # type: ignore[attr-defined]
+        step.preparation = preparation.get(step.requested_procedure.code_value, "")  # type: ignore[attr-defined]
     rooms = [(room or "not booked in a room", list(rows)) for room, rows in groupby(steps, key=lambda s: s.location)]
     return {"day": day, "rooms": rooms, "can_change": request.user.has_perm("ris.change_step_status")}
+
+
+def _preparation(steps: list[ScheduledProcedureStep]) -> dict[str, str]:
+    """The catalogue's preparation instructions by procedure code, in one query."""
+    codes = {s.requested_procedure.code_value for s in steps if s.requested_procedure.code_value}
+    rows = Procedure.objects.filter(code__in=codes).exclude(preparation_instructions="")
+    return dict(rows.values_list("code", "preparation_instructions"))

@@ -11,8 +11,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -20,22 +22,62 @@ from ris import selectors
 from ris.actors import request_actor
 from ris.exceptions import DomainError, InvalidInput
 from ris.models import Appointment, Room
+from ris.selectors.scheduling import SlotFinder
 from ris.services.appointments import appointment_book, appointment_move, appointment_resize
 from web.access import requires
 from web.errors import refusal_for
 
+TO_BOOK_PAGE = 15
+
 
 @requires("book_appointments")
 def calendar_page(request):
-    modality = request.GET.get("modality", "")
-    rooms = selectors.active_rooms()
+    rooms = list(selectors.active_rooms().prefetch_related("opening_hours"))
+    slot_min, slot_max = grid_hours(rooms)
+    day = _day(request.GET.get("day", ""))
     context = {
+        **to_book_context(request),
         "rooms": rooms,
-        "unbooked": selectors.unbooked_steps(modality=modality)[:100],
-        "modality": modality,
-        "day": _day(request.GET.get("day", "")),
+        "day": day,
+        "slot_min": slot_min,
+        "slot_max": slot_max,
+        "scroll_time": scroll_time(day, slot_min),
     }
     return render(request, "web/calendar.html", context)
+
+
+@requires("book_appointments")
+def calendar_to_book(request):
+    """The list to book, refreshed by htmx polling while others book."""
+    return render(request, "web/_to_book.html", to_book_context(request))
+
+
+def to_book_context(request) -> dict[str, Any]:
+    """A page of the list to book, each with its next free slot."""
+    modality = request.GET.get("modality", "")
+    page = Paginator(selectors.unbooked_steps(modality=modality), TO_BOOK_PAGE).get_page(request.GET.get("page"))
+    finder = SlotFinder()  # one read of rooms, hours, blocks and bookings for the whole page
+    for step in page:
+        step.suggestion = finder.next_free_slot(step)  # type: ignore[attr-defined]
+    return {"unbooked": page, "modality": modality}
+
+
+def scroll_time(day: str, slot_min: str) -> str:
+    """Where the grid opens: an hour before now on today, else the first opening (07:00 for a 24 h grid)."""
+    if day == timezone.localdate().isoformat():
+        return f"{max(timezone.localtime().hour - 1, int(slot_min[:2])):02d}:00"
+    return "07:00" if slot_min == "00:00" else slot_min
+
+
+def grid_hours(rooms: list[Room]) -> tuple[str, str]:
+    """The calendar's first and last hour: from the earliest opening to the
+    latest closing of the rooms; the whole day when one is open past midnight."""
+    periods = [p for room in rooms for p in room.opening_hours.all()]
+    if not periods or any(p.overnight for p in periods):
+        return "00:00", "24:00"
+    first = min(p.opens for p in periods).hour
+    last = max(p.closes for p in periods)
+    return f"{first:02d}:00", f"{last.hour + (1 if last.minute else 0):02d}:00"
 
 
 def _day(text: str) -> str:
@@ -60,7 +102,36 @@ def calendar_events(request: HttpRequest) -> JsonResponse:
         return _refused(exc)
     events = [event_json(a) for a in selectors.appointments_between(start, end)]
     blocked = [blocked_json(b) for b in selectors.blocked_between(start, end)]
-    return JsonResponse(events + blocked, safe=False)
+    closed = [
+        closed_json(room, begin, finish)
+        for room in selectors.active_rooms().prefetch_related("opening_hours")
+        for begin, finish in closed_intervals(room, start, end)
+    ]
+    return JsonResponse(events + blocked + closed, safe=False)
+
+
+def closed_intervals(room: Room, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The parts of [start, end) the room is not open: the calendar greys them."""
+    closed, cursor = [], start
+    for begin, finish in room.open_intervals(start, end):
+        if begin > cursor:
+            closed.append((cursor, begin))
+        cursor = max(cursor, finish)
+    if cursor < end:
+        closed.append((cursor, end))
+    return closed
+
+
+def closed_json(room: Room, start: dt.datetime, end: dt.datetime) -> dict:
+    return {
+        "id": f"closed-{room.pk}-{start:%Y%m%d%H%M}",
+        "resourceIds": [str(room.pk)],
+        "display": "background",
+        "start": wall_time(start),
+        "end": wall_time(end),
+        "title": "closed",
+        "classNames": ["ris-closed"],
+    }
 
 
 def blocked_json(block) -> dict:
@@ -85,7 +156,11 @@ def event_json(appointment: Appointment) -> dict[str, object]:
         "start": wall_time(appointment.start),
         "end": wall_time(appointment.end),
         "title": f"{patient} · {appointment.step.description} · {order.accession_number}",
-        "extendedProps": {"step": appointment.step_id, "status": appointment.step.status},
+        "extendedProps": {
+            "step": appointment.step_id,
+            "status": appointment.step.status,
+            "url": reverse("step_book", args=[appointment.step_id]),
+        },
         "classNames": [f"ris-status-{appointment.step.status}"],
     }
 

@@ -1,0 +1,21 @@
+"""The scheduler's and technologist's forms: a booking (or reschedule), and a reason."""
+
+from django import forms
+
+from web.forms import BookingForm, Styled
+
+
+class StepBookingForm(BookingForm):
+    """Book a step; for a booked one, a move, which a reason makes a reschedule the EHR hears of."""
+
+    reason = forms.CharField(
+        max_length=200, required=False, label="Reason for the change", help_text="only when rescheduling"
+    )
+
+    def __init__(self, *args, walk_in: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["start"].required = not walk_in  # a walk-in starts now
+
+
+class ReasonForm(Styled, forms.Form):
+    reason = forms.CharField(max_length=200, label="Reason")
