@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint format peers bench migrate clean schema screenshots messages
+.PHONY: install run test test-fast lint format peers bench-peers bench migrate clean schema screenshots messages
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,8 @@ run: migrate
 # The peers the tests talk to that we did not write: dcmtk's findscu and
 # storescu, Debian's chromium. Installed with apt-get when missing and allowed.
 PEERS_MISSING = $(strip $(if $(shell command -v findscu),,dcmtk) $(if $(wildcard /usr/bin/chromium),,chromium))
+# The benchmark's third worklist server: Debian's Orthanc with its ModalityWorklists plugin (optional).
+BENCH_PEERS_MISSING = $(strip $(if $(wildcard /usr/share/orthanc/plugins/libModalityWorklists.so),,orthanc))
 
 peers:
 	@if [ -n "$(PEERS_MISSING)" ]; then \
@@ -51,8 +53,14 @@ format: install
 test-fast: install
 	$(PY) -m pytest -m "not slow"
 
-bench: install peers
-	TCP_NODELAY=1 $(PY) bench/run.py
+bench-peers:
+	@if [ -n "$(BENCH_PEERS_MISSING)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing the benchmark's peers: $(BENCH_PEERS_MISSING)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BENCH_PEERS_MISSING) >/dev/null || true; \
+	fi
+
+bench: install peers bench-peers
+	TCP_NODELAY=1 $(PY) bench/run.py $${BENCH_SIZES:-100 1000 10000 100000}
 	$(PY) bench/hl7_intake.py --messages $${BENCH_MESSAGES:-1000}
 	TCP_NODELAY=1 $(PY) bench/mixed.py
 
@@ -68,7 +76,7 @@ messages: install
 	$(VENV)/bin/pybabel compile -d locale -D django
 
 screenshots: install  # refresh the README's screenshots (needs /usr/bin/chromium)
-	RIS_SCREENSHOTS=docs/images $(PY) -m pytest -q tests/browser/test_screenshots.py tests/browser/test_workday_reading_integration_administration.py
+	RIS_SCREENSHOTS=docs/images $(PY) -m pytest -q tests/browser/test_screenshots.py tests/browser/test_walk_in.py tests/browser/test_workday_reading_integration_administration.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

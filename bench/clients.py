@@ -1,17 +1,18 @@
-"""The two servers under test and the findscu client that times them.
+"""The servers under test (ours, dcmtk's wlmscpfs, Orthanc's worklist
+plugin) and the clients that time them (dcmtk's findscu for whole
+associations, bench/dicom_client.py inside one).
 
 Imported after django.setup() (bench/run.py)."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -72,29 +73,78 @@ def _wait_listening(port: int, process: subprocess.Popen, timeout: float = 30) -
 
 
 @contextlib.contextmanager
-def _server(args: list[str], port: int, env: dict | None = None):
+def _server_process(args: list[str], port: int, env: dict | None = None):
     process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     try:
-        _wait_listening(port, process)
-        yield port
+        _wait_listening(port, process, timeout=120)
+        yield process
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=30)
+
+
+# The benchmark opens hundreds of associations from 127.0.0.1: above the per-address default.
+OUR_ENV = {
+    "RIS_LOG_LEVEL": "WARNING",
+    "RIS_DICOM_MAX_PER_ADDRESS": "5000",
+    "RIS_DICOM_MAX_ASSOCIATIONS": "5000",
+    "RIS_DICOM_IDLE_TIMEOUT": "600",
+}
 
 
 @contextlib.contextmanager
 def our_scp():
     port = free_port()
-    env = dict(os.environ, RIS_LOG_LEVEL="WARNING")
-    with _server([sys.executable, "manage.py", "dicomscp", "--port", str(port)], port, env) as port:
-        yield port
+    env = dict(os.environ, **OUR_ENV)
+    args = [sys.executable, "manage.py", "dicomscp", "--port", str(port)]
+    with _server_process(args, port, env) as process:
+        yield port, process
+
+
+@contextlib.contextmanager
+def orthanc(data_dir: Path, workdir: Path):
+    """Orthanc with its ModalityWorklists plugin reading the same .wl files."""
+    port, http = free_port(), free_port()
+    config = {
+        "Name": "bench",
+        "StorageDirectory": str(workdir / "orthanc-db"),
+        "IndexDirectory": str(workdir / "orthanc-db"),
+        "DicomAet": CALLED_AE,
+        "DicomPort": port,
+        "HttpPort": http,
+        "RemoteAccessAllowed": False,
+        "AuthenticationEnabled": False,
+        "DicomCheckCalledAet": False,
+        "DicomAlwaysAllowFind": True,
+        "DicomAlwaysAllowFindWorklist": True,
+        "UnknownSopClassAccepted": False,
+        "Plugins": [ORTHANC_PLUGIN],
+        "Worklists": {"Enable": True, "Database": str(data_dir)},
+    }
+    path = workdir / "orthanc.json"
+    path.write_text(json.dumps(config))
+    with _server_process([ORTHANC, str(path)], port) as process:
+        yield port, process
+
+
+ORTHANC = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
+ORTHANC_PLUGIN = "/usr/share/orthanc/plugins/libModalityWorklists.so"
+
+
+def orthanc_missing() -> str:
+    """Why Orthanc cannot be measured here, or "" when it can."""
+    if not Path(ORTHANC).exists():
+        return "Orthanc is not installed (apt-get install orthanc)"
+    if not Path(ORTHANC_PLUGIN).exists():
+        return f"Orthanc's worklist plugin is missing ({ORTHANC_PLUGIN})"
+    return ""
 
 
 @contextlib.contextmanager
 def wlmscpfs(data_dir: Path):
     port = free_port()
-    with _server([shutil.which("wlmscpfs"), "-dfp", str(data_dir), str(port)], port) as port:
-        yield port
+    with _server_process([shutil.which("wlmscpfs") or "wlmscpfs", "-dfp", str(data_dir), str(port)], port) as process:
+        yield port, process
 
 
 def findscu(port: int, keys: list[str], repeat: int = 1) -> float:
@@ -126,53 +176,3 @@ def matches(port: int, keys: list[str]) -> int:
         text=True,
     )
     return (proc.stdout + proc.stderr).count("(Pending)")
-
-
-def association_ms(port: int, keys: list[str], runs: int) -> float:
-    return statistics.median(findscu(port, keys) for _ in range(runs)) * 1000
-
-
-def in_association_ms(port: int, keys: list[str], runs: int, repeat: int) -> float:
-    one = association_ms(port, keys, runs)
-    many = statistics.median(findscu(port, keys, repeat=1 + repeat) for _ in range(runs)) * 1000
-    return max(0.0, (many - one) / repeat)
-
-
-def queries_per_second(port: int, keys: list[str], seconds: float, per_run: int) -> float:
-    done, deadline = [], time.monotonic() + seconds
-    started = time.monotonic()
-
-    def loop() -> None:
-        while time.monotonic() < deadline:
-            findscu(port, keys, repeat=per_run)
-            done.append(per_run)
-
-    threads = [threading.Thread(target=loop) for _ in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(done) / (time.monotonic() - started)
-
-
-def compare(ours: int, theirs: int, named_queries: dict[str, list[str]], size: int) -> dict:
-    small = size <= 10000
-    runs, repeat = (21, REPEAT) if small else (5, 2)
-    figures = {}
-    for name, keys in named_queries.items():
-        counts = (matches(ours, keys), matches(theirs, keys))
-        figures[f"{name}: matches"] = (*counts, "")
-        figures[f"{name}: association"] = (association_ms(ours, keys, runs), association_ms(theirs, keys, runs), "ms")
-        figures[f"{name}: in association"] = (
-            in_association_ms(ours, keys, runs, repeat),
-            in_association_ms(theirs, keys, runs, repeat),
-            "ms",
-        )
-    keys = named_queries["station AE + today"]
-    seconds, per_run = (5, 5) if small else (10, 1)
-    figures["8 clients, station AE + today"] = (
-        queries_per_second(ours, keys, seconds, per_run),
-        queries_per_second(theirs, keys, seconds, per_run),
-        "C-FIND/s",
-    )
-    return {"figures": figures}

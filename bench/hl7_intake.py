@@ -1,17 +1,22 @@
-"""Order intake over MLLP: messages per second and ACK latency (p50 / p99).
+"""Order intake over MLLP, the two write paths side by side: messages per
+second and ACK latency (p50 / p99) on one and on four connections.
 
-Runs the real listener (`manage.py mllp`, its own process, as in
-production) against a throwaway test database made from DATABASE_URL
-(PostgreSQL in the figures we quote), sends ORM^O01 new orders on one
-connection and then on four at once, each client waiting for its ACK (AA,
-after the commit) before sending the next.
+Two real listeners (`manage.py mllp`, each its own process, as in
+production) on one throwaway test database made from BENCH_DATABASE_URL or
+DATABASE_URL (PostgreSQL in the figures we quote): one applies the reference
+way (`RIS_HL7_WRITE_PATH=reference`: the services, in the ORM), the other
+the one-statement way (`fast`). Each client sends ORM^O01 new orders (a new
+patient each) and waits for its ACK (AA, after the commit) before the next.
+The runs of the two alternate, so that a busy machine weighs on both alike;
+the tables give the median of the repeats, and the ratio fast / reference.
 
-    DATABASE_URL=postgres://... .venv/bin/python bench/hl7_intake.py [--messages 2000]
+    BENCH_DATABASE_URL=postgres://... .venv/bin/python bench/hl7_intake.py [--messages 1000] [--repeats 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -21,29 +26,50 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+if os.environ.get("BENCH_DATABASE_URL"):
+    os.environ["DATABASE_URL"] = os.environ["BENCH_DATABASE_URL"]
 
 from bench.processes import free_port, start_listener, throwaway_database  # noqa: E402
+
+PATHS = ("reference", "fast")
+CONNECTIONS = (1, 4)
 
 
 def main() -> None:
     options = _arguments()
     with throwaway_database() as database:
-        print(f"database: {database['ENGINE'].rsplit('.', 1)[-1]}; {options.messages} ORM^O01 per run\n")
-        print("| connections | messages/s | p50 ACK ms | p99 ACK ms |")
-        print("|---|---|---|---|")
-        listener = _start_listener(database)
+        print(_conditions(database, options))
+        listeners = {path: _start_listener(database, path) for path in PATHS}
         try:
-            for connections in (1, 4):
-                print(_row(connections, _run(listener.port, connections, options.messages)))
+            results = _measure(listeners, options, _floor_probe(database))
         finally:
-            listener.process.terminate()
-            listener.process.wait(timeout=10)
+            for listener in listeners.values():
+                listener.process.terminate()
+                listener.process.wait(timeout=10)
+    print()
+    print(_table(results))
 
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--messages", type=int, default=2000, help="messages per run (split over the connections)")
+    parser.add_argument("--messages", type=int, default=1000, help="messages per run (split over the connections)")
+    parser.add_argument("--repeats", type=int, default=int(os.environ.get("BENCH_REPEATS", 5)))
     return parser.parse_args()
+
+
+def _conditions(database: dict, options: argparse.Namespace) -> str:
+    engine = database["ENGINE"].rsplit(".", 1)[-1]
+    facts = [f"database: {engine}", f"{options.messages} ORM^O01 per run", f"{options.repeats} repeats, interleaved"]
+    if engine == "postgresql":
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            for setting in ("fsync", "synchronous_commit"):
+                cursor.execute(f"SHOW {setting}")
+                facts.append(f"{setting}={cursor.fetchone()[0]}")
+        connection.close()
+    facts.append(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    return "; ".join(facts)
 
 
 class _Listener:
@@ -51,19 +77,68 @@ class _Listener:
         self.process, self.port = process, port
 
 
-def _start_listener(database: dict) -> _Listener:
-    """`manage.py mllp` on a free port, on the test database."""
+def _start_listener(database: dict, path: str) -> _Listener:
+    """`manage.py mllp` on a free port, on the test database, applying `path`'s way."""
     port = free_port()
-    return _Listener(start_listener("mllp", port, database), port)
+    os.environ["RIS_HL7_WRITE_PATH"] = path
+    try:
+        return _Listener(start_listener("mllp", port, database), port)
+    finally:
+        del os.environ["RIS_HL7_WRITE_PATH"]
 
 
-def _run(port: int, connections: int, total: int) -> tuple[float, list[float]]:
+def _floor_probe(database: dict):
+    """The floor at this moment: one INSERT and its COMMIT, as p50 ms (PostgreSQL only)."""
+    if not database["ENGINE"].endswith("postgresql"):
+        return lambda: float("nan")
+    import psycopg
+
+    from bench.processes import database_url
+
+    probe = psycopg.connect(database_url(database), autocommit=True)
+    probe.execute("CREATE TABLE IF NOT EXISTS bench_floor (id bigserial PRIMARY KEY, v text)")
+
+    def measure() -> float:
+        times = []
+        for _ in range(100):
+            began = time.perf_counter()
+            probe.execute("INSERT INTO bench_floor (v) VALUES ('x')", prepare=True)
+            times.append(time.perf_counter() - began)
+        return statistics.median(times) * 1000
+
+    return measure
+
+
+def _measure(listeners: dict[str, _Listener], options: argparse.Namespace, floor) -> dict:
+    """{(path, connections): [(rate, p50, p99), ...]}, the paths' runs alternating."""
+    results: dict = {"floor": []}
+    _run(listeners["reference"].port, 1, 50, "warm-r")  # each listener's first connections warm up
+    _run(listeners["fast"].port, 1, 50, "warm-f")
+    for repeat in range(options.repeats):
+        results["floor"].append(floor())
+        print(f"run {repeat + 1} floor: one INSERT + COMMIT p50 {results['floor'][-1]:.2f} ms", flush=True)
+        for connections in CONNECTIONS:
+            order = PATHS if repeat % 2 == 0 else PATHS[::-1]
+            for path in order:
+                rate, latencies = _run(listeners[path].port, connections, options.messages, f"{path[0]}{repeat}")
+                cuts = statistics.quantiles(latencies, n=100)
+                results.setdefault((path, connections), []).append((rate, cuts[49] * 1000, cuts[98] * 1000))
+                print(
+                    f"run {repeat + 1} {path:9} {connections} conn: {rate:6.0f} msg/s, p50 {cuts[49] * 1000:.2f} ms,"
+                    f" p99 {cuts[98] * 1000:.2f} ms",
+                    flush=True,
+                )
+    return results
+
+
+def _run(port: int, connections: int, total: int, run: str) -> tuple[float, list[float]]:
     latencies: list[float] = []
     lock = threading.Lock()
     per_client = total // connections
     start = time.perf_counter()
     clients = [
-        threading.Thread(target=_client, args=(port, n, per_client, latencies, lock)) for n in range(connections)
+        threading.Thread(target=_client, args=(port, f"{run}{n}", per_client, latencies, lock))
+        for n in range(connections)
     ]
     for client in clients:
         client.start()
@@ -72,18 +147,20 @@ def _run(port: int, connections: int, total: int) -> tuple[float, list[float]]:
     return len(latencies) / (time.perf_counter() - start), latencies
 
 
-def _client(port: int, number: int, count: int, latencies: list[float], lock: threading.Lock) -> None:
+def _client(port: int, run: str, count: int, latencies: list[float], lock: threading.Lock) -> None:
     from tests.hl7_builders import orm_new_order
     from tests.peers import MllpClient, mllp_frame
 
-    run = f"{time.monotonic_ns() % 10**8}{number}"
+    stamp = f"{time.monotonic_ns() % 10**7}{run}"
+    messages = [
+        mllp_frame(orm_new_order(f"B{stamp}-{n}", patient_id=f"P{stamp}-{n}", placer=f"PL{stamp}-{n}", accession=""))
+        for n in range(count)
+    ]
     mine = []
     with MllpClient(port) as client:
-        for n in range(count):
-            tag = f"{run}{n}"
-            text = orm_new_order(f"B{tag}", patient_id=f"P{tag}", placer=f"PL{tag}", accession=f"A{tag}"[:16])
+        for frame in messages:
             began = time.perf_counter()
-            client.send_raw(mllp_frame(text))
+            client.send_raw(frame)
             ack = client.read_ack()
             mine.append(time.perf_counter() - began)
             assert b"MSA|AA|" in ack, ack
@@ -91,10 +168,30 @@ def _client(port: int, number: int, count: int, latencies: list[float], lock: th
         latencies.extend(mine)
 
 
-def _row(connections: int, result: tuple[float, list[float]]) -> str:
-    rate, latencies = result
-    cuts = statistics.quantiles(latencies, n=100)
-    return f"| {connections} | {rate:.0f} | {cuts[49] * 1000:.1f} | {cuts[98] * 1000:.1f} |"
+def _table(results: dict) -> str:
+    lines = [
+        "medians over the repeats (fast / reference in brackets);"
+        f" one INSERT + COMMIT meanwhile: p50 {statistics.median(results['floor']):.2f} ms",
+        "",
+        "| connections | path | messages/s | p50 ACK ms | p99 ACK ms |",
+        "|---:|---|---:|---:|---:|",
+    ]
+    for connections in CONNECTIONS:
+        medians = {
+            path: [statistics.median(run[i] for run in results[(path, connections)]) for i in range(3)]
+            for path in PATHS
+        }
+        for path in PATHS:
+            rate, p50, p99 = medians[path]
+            ratio = ""
+            if path == "fast":
+                base = medians["reference"]
+                ratio = f" ({rate / base[0]:.1f}x)", f" ({p50 / base[1]:.2f})", f" ({p99 / base[2]:.2f})"
+            cells = [f"{rate:.0f}", f"{p50:.2f}", f"{p99:.2f}"]
+            if ratio:
+                cells = [cell + extra for cell, extra in zip(cells, ratio, strict=True)]
+            lines.append(f"| {connections} | {path} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
 from pydicom.dataset import FileMetaDataset
+from pydicom.filebase import DicomFileLike
+from pydicom.filewriter import write_file_meta_info
 from pydicom.uid import ExplicitVRLittleEndian
+from pynetdicom.dsutils import decode, encode
 
 from ris.models import ImagingOrder, Patient, RequestedProcedure, ScheduledProcedureStep
-from ris.selectors.worklist import worklist_rows
-from worklist.response import full_dataset
+from ris.selectors.worklist import COLUMNS
+from worklist.encoding import encode_row
+from worklist.response import Context, ResponsePlan, full_dataset_keys
 
 PER_STATION_DAY = 20
 BATCH = 5000
@@ -114,19 +118,43 @@ def _insert(layout: Layout, numbers: range) -> None:
 
 
 def write_worklist_files(directory: Path) -> int:
-    """One .wl file per open step, from the same rows and the same dataset
-    builder the SCP answers from (for dcmtk's wlmscpfs)."""
+    """One .wl file per open step, from the same rows and the same response
+    plan the SCP answers from (for dcmtk's wlmscpfs and Orthanc). The file
+    meta is the same for every file: encoded once; each data set straight
+    from the plan (worklist/encoding.py), checked once against pydicom."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "lockfile").touch()
+    plan, context = _file_plan(), Context("")
+    head = _file_head()
     count = 0
-    for count, row in enumerate(  # noqa: B007 - the count is returned after the loop
-        worklist_rows(Q()), start=1
-    ):
-        ds = full_dataset(row)
-        ds.SpecificCharacterSet = "ISO_IR 100"
-        ds.file_meta = _file_meta()
-        ds.save_as(directory / f"{row['pk']}.wl", enforce_file_format=True)
+    rows = ScheduledProcedureStep.objects.order_by("pk").values(*COLUMNS).iterator(chunk_size=BATCH)
+    for count, row in enumerate(rows, start=1):
+        body = encode_row(plan, row, context, implicit=False)
+        if body is None or count == 1:
+            body = _checked(plan, row, context, body)
+        (directory / f"{row['pk']}.wl").write_bytes(head + body)
     return count
+
+
+def _file_plan() -> ResponsePlan:
+    everything = full_dataset_keys()
+    return ResponsePlan(everything, character_set="ISO_IR 100")
+
+
+def _checked(plan: ResponsePlan, row: dict, context: Context, body: bytes | None) -> bytes:
+    """pydicom's encoding of the row; the fast one must decode the same."""
+    ds = plan.build(row, context)
+    slow = encode(ds, False, True) or b""
+    if body is not None and decode(BytesIO(body), False, True) != decode(BytesIO(slow), False, True):
+        raise AssertionError("fast and pydicom encodings of a worklist file differ")
+    return slow
+
+
+def _file_head() -> bytes:
+    buffer = BytesIO()
+    buffer.write(b"\x00" * 128 + b"DICM")
+    write_file_meta_info(DicomFileLike(buffer), _file_meta(), enforce_standard=True)
+    return buffer.getvalue()
 
 
 def _file_meta() -> FileMetaDataset:

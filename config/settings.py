@@ -71,6 +71,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "web.context.layout",
             ],
+            # Every page shows names, times and long text the same way (web/templatetags).
+            "builtins": ["web.templatetags.names", "web.templatetags.display"],
         },
     },
 ]
@@ -110,7 +112,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 1_000_000)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-LANGUAGE_CODE = "en-us"
+# The site's language (and so its month and day names), e.g. "de" or "en-gb".
+LANGUAGE_CODE = env.str("RIS_LOCALE", default="en-us")
 # The languages of the pages (a German catalogue in locale/de).
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -120,6 +123,15 @@ TIME_ZONE = env.str("RIS_TIME_ZONE", default="UTC")
 ZoneInfo(TIME_ZONE)  # fail loudly at start-up on a zone name that does not exist
 USE_I18N = True
 USE_TZ = True
+# How pages show dates and times (Django date format characters; 24-hour by
+# default), through the `when`, `day` and `clock` filters (web/templatetags/display.py).
+RIS_DATE_FORMAT = env.str("RIS_DATE_FORMAT", default="Y-m-d")
+RIS_TIME_FORMAT = env.str("RIS_TIME_FORMAT", default="H:i")
+RIS_DATETIME_FORMAT = env.str("RIS_DATETIME_FORMAT", default=f"{RIS_DATE_FORMAT} {RIS_TIME_FORMAT}")
+# Django's own rendering (`{{ a_date }}`, `date` without a format) uses them too,
+# in English and German (config/formats/), and where no locale format applies.
+DATE_FORMAT, TIME_FORMAT, DATETIME_FORMAT = RIS_DATE_FORMAT, RIS_TIME_FORMAT, RIS_DATETIME_FORMAT
+FORMAT_MODULE_PATH = ["config.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
@@ -189,6 +201,12 @@ RIS_DICOM_AE_TITLE = env.str("RIS_DICOM_AE_TITLE", default="RIS")
 # Largest HL7 message accepted over MLLP, and how long an idle connection stays open.
 RIS_MLLP_MAX_MESSAGE_BYTES = env.int("RIS_MLLP_MAX_MESSAGE_BYTES", default=4 * 1024 * 1024)
 RIS_MLLP_IDLE_TIMEOUT = env.float("RIS_MLLP_IDLE_TIMEOUT", default=300.0)
+# How HL7 messages are applied: "fast" (on PostgreSQL, the common messages in
+# one statement on a connection held per MLLP connection; the rest, and
+# SQLite, the reference way) or "reference" (always the services, in the ORM).
+RIS_HL7_WRITE_PATH = env.str("RIS_HL7_WRITE_PATH", default="fast")
+if RIS_HL7_WRITE_PATH not in ("fast", "reference"):
+    raise ImproperlyConfigured(f"RIS_HL7_WRITE_PATH must be 'fast' or 'reference', not {RIS_HL7_WRITE_PATH!r}")
 RIS_DICOM_IDLE_TIMEOUT = env.float("RIS_DICOM_IDLE_TIMEOUT", default=60.0)
 # Patient and physician names match case-insensitively in worklist queries
 # (declared in docs/dicom-conformance.md); single values of other VRs match exactly.
@@ -200,6 +218,18 @@ RIS_MWL_CHARACTER_SET = env.str("RIS_MWL_CHARACTER_SET", default="ISO_IR 192")
 # One log row per C-FIND (keys asked, items returned, time taken).
 RIS_MWL_LOG_QUERIES = env.bool("RIS_MWL_LOG_QUERIES", default=True)
 RIS_DICOM_MAX_PDU = env.int("RIS_DICOM_MAX_PDU", default=65536)
+# What one DICOM peer may cost (docs/dicom-conformance.md, limits and timers):
+# ARTIM (seconds to finish an A-ASSOCIATE-RQ, and to close after a release or
+# refusal), the slowest a PDU may arrive once begun, the largest data set of
+# one message, and open associations per peer address and in all.
+RIS_DICOM_ARTIM_TIMEOUT = env.float("RIS_DICOM_ARTIM_TIMEOUT", default=10.0)
+RIS_DICOM_MIN_RECEIVE_RATE = env.int("RIS_DICOM_MIN_RECEIVE_RATE", default=1024)
+RIS_DICOM_MAX_DATASET = env.int("RIS_DICOM_MAX_DATASET", default=4 * 1024 * 1024)
+RIS_DICOM_MAX_PER_ADDRESS = env.int("RIS_DICOM_MAX_PER_ADDRESS", default=64)
+RIS_DICOM_MAX_ASSOCIATIONS = env.int("RIS_DICOM_MAX_ASSOCIATIONS", default=500)
+# Seconds a listener process keeps a calling AE's registry entry; a change
+# made in this process is seen at once, in others within this time.
+RIS_DICOM_REGISTRY_TTL = env.float("RIS_DICOM_REGISTRY_TTL", default=10.0)
 # MPPS: a data set (N-CREATE attribute list, N-SET modification list) larger
 # than this is refused 0x0213; of what is accepted, binary elements and any
 # element larger than RIS_MPPS_MAX_ELEMENT_BYTES are not kept.
@@ -226,6 +256,10 @@ RIS_HL7_APPLICATION = env.str("RIS_HL7_APPLICATION", default="RIS")
 RIS_HL7_FACILITY = env.str("RIS_HL7_FACILITY", default="RADIOLOGY")
 RIS_HL7_DESTINATION = env.str("RIS_HL7_DESTINATION", default="")
 RIS_FHIR_BASE_URL = env.str("RIS_FHIR_BASE_URL", default="")
+# The issuer (assigning authority) of the MRNs people type at manual order
+# entry when they leave it empty: the EHR's, so that a typed MRN finds the
+# patient the EHR sent instead of becoming a second patient.
+RIS_DEFAULT_ISSUER = env.str("RIS_DEFAULT_ISSUER", default="")
 # Prefix of the UIDs the RIS makes (Study Instance UID); default is the
 # UUID-derived root of PS3.5 B.2, which needs no registration.
 RIS_UID_ROOT = env.str("RIS_UID_ROOT", default="2.25.")
@@ -255,6 +289,16 @@ CELERY_BEAT_SCHEDULE = {
 
 # Under `serve`, readiness also checks that the MLLP and DICOM ports accept.
 RIS_HEALTH_CHECK_LISTENERS = env.bool("RIS_HEALTH_CHECK_LISTENERS", default=False)
+# `serve` supervises one child process per door: where it writes their state
+# (read by /health/ready and /metrics; empty: var/serve-status.json), the
+# first restart's delay (doubling to 30 s), and how often it processes again
+# HL7 messages a crash left unanswered (RECEIVED).
+RIS_SERVE_STATUS_FILE = env.str("RIS_SERVE_STATUS_FILE", default="")
+# Order groups (ORC) one HL7 message may carry: it is applied in one
+# transaction, which on SQLite holds every other sender until it commits.
+RIS_HL7_MAX_ORDER_GROUPS = env.int("RIS_HL7_MAX_ORDER_GROUPS", default=100)
+RIS_SERVE_RESTART_BACKOFF_SECONDS = env.float("RIS_SERVE_RESTART_BACKOFF_SECONDS", default=1.0)
+RIS_HL7_RECOVERY_SECONDS = env.float("RIS_HL7_RECOVERY_SECONDS", default=60.0)
 
 # RIS_LOG_FORMAT=json gives one JSON object per line for log shippers.
 LOGGING = {

@@ -29,7 +29,10 @@ def send_fhir(destination: Destination, message: OutboundMessage) -> SendResult:
             return SendResult(True, response=_describe(answer.status, answer.read(MAX_RESPONSE_BYTES)))
     except urllib.error.HTTPError as exc:
         body = exc.read(MAX_RESPONSE_BYTES)
-        return SendResult(False, response=_describe(exc.code, body), error=f"HTTP {exc.code}: {_reason(exc, body)}")
+        # A 4xx refuses this resource (it would fail again); 408, 429 and 5xx are the server's state.
+        refused = 400 <= exc.code < 500 and exc.code not in (408, 429)
+        error = f"HTTP {exc.code}: {_reason(exc, body)}"
+        return SendResult(False, response=_describe(exc.code, body), error=error, refused=refused)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         return SendResult(False, error=f"{destination.base_url}: {type(exc).__name__}: {reason}")

@@ -19,6 +19,7 @@ from django.db.models import Q
 
 from fhir import builders
 from ris.exceptions import InvalidInput
+from ris.selectors.patients import name_matches
 from ris.states import StepStatus
 
 Param = Callable[[str], Q]
@@ -153,7 +154,8 @@ STUDY_STATUS: dict[str, list[str]] = {
 PARAMS: dict[str, dict[str, Param]] = {
     "Patient": {
         "identifier": patient_identifier,
-        "name": lambda value: Q(name__icontains=value),
+        # FHIR string search is case- and accent-insensitive (R4 3.1.1.5.10): the search column.
+        "name": lambda value: name_matches(value),
         "birthdate": date_param("birth_date"),
     },
     "ServiceRequest": {

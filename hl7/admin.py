@@ -116,8 +116,8 @@ class StationRuleInline(StationRuleInlineBase):
 
 @admin.register(HL7Sender)
 class HL7SenderAdmin(AuditedAdmin):
-    list_display = ("application", "facility", "mrn_authority", "is_active", "description")
-    list_filter = ("is_active",)
+    list_display = ("application", "facility", "mrn_authority", "may_merge_patients", "is_active", "description")
+    list_filter = ("is_active", "may_merge_patients")
     search_fields = ("application", "facility", "description")
     inlines = [StationRuleInline]
 

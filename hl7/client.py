@@ -13,6 +13,7 @@ from ris.models import Destination, OutboundMessage
 from ris.outbox import SendResult
 
 _ACCEPTED = {"AA", "CA"}
+_REFUSED = {"AE", "AR", "CE", "CR"}
 MAX_ACK_BYTES = 1024 * 1024
 
 
@@ -29,7 +30,8 @@ def send_mllp(destination: Destination, message: OutboundMessage) -> SendResult:
     code, detail = read_ack(text)
     if code in _ACCEPTED:
         return SendResult(True, response=text)
-    return SendResult(False, response=text, error=f"ACK {code or '(none)'}: {detail}".strip())
+    refused = code in _REFUSED  # answered: the link works, this message is what fails
+    return SendResult(False, response=text, error=f"ACK {code or '(none)'}: {detail}".strip(), refused=refused)
 
 
 def exchange(host: str, port: int, payload: bytes, *, timeout: float) -> bytes:

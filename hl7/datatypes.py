@@ -32,14 +32,14 @@ def parse_dtm(value: str, where: Location) -> dt.datetime | None:
         return None
     match = _DTM.fullmatch(value.strip())
     if not match:
-        raise HL7Error(DATA_TYPE_ERROR, f"{value!r} is not an HL7 date/time", where)
+        raise HL7Error(DATA_TYPE_ERROR, f"{_place(where)} is not an HL7 date/time (DTM)", where)
     year, month, day, hour, minute, second, offset = match.groups()
     try:
         naive = dt.datetime(
             int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0)
         )
     except ValueError:
-        raise HL7Error(DATA_TYPE_ERROR, f"{value!r} is not a valid date/time", where) from None
+        raise HL7Error(DATA_TYPE_ERROR, f"{_place(where)} is not a valid date/time", where) from None
     zone = _offset_zone(offset) if offset else site_zone()
     return naive.replace(tzinfo=zone)
 
@@ -53,7 +53,7 @@ def parse_date(value: str, where: Location) -> dt.date | str | None:
     try:
         return dt.datetime.strptime(value.strip()[:8], "%Y%m%d").date()
     except ValueError:
-        raise HL7Error(DATA_TYPE_ERROR, f"{value!r} is not an HL7 date", where) from None
+        raise HL7Error(DATA_TYPE_ERROR, f"{_place(where)} is not an HL7 date (DT)", where) from None
 
 
 def _offset_zone(offset: str) -> dt.timezone:
@@ -94,5 +94,10 @@ def text(value: str) -> str:
 def identifier(value: str, size: int, where: Location) -> str:
     """An identifier that becomes a DICOM SH/UI value: refused, not cut, when too long."""
     if value != CLEAR and len(value) > size:
-        raise HL7Error(DATA_TYPE_ERROR, f"{value[:40]!r} is longer than {size} characters", where)
+        raise HL7Error(DATA_TYPE_ERROR, f"{_place(where)} is longer than {size} characters", where)
     return value
+
+
+def _place(where: Location) -> str:
+    """'PID-7', 'OBR-27.4': where a value is, named without the value (reasons are logged)."""
+    return f"{where.segment}-{where.field}" + (f".{where.component}" if where.component else "")

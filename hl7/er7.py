@@ -46,6 +46,11 @@ class Segment:
             parts = [parts[0], delimiters.field, *parts[1:]]
         self._fields = parts
 
+    @property
+    def field_count(self) -> int:
+        """One more than the last field's number (HL7 numbering)."""
+        return len(self._fields)
+
     def raw(self, number: int) -> str:
         return self._fields[number] if number < len(self._fields) else ""
 
@@ -117,11 +122,20 @@ def _hex_escape(digits: str, codec: str) -> str:
         return data.decode("latin-1")
 
 
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def escape(value: str, d: Delimiters = Delimiters()) -> str:
-    """Encode delimiter characters inside a value (the outbound direction;
-    hl7/writer.py builds segments with it)."""
+    """Encode what a field cannot carry as it is (the outbound direction;
+    hl7/writer.py builds segments with it): the delimiters as \\F\\ \\S\\ \\T\\
+    \\R\\ \\E\\, and every control character as \\Xhh\\ (HL7 2.5.1 2.7.5) - CR
+    would end the segment, 0x0B and 0x1C would break the MLLP frame, and
+    the others are no text. A line break is one \\X0D\\, whatever it was."""
     e = d.escape
-    out = value.replace("\x00", "").replace(e, f"{e}E{e}")  # NUL cannot be sent in HL7 text
+    out = value.replace(e, f"{e}E{e}")
     for char, code in ((d.field, "F"), (d.component, "S"), (d.subcomponent, "T"), (d.repetition, "R")):
         out = out.replace(char, f"{e}{code}{e}")
-    return out.replace("\r\n", f"{e}.br{e}").replace("\r", f"{e}.br{e}").replace("\n", f"{e}.br{e}")
+    if not _CONTROLS.search(out):
+        return out
+    out = out.replace("\r\n", "\r")
+    return _CONTROLS.sub(lambda match: f"{e}X{ord(match.group(0)):02X}{e}", out)

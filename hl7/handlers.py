@@ -74,7 +74,16 @@ def handle_adt_patient_update(message: ParsedMessage, source: InboundMessage, ru
 
 def handle_adt_a40(message: ParsedMessage, source: InboundMessage, rules: SenderRules) -> None:
     """A40 merge patient (HL7 2.5.1 3.3.40): PID is the survivor, MRG-1 the prior
-    identifier; its orders follow the survivor."""
+    identifier; its orders follow the survivor. Only from a sender allowed
+    to merge (hl7/models.py HL7Sender.may_merge_patients)."""
+    if not rules.may_merge_patients:
+        raise HL7Error(
+            UNSUPPORTED_EVENT_CODE,
+            "patient merges (ADT^A40) are not accepted from this sender: an administrator must allow"
+            " them for it (HL7 senders, 'may merge patients')",
+            Location("MSH", 1, 9, 2),
+            ack_code="AR",
+        )
     surviving = read_orm.patient_from_pid(message, rules.mrn_authority)
     mrg = message.first("MRG")
     if mrg is None:

@@ -12,15 +12,16 @@ import logging
 import time
 from dataclasses import dataclass, replace
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, DataError, connection
 
 from hl7 import errors, metrics
 from hl7 import log as messages
 from hl7.errors import HL7Error
 from hl7.handlers import HANDLERS, handler_for
 from hl7.models import InboundMessage
-from hl7.read_message import Header, parse, read_header
+from hl7.read_message import Header, ParsedMessage, parse, read_header_for_answer
 from hl7.senders import sender_rules
+from hl7.validate import same_message
 from hl7.write_ack import Answers, answers_for
 from infra.db import release_connection
 from ris.exceptions import DomainError
@@ -49,9 +50,21 @@ def receive(raw: bytes, peer: str = "") -> list[bytes]:
         acks = _receive(raw, peer, header)
     finally:
         release_connection()
+    count(header, acks, started)
+    return acks
+
+
+def count(header: Header | None, acks: list[bytes], started: float) -> None:
+    """The metrics of one message answered (whichever path applied it)."""
     metrics.HL7_MESSAGES_IN.labels(_type_label(header), _ack_code(acks)).inc()
     metrics.HL7_ACK_SECONDS.observe(time.perf_counter() - started)
-    return acks
+
+
+def checked_message(raw: bytes) -> ParsedMessage:
+    """The message read and checked as every way of applying it needs: what
+    raises here is refused, whichever path (`_process` or the one-statement
+    path of `hl7/fast_intake.py`) was going to apply it."""
+    return parse(raw)
 
 
 def _type_label(header: Header | None) -> str:
@@ -73,21 +86,25 @@ def _ack_code(acks: list[bytes]) -> str:
 def _receive(raw: bytes, peer: str, header: Header | None) -> list[bytes]:
     _check_connection()
     try:
-        stored = messages.inbound_store(raw=raw, peer=peer, header=_message_header(header))
+        stored = messages.inbound_store(raw=raw, peer=peer, header=message_header(header))
     except DatabaseError as exc:
         log.error("HL7 from %s not stored, database unavailable: %s", peer, exc)
         answers = answers_for(header, "AR", _unavailable(), stored=False)
-        return [_encode(text, header) for text in answers.texts]
+        return [encode(text, header) for text in answers.texts]
     outcome = _process_safely(stored, raw, header)
-    return [_encode(text, outcome.header or header) for text in _answer(stored, outcome)]
+    return [encode(text, outcome.header or header) for text in _answer(stored, outcome)]
 
 
 def reprocess(message: InboundMessage) -> str:
     """Run a stored, refused message through intake again (after the
-    configuration was fixed). A new ACK is stored; nothing applies twice."""
-    if message.status != InboundMessage.Status.REJECTED:
+    configuration was fixed), or one a crash left unanswered (RECEIVED;
+    hl7/recovery.py). A new ACK is stored; nothing applies twice."""
+    if message.status not in (InboundMessage.Status.REJECTED, InboundMessage.Status.RECEIVED):
         raise ValueError(f"message {message.pk} is {message.status}, only a rejected message is reprocessed")
-    note = f"reprocessed (earlier answer: {message.ack_code} {message.error})"
+    if message.status == InboundMessage.Status.RECEIVED:
+        note = "recovered: left unanswered by a crash, processed again"
+    else:
+        note = f"reprocessed (earlier answer: {message.ack_code} {message.error})"
     raw = bytes(message.raw)
     outcome = _process_safely(message, raw, _try_header(raw), note)
     _answer(message, outcome)
@@ -97,8 +114,12 @@ def reprocess(message: InboundMessage) -> str:
 def _process_safely(stored: InboundMessage, raw: bytes, header: Header | None, note: str = "") -> Outcome:
     try:
         outcome = _process(stored, raw, header, note)
+    except DataError as exc:  # a value no column takes (the door's checks missed it): it will fail again
+        log.error("HL7 message %s holds a value the database refuses: %s", stored.pk, type(exc).__name__)
+        error = HL7Error(errors.DATA_TYPE_ERROR, "a value does not fit the RIS's records (length or characters)")
+        outcome = Outcome("AE", InboundMessage.Status.REJECTED, error, f"{error.code} {error.text}", header)
     except DatabaseError as exc:
-        log.error("HL7 message %s failed on the database: %s", stored.pk, exc)
+        log.error("HL7 message %s failed on the database: %s", stored.pk, _first_line(exc))
         outcome = Outcome("AR", InboundMessage.Status.REJECTED, _unavailable(), header=header)
     except Exception:  # a fault of ours: answered AR 207 and logged, the connection serves on
         log.exception("HL7 message %s failed", stored.pk)
@@ -109,13 +130,15 @@ def _process_safely(stored: InboundMessage, raw: bytes, header: Header | None, n
 
 def _process(stored: InboundMessage, raw: bytes, header: Header | None, note: str) -> Outcome:
     try:
-        parsed = parse(raw)
+        parsed = checked_message(raw)
     except HL7Error as error:
         return _refused(error, header)
     header = parsed.header
     try:
         rules = sender_rules(application=header.sending_application, facility=header.sending_facility)
         if (earlier := messages.inbound_find_applied(stored)) is not None:
+            if not same_message(bytes(earlier.raw), raw):
+                raise _control_id_reused()
             return _resend(earlier, header)
         handler = handler_for(parsed)
         answers = answers_for(header, "AA")  # stored with the change, sent after the commit
@@ -124,7 +147,7 @@ def _process(stored: InboundMessage, raw: bytes, header: Header | None, note: st
             action=lambda: handler(parsed, stored, rules),
             ack=answers.application,
             commit_ack=answers.commit,
-            note=note,
+            note=" ".join(filter(None, (answers.note, note))),
         )
     except HL7Error as error:
         return _refused(error, header)
@@ -132,8 +155,20 @@ def _process(stored: InboundMessage, raw: bytes, header: Header | None, note: st
         return _refused(errors.from_domain(exc), header)
     except messages.AlreadyApplied:
         return _resend(messages.inbound_find_applied(stored), header)
-    log.info("HL7 %s %s from %s applied", stored.message_type, header.control_id, header.sending_application)
+    log.info(
+        "HL7 %s %s from %s applied%s",
+        stored.message_type,
+        header.control_id,
+        header.sending_application,
+        f", {answers.note}" if answers.note else ", answered AA",
+    )
     return Outcome("AA", InboundMessage.Status.APPLIED, header=header, recorded=answers)
+
+
+def _control_id_reused() -> HL7Error:
+    """HL7 2.5.1 2.10.1: MSH-10 identifies one message; another under it is refused."""
+    text = "MSH-10 control ID reused: a message with other content was applied under it"
+    return HL7Error(errors.DUPLICATE_KEY_IDENTIFIER, text, errors.Location("MSH", 1, 10))
 
 
 def _refused(error: HL7Error, header: Header | None) -> Outcome:
@@ -159,12 +194,17 @@ def _answer(stored: InboundMessage, outcome: Outcome) -> list[str]:
             ack_code=outcome.ack_code,
             ack=answers.application,
             commit_ack=answers.commit,
-            error=outcome.note,
+            error=" ".join(filter(None, (answers.note, outcome.note))),
             status=outcome.status,
         )
     except DatabaseError as exc:
-        log.error("ACK of HL7 message %s not recorded: %s", stored.pk, exc)
+        log.error("ACK of HL7 message %s not recorded: %s", stored.pk, _first_line(exc))
     return answers.texts
+
+
+def _first_line(exc: Exception) -> str:
+    """A database error without its DETAIL line, which quotes the values (patient data)."""
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
 def _check_connection() -> None:
@@ -182,7 +222,7 @@ def _check_connection() -> None:
         connection.errors_occurred = False
 
 
-def _message_header(header: Header | None) -> MessageHeader | None:
+def message_header(header: Header | None) -> MessageHeader | None:
     if header is None:
         return None
     return MessageHeader(
@@ -195,16 +235,13 @@ def _message_header(header: Header | None) -> MessageHeader | None:
 
 
 def _try_header(raw: bytes) -> Header | None:
-    try:
-        return read_header(raw)
-    except HL7Error:
-        return None
+    return read_header_for_answer(raw)
 
 
 def _unavailable() -> HL7Error:
     return HL7Error(errors.APPLICATION_INTERNAL_ERROR, "the RIS cannot store messages now; send again later")
 
 
-def _encode(text: str, header: Header | None) -> bytes:
+def encode(text: str, header: Header | None) -> bytes:
     codec = (header.codec if header else "") or "ascii"
     return text.encode(codec, errors="replace")

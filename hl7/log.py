@@ -18,8 +18,17 @@ def inbound_store(
 ) -> InboundMessage:
     """Keep the message as received, before anything can fail (autocommitted),
     with its header when it could be read."""
+    message = inbound_row(raw=raw, peer=peer, protocol=protocol, header=header)
+    message.save(force_insert=True)
+    return message
+
+
+def inbound_row(
+    *, raw: bytes, peer: str = "", protocol: str = "HL7", header: MessageHeader | None = None
+) -> InboundMessage:
+    """The log's row for a message, not yet saved: its header values fitted to the columns."""
     header = header or MessageHeader()
-    return InboundMessage.objects.create(
+    return InboundMessage(
         raw=raw,
         peer=peer[:64],
         protocol=protocol,

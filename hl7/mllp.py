@@ -57,11 +57,13 @@ class FrameDecoder:
 
     def _take_frame(self) -> bytes | None:
         end = self._buffer.find(END)
-        restart = self._buffer.find(START)
-        if restart >= 0 and (end < 0 or restart < end):
-            self.discarded += restart  # a half frame, abandoned by the sender
+        # A start byte before the end: the half frame before it was abandoned
+        # by the sender. A loop, not recursion: a run of start bytes is any length.
+        restart = self._buffer.rfind(START, 0, end if end >= 0 else len(self._buffer))
+        if restart >= 0:
+            self.discarded += restart
             del self._buffer[: restart + 1]
-            return self._take_frame()
+            end = self._buffer.find(END)
         if end < 0:
             if len(self._buffer) > self.max_size:
                 head = bytes(self._buffer[:4096])

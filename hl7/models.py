@@ -51,7 +51,8 @@ class HL7Sender(models.Model):
     """A sending application the RIS accepts HL7 from, and how to read it.
 
     When at least one sender is configured, a message from any other
-    (MSH-3 / MSH-4) is refused AR.
+    (MSH-3 / MSH-4) is refused AR. Merges are refused from every sender not
+    allowed them, and so from every sender while none is configured.
     """
 
     application = models.CharField(max_length=180)  # MSH-3 as sent (namespace^universal ID^type)
@@ -65,6 +66,13 @@ class HL7Sender(models.Model):
     )
     description = models.CharField(max_length=255, blank=True, default="")
     is_active = models.BooleanField(default=True)
+    # Merging two patients (ADT^A40) joins two people's records: only from a
+    # sender trusted with it (the master patient index), never by default.
+    may_merge_patients = models.BooleanField(
+        "may merge patients",
+        default=False,
+        help_text="accept ADT^A40 patient merges (and identifier changes) from this sender",
+    )
 
     class Meta:
         constraints = [

@@ -10,21 +10,23 @@ HL7Error carrying the table 0357 code and the place.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from hl7 import charsets
+from hl7 import charsets, validate
 from hl7.er7 import Delimiters, Segment, split_segments
 from hl7.errors import (
     DATA_TYPE_ERROR,
     REQUIRED_FIELD_MISSING,
     SEGMENT_SEQUENCE_ERROR,
     UNSUPPORTED_PROCESSING_ID,
+    UNSUPPORTED_VERSION_ID,
     HL7Error,
     Location,
 )
 
 BOM = b"\xef\xbb\xbf"
 _SEGMENT_NAME = re.compile(r"[A-Z][A-Z0-9]{2}")
+# MSH-12 versions whose messages the RIS reads (docs/hl7-interface.md, version policy)
 SUPPORTED_VERSIONS = {"2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8", "2.8.1", "2.8.2"}
 
 
@@ -74,7 +76,10 @@ def read_header(raw: bytes) -> Header:
         )
     first = split_segments(data.decode("latin-1"))[0]
     delimiters = _delimiters(first)
-    msh = Segment(first, delimiters)
+    return _header(Segment(first, delimiters), delimiters)
+
+
+def _header(msh: Segment, delimiters: Delimiters) -> Header:
     msh18 = msh.raw(18)  # every repetition: ISO 2022 alternates follow the default set
     return Header(
         delimiters=delimiters,
@@ -94,6 +99,30 @@ def read_header(raw: bytes) -> Header:
     )
 
 
+def read_header_for_answer(raw: bytes) -> Header | None:
+    """The header as far as it can be read, to address the answer to a message
+    whose header is broken: with MSH-2 unreadable, the fields are read with
+    the standard encoding characters (MSH-10 for MSA-2, MSH-3/4 for MSH-5/6)
+    and the answer is written with them. None when there is no MSH at all."""
+    try:
+        return read_header(raw)
+    except HL7Error:
+        pass
+    data = (raw[len(BOM) :] if raw.startswith(BOM) else raw).lstrip(b"\r\n\t ")
+    if not data.startswith(b"MSH") or len(data) < 4 or chr(data[3]).isalnum() or data[3] in b"\r\n":
+        return None
+    first = split_segments(data.decode("latin-1"))[0]
+    separator = first[3]
+    standard = Delimiters(field=separator)
+    if separator in standard.encoding_characters:
+        return None
+    # MSH-2 is whatever stands between the first two separators: read the rest as standard.
+    rest = first[4:].split(separator, 1)[1] if separator in first[4:] else ""
+    msh = Segment(f"MSH{separator}{standard.encoding_characters}{separator}{rest}", standard)
+    # Answered in original mode: MSH-15/16 of a broken header are not to be trusted.
+    return replace(_header(msh, standard), accept_ack_type="", application_ack_type="")
+
+
 def _codec_or_empty(msh18: str) -> str:
     """'' for an unknown set: the header stays readable for the AE that says so."""
     try:
@@ -109,10 +138,12 @@ def parse(raw: bytes) -> ParsedMessage:
         charsets.codec_for(header.charset)  # raises the error naming the set
     data = raw[len(BOM) :] if raw.startswith(BOM) else raw
     text = charsets.decode(data, header.codec)
-    _check_no_nul(text)
     lines = split_segments(text.lstrip("\ufeff\r\n\t "))
     _check_structure(lines, header)
-    return ParsedMessage(header, [Segment(line, header.delimiters, header.codec) for line in lines])
+    segments = [Segment(line, header.delimiters, header.codec) for line in lines]
+    validate.check_message(header.message_type, header.trigger_event, segments)  # names a checked field's place
+    _check_no_nul(text)  # then a NUL anywhere else
+    return ParsedMessage(header, segments)
 
 
 def _check_no_nul(text: str) -> None:
@@ -149,6 +180,13 @@ def _check_header(header: Header) -> None:
             f"MSH-11 processing ID {header.processing_id!r} is not P, T or D",
             Location("MSH", 1, 11),
         )
+    if header.version not in SUPPORTED_VERSIONS:
+        # HL7 2.5.1 2.9.2: a version the receiver does not speak is AR 203.
+        raise HL7Error(
+            UNSUPPORTED_VERSION_ID,
+            f"MSH-12 version ID {header.version[:12]!r} is not supported (2.3 to 2.8.2)",
+            Location("MSH", 1, 12),
+        )
 
 
 def _check_structure(lines: list[str], header: Header) -> None:
@@ -162,7 +200,7 @@ def _check_structure(lines: list[str], header: Header) -> None:
         if not _SEGMENT_NAME.fullmatch(name):
             raise HL7Error(
                 SEGMENT_SEQUENCE_ERROR,
-                f"line {number} is not a segment (starts {line[:12]!r}): a segment terminator inside a field?",
+                f"line {number} is not a segment: a segment terminator inside a field?",
                 Location(name[:3], 1),
                 ack_code="AR",
             )

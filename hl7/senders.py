@@ -16,6 +16,7 @@ from ris.records import StationRule
 class SenderRules:
     mrn_authority: str = ""  # PID-3 assigning authority of the MRN; '' = first repetition
     station_rules: tuple[StationRule, ...] = ()  # most specific first
+    may_merge_patients: bool = False  # ADT^A40 accepted (HL7Sender.may_merge_patients)
 
 
 def sender_rules(*, application: str, facility: str) -> SenderRules:
@@ -23,7 +24,11 @@ def sender_rules(*, application: str, facility: str) -> SenderRules:
 
     One query: the list of active senders is short, and read whole.
     """
-    senders = list(HL7Sender.objects.filter(is_active=True).values_list("application", "facility", "mrn_authority"))
+    senders = list(
+        HL7Sender.objects.filter(is_active=True).values_list(
+            "application", "facility", "mrn_authority", "may_merge_patients"
+        )
+    )
     routing = station_rules(application=application, facility=facility)
     if not senders:
         return SenderRules(station_rules=routing)
@@ -31,7 +36,7 @@ def sender_rules(*, application: str, facility: str) -> SenderRules:
     if not matches:
         raise UnknownSender(f"sending application {application!r} / facility {facility!r} is not configured")
     best = max(matches, key=lambda row: row[1] != "")  # the facility's own entry first
-    return SenderRules(mrn_authority=best[2], station_rules=routing)
+    return SenderRules(mrn_authority=best[2], station_rules=routing, may_merge_patients=best[3])
 
 
 def station_rules(*, application: str, facility: str) -> tuple[StationRule, ...]:

@@ -11,16 +11,18 @@ import socket
 import socketserver
 import ssl
 import threading
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import connection
 
 from hl7 import mllp
 from hl7.errors import HL7Error
+from hl7.fast_intake import FastIntake
 from hl7.intake import receive
 from hl7.read_message import read_header
 from hl7.write_ack import answers_for
+from infra.db import HeldConnection
 from infra.tls import server_context
 
 log = logging.getLogger(__name__)
@@ -38,9 +40,11 @@ class _Connection(socketserver.BaseRequestHandler):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         decoder = mllp.FrameDecoder(self.server.max_message_bytes)
         log.info("MLLP connection from %s", peer)
+        intake = self.server.intake_for(peer)
         try:
-            self._serve(sock, decoder, peer)
+            self._serve(sock, decoder, peer, intake)
         finally:
+            intake.close()
             connection.close()  # this thread's database connection
             log.info("MLLP connection from %s closed (%d stray bytes dropped)", peer, decoder.discarded)
 
@@ -55,7 +59,7 @@ class _Connection(socketserver.BaseRequestHandler):
             log.warning("MLLP TLS handshake with %s failed: %s", peer, exc)
             return None
 
-    def _serve(self, sock: socket.socket, decoder: mllp.FrameDecoder, peer: str) -> None:
+    def _serve(self, sock: socket.socket, decoder: mllp.FrameDecoder, peer: str, intake: Intake) -> None:
         while not self.server.stopping.is_set():
             try:
                 data = sock.recv(65536)
@@ -72,7 +76,7 @@ class _Connection(socketserver.BaseRequestHandler):
                 self._refuse_too_large(sock, exc, peer)
                 return
             for message in frames:
-                for ack in receive(message, peer):
+                for ack in intake.receive(message):
                     sock.sendall(mllp.frame(ack))  # one write per ACK
 
     def _refuse_too_large(self, sock: socket.socket, exc: mllp.FrameTooLarge, peer: str) -> None:
@@ -85,6 +89,27 @@ class _Connection(socketserver.BaseRequestHandler):
         error = HL7Error(207, f"message larger than {limit} bytes refused", severity="E")
         for ack in answers_for(header, "AR", error, stored=False).texts:  # enhanced mode: CE
             sock.sendall(mllp.frame(ack.encode("ascii", errors="replace")))
+
+
+class Intake(Protocol):
+    def receive(self, raw: bytes) -> list[bytes]: ...
+    def close(self) -> None: ...
+
+
+class ReferenceIntake:
+    """Every message through `hl7.intake.receive`: the services, in the ORM."""
+
+    def __init__(self, peer: str):
+        self.peer = peer
+
+    def receive(self, raw: bytes) -> list[bytes]:
+        return receive(raw, self.peer)
+
+    def close(self) -> None:
+        pass
+
+
+WRITE_PATHS = {"fast": FastIntake, "reference": ReferenceIntake}
 
 
 class MllpServer(socketserver.ThreadingTCPServer):
@@ -100,14 +125,24 @@ class MllpServer(socketserver.ThreadingTCPServer):
         idle_timeout: float | None = None,
         max_message_bytes: int | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        write_path: str | None = None,
     ):
         self.idle_timeout = idle_timeout or settings.RIS_MLLP_IDLE_TIMEOUT
         self.ssl_context = ssl_context or server_context(
             settings.RIS_MLLP_TLS_CERT, settings.RIS_MLLP_TLS_KEY, settings.RIS_MLLP_TLS_CA
         )
         self.max_message_bytes = max_message_bytes or settings.RIS_MLLP_MAX_MESSAGE_BYTES
+        self.write_path = write_path or settings.RIS_HL7_WRITE_PATH
+        if self.write_path not in WRITE_PATHS:
+            raise ValueError(f"HL7 write path {self.write_path!r} is not one of {sorted(WRITE_PATHS)}")
         self.stopping = threading.Event()
         super().__init__((host, port), _Connection)
+
+    def intake_for(self, peer: str) -> Intake:
+        """One connection's intake: the one-statement path needs PostgreSQL."""
+        if self.write_path == "fast" and HeldConnection.available():
+            return FastIntake(peer)
+        return ReferenceIntake(peer)
 
     @property
     def port(self) -> int:

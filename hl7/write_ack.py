@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from hl7 import writer
 from hl7.er7 import Delimiters, escape
 from hl7.errors import HL7Error
-from hl7.read_message import Header
+from hl7.read_message import SUPPORTED_VERSIONS, Header
 
 _ERR_TEXT = {
     100: "Segment sequence error",
@@ -41,6 +41,12 @@ class Answers:
     application: str  # the AA/AE/AR ACK, always built (kept in the log)
     commit: str = ""  # the CA/CE/CR ACK, enhanced mode only
     texts: list[str] = field(default_factory=list)  # what to send, in order
+    requested: bool = True  # False when MSH-15/16 asked for no answer to this outcome
+
+    @property
+    def note(self) -> str:
+        """For the message log: an outcome nobody was told of says so."""
+        return "" if self.requested else "no ACK requested (MSH-15/16); none sent"
 
 
 def answers_for(header: Header | None, ack_code: str, error: HL7Error | None = None, stored: bool = True) -> Answers:
@@ -55,7 +61,7 @@ def answers_for(header: Header | None, ack_code: str, error: HL7Error | None = N
     # A sent CE/CR says it all; otherwise the application ACK follows as asked.
     if (commit_code == "CA" or not commit_sent) and _asked(header.application_ack_type, success=ack_code == "AA"):
         texts.append(application)
-    return Answers(application, commit if commit_sent else "", texts)
+    return Answers(application, commit if commit_sent else "", texts, requested=bool(texts))
 
 
 def _commit_code(ack_code: str, error: HL7Error | None, stored: bool) -> str:
@@ -79,7 +85,8 @@ def _asked(condition: str, success: bool) -> bool:
 def build_ack(header: Header | None, ack_code: str, error: HL7Error | None = None) -> str:
     """The ACK for a message, as text (segments joined by CR, no framing)."""
     d = header.delimiters if header else Delimiters()
-    version = (header.version if header else "") or "2.5.1"
+    # A version we do not speak is answered in one we do (the ACK must be readable).
+    version = header.version if header and header.version in SUPPORTED_VERSIONS else "2.5.1"
     segments = [_msh(header, d, version), _msa(header, d, ack_code, error)]
     if error is not None:
         segments.append(_err(error, d, version))

@@ -1,9 +1,17 @@
 """Database connections of the listener threads."""
 
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from django.db import connection
 from django.db.models import QuerySet
+from psycopg.pq import TransactionStatus
 
 
 def release_connection() -> None:
@@ -13,6 +21,106 @@ def release_connection() -> None:
     Without a pool the connection is kept: opening one costs more than a query."""
     if connection.settings_dict.get("OPTIONS", {}).get("pool"):
         connection.close()
+
+
+class HeldConnection:
+    """A PostgreSQL connection of its own for one listener connection's life,
+    for statements that must cost one round trip: autocommit (a statement is
+    its own transaction: one commit), server-side prepared (parsed and
+    planned once per connection), no pool check before each use.
+
+    Opened at first use; after an error that left it unusable (the database
+    went away, a statement left it in doubt) it is closed, and the next use
+    opens a new one; after a statement refused on its data it is kept.
+    Checked before use when it was idle for a while. The caller decides what
+    a failed statement means."""
+
+    CONNECT_TIMEOUT_SECONDS = 5
+    IDLE_CHECK_SECONDS = 30.0  # after this long unused, the connection is checked before use
+    APPLICATION_NAME = "ris-held"
+
+    def __init__(self) -> None:
+        self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
+        self._used = 0.0
+
+    @staticmethod
+    def available() -> bool:
+        return connection.vendor == "postgresql"
+
+    def execute(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Run one statement (`%s` placeholders); its rows. Raises
+        psycopg.Error (the connection is then dropped)."""
+        try:
+            with psycopg.RawCursor(self._open()) as cursor:
+                cursor.execute(_numbered(sql), params, prepare=True)
+                return cursor.fetchall() if cursor.description else []
+        except psycopg.Error:
+            if not self._usable():
+                self.close()
+            raise
+
+    def _open(self) -> psycopg.Connection[tuple[Any, ...]]:
+        now = time.monotonic()
+        if self._connection is not None and now - self._used > self.IDLE_CHECK_SECONDS:
+            self._check()  # as the pool checks a connection that waited: the database may have gone since
+        self._used = now
+        if self._connection is None or self._connection.closed or self._connection.broken:
+            self.close()
+            self._connection = psycopg.connect(
+                **_connect_params(), autocommit=True, application_name=self.APPLICATION_NAME
+            )
+            # The statements are prepared once per connection; their plan too
+            # (the default would plan five executions anew before choosing).
+            self._connection.execute("SET plan_cache_mode = force_generic_plan")
+        return self._connection
+
+    def _usable(self) -> bool:
+        """After a statement failed on its data (a unique index, a value too
+        long) the connection is idle and fine; after anything else, dropped."""
+        conn = self._connection
+        return conn is not None and not conn.broken and conn.info.transaction_status == TransactionStatus.IDLE
+
+    def _check(self) -> None:
+        if self._connection is None:
+            return
+        try:
+            self._connection.execute("SELECT 1")
+        except psycopg.Error:
+            self.close()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._connection.close()
+            self._connection = None
+
+
+@functools.lru_cache(maxsize=128)
+def _numbered(sql: str) -> str:
+    """`%s` placeholders as PostgreSQL's own `$1, $2...`: the statement goes
+    as it is (psycopg's own conversion is not cached for long statements)."""
+    pieces = sql.split("%s")
+    return "".join(f"{piece}${number}" for number, piece in enumerate(pieces[:-1], start=1)) + pieces[-1]
+
+
+def _connect_params() -> dict[str, Any]:
+    """The Django database's server and credentials (the test database in tests)."""
+    settings = connection.settings_dict
+    options = {key: value for key, value in settings.get("OPTIONS", {}).items() if key in _LIBPQ_OPTIONS}
+    params = {
+        "dbname": settings["NAME"],
+        "user": settings.get("USER") or None,
+        "password": settings.get("PASSWORD") or None,
+        "host": settings.get("HOST") or None,
+        "port": settings.get("PORT") or None,
+        "connect_timeout": HeldConnection.CONNECT_TIMEOUT_SECONDS,
+        **options,
+    }
+    return {key: value for key, value in params.items() if value is not None}
+
+
+# OPTIONS that are libpq's own (the rest, such as `pool`, are Django's).
+_LIBPQ_OPTIONS = {"sslmode", "sslrootcert", "sslcert", "sslkey", "options", "target_session_attrs"}
 
 
 def prepared_rows(queryset: QuerySet[Any], columns: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -29,7 +137,6 @@ def prepared_rows(queryset: QuerySet[Any], columns: tuple[str, ...]) -> list[dic
     query = queryset.values_list(*columns)
     if connection.vendor != "postgresql":
         return [dict(zip(columns, row, strict=True)) for row in query]
-    import psycopg  # the PostgreSQL driver, needed only here
 
     sql, params = query.query.sql_with_params()
     connection.ensure_connection()

@@ -14,6 +14,14 @@ class InvalidInput(DomainError):
         self.field = field
 
 
+class DuplicatePatient(InvalidInput):
+    """A person registers a patient whose identifier and issuer are taken."""
+
+    def __init__(self, message: str, *, patient: object = None):
+        super().__init__(message, field="patient_id")
+        self.patient = patient  # the patient who has that identifier
+
+
 class UnknownOrder(DomainError):
     pass
 

@@ -13,12 +13,24 @@ Stored values keep this form; the doors turn it into theirs:
 - Pages (web/templatetags/names.py) show `display()`: the alphabetic group as
   "FAMILY, GIVEN MIDDLE", the ideographic group after it in parentheses.
 - The DICOM door sends the whole value (`to_dicom()`).
+
+People search names through `search_text()`: every component of every group,
+casefolded and without accents (NFKD, combining marks dropped), ideographic
+characters kept, so "Müller", "MULLER" and "muller" are one search and 山田
+finds 山田. The patient keeps it in its own indexed column.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
+
+# PS3.5 Table 6.2-1: a PN value holds at most 64 characters per component group.
+PN_GROUP_MAX = 64
+# Characters a component cannot hold: the PN delimiters (PS3.5 6.2.1) and the
+# backslash that separates values of a multi-valued element (PS3.5 6.4).
+PN_DELIMITERS = "^=\\"
 
 GroupName = Literal["alphabetic", "ideographic", "phonetic"]
 
@@ -44,6 +56,10 @@ class NameGroup:
 
     def __bool__(self) -> bool:
         return any((self.family, self.given, self.middle, self.prefix, self.suffix))
+
+    @property
+    def components(self) -> tuple[str, str, str, str, str]:
+        return (self.family, self.given, self.middle, self.prefix, self.suffix)
 
     @property
     def given_names(self) -> list[str]:
@@ -87,6 +103,11 @@ class PersonName:
     def group(self, name: GroupName = "alphabetic") -> NameGroup:
         return {"alphabetic": self.alphabetic, "ideographic": self.ideographic, "phonetic": self.phonetic}[name]
 
+    def search_text(self) -> str:
+        """Every component of every group, normalised for search (see the module)."""
+        groups = (self.alphabetic, self.ideographic, self.phonetic)
+        return " ".join(search_words(" ".join(part for group in groups for part in group.components)))
+
     def display(self) -> str:
         """For people: 'DOE, JANE'; an ideographic group follows in parentheses
         ('YAMADA, TAROU (山田 太郎)'); a name with only that group shows it alone."""
@@ -94,3 +115,29 @@ class PersonName:
         if alphabetic and ideographic:
             return f"{alphabetic} ({ideographic})"
         return alphabetic or ideographic or self.phonetic.display(separator=" ")
+
+
+def fold(text: str) -> str:
+    """Casefolded, compatibility-decomposed (NFKD) and without combining marks:
+    'José' -> 'jose', 'MÜLLER' -> 'muller', 'Straße' -> 'strasse'; ideographs stay."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def search_words(text: str) -> list[str]:
+    """The folded words of what a person typed, punctuation and PN delimiters as spaces."""
+    cleaned = "".join(char if char.isalnum() or char in "'-" else " " for char in fold(text))
+    return cleaned.split()
+
+
+def group_problem(label: str, group: NameGroup) -> str:
+    """Why a component group cannot be stored as DICOM PN, or ''."""
+    for part in group.components:
+        if any(char in PN_DELIMITERS for char in part):
+            return f"{label} cannot contain ^, = or \\"
+        if any(unicodedata.category(char) == "Cc" for char in part):
+            return f"{label} cannot contain control characters"
+    length = len(group.to_dicom())
+    if length > PN_GROUP_MAX:
+        return f"{label} is {length} characters long as a DICOM name; at most {PN_GROUP_MAX} fit (PS3.5 6.2)"
+    return ""

@@ -29,6 +29,10 @@ class SendResult:
     response: str = ""
     error: str = ""
     acknowledged: bool = True  # False for a send that expects no answer
+    # The receiver answered and refused this message (an HL7 AE/AR), or it
+    # could not be built: a fault of this message, not of the link, so the
+    # messages behind it may go on (Destination.ordering).
+    refused: bool = False
 
 
 class NoBuilder(LookupError):

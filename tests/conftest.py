@@ -13,9 +13,11 @@ SAMPLES = Path(__file__).resolve().parent / "samples" / "hl7"
 
 
 @pytest.fixture
-def mllp(transactional_db):
-    """A running MLLP listener; yields its port."""
-    server, thread = mllp_server.start_in_thread("127.0.0.1", 0, idle_timeout=5)
+def mllp(request, transactional_db):
+    """A running MLLP listener; yields it. Parametrized indirectly, the
+    parameter is its write path ("fast" or "reference"; default: the settings')."""
+    write_path = getattr(request, "param", None)
+    server, thread = mllp_server.start_in_thread("127.0.0.1", 0, idle_timeout=5, write_path=write_path)
     yield server
     server.stop()
     thread.join(timeout=5)

@@ -28,7 +28,9 @@ def database_url(port: int | None = None) -> str:
     return f"postgres://{user}@{host}:{port or s.get('PORT') or 5432}/{s['NAME']}"
 
 
-def start_command(args: list[str], port: int, *, env: dict[str, str] | None = None) -> subprocess.Popen:
+def start_command(
+    args: list[str], port: int, *, env: dict[str, str] | None = None, timeout: float = 30
+) -> subprocess.Popen:
     full_env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), *args],
@@ -37,7 +39,11 @@ def start_command(args: list[str], port: int, *, env: dict[str, str] | None = No
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_for_port(port, proc)
+    try:
+        wait_for_port(port, proc, timeout)
+    except BaseException:
+        stop(proc)  # a process that never listened must not outlive its test
+        raise
     return proc
 
 

@@ -12,3 +12,16 @@ class WorklistConfig(AppConfig):
 
         outbox.register_builder(Destination.Kind.DICOM, "mpps", build_mpps_forward)
         outbox.register_sender(Destination.Kind.DICOM, send_mpps)
+        self._forget_policies_on_change()
+
+    def _forget_policies_on_change(self) -> None:
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from ris.models import Station
+        from worklist.models import ModalityAE
+        from worklist.registry import forget_policies
+
+        for model in (ModalityAE, Station):
+            post_save.connect(forget_policies, sender=model, dispatch_uid=f"forget-policies-save-{model.__name__}")
+            post_delete.connect(forget_policies, sender=model, dispatch_uid=f"forget-policies-delete-{model.__name__}")
+        m2m_changed.connect(forget_policies, sender=ModalityAE.stations.through, dispatch_uid="forget-policies-m2m")

@@ -36,6 +36,18 @@ def declare(ds: Dataset, character_set: str) -> None:
                 element.value = _fit(element.VR, element.value, character_set)
 
 
+def declare_fit(ds: Dataset, character_set: str) -> None:
+    """Make every text value of `ds` fit the set."""
+    if character_set != UTF8:
+        for element in ds.iterall():
+            if element.VR in TEXT_VRS and element.value:
+                element.value = _fit(element.VR, element.value, character_set)
+
+
+def fit_value(vr: str, value: object, character_set: str) -> object:
+    return _fit(vr, value, character_set)
+
+
 def _fit(vr: str, value: object, character_set: str) -> object:
     if isinstance(value, (list, tuple)) or not isinstance(value, (str, PersonName)):
         return value

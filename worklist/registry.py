@@ -1,9 +1,12 @@
-"""The modality registry as the worklist door sees it: one read per
-association, one insert per query."""
+"""The modality registry as the worklist door sees it: one read per calling
+AE per `RIS_DICOM_REGISTRY_TTL` (cached in the process, dropped at once on
+any change of a modality AE or a station here), query log rows in batches."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypedDict
@@ -40,6 +43,33 @@ class _Row(TypedDict):
     character_set: str
     own_worklist_when_unspecified: bool
     stations__ae_title: str  # None from the LEFT JOIN when the AE has no station
+
+
+_cache: dict[str, tuple[float, ModalityPolicy]] = {}
+_cache_lock = threading.Lock()
+
+
+def cached_modality_policy(*, ae_title: str) -> ModalityPolicy:
+    """`modality_policy`, from this process's cache while it is fresh.
+
+    Several listener processes each keep their own: a change made in another
+    process (the admin, another listener) is seen within the TTL; one made in
+    this process at once (`forget_policies`, on the models' signals)."""
+    key, now = ae_title.strip(), time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit is not None and now - hit[0] < settings.RIS_DICOM_REGISTRY_TTL:
+        return hit[1]
+    policy = modality_policy(ae_title=key)
+    with _cache_lock:
+        _cache[key] = (now, policy)
+    return policy
+
+
+def forget_policies(**_: object) -> None:
+    """Signal receiver: a modality AE, a station or their links changed."""
+    with _cache_lock:
+        _cache.clear()
 
 
 def modality_policy(*, ae_title: str) -> ModalityPolicy:
@@ -87,7 +117,15 @@ def worklist_query_record(
     *, policy: ModalityPolicy, at: dt.datetime, keys: str, items_returned: int, duration_ms: float, status: int
 ) -> None:
     """The query log: one INSERT, nothing read back."""
-    WorklistQueryLog.objects.create(
+    query_log_row(
+        policy=policy, at=at, keys=keys, items_returned=items_returned, duration_ms=duration_ms, status=status
+    ).save()
+
+
+def query_log_row(
+    *, policy: ModalityPolicy, at: dt.datetime, keys: str, items_returned: int, duration_ms: float, status: int
+) -> WorklistQueryLog:
+    return WorklistQueryLog(
         at=at,
         calling_ae_title=policy.ae_title[:16],
         modality_ae_id=policy.registered_id,
@@ -96,6 +134,11 @@ def worklist_query_record(
         duration_ms=duration_ms,
         status=f"{status:04X}",
     )
+
+
+def query_log_write(rows: Sequence[WorklistQueryLog]) -> None:
+    """Many query log rows in one INSERT."""
+    WorklistQueryLog.objects.bulk_create(rows)
 
 
 def modality_register(

@@ -179,6 +179,11 @@ def _build(entries: list[Entry], row: Row, ctx: Context) -> Dataset:
     return ds
 
 
+def entry_value(entry: Entry, row: Row, ctx: Context) -> Any:
+    """The value of one planned key for a row (the SPS item excepted)."""
+    return _value(entry, row, ctx)
+
+
 def _value(entry: Entry, row: Row, ctx: Context) -> Any:
     if entry.item is not None:  # one SPS item per response (PS3.4 K.6.1.2.2)
         return Sequence([_build(entry.item, row, ctx)])
@@ -200,6 +205,11 @@ def _only(item: Dataset, keys: list[tuple[int, str]]) -> Dataset:
 
 def full_dataset(row: Row, *, calling_ae: str = "") -> Dataset:
     """Everything we know about a step, as one worklist item (for export)."""
+    return ResponsePlan(full_dataset_keys()).build(row, Context(calling_ae))
+
+
+def full_dataset_keys() -> Dataset:
+    """An identifier asking every key we return."""
     everything = _all_keys(TOP_LEVEL_VALUES)
     everything.ScheduledProcedureStepSequence = Sequence()
-    return ResponsePlan(everything).build(row, Context(calling_ae))
+    return everything

@@ -1,53 +1,48 @@
-"""The DICOM listener: Verification, Modality Worklist C-FIND and MPPS
-(N-CREATE / N-SET, worklist/mpps.py).
+"""The DICOM listener's services: Verification, Modality Worklist C-FIND and
+MPPS (N-CREATE / N-SET, worklist/mpps.py), on our own upper layer
+(worklist/listener.py, association.py, upper_layer.py).
 
-pynetdicom runs every handler of an association (EVT_REQUESTED, EVT_C_FIND,
-EVT_RELEASED, EVT_ABORTED) in that association's own thread, so the Django
-connection (one per thread) is opened by the first query of an association,
-reused by each of its C-FINDs and closed when the association ends.
-
-Per association: one read of the modality registry. Per C-FIND: one query
-for the worklist, one insert in the query log and one in the audit trail
-(after the final response).
+Per association: the calling AE's registry policy, from the process's cache
+(worklist/registry.cached_modality_policy). Per C-FIND: one query for the
+worklist, whose rows are read at once and the database connection released
+before a response is built; the query log and the audit event are handed to
+a background writer after the final response (worklist/query_log.py).
 """
 
 from __future__ import annotations
 
 import logging
-import socket
 import ssl
 import threading
 import time
-import weakref
-from collections.abc import Iterator
-from typing import Literal, overload
+from collections.abc import Callable, Iterator
+from io import BytesIO
+from types import SimpleNamespace
+from typing import Literal, cast, overload
 
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 from pydicom.dataset import Dataset
-from pynetdicom import AE, evt
-from pynetdicom.association import Association
-from pynetdicom.events import Event, EventHandlerType
-
-# pynetdicom defines its SOP classes at import time, out of its UID tables
-from pynetdicom.sop_class import (  # type: ignore[attr-defined]
-    ModalityPerformedProcedureStep,
-    ModalityWorklistInformationFind,
-    Verification,
-)
-from pynetdicom.transport import ThreadedAssociationServer
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pynetdicom.events import Event
+from pynetdicom.pdu_primitives import A_ASSOCIATE
 
 from infra.db import release_connection
 from infra.tls import server_context
+from ris.models import AuditEvent
+from ris.records import Actor
 from ris.selectors.worklist import PATIENT
-from ris.services.audit import worklist_query_view
-from worklist import metrics, pdu_limit
+from worklist import encoding, metrics
+from worklist.association import Message, Peer
+from worklist.listener import Listener
 from worklist.matching import InvalidKey
-from worklist.mpps import association_actor, handle_n_create, handle_n_set
+from worklist.mpps import handle_n_create, handle_n_set
 from worklist.query import IdentifierMismatch, build_query
-from worklist.registry import ModalityPolicy, modality_policy, worklist_query_record
+from worklist.query_log import Entry, writer
+from worklist.registry import ModalityPolicy, cached_modality_policy, forget_policies
 from worklist.response import Context, ResponsePlan
+from worklist.upper_layer import Limits
 
 log = logging.getLogger(__name__)
 
@@ -59,73 +54,133 @@ CANCELLED = 0xFE00
 OUT_OF_RESOURCES = 0xA700
 IDENTIFIER_DOES_NOT_MATCH = 0xA900
 UNABLE_TO_PROCESS = 0xC000
+RESOURCE_LIMITATION = 0x0213  # PS3.7 C.5.20, for N-CREATE and N-SET
 # PS3.8 9.3.4: A-ASSOCIATE-RJ rejected-permanent, service user, calling AE not recognised
 REJECT_UNKNOWN_CALLING_AE = (0x01, 0x01, 0x03)
 REJECT_TRANSIENT = (0x02, 0x01, 0x01)
 
 # A C-FIND response: the status and, while pending, the matching identifier.
-Response = tuple[int, Dataset | None]
+Response = tuple[int, "RowResponse | Dataset | None"]
 
 
 class WorklistSCP:
-    """The event handlers, with the registry policy of each open association."""
+    """What each association asks of the door (worklist.association.Services)."""
 
-    def __init__(self) -> None:
-        self._policies: weakref.WeakKeyDictionary[Association, ModalityPolicy] = weakref.WeakKeyDictionary()
-
-    @property
-    def handlers(self) -> list[EventHandlerType]:
-        return [
-            (evt.EVT_REQUESTED, self.handle_requested),
-            (evt.EVT_C_FIND, self.handle_find),
-            (evt.EVT_N_CREATE, handle_n_create),
-            (evt.EVT_N_SET, handle_n_set),
-            (evt.EVT_RELEASED, self.handle_end),
-            (evt.EVT_ABORTED, self.handle_end),
-        ]
-
-    def handle_requested(self, event: Event) -> None:
-        """Look the calling AE up once; refuse it if the registry says so."""
-        # EVT_REQUESTED fires once the A-ASSOCIATE-RQ primitive is stored; pynetdicom types it optional throughout
-        calling = event.assoc.requestor.primitive.calling_ae_title.strip()  # type: ignore[union-attr]
+    def admit(self, peer: Peer, request: A_ASSOCIATE) -> tuple[int, int, int] | None:
+        """Look the calling AE up; refuse it if the registry says so."""
         try:
-            policy = modality_policy(ae_title=calling)
+            policy = cached_modality_policy(ae_title=peer.ae_title)
         except DatabaseError as exc:
-            log.error("association from %s refused, database unavailable: %s", calling, exc)
-            self._reject(event.assoc, REJECT_TRANSIENT)
-            return
+            log.error("association from %s refused, database unavailable: %s", peer.ae_title, exc)
+            connection.close()
+            return REJECT_TRANSIENT
         finally:
             release_connection()
         if not policy.allowed:
-            log.warning("association from %s refused: %s", calling, "not allowed" if policy.is_known else "unknown")
-            self._reject(event.assoc, REJECT_UNKNOWN_CALLING_AE)
-            return
-        self._policies[event.assoc] = policy
+            log.warning(
+                "association from %s refused: %s", peer.ae_title, "not allowed" if policy.is_known else "unknown"
+            )
+            return REJECT_UNKNOWN_CALLING_AE
+        peer.state = policy
+        return None
 
-    def _reject(self, assoc: Association, reason: tuple[int, int, int]) -> None:
-        assoc.acse.send_reject(*reason)
-        assoc.kill()  # waits until the DUL has sent the A-ASSOCIATE-RJ, as pynetdicom's own refusals do
+    def ended(self, peer: Peer) -> None:
+        """The association's connection goes with it."""
         connection.close()
 
-    def handle_end(self, event: Event) -> None:
-        """EVT_RELEASED / EVT_ABORTED: the association's connection goes with it."""
-        self._policies.pop(event.assoc, None)
-        connection.close()
-
-    def handle_find(self, event: Event) -> Iterator[Response]:
-        """EVT_C_FIND: one pending response per matching step, then success."""
-        policy = self._policies.get(event.assoc) or _unregistered(event.assoc.requestor.ae_title)
-        outcome = FindOutcome(policy)
+    def find(self, peer: Peer, message: Message, cancelled: Callable[[], bool]) -> Iterator[Response]:
+        """One pending response per matching step, then success."""
+        policy = peer.state or _unregistered(peer.ae_title)
+        outcome = FindOutcome(policy, peer)
         try:
-            yield from _answer(event, policy, outcome)
+            if message.oversized:
+                yield outcome.ends(OUT_OF_RESOURCES), None
+                return
+            yield from _answer(FindRequest(message, cancelled), policy, outcome)
         finally:
-            outcome.record(event)
+            outcome.record()
+
+    def n_create(self, peer: Peer, message: Message) -> tuple[Dataset, Dataset | None]:
+        return handle_n_create(cast(Event, MppsEvent(peer, message)))  # the attributes worklist/mpps.py reads
+
+    def n_set(self, peer: Peer, message: Message) -> tuple[Dataset, Dataset | None]:
+        return handle_n_set(cast(Event, MppsEvent(peer, message)))
+
+    def oversized(self, peer: Peer, message: Message) -> Dataset:
+        """A data set over RIS_DICOM_MAX_DATASET: dropped as it came, answered
+        0213 resource limitation (PS3.7 C.5.20) with the association kept."""
+        log.warning("DIMSE data set from %s over %d bytes refused", peer.ae_title, settings.RIS_DICOM_MAX_DATASET)
+        answer = Dataset()
+        answer.Status = RESOURCE_LIMITATION
+        answer.ErrorComment = "data set too large"
+        return answer
 
 
-def _answer(event: Event, policy: ModalityPolicy, outcome: FindOutcome) -> Iterator[Response]:
+class FindRequest:
+    """A C-FIND-RQ as the worklist handlers read it (the shape of pynetdicom's event)."""
+
+    def __init__(self, message: Message, cancelled: Callable[[], bool]):
+        self.message = message
+        self._cancelled = cancelled
+        self._identifier: Dataset | None = None
+
+    @property
+    def identifier(self) -> Dataset:
+        if self._identifier is None:
+            self._identifier = self.message.dataset()
+        return self._identifier
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self._cancelled()
+
+
+class MppsEvent:
+    """An N-CREATE or N-SET as worklist/mpps.py reads it: pynetdicom's event
+    attributes (`assoc.requestor`, `request`, `attribute_list`, `modification_list`)."""
+
+    def __init__(self, peer: Peer, message: Message):
+        self.assoc = SimpleNamespace(
+            requestor=SimpleNamespace(ae_title=peer.ae_title, address=peer.address, port=peer.port)
+        )
+        command = message.command
+        received = BytesIO(message.dataset_bytes or b"")  # as pynetdicom's request carries it
+        self.request = SimpleNamespace(
+            AttributeList=received,
+            ModificationList=received,
+            **{
+                k: command.get(k)
+                for k in (
+                    "AffectedSOPClassUID",
+                    "AffectedSOPInstanceUID",
+                    "RequestedSOPClassUID",
+                    "RequestedSOPInstanceUID",
+                    "MessageID",
+                )
+            },
+        )
+        self.message = message
+        self._dataset: Dataset | None = None
+
+    @property
+    def attribute_list(self) -> Dataset:
+        return self.dataset
+
+    @property
+    def modification_list(self) -> Dataset:
+        return self.dataset
+
+    @property
+    def dataset(self) -> Dataset:
+        if self._dataset is None:
+            self._dataset = self.message.dataset()
+        return self._dataset
+
+
+def _answer(request: FindRequest, policy: ModalityPolicy, outcome: FindOutcome) -> Iterator[Response]:
     """The responses, with every refusal mapped to its status (PS3.4 C.4.1.1.4)."""
     try:
-        yield from _stream(event, policy, outcome)
+        yield from _stream(request, policy, outcome)
     except IdentifierMismatch as exc:
         log.warning("C-FIND from %s refused: %s", policy.ae_title, exc)
         yield outcome.ends(IDENTIFIER_DOES_NOT_MATCH), None
@@ -141,64 +196,88 @@ def _answer(event: Event, policy: ModalityPolicy, outcome: FindOutcome) -> Itera
         yield outcome.ends(UNABLE_TO_PROCESS), None
 
 
-def _stream(event: Event, policy: ModalityPolicy, outcome: FindOutcome) -> Iterator[Response]:
+def _stream(request: FindRequest, policy: ModalityPolicy, outcome: FindOutcome) -> Iterator[Response]:
     _drop_broken_connection()
-    identifier = event.identifier
+    identifier = request.identifier
+    outcome.identifier = identifier
     query = build_query(identifier, own_station_ae_titles=_listed(policy.own_station_ae_titles))
     pending = PENDING_UNSUPPORTED_KEYS if query.unsupported_keys else PENDING
     plan, context = ResponsePlan(identifier, character_set=policy.character_set), Context(policy.ae_title)
-    for row in query.rows():
-        if event.is_cancelled:
+    try:
+        rows = list(query.rows())
+    finally:
+        release_connection()  # the rows are read: the connection is not needed while they are sent
+    for row in rows:
+        if request.is_cancelled:
             yield outcome.ends(CANCELLED), None
             return
         outcome.items += 1
         outcome.patient_ids.add(row[f"{PATIENT}patient_id"])
-        yield pending, plan.build(row, context)
+        yield pending, RowResponse(plan, row, context)
     yield outcome.ends(SUCCESS), None
 
 
-class FindOutcome:
-    """What one C-FIND did, written to the query log once it is answered."""
+class RowResponse:
+    """A pending response not yet encoded: straight from the plan to bytes
+    when the transfer syntax and character set allow (worklist/encoding.py),
+    else through a pydicom Dataset."""
 
-    def __init__(self, policy: ModalityPolicy):
+    def __init__(self, plan: ResponsePlan, row: dict[str, object], context: Context):
+        self.plan, self.row, self.context = plan, row, context
+
+    def encoded(self, syntax: str) -> bytes | None:
+        if syntax not in (ImplicitVRLittleEndian, ExplicitVRLittleEndian):
+            return None
+        return encoding.encode_row(self.plan, self.row, self.context, implicit=syntax == ImplicitVRLittleEndian)
+
+    def dataset(self) -> Dataset:
+        return self.plan.build(self.row, self.context)
+
+
+class FindOutcome:
+    """What one C-FIND did, handed to the query log once it is answered."""
+
+    def __init__(self, policy: ModalityPolicy, peer: Peer):
         self.policy = policy
+        self.peer = peer
         self.at = timezone.now()
         self.started = time.perf_counter()
         self.items = 0
         self.patient_ids: set[str] = set()
         self.status: int | None = None
         self.elapsed_ms = 0.0
+        self.identifier: Dataset | None = None
 
     def ends(self, status: int) -> int:
         self.status = status
         self.elapsed_ms = (time.perf_counter() - self.started) * 1000
         return status
 
-    def record(self, event: Event) -> None:
-        """Runs after the final response is sent (the generator is closed)."""
+    def record(self) -> None:
+        """Runs once the final response is built (the generator is closed)."""
         status = CANCELLED if self.status is None else self.status
         log.info("C-FIND from %s: %d items, %04X, %.1f ms", self.policy.ae_title, self.items, status, self.elapsed_ms)
         _observe(status, self.elapsed_ms, self.items)
         try:
-            if settings.RIS_MWL_LOG_QUERIES:
-                worklist_query_record(
+            writer.put(
+                Entry(
                     policy=self.policy,
+                    actor=peer_actor(self.peer),
                     at=self.at,
-                    keys=_keys_asked(event),
-                    items_returned=self.items,
+                    keys=_keys_asked(self.identifier),
+                    items=self.items,
                     duration_ms=self.elapsed_ms,
                     status=status,
+                    patient_ids=self.patient_ids,
                 )
-            worklist_query_view(
-                actor=association_actor(event.assoc),
-                items=self.items,
-                patient_ids=self.patient_ids,
-                status=f"{status:04X}",
             )
         except Exception:  # the log never takes the listener down
-            log.exception("C-FIND from %s: query log or audit event not written", self.policy.ae_title)
-        finally:
-            release_connection()
+            log.exception("C-FIND from %s: query log entry not kept", self.policy.ae_title)
+
+
+def peer_actor(peer: Peer) -> Actor:
+    """The peer of an association as the services' actor: its calling AE title and address."""
+    return Actor(door=AuditEvent.Door.DICOM, name=peer.ae_title, address=peer.address)
 
 
 _STATUS_LABELS = {
@@ -226,9 +305,11 @@ def _listed(titles: tuple[str, ...] | None) -> list[str] | None:
     return list(titles) if titles is not None else None
 
 
-def _keys_asked(event: Event) -> str:
+def _keys_asked(identifier: Dataset | None) -> str:
+    if identifier is None:
+        return "(identifier could not be decoded)"
     try:
-        return "\n".join(_key_lines(event.identifier))
+        return "\n".join(_key_lines(identifier))
     except Exception:
         return "(identifier could not be decoded)"
 
@@ -250,31 +331,6 @@ def _drop_broken_connection() -> None:
         connection.close()
 
 
-def make_ae(ae_title: str | None = None) -> AE:
-    # A peer may announce any PDU size; read none larger than this.
-    pdu_limit.install(max(settings.RIS_DICOM_MAX_PDU, 1024 * 1024))
-    ae = AE(ae_title=ae_title or settings.RIS_DICOM_AE_TITLE)
-    ae.add_supported_context(Verification)
-    ae.add_supported_context(ModalityWorklistInformationFind)
-    ae.add_supported_context(ModalityPerformedProcedureStep)
-    ae.maximum_pdu_size = settings.RIS_DICOM_MAX_PDU
-    ae.network_timeout = settings.RIS_DICOM_IDLE_TIMEOUT
-    ae.acse_timeout = 30
-    ae.dimse_timeout = settings.RIS_DICOM_IDLE_TIMEOUT
-    ae.maximum_associations = 64
-    return ae
-
-
-class NoDelayServer(ThreadedAssociationServer):
-    """Sends each PDU at once: without TCP_NODELAY, Nagle's algorithm and the
-    peer's delayed ACK hold a C-FIND response back by tens of milliseconds."""
-
-    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
-        client, address = super().get_request()
-        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return client, address
-
-
 @overload
 def start(
     host: str,
@@ -283,7 +339,7 @@ def start(
     block: Literal[False] = False,
     ae_title: str | None = None,
     ssl_context: ssl.SSLContext | None = None,
-) -> ThreadedAssociationServer: ...
+) -> Listener: ...
 @overload
 def start(
     host: str,
@@ -295,21 +351,23 @@ def start(
 ) -> None: ...
 def start(
     host: str, port: int, *, block: bool = False, ae_title: str | None = None, ssl_context: ssl.SSLContext | None = None
-) -> ThreadedAssociationServer | None:
-    """Start the SCP; returns the server (non-blocking) for `.shutdown()`."""
-    ae = make_ae(ae_title)
+) -> Listener | None:
+    """Start the SCP; returns the listener (non-blocking) for `.shutdown()`.
+
+    Any called AE title is accepted (docs/dicom-conformance.md 1.2); `ae_title`
+    is kept for the commands' interface."""
     context = ssl_context or server_context(
         settings.RIS_DICOM_TLS_CERT, settings.RIS_DICOM_TLS_KEY, settings.RIS_DICOM_TLS_CA
     )
-    server = ae.make_server(
-        (host, port), evt_handlers=WorklistSCP().handlers, server_class=NoDelayServer, ssl_context=context
+    forget_policies()  # what an earlier listener in this process cached may be stale
+    listener = Listener(
+        host, port, WorklistSCP(), Limits.from_settings(), ssl_context=context, on_shutdown=writer.flush
     )
-    ae._servers.append(server)  # as AE.start_server does: shutdown() removes it
     if block:
         try:
-            server.serve_forever()
+            listener.serve_forever()
         finally:
-            server.shutdown()
+            listener.shutdown()
         return None
-    threading.Thread(target=server.serve_forever, name="dicom-scp", daemon=True).start()
-    return server
+    threading.Thread(target=listener.serve_forever, name="dicom-scp", daemon=True).start()
+    return listener

@@ -21,8 +21,20 @@ class Destination(models.Model):
     hl7_version = models.CharField(max_length=8, blank=True, default="2.5.1")
     receiving_application = models.CharField(max_length=180, blank=True, default="")  # MSH-5
     receiving_facility = models.CharField(max_length=180, blank=True, default="")  # MSH-6
+
+    class Ordering(models.TextChoices):
+        # What a message that fails holds back (docs/hl7-interface.md, ordering policy).
+        DESTINATION = "DESTINATION", "strict order for the destination: a failure holds every later message"
+        PATIENT = "PATIENT", "strict order per patient: a refused message holds only its patient's later messages"
+        NONE = "NONE", "no order: a refused message holds nothing back"
+
     timeout_seconds = models.FloatField(default=10.0)
     max_attempts = models.PositiveIntegerField(default=10)
+    # A message the receiver refuses (HL7 AE/AR) or that cannot be built goes
+    # to the dead letters after this many attempts; an unreachable receiver
+    # is retried up to max_attempts.
+    max_refusals = models.PositiveIntegerField(default=3)
+    ordering = models.CharField(max_length=16, choices=Ordering.choices, default=Ordering.PATIENT)
     # One worker at a time delivers a destination's queue, in order: it holds
     # a lease taken with a conditional UPDATE and renewed per message.
     lease_until = models.DateTimeField(null=True, blank=True)

@@ -2,6 +2,8 @@ from django.db import models
 
 from ris.names import PersonName
 
+NAME_FIELDS = {"name", "name_ideographic", "name_phonetic"}
+
 
 class Patient(models.Model):
     # PS3.3 C.2.2 Patient Identification; HL7 PID-3.1 / PID-3.4
@@ -12,9 +14,16 @@ class Patient(models.Model):
     name = models.CharField(max_length=320, blank=True, default="", db_index=True)
     name_ideographic = models.CharField(max_length=320, blank=True, default="")
     name_phonetic = models.CharField(max_length=320, blank=True, default="")
-    birth_date = models.DateField(null=True, blank=True)  # PID-7, (0010,0030)
+    birth_date = models.DateField(null=True, blank=True, db_index=True)  # PID-7, (0010,0030); name + birth date lookups
     sex = models.CharField(max_length=1, blank=True, default="")  # PID-8, (0010,0040) M/F/O
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT)
+    # Every name group casefolded and without accents (ris.names search_text),
+    # kept by save() and by the services that insert rows; what people search.
+    search_name = models.CharField(max_length=1000, blank=True, default="", db_index=True, editable=False)
+    # Who owns the demographics: the HL7 sending application that last sent
+    # them (an EHR), or '' when the RIS registered the patient itself. Only an
+    # explicit, audited edit changes an EHR-owned patient from the RIS side.
+    demographics_source = models.CharField(max_length=180, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -26,6 +35,22 @@ class Patient(models.Model):
     def __str__(self) -> str:
         return f"{self.name or '(no name)'} [{self.patient_id}]"
 
+    def save(self, *args, **kwargs) -> None:
+        self.search_name = self.person_name.search_text()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and NAME_FIELDS & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
+
+    def with_search_name(self) -> "Patient":
+        """For inserts that bypass save() (bulk_create)."""
+        self.search_name = self.person_name.search_text()
+        return self
+
+    @property
+    def ehr_owned(self) -> bool:
+        return bool(self.demographics_source)
+
     @property
     def dicom_name(self) -> str:
         """The full PN value, trailing empty component groups dropped."""
@@ -33,4 +58,4 @@ class Patient(models.Model):
 
     @property
     def person_name(self) -> PersonName:
-        return PersonName.from_groups(self.name, self.name_ideographic, self.name_phonetic)
+        return PersonName.from_dicom(self.dicom_name)  # a whole PN value in `name` reads as its groups too

@@ -5,7 +5,15 @@ import datetime as dt
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from ris.models import Appointment, AuditEvent, BlockedTime, ImagingOrder, Patient, Room, ScheduledProcedureStep
+from ris.models import Appointment, AuditEvent, BlockedTime, Room, ScheduledProcedureStep
+from ris.selectors.patients import (  # noqa: F401 (the general reads)
+    merged_patients,
+    name_matches,
+    patient_candidates,
+    patient_orders,
+    patient_reports,
+    patient_search,
+)
 from ris.selectors.scheduling import by_urgency_then_requested_time
 from ris.states import StepStatus
 
@@ -44,7 +52,7 @@ def _text_match(text: str) -> Q:
     return (
         Q(**{order + "accession_number__iexact": text})
         | Q(**{order + "patient__patient_id__iexact": text})
-        | Q(**{order + "patient__name__icontains": text})
+        | name_matches(text, prefix=order + "patient__")
         | Q(description__icontains=text)
     )
 
@@ -80,25 +88,6 @@ def active_rooms() -> QuerySet[Room]:
 def board_steps(day: dt.date) -> QuerySet[ScheduledProcedureStep]:
     """A day's exams for the status board, in time order."""
     return steps_with_context().filter(start__range=day_bounds(day)).order_by("start")
-
-
-def patient_search(
-    *, mrn: str = "", name: str = "", birth_date: dt.date | None = None, accession: str = ""
-) -> QuerySet[Patient]:
-    rows = Patient.objects.all()
-    if mrn:
-        rows = rows.filter(patient_id__iexact=mrn)
-    if name:
-        rows = rows.filter(name__icontains=name)
-    if birth_date:
-        rows = rows.filter(birth_date=birth_date)
-    if accession:
-        rows = rows.filter(orders__accession_number__iexact=accession)
-    return rows.distinct().order_by("name")[:200]
-
-
-def patient_orders(patient: Patient) -> QuerySet[ImagingOrder]:
-    return patient.orders.prefetch_related("procedures__steps__appointment__room").order_by("-created_at")
 
 
 def audit_search(

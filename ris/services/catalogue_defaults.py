@@ -54,10 +54,15 @@ def catalogue_entry(*, code_value: str, code_scheme: str) -> Procedure | None:
 
 
 def _rule_station(rules: tuple[StationRule, ...], *, procedure_code: str, modality: str) -> Station | None:
-    """The first (most specific) rule for exactly this code and this modality or any."""
+    ae_title = rule_station_ae(rules, procedure_code=procedure_code, modality=modality)
+    return Station.objects.filter(ae_title=ae_title).first() if ae_title is not None else None
+
+
+def rule_station_ae(rules: tuple[StationRule, ...], *, procedure_code: str, modality: str) -> str | None:
+    """The AE title of the first (most specific) rule for exactly this code and this modality or any."""
     if not procedure_code and not modality:
         return None
     for rule in rules:
         if rule.procedure_code == procedure_code and rule.modality in (modality, ""):
-            return Station.objects.filter(ae_title=rule.station_ae_title).first()
+            return rule.station_ae_title
     return None

@@ -18,7 +18,7 @@ from ris.records import CLEAR, Actor, OrderData, OrderKey, PatientData, Procedur
 from ris.services.appointments import appointment_follow_step
 from ris.services.audit import audit_record
 from ris.services.catalogue_defaults import step_defaults
-from ris.services.patients import patient_upsert
+from ris.services.patients import demographics_source, patient_register, patient_survivor, patient_upsert
 from ris.states import ORDER_MACHINE, STEP_MACHINE, OrderStatus, StepStatus
 from ris.uids import new_uid
 
@@ -39,15 +39,29 @@ _Row = TypeVar("_Row", RequestedProcedure, ScheduledProcedureStep)
 
 
 @transaction.atomic
-def order_place(*, patient: PatientData, order: OrderData, actor: Actor) -> ImagingOrder:
-    """Create an order with its procedures and steps (HL7 ORC-1 NW, manual entry)."""
+def order_place(
+    *, patient: PatientData | Patient, order: OrderData, actor: Actor, register: bool = False
+) -> ImagingOrder:
+    """Create an order with its procedures and steps (HL7 ORC-1 NW, manual entry).
+
+    An HL7 sender's patient data creates or updates its patient. A person
+    names an existing `Patient` as it is (merged: its survivor), or, with
+    `register`, a new patient that must not exist yet (ris.services.patients)."""
     order = plain(order)
-    patient_row = patient_upsert(data=patient)
+    patient_row = _patient_for(patient, register, actor)
     row = _create_order(patient_row, order)
     for procedure in order.procedures or [ProcedureData()]:
         _create_procedure(row, procedure, order.station_rules)
     _audit(actor, AuditEvent.Action.CREATE, row, f"order {row.accession_number}")
     return row
+
+
+def _patient_for(patient: PatientData | Patient, register: bool, actor: Actor) -> Patient:
+    if isinstance(patient, Patient):
+        return patient_survivor(patient)
+    if register:
+        return patient_register(data=patient, actor=actor)
+    return patient_upsert(data=patient, source=demographics_source(actor))
 
 
 def _audit(actor: Actor, action: str, row: ImagingOrder, detail: str) -> None:

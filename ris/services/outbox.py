@@ -8,9 +8,14 @@ is a failed delivery like a refused send: recorded, retried, then DEAD.
 
 Delivery per destination is in order: one worker holds the destination's
 lease (a conditional UPDATE, so two workers never take the same queue) and
-sends its open messages oldest first. A failure holds the queue back until
-the retry is due (exponential backoff); after `max_attempts` the message is
-DEAD and the queue moves on. A worker killed mid-send leaves the lease to
+sends its open messages oldest first. What a failure holds back is the
+destination's ordering policy (`Destination.ordering`): every later message
+(DESTINATION), the later messages of the same patient (PATIENT, the
+default), or nothing (NONE); a receiver that cannot be reached holds back
+everything, whatever the policy. A failed message is retried with
+exponential backoff; a message the receiver refuses (HL7 AE/AR) or that
+cannot be built is a dead letter (DEAD) after `max_refusals` attempts, any
+other after `max_attempts`. A worker killed mid-send leaves the lease to
 expire; the periodic sweep hands the queue to another worker.
 """
 
@@ -20,6 +25,7 @@ import datetime as dt
 import functools
 import logging
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from django.db import transaction
@@ -85,40 +91,79 @@ def _claim(destination_id: int, owner: str) -> bool:
 
 
 def _drain(destination: Destination, owner: str) -> int:
+    """Send the open messages oldest first, as the destination's ordering
+    policy allows: a message that is not due, or that failed, holds back the
+    messages of its group (all of them, its patient's, or none); a receiver
+    that cannot be reached holds back everything."""
     delivered = 0
-    while (message := _next_open(destination)) is not None:
+    held: set[object] = set()
+    wake_at: dt.datetime | None = None
+    for message in _open_messages(destination):
+        group = _group(destination, message)
+        if group in held:
+            continue
         if message.next_attempt_at and message.next_attempt_at > timezone.now():
-            _schedule(destination.pk, _seconds_until(message.next_attempt_at))
-            break
+            held.add(group)
+            wake_at = min(wake_at or message.next_attempt_at, message.next_attempt_at)
+            continue
         Destination.objects.filter(pk=destination.pk, lease_owner=owner).update(lease_until=timezone.now() + LEASE)
-        if _attempt(destination, message):
+        result = _attempt(destination, message)
+        if result.delivered:
             delivered += 1
-        elif message.status == Status.RETRYING and message.next_attempt_at is not None:
-            _schedule(destination.pk, _seconds_until(message.next_attempt_at))
-            break
+            continue
+        if message.status == Status.RETRYING and message.next_attempt_at is not None:
+            wake_at = min(wake_at or message.next_attempt_at, message.next_attempt_at)
+        if message.status == Status.DEAD:
+            continue  # given up on: the queue moves on
+        if not result.refused:
+            break  # the receiver is unreachable: nothing else would get through now
+        held.add(group)
+    if wake_at is not None:
+        _schedule(destination.pk, _seconds_until(wake_at))
     return delivered
+
+
+def _group(destination: Destination, message: OutboundMessage) -> object:
+    """What a failing message holds back with it (Destination.ordering)."""
+    if destination.ordering == Destination.Ordering.DESTINATION:
+        return "all"
+    if destination.ordering == Destination.Ordering.PATIENT and message.order_id is not None:
+        return ("patient", message.order.patient_id if message.order else None)
+    return ("message", message.pk)
 
 
 def _seconds_until(moment: dt.datetime) -> float:
     return (moment - timezone.now()).total_seconds()
 
 
-def _next_open(destination: Destination) -> OutboundMessage | None:
-    return destination.messages.filter(status__in=(Status.PENDING, Status.RETRYING)).order_by("id").first()
+def _open_messages(destination: Destination) -> Iterator[OutboundMessage]:
+    """The open messages oldest first, read a batch at a time, then what was
+    queued meanwhile (its own delivery task finds the lease taken)."""
+    last = 0
+    while True:
+        batch = list(
+            destination.messages.filter(status__in=(Status.PENDING, Status.RETRYING), id__gt=last)
+            .select_related("order")
+            .order_by("id")[:100]
+        )
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].pk
 
 
-def _attempt(destination: Destination, message: OutboundMessage) -> bool:
+def _attempt(destination: Destination, message: OutboundMessage) -> outbox.SendResult:
     """One delivery attempt: build the payload if it is not yet frozen, then send it."""
     try:
         outbox_build(message=message)
     except Exception as exc:  # a builder bug is a failed delivery, visible on the row
         log.exception("building outbound message %s (%s to %s) failed", message.pk, message.event, destination)
-        result = outbox.SendResult(False, error=f"build failed: {type(exc).__name__}: {exc}")
+        result = outbox.SendResult(False, error=f"build failed: {type(exc).__name__}: {exc}", refused=True)
     else:
         result = _send(destination, message)
     _record(destination, message, result)
     metrics.OUTBOUND_SENT.labels(message.event, message.status.lower()).inc()
-    return result.delivered
+    return result
 
 
 def outbox_build(*, message: OutboundMessage) -> OutboundMessage:
@@ -173,9 +218,10 @@ def _record(destination: Destination, message: OutboundMessage, result: outbox.S
     if result.delivered:
         message.status = Status.ACKED if result.acknowledged else Status.SENT
         message.sent_at, message.last_error, message.next_attempt_at = timezone.now(), "", None
-    elif message.attempts >= destination.max_attempts:
+    elif message.attempts >= _attempts_allowed(destination, result):
+        # A dead letter: given up, counted by ris_outbox_dead_letters and shown until sent again.
         message.status, message.last_error = Status.DEAD, result.error
-        log.error("outbound message %s to %s is dead: %s", message.pk, destination, result.error)
+        log.error("outbound message %s to %s is a dead letter: %s", message.pk, destination, result.error)
     else:
         message.status, message.last_error = Status.RETRYING, result.error
         message.next_attempt_at = timezone.now() + backoff(message.attempts)
@@ -183,6 +229,13 @@ def _record(destination: Destination, message: OutboundMessage, result: outbox.S
             "outbound message %s to %s failed (attempt %d): %s", message.pk, destination, message.attempts, result.error
         )
     message.save(update_fields=["attempts", "response", "status", "sent_at", "last_error", "next_attempt_at"])
+
+
+def _attempts_allowed(destination: Destination, result: outbox.SendResult) -> int:
+    """A refused message gets `max_refusals` attempts, any other `max_attempts` (the cap of both)."""
+    if result.refused:
+        return min(destination.max_refusals, destination.max_attempts)
+    return destination.max_attempts
 
 
 def backoff(attempts: int) -> dt.timedelta:

@@ -1,10 +1,18 @@
-"""Patients: found or created by identifier, updated, merged (HL7 ADT)."""
+"""Patients: found or created by identifier, updated, merged (HL7 ADT),
+registered and edited by people (the pages), merged by people as by A40.
+
+Identity rules: an HL7 sender owns the demographics it sends (the patient
+records it as `demographics_source`). People never change them by entering
+an order: manual entry picks an existing patient as it is, or registers a new
+one, which refuses an identifier already taken (`patient_register`). Only
+`patient_edit`, with a reason when an EHR owns the patient, changes them.
+"""
 
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
-from ris.exceptions import InvalidInput
+from ris.exceptions import DuplicatePatient, InvalidInput
 from ris.models import AuditEvent, ImagingOrder, Patient
 from ris.records import CLEAR, Actor, PatientData
 from ris.services.audit import audit_record
@@ -12,29 +20,93 @@ from ris.services.audit import audit_record
 _UPDATABLE = ("name", "name_ideographic", "name_phonetic", "birth_date", "sex")
 
 
-def patient_upsert(*, data: PatientData) -> Patient:
+def demographics_source(actor: Actor) -> str:
+    """Who owns the demographics a door sends: an HL7 sending application does."""
+    return actor.name if actor.door == AuditEvent.Door.HL7 else ""
+
+
+def patient_upsert(*, data: PatientData, source: str = "") -> Patient:
     """Find the patient by identifier and issuer, create or update it.
 
     Safe under concurrency: two senders creating the same new patient at
     once end with one row (the unique constraint decides, the loser re-reads).
     A merged patient stands for the one it was merged into: new data and
     orders go there, the old identifier's demographics are not applied.
+    `source` names the HL7 sender that owns what it sends; data from any
+    other door (REST, an MPPS) does not change an EHR-owned patient.
     """
     if not data.patient_id:
         raise InvalidInput("patient identifier is required", field="patient_id")
-    patient = _get_or_create(data.patient_id, data.issuer, _new_values(data))
+    values = _new_values(data)
+    patient = _get_or_create(data.patient_id, data.issuer, {**values, "demographics_source": source[:180]})
     if patient.merged_into_id:
         return _survivor(patient)
+    if patient.ehr_owned and not source:
+        return patient  # an EHR owns the demographics: other doors do not change them (patient_edit does)
     changed = _apply_changes(patient, data)
+    if source and values and patient.demographics_source != source[:180]:
+        patient.demographics_source = source[:180]
+        changed.append("demographics_source")
     if changed:
         patient.save(update_fields=[*changed, "updated_at"])
     return patient
 
 
 @transaction.atomic
+def patient_register(*, data: PatientData, actor: Actor) -> Patient:
+    """A new patient registered by a person (manual order entry): refused when
+    the identifier and issuer are taken, so an existing patient is never renamed."""
+    if not data.patient_id:
+        raise InvalidInput("patient identifier is required", field="patient_id")
+    key = {"patient_id": data.patient_id, "issuer": data.issuer}
+    try:
+        with transaction.atomic():  # a savepoint: the unique constraint decides a race
+            patient = Patient.objects.create(**key, **_new_values(data))
+    except IntegrityError:
+        patient = Patient.objects.get(**key)
+        shown = f"{data.patient_id} ({data.issuer})" if data.issuer else data.patient_id
+        raise DuplicatePatient(f"a patient with ID {shown} already exists", patient=patient) from None
+    audit_record(actor=actor, action=AuditEvent.Action.CREATE, patient=patient, obj=patient, detail="registered")
+    return patient
+
+
+@transaction.atomic
+def patient_edit(*, patient: Patient, data: PatientData, reason: str, actor: Actor) -> Patient:
+    """A person corrects the demographics. An EHR-owned patient needs a reason
+    (its next ADT may overwrite the edit); the audit event names the fields."""
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if patient.merged_into_id:
+        raise InvalidInput("a merged patient is not edited; edit the patient it was merged into")
+    if patient.ehr_owned and not reason.strip():
+        raise InvalidInput(f"{patient.demographics_source} owns this patient: say why you change it", field="reason")
+    changed = _apply_changes(patient, data)
+    if changed:
+        patient.save(update_fields=[*changed, "updated_at"])
+    detail = f"edited {', '.join(changed) or 'nothing'}" + (f": {reason.strip()}" if reason.strip() else "")
+    audit_record(actor=actor, action=AuditEvent.Action.CHANGE, patient=patient, obj=patient, detail=detail[:255])
+    return patient
+
+
+@transaction.atomic
+def patient_merge_records(*, surviving: Patient, merged: Patient, actor: Actor) -> Patient:
+    """A person merges two patients: the same merge as HL7 ADT A40, so the
+    merged patient's orders, worklist items and reports follow the survivor."""
+    if surviving.pk == merged.pk:
+        raise InvalidInput("choose two different patients to merge", field="merged")
+    if surviving.merged_into_id or merged.merged_into_id:
+        raise InvalidInput("a patient already merged into another cannot be merged again", field="merged")
+    return patient_merge(
+        surviving=PatientData(patient_id=surviving.patient_id, issuer=surviving.issuer),
+        prior_patient_id=merged.patient_id,
+        prior_issuer=merged.issuer,
+        actor=actor,
+    )
+
+
+@transaction.atomic
 def patient_update(*, data: PatientData, actor: Actor) -> Patient:
     """HL7 ADT A01/A04/A08: the patient as the sender now knows them."""
-    patient = patient_upsert(data=data)
+    patient = patient_upsert(data=data, source=demographics_source(actor))
     audit_record(actor=actor, action=AuditEvent.Action.CHANGE, patient=patient, obj=patient)
     return patient
 
@@ -46,7 +118,7 @@ def patient_merge(*, surviving: PatientData, prior_patient_id: str, prior_issuer
     recorded as merged, so that later messages naming it reach the survivor."""
     if not prior_patient_id:
         raise InvalidInput("prior patient identifier is required", field="prior_patient_id")
-    survivor = patient_upsert(data=surviving)
+    survivor = patient_upsert(data=surviving, source=demographics_source(actor))
     prior = _get_or_create(prior_patient_id, prior_issuer)
     if prior.pk == survivor.pk:
         raise InvalidInput("MRG-1 names the surviving patient itself", field="prior_patient_id")
@@ -57,6 +129,11 @@ def patient_merge(*, surviving: PatientData, prior_patient_id: str, prior_issuer
     detail = f"merged {prior.patient_id} into {survivor.patient_id}"
     audit_record(actor=actor, action=AuditEvent.Action.CHANGE, patient=survivor, obj=survivor, detail=detail)
     return survivor
+
+
+def patient_survivor(patient: Patient) -> Patient:
+    """The patient itself, or the one it was merged into, locked."""
+    return _survivor(Patient.objects.select_for_update().get(pk=patient.pk))
 
 
 def _survivor(patient: Patient) -> Patient:
@@ -75,7 +152,7 @@ def _get_or_create(patient_id: str, issuer: str, values: dict[str, Any] | None =
     patient = Patient.objects.select_for_update().filter(**key).first()
     if patient is not None:
         return patient
-    Patient.objects.bulk_create([Patient(**key, **(values or {}))], ignore_conflicts=True)
+    Patient.objects.bulk_create([Patient(**key, **(values or {})).with_search_name()], ignore_conflicts=True)
     return Patient.objects.select_for_update().get(**key)
 
 

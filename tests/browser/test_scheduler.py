@@ -71,7 +71,7 @@ def test_scheduler_finds_an_order_drags_it_onto_a_slot_and_the_modality_sees_it(
     page.goto("/orders/")
     page.get_by_label("Accession, MRN or name").fill("ACC42")
     page.get_by_role("button", name="Filter", exact=True).click()
-    assert page.locator("tr.order-row").all_inner_texts()[0].count("DRAG^DORA") == 1
+    assert page.locator("tr.order-row").all_inner_texts()[0].count("DRAG, DORA") == 1  # as people read it
 
     page.goto(f"/calendar/?day={today}")
     page.wait_for_function("window.risCalendar !== undefined")

@@ -86,6 +86,8 @@ def test_enhanced_er_er_is_silent_for_a_good_message(mllp):
     assert InboundMessage.objects.get(control_id="E6").status == InboundMessage.Status.APPLIED
 
 
+# The outage is simulated inside the reference path (test_faults takes a real database away from both).
+@pytest.mark.parametrize("mllp", ["reference"], indirect=True)
 def test_database_unavailable_is_commit_error_ce_in_enhanced_mode_and_ar_207_in_original(mllp, monkeypatch):
     from django.db import OperationalError
 

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from hl7.models import InboundMessage
+from hl7.models import HL7Sender, InboundMessage
 from ris.models import ImagingOrder, Patient
 from tests.conftest import SAMPLES
 from tests.hl7_builders import adt, orm_new_order
@@ -15,6 +15,32 @@ pytestmark = pytest.mark.slow
 
 def _sample(name: str) -> bytes:
     return (SAMPLES / name).read_bytes()
+
+
+@pytest.fixture
+def merging_senders(transactional_db):
+    """The senders of these tests, allowed to merge; EHR sends the orders too."""
+    for application in ("EHR", "MESA_OF", "Ntierprise"):
+        HL7Sender.objects.create(application=application, may_merge_patients=True)
+
+
+def test_a_merge_with_no_sender_configured_is_refused_ar_with_the_reason(mllp):
+    text = adt("M0", "A40", pid={3: "P1^^^HOSP", 5: "DOE^JOHN"}, mrg={1: "P2^^^HOSP"})
+    with MllpClient(mllp.port) as client:
+        ack = ack_segments(client.exchange(text))
+    assert ack["MSA"][1:3] == ["AR", "M0"]
+    assert "may merge patients" in ack["ERR"][8]
+    assert Patient.objects.filter(merged_into__isnull=False).count() == 0
+
+
+def test_a_merge_from_a_sender_not_allowed_is_refused_and_from_an_allowed_one_applied(mllp):
+    HL7Sender.objects.create(application="EHR")
+    HL7Sender.objects.create(application="MPI", may_merge_patients=True)
+    merge = {"pid": {3: "P1^^^HOSP", 5: "DOE^JOHN"}, "mrg": {1: "P2^^^HOSP"}}
+    with MllpClient(mllp.port) as client:
+        assert ack_segments(client.exchange(adt("M3", "A40", **merge)))["MSA"][1] == "AR"
+        assert ack_segments(client.exchange(adt("M4", "A40", sender="MPI", **merge)))["MSA"][1] == "AA"
+    assert Patient.objects.get(patient_id="P2").merged_into.patient_id == "P1"
 
 
 @pytest.mark.parametrize("event", ["A01", "A04", "A08"])
@@ -37,7 +63,7 @@ def test_dcm4che_a08_sample_updates_the_patient_of_an_order(mllp):
     assert (patient.name, patient.birth_date, patient.sex) == ("Smith^Shadow", dt.date(2014, 10, 14), "F")
 
 
-def test_dcm4che_a40_sample_moves_the_orders_to_the_surviving_patient(mllp):
+def test_dcm4che_a40_sample_moves_the_orders_to_the_surviving_patient(mllp, merging_senders):
     old_order = orm_new_order("NW-OLD", patient_id="OLD_PID_1").replace("OLD_PID_1^^^HOSP", "OLD_PID_1^^^ADT1")
     with MllpClient(mllp.port) as client:
         assert ack_segments(client.exchange(old_order))["MSA"][1] == "AA"
@@ -53,7 +79,7 @@ def test_dcm4che_a40_sample_moves_the_orders_to_the_surviving_patient(mllp):
     assert set(ImagingOrder.objects.values_list("patient_id", flat=True)) == {survivor.pk}  # later orders too
 
 
-def test_fhirconv_v28_a40_with_ne_ne_is_applied_silently(mllp):
+def test_fhirconv_v28_a40_with_ne_ne_is_applied_silently(mllp, merging_senders):
     with MllpClient(mllp.port) as client:
         client.send_raw(b"\x0b" + _sample("fhirconv_ADT_A40-01_v28.hl7") + b"\x1c\x0d")
         # MSH-15/16 NE: no ACK; the next message's ACK comes next on the connection
@@ -64,7 +90,7 @@ def test_fhirconv_v28_a40_with_ne_ne_is_applied_silently(mllp):
     assert prior.merged_into.patient_id == "12345"
 
 
-def test_merge_naming_the_survivor_as_prior_is_acked_ae_at_mrg_1(mllp):
+def test_merge_naming_the_survivor_as_prior_is_acked_ae_at_mrg_1(mllp, merging_senders):
     text = adt("M1", "A40", pid={3: "P1^^^HOSP", 5: "DOE^JOHN"}, mrg={1: "P1^^^HOSP"})
     with MllpClient(mllp.port) as client:
         ack = ack_segments(client.exchange(text))
@@ -73,7 +99,7 @@ def test_merge_naming_the_survivor_as_prior_is_acked_ae_at_mrg_1(mllp):
     assert Patient.objects.filter(merged_into__isnull=False).count() == 0
 
 
-def test_a40_without_mrg_is_acked_ae_100(mllp):
+def test_a40_without_mrg_is_acked_ae_100(mllp, merging_senders):
     with MllpClient(mllp.port) as client:
         ack = ack_segments(client.exchange(adt("M2", "A40", pid={3: "P1^^^HOSP"})))
     assert ack["MSA"][1] == "AE"

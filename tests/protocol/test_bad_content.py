@@ -15,7 +15,7 @@ def test_nul_in_a_field_is_acked_ae_102_and_the_message_is_kept(mllp):
     with MllpClient(mllp.port) as client:
         ack = ack_segments(client.exchange(raw))
     assert ack["MSA"][1:3] == ["AE", "NUL1"]
-    assert ack["ERR"][1].startswith("PID^1^^102")
+    assert ack["ERR"][1].startswith("PID^1^5^")  # the field that holds it
     stored = InboundMessage.objects.get(control_id="NUL1")
     assert bytes(stored.raw) == raw and stored.status == "REJECTED"
     assert Patient.objects.count() == 0
@@ -25,7 +25,7 @@ def test_nul_in_the_control_id_is_answered_and_logged(mllp):
     raw = orm_new_order("N\x00L2").encode()
     with MllpClient(mllp.port) as client:
         ack = ack_segments(client.exchange(raw))
-    assert ack["MSA"][1:3] == ["AE", "NL2"]  # NUL cannot be sent back
+    assert ack["MSA"][1:3] == ["AE", "N\\X00\\L2"]  # the NUL sent back escaped, as HL7 carries it
     assert InboundMessage.objects.get().control_id == "N\ufffdL2"
 
 

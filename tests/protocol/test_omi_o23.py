@@ -117,9 +117,11 @@ def test_dcm4che_veterinary_sample_is_applied_with_its_ipc_fields(mllp):
     assert (step.protocol_code_value, step.protocol_code_meaning) == ("ProtocolCode", "ProtocolMeaning")
 
 
-def test_dcm4che_ipc_sample_is_refused_ae_102_for_its_overlong_sps_id(mllp):
+def test_dcm4che_ipc_sample_is_refused_ae_102_at_its_first_overlong_value(mllp):
+    # its placeholders are longer than their VRs: PV1-8 a PN group of 65, OBR-31.2 of 81, IPC-4 of 19
     with MllpClient(mllp.port) as client:
-        ack = ack_segments(client.exchange((SAMPLES / "dcm4che_OMI_O23_ImagingOrder_IPC.hl7").read_bytes()), "latin-1")
+        raw = (SAMPLES / "dcm4che_OMI_O23_ImagingOrder_IPC.hl7").read_bytes()
+        ack = ack_segments(client.exchange(raw), "latin-1")
     assert ack["MSA"][1:3] == ["AE", "1001125"]
-    assert ack["ERR"][2:4] == ["IPC^1^4", "102^Data type error^HL70357"]
+    assert ack["ERR"][2:4] == ["PV1^1^8", "102^Data type error^HL70357"]
     assert ImagingOrder.objects.count() == 0

@@ -118,3 +118,17 @@ def test_a_celery_worker_delivers_one_signature_to_the_ehr_over_hl7_and_fhir(tra
         assert set(OutboundMessage.objects.values_list("status", flat=True)) == {Status.ACKED}
     finally:
         ehr.stop()
+
+
+def test_a_server_that_refuses_the_bundle_makes_it_a_dead_letter_after_max_refusals(transactional_db):
+    server = FakeFhirServer(answer=422)  # the resource itself is refused: it would fail again
+    try:
+        destination = _destination(server.base_url, max_refusals=2)
+        signed_final_report()
+        outbox_deliver(destination_id=destination.pk)
+        _make_due()
+        outbox_deliver(destination_id=destination.pk)
+        row = OutboundMessage.objects.get()
+        assert (row.status, row.attempts) == (Status.DEAD, 2) and row.last_error.startswith("HTTP 422")
+    finally:
+        server.stop()

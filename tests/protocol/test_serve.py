@@ -24,10 +24,10 @@ def _closed(port: int) -> bool:
 def test_serve_answers_on_web_mllp_and_dicom_and_stops_on_sigint(transactional_db):
     web, mllp, dicom = free_port(), free_port(), free_port()
     env = {"RIS_HTTP_PORT": str(web), "RIS_MLLP_PORT": str(mllp), "RIS_DICOM_PORT": str(dicom)}
-    proc = start_command(["serve", "--no-worker"], web, env=env)
+    proc = start_command(["serve", "--no-worker"], web, env=env, timeout=120)
     try:
         for port in (mllp, dicom):
-            wait_for_port(port, proc)
+            wait_for_port(port, proc, 120)
         with urllib.request.urlopen(f"http://127.0.0.1:{web}/login/", timeout=10) as page:
             assert page.status == 200
         echo = subprocess.run(["echoscu", "-aec", "RIS", "127.0.0.1", str(dicom)], capture_output=True, timeout=30)

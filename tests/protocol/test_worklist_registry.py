@@ -12,6 +12,7 @@ from tests.factories import TEST_ACTOR
 from tests.peers import findscu
 from tests.worklist_builders import schedule
 from tests.worklist_peers import client_ae, identifiers, mwl_find, mwl_identifier, statuses
+from worklist import query_log
 from worklist.models import WorklistQueryLog
 from worklist.registry import modality_register
 
@@ -95,6 +96,7 @@ def test_each_query_is_logged_with_keys_items_and_time(dicom, two_stations):
     modality_register(actor=TEST_ACTOR, ae_title="CT01")
     ask_all(dicom, "CT01")
     findscu(dicom, ["PatientID=NOBODY"], calling_ae="FINDSCU")
+    assert query_log.writer.flush()  # written after the answers, in the background
     logs = {log.calling_ae_title: log for log in WorklistQueryLog.objects.all()}
     assert set(logs) == {"CT01", "FINDSCU"}
     assert logs["CT01"].items_returned == 1 and logs["CT01"].modality_ae is not None
@@ -117,6 +119,7 @@ def test_several_c_finds_on_one_association_are_answered_and_logged(dicom, two_s
         ]
     assoc.release()
     assert found == ["CT1", "CT2", "MR1"]
+    assert query_log.writer.flush()
     assert WorklistQueryLog.objects.filter(calling_ae_title="CT01").count() == 3
 
 
@@ -173,6 +176,7 @@ def test_each_query_is_one_view_event_in_the_audit_trail_with_the_calling_ae(dic
 
     schedule(sps_id="CT1", station="CT01", patient_id="MWLAUD")
     assert ask_all(dicom, "CT01") == ["CT1"]
+    assert query_log.writer.flush()
     (event,) = AuditEvent.objects.filter(door=AuditEvent.Door.DICOM)
     assert (event.actor, event.action, event.address, event.object_type) == ("CT01", "VIEW", "127.0.0.1", "worklist")
     assert "MWL C-FIND 0000: 1 item(s), patients MWLAUD" in event.detail

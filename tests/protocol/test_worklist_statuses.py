@@ -9,6 +9,7 @@ from pynetdicom.sop_class import ModalityWorklistInformationFind
 from tests.peers import findscu
 from tests.worklist_builders import schedule
 from tests.worklist_peers import client_ae, identifiers, mwl_find, mwl_identifier, statuses
+from worklist import encoding
 from worklist.response import ResponsePlan
 
 pytestmark = pytest.mark.slow
@@ -149,13 +150,18 @@ def long_worklist(transactional_db, monkeypatch):
     first response arrives while the stream still runs."""
     for n in range(50):
         schedule(sps_id=f"L{n}", patient_id=f"P{n}")
-    build = ResponsePlan.build
+    build, encode_row = ResponsePlan.build, encoding.encode_row
 
     def slow_build(self, row, context):
         time.sleep(0.02)
         return build(self, row, context)
 
+    def slow_encode_row(plan, row, context, **options):
+        time.sleep(0.02)
+        return encode_row(plan, row, context, **options)
+
     monkeypatch.setattr(ResponsePlan, "build", slow_build)
+    monkeypatch.setattr(encoding, "encode_row", slow_encode_row)
 
 
 def test_c_cancel_stops_the_stream_with_fe00(dicom, long_worklist):

@@ -121,8 +121,10 @@ def test_a_builder_that_raises_is_a_failed_delivery_logged_retried_then_dead(
     assert "BuilderBug" in row.last_error
 
 
-def test_a_failed_build_holds_the_queue_like_a_failed_send(monkeypatch: pytest.MonkeyPatch, notes: Notes) -> None:
-    destination = _destination()
+def test_a_failed_build_holds_a_strictly_ordered_queue_like_a_failed_send(
+    monkeypatch: pytest.MonkeyPatch, notes: Notes
+) -> None:
+    destination = _destination(ordering=Destination.Ordering.DESTINATION)
     [built] = outbox_enqueue(event="test_note", context={"id": 1})
     outbox_build(message=built)
     monkeypatch.setitem(outbox._builders, (HL7, "test_note"), _raise)

@@ -67,7 +67,7 @@ def test_manual_order_entry_places_an_order_with_an_accession_number(scheduler):
     )
     order = ImagingOrder.objects.get()
     step = order.procedures.get().steps.get()
-    assert order.accession_number and order.patient.name == "WALK^IN"
+    assert order.accession_number and order.patient.name == "Walk^In"  # as typed, parts joined
     assert (step.modality, step.expected_duration_minutes) == ("CT", 20)
     assert response.url == reverse("step_book", args=[step.pk])  # booked next
 

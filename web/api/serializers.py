@@ -24,7 +24,10 @@ from ris.models import (
     Room,
     ScheduledProcedureStep,
 )
+from ris.names import PersonName, group_problem
 from ris.states import Priority, StepStatus
+
+LO_MAX = 64  # PS3.5 Table 6.2-1 LO
 
 
 def valid(serializer_class: type[serializers.Serializer[Any]], data: Any, **kwargs: Any) -> dict[str, Any]:
@@ -137,6 +140,28 @@ class OrderPlaceSerializer(serializers.Serializer):
     accession_number = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
     referring_physician = serializers.CharField(max_length=320, required=False, allow_blank=True, default="")
     reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+    # What reaches DICOM must fit it: PN 64 characters per component group,
+    # Reason for the Requested Procedure (0040,1002) LO 64 (PS3.5 Table 6.2-1).
+    def validate_patient_name(self, value: str) -> str:
+        return _person_name(value, "The patient's name")
+
+    def validate_referring_physician(self, value: str) -> str:
+        return _person_name(value, "The referring physician's name")
+
+    def validate_reason(self, value: str) -> str:
+        if len(value) > LO_MAX:
+            raise serializers.ValidationError(f"The reason is {len(value)} characters long; at most {LO_MAX} fit")
+        return value
+
+
+def _person_name(value: str, label: str) -> str:
+    name = PersonName.from_dicom(value)
+    for group in (name.alphabetic, name.ideographic, name.phonetic):
+        problem = group_problem(label, group)
+        if problem:
+            raise serializers.ValidationError(problem)
+    return value
 
 
 class StepStatusSerializer(serializers.Serializer):

@@ -1,5 +1,6 @@
 """Order queue (filters, saved filters), manual order entry, keyboard booking."""
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,15 +12,15 @@ from django.views.decorators.http import require_POST
 
 from ris import selectors
 from ris.actors import request_actor
-from ris.exceptions import DomainError, InvalidInput
-from ris.models import SavedFilter, ScheduledProcedureStep
+from ris.exceptions import DomainError, DuplicatePatient, InvalidInput
+from ris.models import Patient, SavedFilter, ScheduledProcedureStep
 from ris.selectors.scheduling import next_free_slot
 from ris.services.appointments import appointment_book, appointment_move, appointment_unbook
 from ris.services.orders import order_place
 from ris.services.steps import step_cancel, step_no_show
 from ris.states import StepStatus
 from web.access import requires
-from web.forms import OrderEntryForm, OrderQueueFilter, SavedFilterForm, form_data
+from web.forms import NewPatientForm, OrderForm, OrderQueueFilter, PatientLookupForm, SavedFilterForm, form_data
 from web.scheduling_forms import ReasonForm, StepBookingForm
 
 QUEUE_PAGE = 50
@@ -62,16 +63,81 @@ def saved_filter_delete(request, pk: int):
 
 @requires("enter_orders")
 def order_entry(request):
-    form = OrderEntryForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            order = order_place(patient=form.patient_data(), order=form.order_data(), actor=request_actor(request))
-        except DomainError as refusal:
-            form.add_error(None, str(refusal))
+    """Identity first: the patient is looked up (MRN, or name and birth date)
+    and chosen as they are, or registered as a new patient on purpose; an
+    order entered here never changes an existing patient's demographics."""
+    chosen = _chosen_patient(request)
+    order_form = OrderForm(request.POST or None)
+    context: dict = {"order_form": order_form, "chosen": chosen, "candidates": [], "patient_form": None}
+    if chosen is not None:
+        if request.method == "POST" and order_form.is_valid():
+            order = _place(request, chosen, None, order_form)
+            if order is not None:
+                return _after_entry(request, order)
+        return render(request, "web/order_entry.html", context)
+    patient_form = NewPatientForm(request.POST or None, initial=_typed(request))
+    context["patient_form"] = patient_form
+    if request.method == "POST" and order_form.is_valid() and patient_form.is_valid():
+        context["candidates"] = selectors.patient_candidates(**patient_form.lookup())
+        if not context["candidates"] or patient_form.cleaned_data["confirm_new"]:
+            order = _place(request, patient_form.patient_data(), patient_form, order_form)
+            if order is not None:
+                return _after_entry(request, order)
         else:
-            messages.success(request, f"Order {order.accession_number} placed.")
-            return _after_entry(request, order)
-    return render(request, "web/order_entry.html", {"form": form})
+            patient_form.add_error(None, _("Is the patient one of these? Choose them, or confirm a new patient."))
+    lookup = PatientLookupForm(request.GET or None, prefix="find")
+    if not context["candidates"] and lookup.is_valid() and any(lookup.cleaned_data.values()):
+        context["candidates"] = list(selectors.patient_search(**lookup.cleaned_data, with_merged=False)[:20])
+    context["lookup"] = lookup
+    if not context["candidates"]:  # nothing to tell apart: no confirmation asked
+        patient_form.fields["confirm_new"].widget = forms.HiddenInput()
+    return render(request, "web/order_entry.html", context)
+
+
+def _chosen_patient(request) -> Patient | None:
+    """The existing patient the person chose (a `patient` in the query or the
+    post); a merged record's survivor."""
+    pk = request.POST.get("patient") or request.GET.get("patient")
+    if not pk or not str(pk).isdigit():
+        return None
+    patient, seen = get_object_or_404(Patient, pk=pk), set()
+    while patient.merged_into is not None and patient.pk not in seen:  # a merged record stands for its survivor
+        seen.add(patient.pk)
+        patient = patient.merged_into
+    return patient
+
+
+def _typed(request) -> dict:
+    """What the person looked up, carried into the new-patient fields."""
+    words = request.GET.get("find-name", "").replace(",", " ").split()
+    return {
+        "patient_id": request.GET.get("find-mrn", ""),
+        "family_name": words[0] if words else "",
+        "given_name": " ".join(words[1:]),
+        "birth_date": request.GET.get("find-birth_date", ""),
+    }
+
+
+def _place(request, patient, patient_form, order_form):
+    """The order for a chosen Patient, or for a new patient registered with it."""
+    try:
+        order = order_place(
+            patient=patient,
+            order=order_form.order_data(),
+            actor=request_actor(request),
+            register=not isinstance(patient, Patient),
+        )
+    except DuplicatePatient as taken:
+        patient_form.add_error(
+            "patient_id", _("%(refusal)s: choose that patient, or correct the ID.") % {"refusal": taken}
+        )
+        return None
+    except DomainError as refusal:
+        order_form.add_error(None, str(refusal))
+        return None
+    shown = {"accession": order.accession_number, "patient": order.patient.person_name.display()}
+    messages.success(request, _("Order %(accession)s placed for %(patient)s.") % shown)
+    return order
 
 
 def _after_entry(request, order):

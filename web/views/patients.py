@@ -1,12 +1,19 @@
-from django.shortcuts import get_object_or_404, render
+"""Patients: search, the patient page (orders, exams, reports, messages),
+explicit edits and merges, each through one service."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from hl7 import selectors as hl7_selectors
 from ris import selectors
 from ris.actors import request_actor
+from ris.exceptions import DomainError
 from ris.models import Patient
 from ris.services.audit import patient_view
+from ris.services.patients import patient_edit, patient_merge_records
 from web.access import requires
-from web.forms import PatientSearchForm
+from web.forms import PatientEditForm, PatientMergeForm, PatientSearchForm
 
 
 @requires("view_patients")
@@ -22,6 +29,46 @@ def patient_page(request, pk: int):
     context = {
         "patient": patient,
         "orders": selectors.patient_orders(patient),
+        "reports": selectors.patient_reports(patient),
+        "merged": selectors.merged_patients(patient),
         "messages_in": hl7_selectors.patient_messages(patient)[:50],
     }
     return render(request, "web/patient.html", context)
+
+
+@requires("enter_orders")
+def patient_edit_page(request, pk: int):
+    """Correct a patient's demographics: explicit, validated, audited; an
+    EHR-owned patient is flagged and needs a reason."""
+    patient = get_object_or_404(Patient, pk=pk)
+    form = PatientEditForm(request.POST or None, initial=PatientEditForm.initial_from(patient))
+    if request.method == "POST" and form.is_valid():
+        data = form.patient_data()
+        try:
+            patient_edit(patient=patient, data=data, reason=form.cleaned_data["reason"], actor=request_actor(request))
+        except DomainError as refusal:
+            form.add_error(getattr(refusal, "field", "") or None, str(refusal))
+        else:
+            messages.success(request, _("Patient details saved."))
+            return redirect("patient", pk=patient.pk)
+    return render(request, "web/patient_edit.html", {"patient": patient, "form": form})
+
+
+@requires("enter_orders")
+def patient_merge_page(request, pk: int):
+    """Merge two records of one person: choose the other record and which one
+    survives, confirm, and the merge runs as an HL7 A40 would."""
+    patient = get_object_or_404(Patient, pk=pk, merged_into__isnull=True)
+    form = PatientMergeForm(request.POST or request.GET or None, patient=patient)
+    pair = form.pair() if form.is_bound and form.is_valid() else None
+    if request.method == "POST" and pair and form.cleaned_data["confirm"]:
+        surviving, merged = pair
+        try:
+            survivor = patient_merge_records(surviving=surviving, merged=merged, actor=request_actor(request))
+        except DomainError as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            shown = {"merged": merged.patient_id, "survivor": survivor.patient_id}
+            messages.success(request, _("%(merged)s merged into %(survivor)s.") % shown)
+            return redirect("patient", pk=survivor.pk)
+    return render(request, "web/patient_merge.html", {"patient": patient, "form": form, "pair": pair})

@@ -10,7 +10,7 @@ from worklist import scp
 
 
 class Command(BaseCommand):
-    help = "Run the DICOM listener (Verification, Modality Worklist C-FIND)."
+    help = "Run the DICOM listener (Verification, Modality Worklist C-FIND, MPPS)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=settings.RIS_BIND_HOST)

@@ -33,7 +33,7 @@ def revoke(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ris", "0005_scheduling_lifecycle"),
+        ("ris", "0007_patient_search_and_owner"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,58 @@
+"""`patient_upsert` and `patient_update` as parts of one statement."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ris.models import AuditEvent, Patient
+from ris.records import CLEAR, Actor, PatientData
+from ris.services.statements.base import NotInOneStatement, Statement, audit_part, db_table
+
+_PATIENT_FIELDS = ("name", "name_ideographic", "name_phonetic", "birth_date", "sex")
+
+
+def patient_upsert_part(statement: Statement, *, data: PatientData, now: dt.datetime, name: str = "patient") -> str:
+    """`patient_upsert` as one INSERT ... ON CONFLICT: a new patient with what
+    the data gives; a known one gets the values given (CLEAR erases) and a new
+    `updated_at` only when one changed; a merged one is left alone and stands
+    for its survivor. The part yields one row, `id`: the patient to use.
+
+    One level of `merged_into` is enough: `patient_merge` moves earlier merges
+    to the survivor, so a merged patient never points to a merged one."""
+    if not data.patient_id:
+        raise NotInOneStatement("patient identifier is missing")
+    table = db_table(Patient)
+    given = [getattr(data, column) is not None for column in _PATIENT_FIELDS]
+    values = [_patient_value(column, getattr(data, column)) for column in _PATIENT_FIELDS]
+    updates = ", ".join(
+        f"{column} = CASE WHEN {table}.merged_into_id IS NULL AND %s THEN EXCLUDED.{column} ELSE {table}.{column} END"
+        for column in _PATIENT_FIELDS
+    )
+    changed = " OR ".join(f"(%s AND {table}.{column} IS DISTINCT FROM EXCLUDED.{column})" for column in _PATIENT_FIELDS)
+    statement.add(
+        f"{name}_row",
+        f"INSERT INTO {table} (patient_id, issuer, {', '.join(_PATIENT_FIELDS)}, merged_into_id,"
+        " created_at, updated_at)"
+        f" SELECT %s, %s, %s, %s, %s, %s::date, %s, NULL, %s, %s FROM {statement.guard}"
+        f" ON CONFLICT (patient_id, issuer) DO UPDATE SET {updates},"
+        f" updated_at = CASE WHEN {table}.merged_into_id IS NULL AND ({changed})"
+        f" THEN EXCLUDED.updated_at ELSE {table}.updated_at END"
+        " RETURNING id, merged_into_id",
+        [data.patient_id, data.issuer, *values, now, now, *given, *given],
+    )
+    return statement.add(name, f"SELECT COALESCE(merged_into_id, id) AS id FROM {name}_row")
+
+
+def _patient_value(column: str, value: Any) -> Any:
+    """What a new row holds and a change writes: CLEAR and 'not given' are empty."""
+    if value is None or value == CLEAR:
+        return None if column == "birth_date" else ""
+    return value
+
+
+def patient_update_parts(statement: Statement, *, data: PatientData, actor: Actor, now: dt.datetime) -> str:
+    """`patient_update` (HL7 ADT A01/A04/A08): the upsert and its audit event."""
+    patient = patient_upsert_part(statement, data=data, now=now)
+    audit_part(statement, "patient_audit", actor, AuditEvent.Action.CHANGE, now, patient, "patient", patient, "")
+    return patient
