@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint format peers bench-peers bench migrate clean schema screenshots
+.PHONY: install run test test-fast lint format peers bench-peers bench migrate clean schema screenshots messages
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -67,8 +67,16 @@ bench: install peers bench-peers
 schema: install  # regenerate the committed OpenAPI schema after changing the API
 	$(PY) manage.py spectacular --file docs/openapi.yaml --validate
 
+# After changing a translatable string: collect them into locale/de (needs
+# Debian's gettext for xgettext), translate the new entries, compile (Babel,
+# pure Python) and commit both files.
+MESSAGE_IGNORES = --ignore=.venv --ignore=var --ignore=tests --ignore=docs --ignore=bench --ignore=docker
+messages: install
+	$(PY) manage.py makemessages -l de --no-location $(MESSAGE_IGNORES)
+	$(VENV)/bin/pybabel compile -d locale -D django
+
 screenshots: install  # refresh the README's screenshots (needs /usr/bin/chromium)
-	RIS_SCREENSHOTS=docs/images $(PY) -m pytest -q tests/browser/test_screenshots.py tests/browser/test_walk_in.py
+	RIS_SCREENSHOTS=docs/images $(PY) -m pytest -q tests/browser/test_screenshots.py tests/browser/test_walk_in.py tests/browser/test_workday_reading_integration_administration.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

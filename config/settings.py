@@ -56,6 +56,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The page language: the language switcher's cookie, else the browser's
+    # Accept-Language, else LANGUAGE_CODE.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -81,6 +84,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "web.context.layout",
             ],
             # Every page shows names, times and long text the same way (web/templatetags).
             "builtins": ["web.templatetags.names", "web.templatetags.display"],
@@ -125,6 +130,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The site's language (and so its month and day names), e.g. "de" or "en-gb".
 LANGUAGE_CODE = env.str("RIS_LOCALE", default="en-us")
+# The languages of the pages (a German catalogue in locale/de).
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 # The site time zone: HL7 and DICOM carry local times without a zone; they are
 # read and written in this zone and stored as aware UTC datetimes.
 TIME_ZONE = env.str("RIS_TIME_ZONE", default="UTC")
@@ -200,6 +208,22 @@ CONTENT_SECURITY_POLICY = {
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# The site as a printed report's header shows it.
+RIS_SITE_NAME = env.str("RIS_SITE_NAME", default="Radiology")
+RIS_SITE_ADDRESS = env.str("RIS_SITE_ADDRESS", default="")
+# A TrueType font for printed reports (names in any script); when the file is
+# missing the PDF falls back to a built-in Latin-1 font.
+RIS_REPORT_FONT = env.str("RIS_REPORT_FONT", default="/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+# The reading list marks an exam overdue when it has waited longer than this
+# for a final report, by priority (hours).
+RIS_REPORT_TARGET_HOURS = {
+    "STAT": env.float("RIS_REPORT_TARGET_HOURS_STAT", default=1.0),
+    "HIGH": env.float("RIS_REPORT_TARGET_HOURS_HIGH", default=4.0),
+    "MEDIUM": env.float("RIS_REPORT_TARGET_HOURS_MEDIUM", default=12.0),
+    "ROUTINE": env.float("RIS_REPORT_TARGET_HOURS_ROUTINE", default=24.0),
+    "LOW": env.float("RIS_REPORT_TARGET_HOURS_LOW", default=72.0),
+}
+
 # Login throttling, for every door (form, admin, HTTP Basic, tokens): this
 # many failures of one user name from one address within the window lock that
 # pair until the window has passed; the address-wide limit (any names) is far

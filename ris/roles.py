@@ -14,7 +14,7 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
     SCHEDULER: {"view_patients", "enter_orders", "book_appointments", "manage_resources", "view_status_board"},
     TECHNOLOGIST: {"view_patients", "view_status_board", "change_step_status"},
     RADIOLOGIST: {"view_patients", "view_status_board", "write_reports"},
-    INTEGRATION_ENGINEER: {"view_messages"},
+    INTEGRATION_ENGINEER: {"view_messages", "configure_interfaces"},
     ADMINISTRATOR: {
         "view_patients",
         "enter_orders",
@@ -25,6 +25,8 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
         "view_messages",
         "view_audit",
         "write_reports",
+        "configure_interfaces",
+        "manage_users",
     },
 }
 

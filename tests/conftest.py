@@ -50,3 +50,15 @@ def free_port() -> int:
 def fast_password_hashing(settings):
     """Tests log users in by the hundred; the production hasher is slow on purpose."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def site_language_after_each_test():
+    """A request in German leaves German active in the test's thread (as any
+    request does in a server thread, until the next one activates its own):
+    put the site's language back so that the next test starts in it."""
+    yield
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ris.exceptions import InvalidInput
-from ris.models import AuditEvent, BlockedTime, OpeningHours, Patient, Procedure, Room
+from ris.models import AuditEvent, Patient, Procedure, Room
 from ris.names import NameGroup, PersonName, group_problem
 from ris.records import CLEAR, OrderData, PatientData
 from ris.selectors.reports import modalities_performed
@@ -332,41 +332,33 @@ class RoomForm(Styled, forms.ModelForm):
         fields = ["code", "name", "modality", "station", "capacity", "is_active"]
 
 
-class OpeningHoursForm(Styled, forms.ModelForm):
-    class Meta:
-        model = OpeningHours
-        fields = ["room", "weekday", "opens", "closes"]
-        widgets = {"opens": forms.TimeInput(attrs={"type": "time"}), "closes": forms.TimeInput(attrs={"type": "time"})}
-
-
-class BlockedTimeForm(Styled, forms.ModelForm):
-    class Meta:
-        model = BlockedTime
-        fields = ["room", "start", "end", "reason"]
-        widgets = {"start": DATETIME, "end": DATETIME}
-
-
 class ProcedureForm(Styled, forms.ModelForm):
     class Meta:
         model = Procedure
         fields = ["code", "name", "modality", "default_duration_minutes", "preparation_instructions", "rooms"]
 
 
-AGES = [("", "any age"), ("1", "waiting over 1 h"), ("4", "over 4 h"), ("24", "over 24 h"), ("72", "over 3 days")]
+AGES = [
+    ("", _("any age")),
+    ("1", _("waiting over 1 h")),
+    ("4", _("over 4 h")),
+    ("24", _("over 24 h")),
+    ("72", _("over 3 days")),
+]
 
 
 class WorklistFilter(Styled, forms.Form):
     """The reading worklist's filters, each on an access key."""
 
     modality = forms.ChoiceField(required=False)
-    priority = forms.ChoiceField(required=False, choices=[("", "any priority"), *Priority.choices])
+    priority = forms.ChoiceField(required=False, choices=[("", _("any priority")), *Priority.choices])
     age = forms.ChoiceField(required=False, choices=AGES)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         modality = self.fields["modality"]
         assert isinstance(modality, forms.ChoiceField)
-        modality.choices = [("", "any modality"), *((m, m) for m in modalities_performed())]
+        modality.choices = [("", _("any modality")), *((m, m) for m in modalities_performed())]
         for name, key in (("modality", "m"), ("priority", "y"), ("age", "g")):
             self.fields[name].widget.attrs["accesskey"] = key
 
@@ -386,4 +378,4 @@ class ReportTextForm(Styled, forms.Form):
 
 
 class AddendumForm(Styled, forms.Form):
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Addendum")
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label=_("Addendum"))

@@ -13,7 +13,20 @@ from django.views.generic import TemplateView
 
 from hl7 import views as hl7_views
 from web import access
-from web.views import audit, board, calendar, home, orders, patients, reporting, resources, tokens, turnaround
+from web.views import (
+    administration,
+    audit,
+    board,
+    calendar,
+    console,
+    home,
+    orders,
+    patients,
+    reporting,
+    resources,
+    tokens,
+    turnaround,
+)
 from worklist import views as worklist_views
 
 admin.site.login_form = access.ThrottledAdminLoginForm
@@ -22,8 +35,32 @@ reporting_patterns = (
     [
         path("", reporting.worklist, name="worklist"),
         path("procedures/<int:procedure_id>/", reporting.editor, name="editor"),
+        path("procedures/<int:procedure_id>/versions/", reporting.versions, name="versions"),
+        path("procedures/<int:procedure_id>/versions/<int:number>/", reporting.versions, name="version"),
+        path("procedures/<int:procedure_id>/report.pdf", reporting.version_pdf, name="pdf"),
+        path(
+            "procedures/<int:procedure_id>/versions/<int:number>/report.pdf", reporting.version_pdf, name="version_pdf"
+        ),
     ],
     "reporting",
+)
+
+console_patterns = (
+    [
+        path("", console.console_home, name="home"),
+        path("inbound/", console.inbound_list, name="inbound"),
+        path("inbound/<int:pk>/", console.inbound_detail, name="inbound_detail"),
+        path("inbound/<int:pk>/reprocess/", console.inbound_reprocess, name="inbound_reprocess"),
+        path("outbound/", console.outbound_list, name="outbound"),
+        path("outbound/resend-dead/", console.outbound_resend_dead, name="outbound_resend_dead"),
+        path("outbound/<int:pk>/", console.outbound_detail, name="outbound_detail"),
+        path("outbound/<int:pk>/resend/", console.outbound_resend, name="outbound_resend"),
+        path("<str:kind>/", console.config_list, name="config_list"),
+        path("<str:kind>/new/", console.config_edit, name="config_new"),
+        path("<str:kind>/<int:pk>/", console.config_edit, name="config_edit"),
+        path("<str:kind>/<int:pk>/delete/", console.config_remove, name="config_remove"),
+    ],
+    "console",
 )
 
 urlpatterns = [
@@ -66,6 +103,17 @@ urlpatterns = [
     path("audit/", audit.audit_log, name="audit_log"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("audit/export.xml", audit.audit_export_atna, name="audit_export_atna"),
+    path("console/", include(console_patterns)),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("administration/users/", administration.user_list, name="admin_users"),
+    path("administration/users/new/", administration.user_edit, name="admin_user_new"),
+    path("administration/users/<int:pk>/", administration.user_edit, name="admin_user_edit"),
+    path("administration/users/<int:pk>/password/", administration.user_password, name="admin_user_password"),
+    path("administration/users/<int:pk>/active/", administration.user_active, name="admin_user_active"),
+    path("administration/roles/", administration.role_list, name="admin_roles"),
+    path("administration/roles/<int:pk>/", administration.role_edit, name="admin_role_edit"),
+    path("manage/rooms/", resources.room_list, name="admin_rooms"),
+    path("manage/rooms/<int:pk>/hours/", resources.room_week, name="admin_room_week"),
     path("manage/<str:kind>/", resources.resource_list, name="resource_list"),
     path("manage/<str:kind>/new/", resources.resource_edit, name="resource_new"),
     path("manage/<str:kind>/<int:pk>/", resources.resource_edit, name="resource_edit"),

@@ -1,6 +1,6 @@
 """The RIS domain model. Field comments cite where a value comes from."""
 
-from .access import ApiToken, Capability, LoginAttempt, SavedFilter
+from .access import ApiToken, Capability, LoginAttempt, SavedFilter, StaffProfile
 from .audit import AuditEvent
 from .catalogue import Procedure
 from .mpps import PerformedProcedureStep, QuarantinedMpps
@@ -32,5 +32,6 @@ __all__ = [
     "Room",
     "SavedFilter",
     "ScheduledProcedureStep",
+    "StaffProfile",
     "Station",
 ]

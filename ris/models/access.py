@@ -20,6 +20,8 @@ class Capability(models.Model):
             ("view_messages", "View the HL7 message log"),
             ("view_audit", "View and export the audit log"),
             ("write_reports", "Write, sign, correct and add to reports"),
+            ("configure_interfaces", "Reprocess and resend messages; edit destinations, senders and modalities"),
+            ("manage_users", "Create and deactivate users, reset passwords, assign roles"),
         ]
 
     def __str__(self) -> str:
@@ -79,3 +81,15 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… of {self.user}"
+
+
+class StaffProfile(models.Model):
+    """What a report shows of its signer beyond the login: title and
+    credentials (e.g. "Dr.", "MD, FRCR"), next to the user's full name."""
+
+    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="staff_profile")
+    title = models.CharField(max_length=32, blank=True, default="")  # shown before the name
+    credentials = models.CharField(max_length=64, blank=True, default="")  # shown after it
+
+    def __str__(self) -> str:
+        return f"{self.title} {self.user.get_full_name()} {self.credentials}".strip()

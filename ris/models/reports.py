@@ -81,6 +81,11 @@ class ReportVersion(models.Model):
         parts = (("FINDINGS", self.findings), ("IMPRESSION", self.impression), ("ADDENDUM", self.addenda))
         return [(heading, text.strip()) for heading, text in parts if text.strip()]
 
+    @property
+    def signed_by(self) -> str:
+        """The signer as a report shows them: title, full name, credentials."""
+        return signer_name(self.signer)
+
     def full_text(self) -> str:
         return "\n\n".join(f"{heading}:\n{text}" for heading, text in self.sections())
 
@@ -88,3 +93,14 @@ class ReportVersion(models.Model):
 def person_name(user: AbstractUser | None) -> str:
     """A user as shown to people: full name, else the login."""
     return (user.get_full_name() or user.get_username()) if user else ""
+
+
+def signer_name(user: AbstractUser | None) -> str:
+    """A signer as a report shows them: "Dr. Greg House, MD" (title and
+    credentials from the user's staff profile, when there is one)."""
+    if user is None:
+        return ""
+    profile = getattr(user, "staff_profile", None)
+    title, credentials = (profile.title, profile.credentials) if profile is not None else ("", "")
+    name = " ".join(part for part in (title, person_name(user)) if part)
+    return f"{name}, {credentials}" if credentials else name

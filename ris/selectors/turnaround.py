@@ -4,7 +4,7 @@ Times per requested procedure: ordered (the order's arrival), booked (its
 step's booking), performed (the first MPPS IN PROGRESS start, and the last
 MPPS end once all are final: the modality's own times, never the booked
 time), preliminary and final (the first signature of each). Targets are
-per priority (`REPORT_TARGETS`, from the performed time to the final
+per priority (`report_targets()`, from settings, from the performed time to the final
 report); an exam is late on the board when it is still waiting a quarter of
 an hour after its start.
 """
@@ -15,19 +15,27 @@ import datetime as dt
 import statistics
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Min, Q, QuerySet
 from django.utils import timezone
 
 from ris.models import RequestedProcedure, ScheduledProcedureStep
 from ris.states import OrderStatus, Priority, ReportStatus, StepStatus
 
-REPORT_TARGETS = {
-    Priority.STAT: dt.timedelta(hours=1),
-    Priority.HIGH: dt.timedelta(hours=4),
-    Priority.MEDIUM: dt.timedelta(hours=12),
-    Priority.ROUTINE: dt.timedelta(hours=24),
-    Priority.LOW: dt.timedelta(hours=72),
-}
+
+def report_targets() -> dict[Priority, dt.timedelta]:
+    """How long a performed exam may wait for its final report, per priority
+    (settings.RIS_REPORT_TARGET_HOURS): the turnaround page, the board and the
+    reading list all judge "overdue" by these."""
+    hours = settings.RIS_REPORT_TARGET_HOURS
+    return {priority: dt.timedelta(hours=hours.get(priority.value, hours["ROUTINE"])) for priority in Priority}
+
+
+def report_target(priority: str) -> dt.timedelta:
+    targets = report_targets()
+    return targets.get(Priority(priority), targets[Priority.ROUTINE])
+
+
 EXAM_LATE_AFTER = dt.timedelta(minutes=15)
 FINAL = (ReportStatus.FINAL, ReportStatus.CORRECTED, ReportStatus.ADDENDUM)
 INTERVALS = (
@@ -53,7 +61,7 @@ class Turnaround:
 
 
 def report_due(priority: str, performed: dt.datetime) -> dt.datetime:
-    return performed + REPORT_TARGETS.get(Priority(priority), REPORT_TARGETS[Priority.ROUTINE])
+    return performed + report_target(priority)
 
 
 def overdue_reports(now: dt.datetime | None = None) -> QuerySet[RequestedProcedure]:
@@ -61,7 +69,7 @@ def overdue_reports(now: dt.datetime | None = None) -> QuerySet[RequestedProcedu
     (annotated `performed_at`, the first MPPS start): for the reading list."""
     now = now or timezone.now()
     late = Q()
-    for priority, target in REPORT_TARGETS.items():
+    for priority, target in report_targets().items():
         late |= Q(order__priority=priority, performed_at__lt=now - target)
     return (
         RequestedProcedure.objects.annotate(performed_at=Min("steps__performed_steps__start"))

@@ -16,6 +16,7 @@ PUBLIC = {
     "health/live",
     "health/ready",
     "metrics",  # for load balancers and Prometheus; no patient data
+    "i18n/setlang/",  # the language switcher, on the login page too; sets a cookie, shows nothing
     "fhir/metadata",  # FHIR capability discovery, as FHIR clients expect
     "api/schema/",  # the OpenAPI description, no data
 }

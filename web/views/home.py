@@ -7,8 +7,10 @@ from ris.roles import permission
 START_PAGES = [
     ("book_appointments", "calendar"),
     ("change_step_status", "board"),
+    ("write_reports", "reporting:worklist"),
     ("view_patients", "patient_search"),
-    ("view_messages", "message_log"),
+    ("view_messages", "console:home"),
+    ("manage_users", "admin_users"),
     ("view_audit", "audit_log"),
 ]
 

@@ -1,4 +1,5 @@
-"""Reporting pages: the reading worklist and the report editor.
+"""Reporting pages: the reading worklist, the report editor, every signed
+version of a report, and a version printed as PDF.
 
 Each POST decodes a form, calls one report service and redirects; a refusal
 (web/errors.py) is shown on the page with the text kept as typed.
@@ -11,14 +12,25 @@ from typing import Any
 
 from django.contrib import messages
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
 
 from ris.actors import request_actor
 from ris.exceptions import DomainError, InvalidInput
-from ris.models import OutboundMessage, Report, RequestedProcedure
-from ris.selectors.reports import reading_worklist, recently_signed, report_deliveries
+from ris.models import OutboundMessage, Report, ReportVersion, RequestedProcedure
+from ris.selectors.reports import (
+    is_overdue,
+    performed_steps,
+    reading_worklist,
+    recently_signed,
+    report_deliveries,
+    report_versions,
+)
+from ris.selectors.turnaround import report_target
 from ris.services import reports as services
 from ris.services.audit import audit_view
 from ris.services.outbox import outbox_resend
@@ -26,6 +38,7 @@ from ris.states import ReportStatus
 from web.access import audit_page, requires
 from web.errors import refusal_for
 from web.forms import AddendumForm, ReportTextForm, WorklistFilter, form_data
+from web.report_pdf import report_pdf
 
 Action = Callable[[HttpRequest, RequestedProcedure], HttpResponse]
 
@@ -33,7 +46,12 @@ Action = Callable[[HttpRequest, RequestedProcedure], HttpResponse]
 @requires("write_reports")
 def worklist(request: HttpRequest) -> HttpResponse:
     filters = WorklistFilter(request.GET or None)
-    rows, signed = list(reading_worklist(**filters.criteria())), list(recently_signed())
+    rows: list[Any] = list(reading_worklist(**filters.criteria()))
+    signed = list(recently_signed())
+    now = timezone.now()
+    for row in rows:
+        row.overdue = is_overdue(row.order.priority, row.performed_at, now=now)
+        row.target_hours = report_target(row.order.priority).total_seconds() / 3600
     audit_page(request, [row.order.patient for row in rows] + [r.order.patient for r in signed], "reading list")
     return render(request, "web/reporting/worklist.html", {"filters": filters, "rows": rows, "signed": signed})
 
@@ -54,7 +72,7 @@ def editor(request: HttpRequest, procedure_id: int) -> HttpResponse:
 
 def _action(name: str) -> Action:
     if name not in ACTIONS:
-        raise InvalidInput("Unknown action.", field="action")
+        raise InvalidInput(_("Unknown action."), field="action")
     return ACTIONS[name]
 
 
@@ -71,9 +89,10 @@ def _page(request: HttpRequest, procedure: RequestedProcedure, *, status: int = 
         "order": procedure.order,
         "patient": procedure.order.patient,
         "steps": procedure.steps.order_by("start"),
+        "performed": performed_steps(procedure),
         "report": report,
         "shown": shown,
-        "versions": report.versions.exclude(status=ReportStatus.DRAFT).order_by("-number") if report else [],
+        "versions": report_versions(report).reverse() if report else [],
         "text_form": ReportTextForm(initial=initial),
         "addendum_form": AddendumForm(),
         "deliveries": report_deliveries(procedure.order),
@@ -82,13 +101,50 @@ def _page(request: HttpRequest, procedure: RequestedProcedure, *, status: int = 
     return render(request, "web/reporting/editor.html", context, status=status)
 
 
+@requires("write_reports")
+@require_GET
+def versions(request: HttpRequest, procedure_id: int, number: int | None = None) -> HttpResponse:
+    """Every signed version of the report, or one of them, text in full."""
+    report = get_object_or_404(Report.objects.select_related("order__patient", "procedure"), procedure_id=procedure_id)
+    shown = list(report_versions(report))
+    if number is not None:
+        shown = [v for v in shown if v.number == number]
+        if not shown:
+            raise Http404(number)
+    what = f"version {number}" if number is not None else "all versions"
+    audit_view(actor=request_actor(request), patient=report.order.patient, obj=report, detail=f"report {what}")
+    context = {"report": report, "procedure": report.procedure, "order": report.order, "versions": shown}
+    return render(request, "web/reporting/versions.html", context)
+
+
+@requires("write_reports")
+@require_GET
+def version_pdf(request: HttpRequest, procedure_id: int, number: int | None = None) -> HttpResponse:
+    """A signed version (the latest when none is named) as a printable PDF."""
+    report = get_object_or_404(Report.objects.select_related("order__patient", "procedure"), procedure_id=procedure_id)
+    chosen = report_versions(report)
+    version: ReportVersion | None = chosen.filter(number=number).first() if number else chosen.last()
+    if version is None:
+        raise Http404(_("This report has no signed version."))
+    audit_view(
+        actor=request_actor(request),
+        patient=report.order.patient,
+        obj=report,
+        detail=f"report v{version.number} printed",
+    )
+    response = HttpResponse(report_pdf(version), content_type="application/pdf")
+    filename = f"report-{report.order.accession_number}-v{version.number}.pdf"
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
 def _submit(status: str) -> Action:
     def act(request: HttpRequest, procedure: RequestedProcedure) -> HttpResponse:
         text = form_data(ReportTextForm(request.POST))
         services.report_submit(
             procedure=procedure, user=request.user, status=status, actor=request_actor(request), **text
         )
-        return _done(request, procedure, SUBMITTED[status])
+        return _done(request, procedure, str(SUBMITTED[status]))
 
     return act
 
@@ -101,7 +157,7 @@ def _correct(request: HttpRequest, procedure: RequestedProcedure) -> HttpRespons
         actor=request_actor(request),
         **text,
     )
-    return _done(request, procedure, "Correction signed and sent.")
+    return _done(request, procedure, _("Correction signed and sent."))
 
 
 def _addendum(request: HttpRequest, procedure: RequestedProcedure) -> HttpResponse:
@@ -112,13 +168,17 @@ def _addendum(request: HttpRequest, procedure: RequestedProcedure) -> HttpRespon
         text=text,
         actor=request_actor(request),
     )
-    return _done(request, procedure, "Addendum signed and sent.")
+    return _done(request, procedure, _("Addendum signed and sent."))
 
 
 def _resend(request: HttpRequest, procedure: RequestedProcedure) -> HttpResponse:
     message = get_object_or_404(OutboundMessage, pk=request.POST.get("message"), order=procedure.order)
     outbox_resend(message=message, actor=request_actor(request))
-    messages.success(request, f"Message {message.control_id} to {message.destination} queued again.")
+    messages.success(
+        request,
+        _("Message %(id)s to %(destination)s queued again.")
+        % {"id": message.control_id, "destination": message.destination},
+    )
     return redirect("reporting:editor", procedure.pk)
 
 
@@ -137,16 +197,16 @@ def _typed(request: HttpRequest, action: str) -> dict[str, Form]:
     return {}
 
 
-def _done(request: HttpRequest, procedure: RequestedProcedure, text: str) -> HttpResponse:
+def _done(request: HttpRequest, procedure: RequestedProcedure, text: Any) -> HttpResponse:
     messages.success(request, f"{procedure.order.accession_number}: {text}")
-    signed = text != SUBMITTED[ReportStatus.DRAFT]
+    signed = text != str(SUBMITTED[ReportStatus.DRAFT])
     return redirect("reporting:worklist") if signed else redirect("reporting:editor", procedure.pk)
 
 
-SUBMITTED: dict[str, str] = {
-    ReportStatus.DRAFT: "Draft saved.",
-    ReportStatus.PRELIMINARY: "Signed preliminary and sent.",
-    ReportStatus.FINAL: "Signed final and sent.",
+SUBMITTED: dict[str, Any] = {
+    ReportStatus.DRAFT: gettext_lazy("Draft saved."),
+    ReportStatus.PRELIMINARY: gettext_lazy("Signed preliminary and sent."),
+    ReportStatus.FINAL: gettext_lazy("Signed final and sent."),
 }
 ACTIONS: dict[str, Action] = {
     "save": _submit(ReportStatus.DRAFT),

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ris.selectors.turnaround import REPORT_TARGETS, medians, turnaround_rows
+from ris.selectors.turnaround import medians, report_targets, turnaround_rows
 from web.access import requires
 
 DEFAULT_DAYS = 7
@@ -31,7 +31,7 @@ def turnaround_page(request):
         "overdue": [r for r in rows if r.overdue],
         "days": days,
         "modality": modality,
-        "targets": [(priority.label, target) for priority, target in REPORT_TARGETS.items()],
+        "targets": [(priority.label, target) for priority, target in report_targets().items()],
     }
     return render(request, "web/turnaround.html", context)
 

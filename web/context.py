@@ -1,0 +1,43 @@
+"""What every page's layout needs: the menu (each role's pages, its home
+first) and, for those who look after the interfaces, the dead-letter alert."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from ris.roles import permission
+from ris.selectors.outbox import outbox_dead_letter_count
+
+# (capability, URL name, label): the menu, in the order a day uses it.
+MENU = [
+    ("write_reports", "reporting:worklist", _("Reading list")),
+    ("view_patients", "order_queue", _("Orders")),
+    ("book_appointments", "calendar", _("Calendar")),
+    ("view_status_board", "board", _("Status board")),
+    ("view_status_board", "turnaround", _("Turnaround")),
+    ("view_patients", "patient_search", _("Patients")),
+    ("enter_orders", "order_entry", _("New order")),
+    ("manage_resources", "admin_rooms", _("Rooms & catalogue")),
+    ("view_messages", "console:home", _("Integration")),
+    ("manage_users", "admin_users", _("Users & roles")),
+    ("view_audit", "audit_log", _("Audit")),
+]
+
+
+def layout(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    menu = [
+        {"url": url, "label": label, "active": request.path.startswith(url)}
+        for capability, name, label in MENU
+        if user.has_perm(permission(capability)) and (url := reverse(name))
+    ]
+    context: dict[str, Any] = {"menu": menu}
+    if user.has_perm(permission("configure_interfaces")):
+        context["dead_letters"] = outbox_dead_letter_count()
+    return context
