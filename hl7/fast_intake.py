@@ -47,6 +47,7 @@ from hl7.write_ack import answers_for
 from infra.db import HeldConnection, release_connection
 from ris.exceptions import DomainError
 from ris.models import Station
+from ris.services.patients import demographics_source
 from ris.services.statements import (
     NotInOneStatement,
     Statement,
@@ -187,7 +188,7 @@ def _domain_parts(statement: Statement, parsed: ParsedMessage, rules: SenderRule
         # XO goes there too: a changed start or duration moves the step's booking (appointment_follow_step).
         raise Skip("changes in place, and several order controls other than NW in one message, go the reference way")
     patient = read_orm.patient_from_pid(parsed, rules.mrn_authority)
-    patient_part = patient_upsert_part(statement, data=patient, now=now)
+    patient_part = patient_upsert_part(statement, data=patient, source=demographics_source(actor), now=now)
     orders = [
         order_place_parts(
             statement,

@@ -7,39 +7,78 @@ from typing import Any
 
 from ris.models import AuditEvent, Patient
 from ris.records import CLEAR, Actor, PatientData
+from ris.services.patients import demographics_source
 from ris.services.statements.base import NotInOneStatement, Statement, audit_part, db_table
 
 _PATIENT_FIELDS = ("name", "name_ideographic", "name_phonetic", "birth_date", "sex")
+_NAME_FIELDS = ("name", "name_ideographic", "name_phonetic")
 
 
-def patient_upsert_part(statement: Statement, *, data: PatientData, now: dt.datetime, name: str = "patient") -> str:
+def patient_upsert_part(
+    statement: Statement, *, data: PatientData, source: str, now: dt.datetime, name: str = "patient"
+) -> str:
     """`patient_upsert` as one INSERT ... ON CONFLICT: a new patient with what
     the data gives; a known one gets the values given (CLEAR erases) and a new
     `updated_at` only when one changed; a merged one is left alone and stands
     for its survivor. The part yields one row, `id`: the patient to use.
 
     One level of `merged_into` is enough: `patient_merge` moves earlier merges
-    to the survivor, so a merged patient never points to a merged one."""
+    to the survivor, so a merged patient never points to a merged one.
+
+    As `patient_upsert` with `source` (the HL7 sender): the sender owns the
+    demographics it sends (`demographics_source`), and `search_name` follows
+    the name. A name given only in part (PID-5 without its ideographic group,
+    say) over a stored patient whose other groups are not empty cannot be
+    re-indexed here: the part then writes NULL, which the NOT NULL column
+    refuses, and the message goes the reference way."""
     if not data.patient_id:
         raise NotInOneStatement("patient identifier is missing")
     table = db_table(Patient)
     given = [getattr(data, column) is not None for column in _PATIENT_FIELDS]
     values = [_patient_value(column, getattr(data, column)) for column in _PATIENT_FIELDS]
+    any_value = any(getattr(data, column) not in (None, CLEAR) for column in _PATIENT_FIELDS)
+    names = dict(zip(_PATIENT_FIELDS, values, strict=True))
+    search = Patient(**{column: names[column] for column in _NAME_FIELDS}).person_name.search_text()
+    owner = source[:180]
+    names_given = [column for column in _NAME_FIELDS if getattr(data, column) is not None]
+    others_empty = " AND ".join(f"{table}.{c} = ''" for c in _NAME_FIELDS if c not in names_given) or "TRUE"
     updates = ", ".join(
         f"{column} = CASE WHEN {table}.merged_into_id IS NULL AND %s THEN EXCLUDED.{column} ELSE {table}.{column} END"
         for column in _PATIENT_FIELDS
     )
+    search_update = (
+        f"search_name = CASE WHEN {table}.merged_into_id IS NOT NULL OR NOT %s THEN {table}.search_name"
+        f" WHEN {others_empty} THEN EXCLUDED.search_name ELSE NULL END"
+    )
+    owner_update = (
+        f"demographics_source = CASE WHEN {table}.merged_into_id IS NULL AND %s"
+        f" THEN EXCLUDED.demographics_source ELSE {table}.demographics_source END"
+    )
     changed = " OR ".join(f"(%s AND {table}.{column} IS DISTINCT FROM EXCLUDED.{column})" for column in _PATIENT_FIELDS)
+    changed += f" OR (%s AND {table}.demographics_source IS DISTINCT FROM EXCLUDED.demographics_source)"
     statement.add(
         f"{name}_row",
-        f"INSERT INTO {table} (patient_id, issuer, {', '.join(_PATIENT_FIELDS)}, merged_into_id,"
-        " created_at, updated_at)"
-        f" SELECT %s, %s, %s, %s, %s, %s::date, %s, NULL, %s, %s FROM {statement.guard}"
-        f" ON CONFLICT (patient_id, issuer) DO UPDATE SET {updates},"
+        f"INSERT INTO {table} (patient_id, issuer, {', '.join(_PATIENT_FIELDS)}, search_name, demographics_source,"
+        " merged_into_id, created_at, updated_at)"
+        f" SELECT %s, %s, %s, %s, %s, %s::date, %s, %s, %s, NULL, %s, %s FROM {statement.guard}"
+        f" ON CONFLICT (patient_id, issuer) DO UPDATE SET {updates}, {search_update}, {owner_update},"
         f" updated_at = CASE WHEN {table}.merged_into_id IS NULL AND ({changed})"
         f" THEN EXCLUDED.updated_at ELSE {table}.updated_at END"
         " RETURNING id, merged_into_id",
-        [data.patient_id, data.issuer, *values, now, now, *given, *given],
+        [
+            data.patient_id,
+            data.issuer,
+            *values,
+            search,
+            owner,
+            now,
+            now,
+            *given,
+            bool(names_given),
+            any_value,
+            *given,
+            any_value,
+        ],
     )
     return statement.add(name, f"SELECT COALESCE(merged_into_id, id) AS id FROM {name}_row")
 
@@ -53,6 +92,6 @@ def _patient_value(column: str, value: Any) -> Any:
 
 def patient_update_parts(statement: Statement, *, data: PatientData, actor: Actor, now: dt.datetime) -> str:
     """`patient_update` (HL7 ADT A01/A04/A08): the upsert and its audit event."""
-    patient = patient_upsert_part(statement, data=data, now=now)
+    patient = patient_upsert_part(statement, data=data, source=demographics_source(actor), now=now)
     audit_part(statement, "patient_audit", actor, AuditEvent.Action.CHANGE, now, patient, "patient", patient, "")
     return patient
