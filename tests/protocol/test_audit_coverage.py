@@ -18,6 +18,7 @@ from ris.services.reports import report_save_draft, report_sign
 from ris.states import ReportStatus
 from tests import factories as f
 from tests.worklist_peers import mwl_find, mwl_identifier, statuses
+from worklist import query_log
 
 
 def _day():
@@ -151,6 +152,7 @@ def test_a_worklist_query_leaves_exactly_one_audit_event_naming_the_modality(dic
     AuditEvent.objects.all().delete()
     responses = mwl_find(dicom, mwl_identifier(step={"Modality": "CT"}), calling_ae="CTSCANNER")
     assert statuses(responses)[-1] == 0x0000
+    assert query_log.writer.flush()  # the listener writes its query log and audit after the answers
     (event,) = AuditEvent.objects.all()
     assert (event.door, event.action, event.actor) == ("DICOM", "VIEW", "CTSCANNER")
     assert "COVERMWL" in event.detail and event.address == "127.0.0.1"
