@@ -3,6 +3,7 @@ rights: logs in the message's own character set, reprocess, resend, dead
 letters with an alert, and configuration edits through the audited services."""
 
 import pytest
+from django.contrib.auth.models import User
 
 from hl7.intake import receive
 from hl7.models import HL7Sender, InboundMessage, SenderStationRule
@@ -137,3 +138,17 @@ def test_the_engineer_adds_a_station_rule_and_edits_a_modality_ae(engineer):
     assert list(ModalityAE.objects.get(ae_title="CT_SCANNER").stations.all()) == [station]
     listing = engineer.get("/console/modalities/").content.decode()
     assert "CT01" in listing and "True" not in listing
+
+
+def test_the_message_lists_leave_one_audit_event_naming_the_patients_shown(engineer):
+    _receive(orm_new_order("AUD1", patient_id="AUDP1"))
+    patient = ImagingOrder.objects.get().patient
+    AuditEvent.objects.all().delete()
+    assert engineer.get("/console/inbound/").status_code == 200
+    (event,) = AuditEvent.objects.all()
+    user = User.objects.get(pk=engineer.session["_auth_user_id"])
+    assert (event.action, event.actor) == (AuditEvent.Action.VIEW, user.username)
+    assert event.patient_id == patient.pk or f"patients {patient.pk}" in event.detail
+    AuditEvent.objects.all().delete()
+    assert engineer.get("/console/outbound/").status_code == 200
+    assert AuditEvent.objects.count() == 1

@@ -33,13 +33,13 @@ from hl7.models import InboundMessage, SenderStationRule
 from hl7.selectors import inbound_messages
 from ris.actors import request_actor
 from ris.exceptions import StillInUse
-from ris.models import AuditEvent, OutboundMessage
+from ris.models import AuditEvent, OutboundMessage, Patient
 from ris.selectors.outbound import destinations_with_counts, outbound_messages
 from ris.selectors.outbox import outbox_dead_letter_count
 from ris.services.audit import audit_record, audit_view
 from ris.services.configuration import config_delete, config_save
 from ris.services.outbox import outbox_resend
-from web.access import requires
+from web.access import audit_page, requires
 from web.console_forms import DestinationForm, ModalityForm, SenderForm, StationForm, StationRuleForm
 from worklist.registry_pages import modality_aes_with_last_query
 
@@ -68,6 +68,7 @@ def inbound_list(request: HttpRequest) -> HttpResponse:
     filters = {k: request.GET.get(k, "") for k in ("status", "message_type", "sender", "text")}
     page = Paginator(inbound_messages(**filters), 50).get_page(request.GET.get("page"))
     context = {"page": page, "filters": filters, "statuses": InboundMessage.Status.choices}
+    audit_page(request, _patients_of(page), "inbound message list")
     return _render(request, "web/console/inbound_list.html", context)
 
 
@@ -132,7 +133,14 @@ def outbound_list(request: HttpRequest) -> HttpResponse:
         "statuses": OutboundMessage.Status.choices,
         "destinations": destinations_with_counts(),
     }
+    audit_page(request, _patients_of(page), "outbound message list")
     return _render(request, "web/console/outbound_list.html", context)
+
+
+def _patients_of(page: Any) -> list[Patient]:
+    """The patients whose orders the listed messages carry, for the page's audit event."""
+    order_ids = {message.order_id for message in page if message.order_id}
+    return list(Patient.objects.filter(orders__pk__in=order_ids).distinct()) if order_ids else []
 
 
 @requires("view_messages")
