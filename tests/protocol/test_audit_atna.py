@@ -8,7 +8,6 @@ import base64
 import shutil
 import socket
 import ssl
-import subprocess
 import threading
 from xml.etree import ElementTree as ET
 
@@ -16,21 +15,9 @@ import pytest
 
 from ris.models import AuditEvent
 from tests import factories as f
+from tests.certificates import self_signed
 
 BOM = b"\xef\xbb\xbf"
-OPENSSL_SELF_SIGNED = [
-    "openssl",
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=127.0.0.1",
-]
-OPENSSL_SELF_SIGNED += ["-addext", "subjectAltName=IP:127.0.0.1"]
 
 
 def _xml_of(syslog_message: bytes) -> ET.Element:
@@ -142,13 +129,7 @@ def test_each_event_is_forwarded_over_tcp_with_octet_counting(settings, patient_
 def certificate(tmp_path):
     if shutil.which("openssl") is None:
         pytest.skip("needs the openssl command")
-    cert, key = tmp_path / "syslog.pem", tmp_path / "syslog.key"
-    subprocess.run(
-        [*OPENSSL_SELF_SIGNED, "-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )
-    return str(cert), str(key)
+    return self_signed(tmp_path, "syslog")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,7 +3,6 @@
 import shutil
 import socket
 import ssl
-import subprocess
 
 import pytest
 from pynetdicom import AE
@@ -12,6 +11,7 @@ from pynetdicom.sop_class import Verification
 from hl7 import server as mllp_server
 from hl7.models import InboundMessage
 from infra.tls import server_context
+from tests.certificates import self_signed
 from tests.hl7_builders import orm_new_order
 from tests.peers import ack_segments, mllp_frame
 from worklist import scp
@@ -25,30 +25,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "server.pem", folder / "server.key"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return str(cert), str(key)
+    return self_signed(folder)
 
 
 def _client_context(cert: str) -> ssl.SSLContext:
