@@ -1,16 +1,17 @@
 """What only the HL7 door keeps: the inbound message log and the senders it accepts."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class InboundMessage(models.Model):
     """Every message received, stored raw before it is parsed or applied."""
 
     class Status(models.TextChoices):
-        RECEIVED = "RECEIVED", "received"
-        APPLIED = "APPLIED", "applied"
-        DUPLICATE = "DUPLICATE", "duplicate (answered from the log)"
-        REJECTED = "REJECTED", "rejected (AE/AR sent)"
+        RECEIVED = "RECEIVED", _("received")
+        APPLIED = "APPLIED", _("applied")
+        DUPLICATE = "DUPLICATE", _("duplicate (answered from the log)")
+        REJECTED = "REJECTED", _("rejected (AE/AR sent)")
 
     protocol = models.CharField(max_length=8, default="HL7")
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)

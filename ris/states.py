@@ -9,29 +9,30 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from ris.exceptions import IllegalTransition
 
 
 class Priority(models.TextChoices):
     # (0040,1003) Requested Procedure Priority; HL7 ORC-7.6 / TQ1-9 mapped in hl7/
-    STAT = "STAT"
-    HIGH = "HIGH"
-    ROUTINE = "ROUTINE"
-    MEDIUM = "MEDIUM"
-    LOW = "LOW"
+    STAT = "STAT", _("STAT")
+    HIGH = "HIGH", _("High")
+    ROUTINE = "ROUTINE", _("Routine")
+    MEDIUM = "MEDIUM", _("Medium")
+    LOW = "LOW", _("Low")
 
 
 class StepStatus(models.TextChoices):
     # (0040,0020) Scheduled Procedure Step Status, PS3.3 C.4.10
-    SCHEDULED = "SCHEDULED"
-    ARRIVED = "ARRIVED"
-    READY = "READY"
-    STARTED = "STARTED"
-    DEPARTED = "DEPARTED"
-    COMPLETED = "COMPLETED"
-    DISCONTINUED = "DISCONTINUED"
-    CANCELED = "CANCELED"
+    SCHEDULED = "SCHEDULED", _("Scheduled")
+    ARRIVED = "ARRIVED", _("Arrived")
+    READY = "READY", _("Ready")
+    STARTED = "STARTED", _("Started")
+    DEPARTED = "DEPARTED", _("Departed")
+    COMPLETED = "COMPLETED", _("Completed")
+    DISCONTINUED = "DISCONTINUED", _("Discontinued")
+    CANCELED = "CANCELED", _("Canceled")
 
     # The groups the domain reasons with (set below the class: an Enum body
     # would make them members). Every rule about "open" or "ended" steps uses these.
@@ -50,19 +51,19 @@ StepStatus.STOPPED = frozenset({StepStatus.DISCONTINUED, StepStatus.CANCELED})
 
 
 class OrderStatus(models.TextChoices):
-    SCHEDULED = "SCHEDULED"
-    IN_PROGRESS = "IN_PROGRESS"
-    COMPLETED = "COMPLETED"
-    DISCONTINUED = "DISCONTINUED"
-    CANCELED = "CANCELED"
-    ON_HOLD = "ON_HOLD"
+    SCHEDULED = "SCHEDULED", _("Scheduled")
+    IN_PROGRESS = "IN_PROGRESS", _("In progress")
+    COMPLETED = "COMPLETED", _("Completed")
+    DISCONTINUED = "DISCONTINUED", _("Discontinued")
+    CANCELED = "CANCELED", _("Canceled")
+    ON_HOLD = "ON_HOLD", _("On hold")
 
 
 class PerformedStepStatus(models.TextChoices):
     # (0040,0252) Performed Procedure Step Status, PS3.3 C.4.14; the DICOM terms
-    IN_PROGRESS = "IN PROGRESS"
-    COMPLETED = "COMPLETED"
-    DISCONTINUED = "DISCONTINUED"
+    IN_PROGRESS = "IN PROGRESS", _("In progress")
+    COMPLETED = "COMPLETED", _("Completed")
+    DISCONTINUED = "DISCONTINUED", _("Discontinued")
 
 
 class StateMachine:
@@ -114,11 +115,11 @@ ORDER_MACHINE = StateMachine(
 class ReportStatus(models.TextChoices):
     # Result status: HL7 table 0123 (OBR-25) / 0085 (OBX-11) P, F, C;
     # FHIR DiagnosticReport.status preliminary, final, corrected, amended.
-    DRAFT = "DRAFT"
-    PRELIMINARY = "PRELIMINARY"
-    FINAL = "FINAL"
-    CORRECTED = "CORRECTED"
-    ADDENDUM = "ADDENDUM"
+    DRAFT = "DRAFT", _("Draft")
+    PRELIMINARY = "PRELIMINARY", _("Preliminary")
+    FINAL = "FINAL", _("Final")
+    CORRECTED = "CORRECTED", _("Corrected")
+    ADDENDUM = "ADDENDUM", _("Addendum")
 
 
 _R = ReportStatus

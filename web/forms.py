@@ -20,7 +20,7 @@ from ris.selectors.reports import modalities_performed
 from ris.services.catalogue import order_data_for
 from ris.states import Priority, StepStatus
 
-BLANK = [("", "any")]
+BLANK = [("", _("any"))]
 
 
 def form_data(form: forms.Form) -> dict[str, Any]:
@@ -63,25 +63,31 @@ class LoginForm(AuthenticationForm):
 
 
 class OrderQueueFilter(Styled, forms.Form):
-    text = forms.CharField(required=False, label="Accession, MRN or name")
-    status = forms.ChoiceField(required=False, choices=BLANK + StepStatus.choices)
-    modality = forms.CharField(required=False, max_length=16)
-    priority = forms.ChoiceField(required=False, choices=BLANK + Priority.choices)
-    day = forms.DateField(required=False, widget=DATE, label="Date")
-    referring = forms.CharField(required=False, label="Referring physician")
-    booked = forms.ChoiceField(required=False, choices=[*BLANK, ("yes", "booked"), ("no", "not booked")])
+    text = forms.CharField(required=False, label=_("Accession, MRN or name"))
+    status = forms.ChoiceField(required=False, choices=BLANK + StepStatus.choices, label=_("Status"))
+    modality = forms.CharField(required=False, max_length=16, label=_("Modality"))
+    priority = forms.ChoiceField(required=False, choices=BLANK + Priority.choices, label=_("Priority"))
+    day = forms.DateField(required=False, widget=DATE, label=_("Date"))
+    referring = forms.CharField(required=False, label=_("Referring physician"))
+    booked = forms.ChoiceField(
+        required=False, choices=[*BLANK, ("yes", _("booked")), ("no", _("not booked"))], label=_("Booked")
+    )
 
 
 class SavedFilterForm(Styled, forms.Form):
-    name = forms.CharField(max_length=80)
+    name = forms.CharField(max_length=80, label=_("Name"))
     query = forms.CharField(max_length=500, required=False, widget=forms.HiddenInput)
 
 
 class BookingForm(Styled, forms.Form):
-    room = forms.ModelChoiceField(queryset=Room.objects.filter(is_active=True))
-    start = forms.DateTimeField(widget=DATETIME)
+    room = forms.ModelChoiceField(queryset=Room.objects.filter(is_active=True), label=_("Room"))
+    start = forms.DateTimeField(widget=DATETIME, label=_("Start"))
     duration_minutes = forms.IntegerField(
-        min_value=1, max_value=1440, required=False, help_text="empty: the catalogue's default duration"
+        min_value=1,
+        max_value=1440,
+        required=False,
+        label=_("Duration in minutes"),
+        help_text=_("empty: the catalogue's default duration"),
     )
 
 
@@ -311,12 +317,12 @@ class StepStatusForm(Styled, forms.Form):
 
 
 class AuditFilter(Styled, forms.Form):
-    actor = forms.CharField(required=False, label="User")
-    patient_id = forms.CharField(required=False, label="Patient ID")
-    door = forms.ChoiceField(required=False, choices=BLANK + AuditEvent.Door.choices)
-    action = forms.ChoiceField(required=False, choices=BLANK + AuditEvent.Action.choices)
-    since = forms.DateField(required=False, widget=DATE, label="From")
-    until = forms.DateField(required=False, widget=DATE, label="To")
+    actor = forms.CharField(required=False, label=_("User"))
+    patient_id = forms.CharField(required=False, label=_("Patient ID"))
+    door = forms.ChoiceField(required=False, choices=BLANK + AuditEvent.Door.choices, label=_("Door"))
+    action = forms.ChoiceField(required=False, choices=BLANK + AuditEvent.Action.choices, label=_("Action"))
+    since = forms.DateField(required=False, widget=DATE, label=_("From"))
+    until = forms.DateField(required=False, widget=DATE, label=_("To"))
 
 
 class PatientSearchForm(Styled, forms.Form):

@@ -1,6 +1,7 @@
 """The scheduler's and technologist's forms: a booking (or reschedule), and a reason."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from web.forms import BookingForm, Styled
 
@@ -9,7 +10,7 @@ class StepBookingForm(BookingForm):
     """Book a step; for a booked one, a move, which a reason makes a reschedule the EHR hears of."""
 
     reason = forms.CharField(
-        max_length=200, required=False, label="Reason for the change", help_text="only when rescheduling"
+        max_length=200, required=False, label=_("Reason for the change"), help_text=_("only when rescheduling")
     )
 
     def __init__(self, *args, walk_in: bool = False, **kwargs):
@@ -18,4 +19,4 @@ class StepBookingForm(BookingForm):
 
 
 class ReasonForm(Styled, forms.Form):
-    reason = forms.CharField(max_length=200, label="Reason")
+    reason = forms.CharField(max_length=200, label=_("Reason"))

@@ -1,6 +1,7 @@
 """The modality registry: who may query the worklist, and what each asked."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 UTF8 = "ISO_IR 192"
 
@@ -11,11 +12,11 @@ class ModalityAE(models.Model):
     class CharacterSet(models.TextChoices):
         # (0008,0005) of the answers it gets (PS3.3 C.12.1.1.2)
         UTF8 = UTF8, "Unicode UTF-8 (ISO_IR 192)"
-        LATIN1 = "ISO_IR 100", "Latin-1 (ISO_IR 100)"
-        ASCII = "", "ASCII, default repertoire"
-        JAPANESE = "\\ISO 2022 IR 87", "Japanese Kanji (ISO 2022 IR 87)"
-        CYRILLIC = "ISO_IR 144", "Cyrillic (ISO_IR 144)"
-        GREEK = "ISO_IR 126", "Greek (ISO_IR 126)"
+        LATIN1 = "ISO_IR 100", _("Latin-1 (ISO_IR 100)")
+        ASCII = "", _("ASCII, default repertoire")
+        JAPANESE = "\\ISO 2022 IR 87", _("Japanese Kanji (ISO 2022 IR 87)")
+        CYRILLIC = "ISO_IR 144", _("Cyrillic (ISO_IR 144)")
+        GREEK = "ISO_IR 126", _("Greek (ISO_IR 126)")
 
     ae_title = models.CharField("AE title", max_length=16, unique=True)  # calling AE title
     description = models.CharField(max_length=64, blank=True, default="")

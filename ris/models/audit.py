@@ -1,24 +1,25 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditEvent(models.Model):
     """Who viewed or changed which patient's data, through which door."""
 
     class Door(models.TextChoices):
-        WEB = "WEB", "web page"
-        API = "API", "REST API"
-        HL7 = "HL7", "HL7 MLLP"
-        DICOM = "DICOM", "DICOM"
-        FHIR = "FHIR", "FHIR API"
-        SYSTEM = "SYSTEM", "system (worker, command)"
+        WEB = "WEB", _("web page")
+        API = "API", _("REST API")
+        HL7 = "HL7", _("HL7 MLLP")
+        DICOM = "DICOM", _("DICOM")
+        FHIR = "FHIR", _("FHIR API")
+        SYSTEM = "SYSTEM", _("system (worker, command)")
 
     class Action(models.TextChoices):
-        VIEW = "VIEW", "viewed"
-        CREATE = "CREATE", "created"
-        CHANGE = "CHANGE", "changed"
-        DELETE = "DELETE", "deleted"
-        EXPORT = "EXPORT", "exported"
+        VIEW = "VIEW", _("viewed")
+        CREATE = "CREATE", _("created")
+        CHANGE = "CHANGE", _("changed")
+        DELETE = "DELETE", _("deleted")
+        EXPORT = "EXPORT", _("exported")
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

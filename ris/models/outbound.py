@@ -1,13 +1,14 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Destination(models.Model):
     """A system the RIS sends to: an EHR's MLLP listener or a FHIR server."""
 
     class Kind(models.TextChoices):
-        HL7_MLLP = "HL7_MLLP", "HL7 v2 over MLLP"
-        FHIR = "FHIR", "FHIR R4 REST"
-        DICOM = "DICOM", "DICOM AE (MPPS forwarded)"
+        HL7_MLLP = "HL7_MLLP", _("HL7 v2 over MLLP")
+        FHIR = "FHIR", _("FHIR R4 REST")
+        DICOM = "DICOM", _("DICOM AE (MPPS forwarded)")
 
     name = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -24,9 +25,9 @@ class Destination(models.Model):
 
     class Ordering(models.TextChoices):
         # What a message that fails holds back (docs/hl7-interface.md, ordering policy).
-        DESTINATION = "DESTINATION", "strict order for the destination: a failure holds every later message"
-        PATIENT = "PATIENT", "strict order per patient: a refused message holds only its patient's later messages"
-        NONE = "NONE", "no order: a refused message holds nothing back"
+        DESTINATION = "DESTINATION", _("strict order for the destination: a failure holds every later message")
+        PATIENT = "PATIENT", _("strict order per patient: a refused message holds only its patient's later messages")
+        NONE = "NONE", _("no order: a refused message holds nothing back")
 
     timeout_seconds = models.FloatField(default=10.0)
     max_attempts = models.PositiveIntegerField(default=10)
@@ -57,11 +58,11 @@ class OutboundMessage(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "PENDING", "waiting to be sent"
-        RETRYING = "RETRYING", "failed, will retry"
-        SENT = "SENT", "sent (no acknowledgement expected)"
-        ACKED = "ACKED", "acknowledged"
-        DEAD = "DEAD", "given up"
+        PENDING = "PENDING", _("waiting to be sent")
+        RETRYING = "RETRYING", _("failed, will retry")
+        SENT = "SENT", _("sent (no acknowledgement expected)")
+        ACKED = "ACKED", _("acknowledged")
+        DEAD = "DEAD", _("given up")
 
     destination = models.ForeignKey(Destination, on_delete=models.PROTECT, related_name="messages")
     event = models.CharField(max_length=32)
