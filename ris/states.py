@@ -6,12 +6,16 @@ refused with `IllegalTransition` by whichever door asked for it.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ris.exceptions import IllegalTransition
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise as StrOrPromise
 
 
 class Priority(models.TextChoices):
@@ -67,7 +71,7 @@ class PerformedStepStatus(models.TextChoices):
 
 
 class StateMachine:
-    def __init__(self, name: str, transitions: dict[str, set[str]]):
+    def __init__(self, name: StrOrPromise, transitions: dict[str, set[str]]):
         self.name = name
         self.transitions = transitions
 
@@ -76,12 +80,15 @@ class StateMachine:
 
     def check(self, current: str, new: str) -> None:
         if not self.allows(current, new):
-            raise IllegalTransition(f"{self.name} cannot go from {current} to {new}")
+            raise IllegalTransition(
+                gettext("%(what)s cannot go from %(current)s to %(new)s")
+                % {"what": self.name, "current": current, "new": new}
+            )
 
 
 _S = StepStatus
 STEP_MACHINE = StateMachine(
-    "scheduled procedure step",
+    _("scheduled procedure step"),
     {
         _S.SCHEDULED: {_S.ARRIVED, _S.READY, _S.STARTED, _S.DISCONTINUED, _S.CANCELED},
         _S.ARRIVED: {_S.READY, _S.STARTED, _S.SCHEDULED, _S.DISCONTINUED, _S.CANCELED},
@@ -98,7 +105,7 @@ STEP_MACHINE = StateMachine(
 
 _O = OrderStatus
 ORDER_MACHINE = StateMachine(
-    "imaging order",
+    _("imaging order"),
     {
         _O.SCHEDULED: {_O.IN_PROGRESS, _O.COMPLETED, _O.DISCONTINUED, _O.CANCELED, _O.ON_HOLD},
         _O.ON_HOLD: {_O.SCHEDULED, _O.CANCELED, _O.DISCONTINUED},
@@ -127,7 +134,7 @@ _R = ReportStatus
 # is signed). A preliminary report may be signed again; after final the text
 # changes only by a correction or an addendum, each a new signed version.
 REPORT_MACHINE = StateMachine(
-    "report",
+    _("report"),
     {
         _R.DRAFT: {_R.PRELIMINARY, _R.FINAL},
         _R.PRELIMINARY: {_R.PRELIMINARY, _R.FINAL},
@@ -141,7 +148,7 @@ REPORT_MACHINE = StateMachine(
 _P = PerformedStepStatus
 # PS3.4 F.7.1: IN PROGRESS to COMPLETED or DISCONTINUED; both are final.
 PERFORMED_STEP_MACHINE = StateMachine(
-    "performed procedure step",
+    _("performed procedure step"),
     {
         _P.IN_PROGRESS: {_P.IN_PROGRESS, _P.COMPLETED, _P.DISCONTINUED},
         _P.COMPLETED: set(),

@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from ris.exceptions import InvalidInput
 from ris.models import AuditEvent, StaffProfile
@@ -41,7 +42,7 @@ class PersonData:
 def user_create(*, person: PersonData, password: str, actor: Actor) -> User:
     users = get_user_model()
     if users.objects.filter(username__iexact=person.username).exists():
-        raise InvalidInput(f"the user name {person.username} is taken", field="username")
+        raise InvalidInput(gettext("the user name %(name)s is taken") % {"name": person.username}, field="username")
     _check_password(password, person.username)
     user = users.objects.create_user(username=person.username, password=password)
     _apply(user, person)
@@ -59,7 +60,7 @@ def user_update(*, user: User, person: PersonData, actor: Actor) -> User:
 @transaction.atomic
 def user_set_active(*, user: User, active: bool, actor: Actor) -> User:
     if not active and actor.person is not None and actor.person.pk == user.pk:
-        raise InvalidInput("you cannot deactivate yourself", field="is_active")
+        raise InvalidInput(gettext("you cannot deactivate yourself"), field="is_active")
     user.is_active = active
     user.save(update_fields=["is_active"])
     what = "activated" if active else "deactivated"
@@ -100,7 +101,9 @@ MIN_PASSWORD_LENGTH = 8
 
 def _check_password(password: str, username: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"a password has at least {MIN_PASSWORD_LENGTH} characters", field="password")
+        raise InvalidInput(
+            gettext("a password has at least %(count)d characters") % {"count": MIN_PASSWORD_LENGTH}, field="password"
+        )
     try:
         validate_password(password, user=get_user_model()(username=username))
     except ValidationError as exc:
