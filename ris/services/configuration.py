@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from django.db import transaction
 from django.db.models import Model, ProtectedError
+from django.utils.translation import gettext
 
 from ris.exceptions import StillInUse
 from ris.models import AuditEvent
@@ -47,9 +48,11 @@ def config_delete(*, actor: Actor, row: Model) -> None:
         with transaction.atomic():
             row.delete()
     except ProtectedError as exc:
-        raise StillInUse(f"{row} is still in use ({_users(exc)}) and was not deleted") from None
+        raise StillInUse(
+            gettext("%(row)s is still in use (%(users)s) and was not deleted") % {"row": row, "users": _users(exc)}
+        ) from None
 
 
 def _users(exc: ProtectedError) -> str:
     kinds = sorted({str(type(other)._meta.verbose_name_plural) for other in exc.protected_objects})
-    return ", ".join(kinds) or "referenced"
+    return ", ".join(kinds) or gettext("referenced")

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from ris.exceptions import InvalidInput
 from ris.models import AuditEvent, OpeningHours, Room
@@ -46,7 +47,7 @@ def periods_of(day: DayHours) -> list[tuple[int, dt.time, dt.time]]:
     if day.opens is None:
         return []
     if day.closes is None:
-        raise InvalidInput("an open day needs a closing time", field=f"closes_{day.weekday}")
+        raise InvalidInput(gettext("an open day needs a closing time"), field=f"closes_{day.weekday}")
     return [(day.weekday, day.opens, day.closes)]
 
 

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from ris.exceptions import NotFound
 from ris.models import ApiToken, AuditEvent
@@ -66,7 +67,7 @@ def token_revoke(*, actor: Actor, token_id: int, visible: QuerySet[ApiToken], re
     """Revoke one of the tokens the actor may see (NotFound for any other)."""
     token = visible.filter(pk=token_id).first()
     if token is None:
-        raise NotFound(f"no token {token_id}")
+        raise NotFound(gettext("no token %(id)s") % {"id": token_id})
     if token.revoked_at is None:
         ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now(), revoked_reason=reason[:120])
         token.refresh_from_db()
