@@ -8,6 +8,7 @@ an empty field (no change).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -152,12 +153,21 @@ def _hex_escape(digits: str, codec: str) -> str:
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 
 
+@functools.lru_cache(maxsize=16)
+def _special(d: Delimiters) -> re.Pattern[str]:
+    """What `escape` changes: the delimiters and the control characters."""
+    delimiters = d.escape + d.field + d.component + d.subcomponent + d.repetition
+    return re.compile(f"[{re.escape(delimiters)}\\x00-\\x1f\\x7f]")
+
+
 def escape(value: str, d: Delimiters = Delimiters()) -> str:
     """Encode what a field cannot carry as it is (the outbound direction;
     hl7/writer.py builds segments with it): the delimiters as \\F\\ \\S\\ \\T\\
     \\R\\ \\E\\, and every control character as \\Xhh\\ (HL7 2.5.1 2.7.5) - CR
     would end the segment, 0x0B and 0x1C would break the MLLP frame, and
     the others are no text. A line break is one \\X0D\\, whatever it was."""
+    if not _special(d).search(value):  # most values: nothing to escape
+        return value
     e = d.escape
     out = value.replace(e, f"{e}E{e}")
     for char, code in ((d.field, "F"), (d.component, "S"), (d.subcomponent, "T"), (d.repetition, "R")):

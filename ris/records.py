@@ -229,10 +229,12 @@ def plain(record: _T) -> _T:
         return record if all(new is old for new, old in zip(items, record, strict=True)) else cast("_T", items)
     if not dataclasses.is_dataclass(record) or isinstance(record, type):
         return cast("_T", "") if record == CLEAR else record
-    values = {name: plain(getattr(record, name)) for name in _field_names(type(record))}
-    if all(value is getattr(record, name) for name, value in values.items()):
-        return record
-    return cast("_T", dataclasses.replace(record, **values))
+    values, changed = {}, False
+    for name in _field_names(type(record)):
+        value = getattr(record, name)
+        new = ("" if value == CLEAR else value) if type(value) is str else plain(value)
+        values[name], changed = new, changed or new is not value
+    return cast("_T", dataclasses.replace(record, **values)) if changed else record
 
 
 @functools.cache
