@@ -124,7 +124,7 @@ class FastIntake:
 
     def _reference(self, raw: bytes) -> list[bytes]:
         _REFERENCE.inc()
-        return intake.receive(raw, self.peer)
+        return intake.receive(raw, self.peer, release=False)  # the listener releases it when quiet
 
     def close(self) -> None:
         self.database.close()
