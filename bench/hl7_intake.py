@@ -10,7 +10,11 @@ patient each) and waits for its ACK (AA, after the commit) before the next.
 The runs of the two alternate, so that a busy machine weighs on both alike;
 the tables give the median of the repeats, and the ratio fast / reference.
 
-    BENCH_DATABASE_URL=postgres://... .venv/bin/python bench/hl7_intake.py [--messages 1000] [--repeats 5]
+    BENCH_DATABASE_URL=postgres://... .venv/bin/python bench/hl7_intake.py [--messages 1000] [--repeats 5] \\
+        [--processes N]
+
+With `--processes N` a third listener, the one-statement path as `mllp
+--processes N` (hl7/prefork.py), is measured on four connections too.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from bench.processes import free_port, start_listener, throwaway_database  # noq
 
 PATHS = ("reference", "fast")
 CONNECTIONS = (1, 4)
+SEVERAL = "fast, N processes"  # the one-statement path with `mllp --processes N`, on four connections
 
 
 def main() -> None:
@@ -40,6 +45,8 @@ def main() -> None:
     with throwaway_database() as database:
         print(_conditions(database, options))
         listeners = {path: _start_listener(database, path) for path in PATHS}
+        if options.processes > 1:
+            listeners[SEVERAL] = _start_listener(database, "fast", "--processes", str(options.processes))
         try:
             results = _measure(listeners, options, _floor_probe(database))
         finally:
@@ -54,6 +61,9 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=1000, help="messages per run (split over the connections)")
     parser.add_argument("--repeats", type=int, default=int(os.environ.get("BENCH_REPEATS", 5)))
+    parser.add_argument(
+        "--processes", type=int, default=0, help="also run the fast path as `mllp --processes N`, on four connections"
+    )
     return parser.parse_args()
 
 
@@ -77,12 +87,12 @@ class _Listener:
         self.process, self.port = process, port
 
 
-def _start_listener(database: dict, path: str) -> _Listener:
+def _start_listener(database: dict, path: str, *options: str) -> _Listener:
     """`manage.py mllp` on a free port, on the test database, applying `path`'s way."""
     port = free_port()
     os.environ["RIS_HL7_WRITE_PATH"] = path
     try:
-        return _Listener(start_listener("mllp", port, database), port)
+        return _Listener(start_listener("mllp", port, database, *options), port)
     finally:
         del os.environ["RIS_HL7_WRITE_PATH"]
 
@@ -114,21 +124,29 @@ def _measure(listeners: dict[str, _Listener], options: argparse.Namespace, floor
     results: dict = {"floor": []}
     _run(listeners["reference"].port, 1, 50, "warm-r")  # each listener's first connections warm up
     _run(listeners["fast"].port, 1, 50, "warm-f")
+    if SEVERAL in listeners:
+        _run(listeners[SEVERAL].port, 4, 200, "warm-n")  # each child's first connection too
     for repeat in range(options.repeats):
         results["floor"].append(floor())
         print(f"run {repeat + 1} floor: one INSERT + COMMIT p50 {results['floor'][-1]:.2f} ms", flush=True)
         for connections in CONNECTIONS:
-            order = PATHS if repeat % 2 == 0 else PATHS[::-1]
-            for path in order:
-                rate, latencies = _run(listeners[path].port, connections, options.messages, f"{path[0]}{repeat}")
+            order = _paths(listeners, connections)
+            for path in order if repeat % 2 == 0 else order[::-1]:
+                run = f"{'n' if path == SEVERAL else path[0]}{repeat}"
+                rate, latencies = _run(listeners[path].port, connections, options.messages, run)
                 cuts = statistics.quantiles(latencies, n=100)
                 results.setdefault((path, connections), []).append((rate, cuts[49] * 1000, cuts[98] * 1000))
                 print(
-                    f"run {repeat + 1} {path:9} {connections} conn: {rate:6.0f} msg/s, p50 {cuts[49] * 1000:.2f} ms,"
+                    f"run {repeat + 1} {path:17} {connections} conn: {rate:6.0f} msg/s, p50 {cuts[49] * 1000:.2f} ms,"
                     f" p99 {cuts[98] * 1000:.2f} ms",
                     flush=True,
                 )
     return results
+
+
+def _paths(listeners: dict[str, _Listener], connections: int) -> tuple[str, ...]:
+    """The listeners measured on this many connections: several processes on four only."""
+    return PATHS + ((SEVERAL,) if connections > 1 and SEVERAL in listeners else ())
 
 
 def _run(port: int, connections: int, total: int, run: str) -> tuple[float, list[float]]:
@@ -177,18 +195,17 @@ def _table(results: dict) -> str:
         "|---:|---|---:|---:|---:|",
     ]
     for connections in CONNECTIONS:
+        paths = [path for path in (*PATHS, SEVERAL) if (path, connections) in results]
         medians = {
             path: [statistics.median(run[i] for run in results[(path, connections)]) for i in range(3)]
-            for path in PATHS
+            for path in paths
         }
-        for path in PATHS:
+        base = medians["reference"]
+        for path in paths:
             rate, p50, p99 = medians[path]
-            ratio = ""
-            if path == "fast":
-                base = medians["reference"]
-                ratio = f" ({rate / base[0]:.1f}x)", f" ({p50 / base[1]:.2f})", f" ({p99 / base[2]:.2f})"
             cells = [f"{rate:.0f}", f"{p50:.2f}", f"{p99:.2f}"]
-            if ratio:
+            if path != "reference":
+                ratio = f" ({rate / base[0]:.1f}x)", f" ({p50 / base[1]:.2f})", f" ({p99 / base[2]:.2f})"
                 cells = [cell + extra for cell, extra in zip(cells, ratio, strict=True)]
             lines.append(f"| {connections} | {path} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

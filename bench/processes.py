@@ -29,11 +29,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_listener(command: str, port: int, database: dict) -> subprocess.Popen:
-    """`manage.py <command> --port <port>` on the test database, once it accepts connections."""
+def start_listener(command: str, port: int, database: dict, *options: str) -> subprocess.Popen:
+    """`manage.py <command> --port <port> [options]` on the test database, once it accepts connections."""
     env = dict(os.environ, DATABASE_URL=database_url(database), RIS_LOG_LEVEL="WARNING")
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), command, "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, str(ROOT / "manage.py"), command, "--host", "127.0.0.1", "--port", str(port), *options],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

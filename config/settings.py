@@ -309,6 +309,9 @@ RIS_DICOM_AE_TITLE = env.str("RIS_DICOM_AE_TITLE", default="RIS")
 # Largest HL7 message accepted over MLLP, and how long an idle connection stays open.
 RIS_MLLP_MAX_MESSAGE_BYTES = env.int("RIS_MLLP_MAX_MESSAGE_BYTES", default=4 * 1024 * 1024)
 RIS_MLLP_IDLE_TIMEOUT = env.float("RIS_MLLP_IDLE_TIMEOUT", default=300.0)
+# Processes of `manage.py mllp` accepting on its one port (hl7/prefork.py):
+# more than one lets busy connections run their Python work side by side.
+RIS_MLLP_PROCESSES = env.int("RIS_MLLP_PROCESSES", default=1)
 # How HL7 messages are applied: "fast" (on PostgreSQL, the common messages in
 # one statement on a connection held per MLLP connection; the rest, and
 # SQLite, the reference way) or "reference" (always the services, in the ORM).

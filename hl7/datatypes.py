@@ -50,8 +50,12 @@ def parse_date(value: str, where: Location) -> dt.date | str | None:
         return None
     if value == CLEAR:
         return CLEAR
+    text = value.strip()[:8]
     try:
-        return dt.datetime.strptime(value.strip()[:8], "%Y%m%d").date()
+        if len(text) == 8 and text.isascii() and text.isdigit():
+            # What strptime reads from eight digits, without its locale lock.
+            return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        return dt.datetime.strptime(text, "%Y%m%d").date()
     except ValueError:
         raise HL7Error(DATA_TYPE_ERROR, f"{_place(where)} is not an HL7 date (DT)", where) from None
 

@@ -8,6 +8,7 @@ an empty field (no change).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -45,6 +46,9 @@ class Segment:
         if self.name == "MSH":
             parts = [parts[0], delimiters.field, *parts[1:]]
         self._fields = parts
+        # Readers ask for many components of few fields: each field is split once.
+        self._repetitions: dict[int, list[str]] = {}
+        self._components: dict[tuple[int, int], list[str] | None] = {}
 
     @property
     def field_count(self) -> int:
@@ -55,17 +59,41 @@ class Segment:
         return self._fields[number] if number < len(self._fields) else ""
 
     def repetitions(self, number: int) -> list[str]:
+        """The field's repetitions (the list is kept: do not change it)."""
+        reps = self._repetitions.get(number)
+        if reps is None:
+            reps = self._repetitions[number] = self._split_repetitions(number)
+        return reps
+
+    def _split_repetitions(self, number: int) -> list[str]:
         raw = self.raw(number)
-        if self.name == "MSH" and number <= 2:
+        if self.name == "MSH" and number <= 2:  # MSH-1 and MSH-2 hold the delimiters
             return [raw]
         return raw.split(self.delimiters.repetition) if raw else []
 
     def get(self, number: int, component: int = 1, subcomponent: int = 1, repetition: int = 0) -> str:
-        """The unescaped value; CLEAR for HL7 `""`, '' when absent."""
-        reps = self.repetitions(number)
-        if repetition >= len(reps):
+        """The unescaped value; CLEAR for HL7 `""`, '' when absent (as `component_of`)."""
+        key = (number, repetition)
+        if key in self._components:
+            components = self._components[key]
+        else:
+            reps = self.repetitions(number)
+            if repetition >= len(reps):
+                components = []
+            else:
+                value = reps[repetition]
+                components = None if value == '""' else value.split(self.delimiters.component)
+            self._components[key] = components
+        if components is None:  # the whole repetition sent as "" (erase)
+            return CLEAR
+        if component > len(components):
             return ""
-        return component_of(reps[repetition], self.delimiters, component, subcomponent, self.codec)
+        d = self.delimiters
+        subs = components[component - 1].split(d.subcomponent)
+        if subcomponent > len(subs):
+            return ""
+        piece = subs[subcomponent - 1]
+        return CLEAR if piece == '""' else unescape(piece, d, self.codec)
 
 
 def component_of(value: str, d: Delimiters, component: int = 1, subcomponent: int = 1, codec: str = "latin-1") -> str:
@@ -125,12 +153,21 @@ def _hex_escape(digits: str, codec: str) -> str:
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 
 
+@functools.lru_cache(maxsize=16)
+def _special(d: Delimiters) -> re.Pattern[str]:
+    """What `escape` changes: the delimiters and the control characters."""
+    delimiters = d.escape + d.field + d.component + d.subcomponent + d.repetition
+    return re.compile(f"[{re.escape(delimiters)}\\x00-\\x1f\\x7f]")
+
+
 def escape(value: str, d: Delimiters = Delimiters()) -> str:
     """Encode what a field cannot carry as it is (the outbound direction;
     hl7/writer.py builds segments with it): the delimiters as \\F\\ \\S\\ \\T\\
     \\R\\ \\E\\, and every control character as \\Xhh\\ (HL7 2.5.1 2.7.5) - CR
     would end the segment, 0x0B and 0x1C would break the MLLP frame, and
     the others are no text. A line break is one \\X0D\\, whatever it was."""
+    if not _special(d).search(value):  # most values: nothing to escape
+        return value
     e = d.escape
     out = value.replace(e, f"{e}E{e}")
     for char, code in ((d.field, "F"), (d.component, "S"), (d.subcomponent, "T"), (d.repetition, "R")):

@@ -85,6 +85,8 @@ _CONFIGURATION_DIGEST = (
 
 
 _RESULT = "SELECT (SELECT ok FROM guard), (SELECT id FROM message)"
+_APPLIED = metrics.HL7_ONE_STATEMENT.labels("applied")
+_REFERENCE = metrics.HL7_ONE_STATEMENT.labels("reference")
 
 
 class Skip(Exception):
@@ -116,13 +118,13 @@ class FastIntake:
             log.exception("HL7 message from %s failed on the one-statement path", self.peer)
             self._forget()
             return self._reference(raw)
-        metrics.HL7_ONE_STATEMENT.labels("applied").inc()
+        _APPLIED.inc()
         intake.count(header, acks, started)
         return acks
 
     def _reference(self, raw: bytes) -> list[bytes]:
-        metrics.HL7_ONE_STATEMENT.labels("reference").inc()
-        return intake.receive(raw, self.peer)
+        _REFERENCE.inc()
+        return intake.receive(raw, self.peer, release=False)  # the listener releases it when quiet
 
     def close(self) -> None:
         self.database.close()

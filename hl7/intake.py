@@ -42,14 +42,17 @@ class Outcome:
     recorded: Answers | None = None  # answers already stored with the change
 
 
-def receive(raw: bytes, peer: str = "") -> list[bytes]:
-    """Handle one message; return the encoded ACKs to send, in order. Never raises."""
+def receive(raw: bytes, peer: str = "", *, release: bool = True) -> list[bytes]:
+    """Handle one message; return the encoded ACKs to send, in order. Never
+    raises. `release=False`: the caller gives the pooled database connection
+    back itself (the MLLP listener does when its connection goes quiet)."""
     started = time.perf_counter()
     header = _try_header(raw)
     try:
         acks = _receive(raw, peer, header)
     finally:
-        release_connection()
+        if release:
+            release_connection()
     count(header, acks, started)
     return acks
 

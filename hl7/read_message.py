@@ -74,9 +74,19 @@ def read_header(raw: bytes) -> Header:
         raise HL7Error(
             SEGMENT_SEQUENCE_ERROR, "message does not start with an MSH segment", Location("MSH"), ack_code="AR"
         )
-    first = split_segments(data.decode("latin-1"))[0]
+    first = _first_segment(data)
     delimiters = _delimiters(first)
     return _header(Segment(first, delimiters), delimiters)
+
+
+def _first_segment(data: bytes) -> str:
+    """The first segment of bytes that start with MSH, as `split_segments`
+    would give it (CR ends a segment; with no CR at all, LF does), without
+    decoding and splitting the whole message."""
+    end = data.find(b"\r")
+    if end < 0:
+        end = data.find(b"\n")
+    return (data if end < 0 else data[:end]).decode("latin-1")
 
 
 def _header(msh: Segment, delimiters: Delimiters) -> Header:
@@ -111,7 +121,7 @@ def read_header_for_answer(raw: bytes) -> Header | None:
     data = (raw[len(BOM) :] if raw.startswith(BOM) else raw).lstrip(b"\r\n\t ")
     if not data.startswith(b"MSH") or len(data) < 4 or chr(data[3]).isalnum() or data[3] in b"\r\n":
         return None
-    first = split_segments(data.decode("latin-1"))[0]
+    first = _first_segment(data)
     separator = first[3]
     standard = Delimiters(field=separator)
     if separator in standard.encoding_characters:

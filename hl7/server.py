@@ -22,10 +22,12 @@ from hl7.fast_intake import FastIntake
 from hl7.intake import receive
 from hl7.read_message import read_header
 from hl7.write_ack import answers_for
-from infra.db import HeldConnection
+from infra.db import HeldConnection, release_connection
 from infra.tls import server_context
 
 log = logging.getLogger(__name__)
+
+QUIET_SECONDS = 0.2  # no byte for this long: the MLLP connection's pooled database connection is given back
 
 
 class _Connection(socketserver.BaseRequestHandler):
@@ -62,7 +64,7 @@ class _Connection(socketserver.BaseRequestHandler):
     def _serve(self, sock: socket.socket, decoder: mllp.FrameDecoder, peer: str, intake: Intake) -> None:
         while not self.server.stopping.is_set():
             try:
-                data = sock.recv(65536)
+                data = self._receive(sock)
             except TimeoutError:
                 log.info("MLLP connection from %s idle for %ss, closing", peer, self.server.idle_timeout)
                 return
@@ -78,6 +80,20 @@ class _Connection(socketserver.BaseRequestHandler):
             for message in frames:
                 for ack in intake.receive(message):
                     sock.sendall(mllp.frame(ack))  # one write per ACK
+
+    def _receive(self, sock: socket.socket) -> bytes:
+        """The next bytes. While the sender streams, this thread keeps its
+        pooled database connection from one message to the next; once no
+        byte came for `QUIET_SECONDS` it goes back to the pool
+        (`release_connection`), as a connection open for hours must not
+        hold one."""
+        sock.settimeout(min(QUIET_SECONDS, self.server.idle_timeout))
+        try:
+            return sock.recv(65536)
+        except TimeoutError:
+            release_connection()
+        sock.settimeout(max(self.server.idle_timeout - QUIET_SECONDS, 0.001))
+        return sock.recv(65536)
 
     def _refuse_too_large(self, sock: socket.socket, exc: mllp.FrameTooLarge, peer: str) -> None:
         limit = self.server.max_message_bytes
@@ -103,7 +119,7 @@ class ReferenceIntake:
         self.peer = peer
 
     def receive(self, raw: bytes) -> list[bytes]:
-        return receive(raw, self.peer)
+        return receive(raw, self.peer, release=False)  # released when the connection goes quiet
 
     def close(self) -> None:
         pass

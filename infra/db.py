@@ -41,6 +41,7 @@ class HeldConnection:
 
     def __init__(self) -> None:
         self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
+        self._raw_cursor: psycopg.RawCursor[tuple[Any, ...]] | None = None
         self._used = 0.0
 
     @staticmethod
@@ -51,13 +52,21 @@ class HeldConnection:
         """Run one statement (`%s` placeholders); its rows. Raises
         psycopg.Error (the connection is then dropped)."""
         try:
-            with psycopg.RawCursor(self._open()) as cursor:
-                cursor.execute(_numbered(sql), params, prepare=True)
-                return cursor.fetchall() if cursor.description else []
+            cursor = self._cursor()
+            cursor.execute(_numbered(sql), params, prepare=True)
+            return cursor.fetchall() if cursor.description else []
         except psycopg.Error:
             if not self._usable():
                 self.close()
             raise
+
+    def _cursor(self) -> psycopg.RawCursor[tuple[Any, ...]]:
+        """One cursor for the connection's life: its adapters, chosen for the
+        parameters' types at the first statement, serve every later one."""
+        conn = self._open()
+        if self._raw_cursor is None or self._raw_cursor.connection is not conn or self._raw_cursor.closed:
+            self._raw_cursor = psycopg.RawCursor(conn)
+        return self._raw_cursor
 
     def _open(self) -> psycopg.Connection[tuple[Any, ...]]:
         now = time.monotonic()
@@ -93,6 +102,7 @@ class HeldConnection:
             with contextlib.suppress(psycopg.Error):
                 self._connection.close()
             self._connection = None
+        self._raw_cursor = None
 
 
 @functools.lru_cache(maxsize=128)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -220,10 +221,22 @@ class OrderKey:
 
 
 def plain(record: _T) -> _T:
-    """A copy with every CLEAR read as empty: what a new record starts from."""
+    """A copy with every CLEAR read as empty: what a new record starts from.
+    A record (or list) that holds no CLEAR is returned as it is: records are
+    frozen, and the HL7 door reads every new order through here."""
     if isinstance(record, list):
-        return cast("_T", [plain(item) for item in record])
+        items = [plain(item) for item in record]
+        return record if all(new is old for new, old in zip(items, record, strict=True)) else cast("_T", items)
     if not dataclasses.is_dataclass(record) or isinstance(record, type):
         return cast("_T", "") if record == CLEAR else record
-    values = {f.name: plain(getattr(record, f.name)) for f in dataclasses.fields(record)}
-    return cast("_T", dataclasses.replace(record, **values))
+    values, changed = {}, False
+    for name in _field_names(type(record)):
+        value = getattr(record, name)
+        new = ("" if value == CLEAR else value) if type(value) is str else plain(value)
+        values[name], changed = new, changed or new is not value
+    return cast("_T", dataclasses.replace(record, **values)) if changed else record
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))

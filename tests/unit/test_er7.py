@@ -1,4 +1,7 @@
-from hl7.er7 import Delimiters, Segment, escape, split_segments, unescape
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hl7.er7 import Delimiters, Segment, component_of, escape, split_segments, unescape
 from ris.records import CLEAR
 
 D = Delimiters()
@@ -38,3 +41,29 @@ def test_segments_split_on_cr_crlf_or_bare_lf():
     assert split_segments("A|1\r\nB|2\r\n") == ["A|1", "B|2"]
     assert split_segments("A|1\nB|2\n") == ["A|1", "B|2"]
     assert split_segments("A|1\rB|2\r") == ["A|1", "B|2"]
+
+
+_PIECES = st.sampled_from(["", "a", "b1", '""', "\\F\\", "\\X41\\", "^", "&", "~", "|", "\\"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.sampled_from(["PID", "MSH", "OBR"]),
+    text=st.lists(_PIECES, max_size=24).map("".join),
+    number=st.integers(1, 6),
+    component=st.integers(1, 4),
+    subcomponent=st.integers(1, 3),
+    repetition=st.integers(0, 2),
+)
+def test_segment_reads_each_value_as_component_of_reads_it(name, text, number, component, subcomponent, repetition):
+    """A segment splits each field once and keeps the pieces; every value it
+    reads, in any order and read again, is what `component_of` reads from
+    the repetition's text."""
+    segment = Segment(f"{name}|{text}", D)
+    fields = [name, *text.split("|")] if name != "MSH" else [name, "|", *text.split("|")]
+    raw = fields[number] if number < len(fields) else ""
+    reps = [raw] if name == "MSH" and number <= 2 else (raw.split("~") if raw else [])
+    expected = component_of(reps[repetition], D, component, subcomponent) if repetition < len(reps) else ""
+    for _ in range(2):  # the second read comes from the kept pieces
+        assert segment.repetitions(number) == reps
+        assert segment.get(number, component, subcomponent, repetition) == expected
