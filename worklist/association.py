@@ -257,7 +257,17 @@ class Association:
         commands: dict[int, bytes] = {}  # one encoding per status: every pending response's command set is the same
         out: list[bytes] = []
         size, since = 0, 0.0
-        cancelled = lambda: self._cancel_arrived(message.message_id)  # noqa: E731
+        # The peer's input is looked at before the first response and after each
+        # write: a C-CANCEL comes right after the request or in answer to what it
+        # has received; between two writes there is nothing new to look for.
+        look = [True]
+
+        def cancelled() -> bool:
+            if not look[0]:
+                return message.message_id in self._cancelled_ids
+            look[0] = False
+            return self._cancel_arrived(message.message_id)
+
         for status, identifier in self.services.find(self.peer, message, cancelled):
             if status not in commands:
                 commands[status] = response_command(message, status, identifier is not None)
@@ -268,6 +278,7 @@ class Association:
             if size >= WRITE_SIZE or time.monotonic() - since >= FLUSH_AFTER:
                 self.transport.send(b"".join(out))
                 out, size, since = [], 0, 0.0
+                look[0] = True
         if out:
             self.transport.send(b"".join(out))
         self._cancelled_ids.discard(message.message_id)

@@ -28,7 +28,7 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom.events import Event
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 
-from infra.db import release_connection
+from infra.db import HeldConnections, release_connection
 from infra.tls import server_context
 from ris.models import AuditEvent
 from ris.records import Actor
@@ -66,6 +66,10 @@ Response = tuple[int, "RowResponse | Dataset | None"]
 class WorklistSCP:
     """What each association asks of the door (worklist.association.Services)."""
 
+    def __init__(self) -> None:
+        # The worklist query's connections (PostgreSQL): shared by the associations, never held by one.
+        self.held = HeldConnections(settings.RIS_DICOM_QUERY_CONNECTIONS)
+
     def admit(self, peer: Peer, request: A_ASSOCIATE) -> tuple[int, int, int] | None:
         """Look the calling AE up; refuse it if the registry says so."""
         try:
@@ -96,7 +100,7 @@ class WorklistSCP:
             if message.oversized:
                 yield outcome.ends(OUT_OF_RESOURCES), None
                 return
-            yield from _answer(FindRequest(message, cancelled), policy, outcome)
+            yield from _answer(FindRequest(message, cancelled), policy, outcome, self.held)
         finally:
             outcome.record()
 
@@ -177,10 +181,12 @@ class MppsEvent:
         return self._dataset
 
 
-def _answer(request: FindRequest, policy: ModalityPolicy, outcome: FindOutcome) -> Iterator[Response]:
+def _answer(
+    request: FindRequest, policy: ModalityPolicy, outcome: FindOutcome, held: HeldConnections | None = None
+) -> Iterator[Response]:
     """The responses, with every refusal mapped to its status (PS3.4 C.4.1.1.4)."""
     try:
-        yield from _stream(request, policy, outcome)
+        yield from _stream(request, policy, outcome, held)
     except IdentifierMismatch as exc:
         log.warning("C-FIND from %s refused: %s", policy.ae_title, exc)
         yield outcome.ends(IDENTIFIER_DOES_NOT_MATCH), None
@@ -196,7 +202,9 @@ def _answer(request: FindRequest, policy: ModalityPolicy, outcome: FindOutcome) 
         yield outcome.ends(UNABLE_TO_PROCESS), None
 
 
-def _stream(request: FindRequest, policy: ModalityPolicy, outcome: FindOutcome) -> Iterator[Response]:
+def _stream(
+    request: FindRequest, policy: ModalityPolicy, outcome: FindOutcome, held: HeldConnections | None
+) -> Iterator[Response]:
     _drop_broken_connection()
     identifier = request.identifier
     outcome.identifier = identifier
@@ -204,7 +212,7 @@ def _stream(request: FindRequest, policy: ModalityPolicy, outcome: FindOutcome) 
     pending = PENDING_UNSUPPORTED_KEYS if query.unsupported_keys else PENDING
     plan, context = ResponsePlan(identifier, character_set=policy.character_set), Context(policy.ae_title)
     try:
-        rows = list(query.rows())
+        rows = list(query.rows(held))
     finally:
         release_connection()  # the rows are read: the connection is not needed while they are sent
     for row in rows:
@@ -360,9 +368,13 @@ def start(
         settings.RIS_DICOM_TLS_CERT, settings.RIS_DICOM_TLS_KEY, settings.RIS_DICOM_TLS_CA
     )
     forget_policies()  # what an earlier listener in this process cached may be stale
-    listener = Listener(
-        host, port, WorklistSCP(), Limits.from_settings(), ssl_context=context, on_shutdown=writer.flush
-    )
+    services = WorklistSCP()
+
+    def stopped() -> None:
+        writer.flush()
+        services.held.close()
+
+    listener = Listener(host, port, services, Limits.from_settings(), ssl_context=context, on_shutdown=stopped)
     if block:
         try:
             listener.serve_forever()
