@@ -12,6 +12,7 @@ a background writer after the final response (worklist/query_log.py).
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -38,6 +39,7 @@ from worklist.association import Message, Peer
 from worklist.listener import Listener
 from worklist.matching import InvalidKey
 from worklist.mpps import handle_n_create, handle_n_set
+from worklist.processes import Dispatcher, Spawn, Worker
 from worklist.query import IdentifierMismatch, build_query
 from worklist.query_log import Entry, writer
 from worklist.registry import ModalityPolicy, cached_modality_policy, forget_policies
@@ -383,3 +385,36 @@ def start(
         return None
     threading.Thread(target=listener.serve_forever, name="dicom-scp", daemon=True).start()
     return listener
+
+
+def serve_worker(channel_fd: int) -> None:
+    """A worker process of `dicomscp --processes N` (worklist/processes.py):
+    the associations its parent hands over, until the parent goes."""
+    context = server_context(settings.RIS_DICOM_TLS_CERT, settings.RIS_DICOM_TLS_KEY, settings.RIS_DICOM_TLS_CA)
+    services = WorklistSCP()
+
+    def stopped() -> None:
+        writer.flush()
+        services.held.close()
+
+    worker = Worker(
+        socket.socket(fileno=channel_fd), services, Limits.from_settings(), ssl_context=context, on_shutdown=stopped
+    )
+    try:
+        worker.serve_forever()
+    finally:
+        worker.shutdown()
+
+
+def start_processes(host: str, port: int, processes: int, spawn: Spawn, *, block: bool = True) -> Dispatcher:
+    """The parent of `dicomscp --processes N`: accepts and hands connections
+    to N worker processes it starts with `spawn` and watches."""
+    dispatcher = Dispatcher(host, port, processes, spawn, Limits.from_settings())
+    if not block:
+        threading.Thread(target=dispatcher.serve_forever, name="dicom-dispatcher", daemon=True).start()
+        return dispatcher
+    try:
+        dispatcher.serve_forever()
+    finally:
+        dispatcher.shutdown()
+    return dispatcher
