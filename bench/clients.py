@@ -93,10 +93,10 @@ OUR_ENV = {
 
 
 @contextlib.contextmanager
-def our_scp():
+def our_scp(processes: int = 1):
     port = free_port()
     env = dict(os.environ, **OUR_ENV)
-    args = [sys.executable, "manage.py", "dicomscp", "--port", str(port)]
+    args = [sys.executable, "manage.py", "dicomscp", "--port", str(port), "--processes", str(processes)]
     with _server_process(args, port, env) as process:
         yield port, process
 

@@ -14,12 +14,17 @@ ours:
   by the replay client (bench/dicom_client.py);
 - concurrent (at the first N, if at most 1,000): 50 associations of 10 C-FINDs each at
   once: C-FIND/s, p50 and p99 of one C-FIND, time to open an association;
-- idle (ours, at the first N): CPU taken by the process over 10 s with 200
-  associations open and silent, and resident memory per open association.
+- idle (ours, at the first N): CPU taken by the listener's processes over
+  10 s with 200 associations open and silent, and resident memory per open
+  association.
 
-Usage: bench/run.py [N ...] [--rounds R] [--no-orthanc]
-(default N: BENCH_SIZES or 100 1000 10000 100000; add 1000000 by hand:
-loading it and writing its .wl files takes a while.)
+The concurrency rows give each peer's figure over ours (rate) or ours over
+its (time) in brackets: above 1, ours does better.
+
+Usage: bench/run.py [N ...] [--rounds R] [--no-orthanc] [--processes P]
+(default N: BENCH_SIZES or 100 1000 10000 100000; 1000000 by hand: loading
+it and writing its .wl files uses every CPU for some minutes. Ours runs
+`dicomscp --processes P`, by default one per CPU, as in production.)
 
 The benchmark empties and refills the worklist tables of its own database:
 BENCH_DATABASE_URL (PostgreSQL for the figures in docs/benchmarks.md), else
@@ -160,15 +165,29 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
+def _family(pid: int) -> list[int]:
+    """The process and its children (the worker processes of --processes N)."""
+    pids = [pid]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    pids.append(int(entry.name))
+    return pids
+
+
 def idle(port: int, pid: int, seconds: float = 10.0) -> dict[str, float]:
-    before = _rss_kib(pid)
+    """CPU and resident memory of the listener's processes (all of them) with
+    IDLE associations open and silent."""
+    pids = _family(pid)
+    before = sum(map(_rss_kib, pids))
     held = [Client(port) for _ in range(IDLE)]
     try:
         time.sleep(1.0)
-        after = _rss_kib(pid)
-        cpu = _cpu_seconds(pid)
+        after = sum(map(_rss_kib, pids))
+        cpu = sum(map(_cpu_seconds, pids))
         time.sleep(seconds)
-        used = _cpu_seconds(pid) - cpu
+        used = sum(map(_cpu_seconds, pids)) - cpu
     finally:
         for client in held:
             client.release()
@@ -199,7 +218,7 @@ def rounds_for(size: int, given: int | None) -> int:
 
 
 def measure_size(
-    size: int, workdir: Path, with_orthanc: bool, first: bool, given_rounds: int | None
+    size: int, workdir: Path, with_orthanc: bool, first: bool, given_rounds: int | None, processes: int
 ) -> list[list[str]]:
     started = time.monotonic()
     layout = seed.seed(size)
@@ -211,7 +230,7 @@ def measure_size(
     rounds = rounds_for(size, given_rounds)
     rows: list[list[str]] = []
     with contextlib.ExitStack() as stack:
-        servers = {"ours": stack.enter_context(clients.our_scp())}
+        servers = {"ours": stack.enter_context(clients.our_scp(processes))}
         servers["wlmscpfs"] = stack.enter_context(clients.wlmscpfs(workdir / f"wl{size}"))
         if with_orthanc:
             servers["Orthanc"] = stack.enter_context(
@@ -241,12 +260,23 @@ def concurrency_rows(size: int, ports: dict[str, int], request: bytes) -> list[l
             results[name].append(concurrent(ports[name], request))
     rows = []
     for figure in ("C-FIND/s", "p50 ms", "p99 ms", "open p50 ms", "failed associations"):
-        cells = [f"{size:,}", f"{CONCURRENT} associations × {FINDS_EACH}: {figure}"]
+        cells = [f"{size:,}", f"{CONCURRENT} associations × {FINDS_EACH}: {figure} (run 1 / run 2)"]
+        ours = statistics.mean(r[figure] for r in results["ours"])
         for name in names:
             values = [r[figure] for r in results[name]]
-            cells.append(" / ".join(f"{v:.1f}" for v in values))
+            cell = " / ".join(f"{v:.1f}" for v in values)
+            if name != "ours" and figure != "failed associations":
+                cell += f" ({concurrency_ratio(figure, ours, statistics.mean(values)):.2f}×)"
+            cells.append(cell)
         rows.append(cells)
     return rows
+
+
+def concurrency_ratio(figure: str, ours: float, theirs: float) -> float:
+    """Above 1 when ours does better: our rate over theirs, their time over ours."""
+    if figure == "C-FIND/s":
+        return ours / theirs if theirs else float("inf")
+    return theirs / ours if ours else float("inf")
 
 
 def main() -> None:
@@ -256,11 +286,17 @@ def main() -> None:
     parser.add_argument("sizes", nargs="*", type=lambda s: int(s.replace(",", "").replace("_", "")))
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--no-orthanc", action="store_true")
+    parser.add_argument(
+        "--processes", type=int, default=os.cpu_count() or 1, help="ours: dicomscp --processes (default: CPU count)"
+    )
     args = parser.parse_args()
     sizes = args.sizes or [int(n) for n in os.environ.get("BENCH_SIZES", "").split()] or list(DEFAULT_SIZES)
     missing = "" if not args.no_orthanc else "left out (--no-orthanc)"
     missing = missing or clients.orthanc_missing()
-    print(f"database: {connection.vendor}; findscu -W and a replay client, TCP_NODELAY=1; interleaved runs")
+    print(
+        f"database: {connection.vendor}; ours with {args.processes} process(es); "
+        "findscu -W and a replay client, TCP_NODELAY=1; interleaved runs"
+    )
     if missing:
         print(f"Orthanc: {missing}")
     call_command("migrate", verbosity=0)
@@ -268,7 +304,7 @@ def main() -> None:
     rows: list[list[str]] = []
     with tempfile.TemporaryDirectory(prefix="mwl-bench-") as workdir:
         for n, size in enumerate(sizes):
-            new = measure_size(size, Path(workdir), not missing, n == 0, args.rounds)
+            new = measure_size(size, Path(workdir), not missing, n == 0, args.rounds, args.processes)
             print_table(names, new)
             rows += new
             with contextlib.suppress(FileNotFoundError):

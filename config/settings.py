@@ -4,6 +4,7 @@ Defaults give a zero-setup node: SQLite under var/ and a filesystem Celery
 broker. Production sets DATABASE_URL and CELERY_BROKER_URL.
 """
 
+import os
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -341,6 +342,12 @@ RIS_DICOM_MAX_ASSOCIATIONS = env.int("RIS_DICOM_MAX_ASSOCIATIONS", default=500)
 # Seconds a listener process keeps a calling AE's registry entry; a change
 # made in this process is seen at once, in others within this time.
 RIS_DICOM_REGISTRY_TTL = env.float("RIS_DICOM_REGISTRY_TTL", default=10.0)
+# DICOM listener processes of `dicomscp` on one port (worklist/processes.py):
+# by default one per CPU in production, one in development and tests.
+RIS_DICOM_PROCESSES = env.int("RIS_DICOM_PROCESSES", default=(os.cpu_count() or 1) if PRODUCTION else 1)
+# PostgreSQL connections of one DICOM listener process for the worklist query
+# (taken per C-FIND, never held by an association; docs/operations.md).
+RIS_DICOM_QUERY_CONNECTIONS = env.int("RIS_DICOM_QUERY_CONNECTIONS", default=4)
 # MPPS: a data set (N-CREATE attribute list, N-SET modification list) larger
 # than this is refused 0x0213; of what is accepted, binary elements and any
 # element larger than RIS_MPPS_MAX_ELEMENT_BYTES are not kept.

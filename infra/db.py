@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from django.db import connection
-from django.db.models import QuerySet
+from django.db import DatabaseError, connection
+from django.db.models import Q, QuerySet
 from psycopg.pq import TransactionStatus
 
 
@@ -39,10 +40,11 @@ class HeldConnection:
     IDLE_CHECK_SECONDS = 30.0  # after this long unused, the connection is checked before use
     APPLICATION_NAME = "ris-held"
 
-    def __init__(self) -> None:
+    def __init__(self, *, generic_plans: bool = True) -> None:
         self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
         self._raw_cursor: psycopg.RawCursor[tuple[Any, ...]] | None = None
         self._used = 0.0
+        self.generic_plans = generic_plans
 
     @staticmethod
     def available() -> bool:
@@ -78,10 +80,24 @@ class HeldConnection:
             self._connection = psycopg.connect(
                 **_connect_params(), autocommit=True, application_name=self.APPLICATION_NAME
             )
-            # The statements are prepared once per connection; their plan too
-            # (the default would plan five executions anew before choosing).
-            self._connection.execute("SET plan_cache_mode = force_generic_plan")
+            if self.generic_plans:
+                # The statements are prepared once per connection; their plan too
+                # (the default would plan five executions anew before choosing).
+                self._connection.execute("SET plan_cache_mode = force_generic_plan")
         return self._connection
+
+    def query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Rows of one statement as Django compiles it (`%s` placeholders,
+        `%%` for a percent sign), prepared on this connection. Raises
+        psycopg.Error (the connection is then dropped if unusable)."""
+        try:
+            with psycopg.Cursor(self._open()) as cursor:
+                cursor.execute(sql, params, prepare=True)
+                return cursor.fetchall()
+        except psycopg.Error:
+            if not self._usable():
+                self.close()
+            raise
 
     def _usable(self) -> bool:
         """After a statement failed on its data (a unique index, a value too
@@ -153,3 +169,51 @@ def prepared_rows(queryset: QuerySet[Any], columns: tuple[str, ...]) -> list[dic
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, prepare=True)
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+class HeldConnections:
+    """A few held connections shared by one process's listener threads, for
+    a read that runs on every request (the worklist query): each one taken,
+    used for one statement and given back at once, without the pool's check
+    before each use (a held connection checks itself after an idle while);
+    its prepared statements stay with it. At most `size` statements run at
+    once; a thread beyond waits up to `timeout` seconds, then DatabaseError."""
+
+    def __init__(self, size: int = 4, timeout: float = 5.0):
+        self.size, self.timeout = size, timeout
+        self._slots = threading.BoundedSemaphore(size)
+        self._idle: list[HeldConnection] = []
+        self._lock = threading.Lock()
+
+    def rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Raises django.db.DatabaseError when the database is unavailable."""
+        if not self._slots.acquire(timeout=self.timeout):
+            raise DatabaseError(f"no database connection free within {self.timeout:.0f} s")
+        try:
+            with self._lock:
+                held = self._idle.pop() if self._idle else HeldConnection(generic_plans=False)
+            try:
+                return held.query(sql, params)
+            except psycopg.Error as exc:
+                raise DatabaseError(str(exc)) from exc
+            finally:
+                with self._lock:
+                    self._idle.append(held)
+        finally:
+            self._slots.release()
+
+    def close(self) -> None:
+        """Close the idle connections (a listener's shutdown; a test database is dropped after)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for held in idle:
+            held.close()
+
+
+@functools.lru_cache(maxsize=512)
+def compiled(queryset_of: Any, condition: Q, columns: tuple[str, ...]) -> tuple[str, tuple[Any, ...]]:
+    """The SQL and parameters of `queryset_of(condition).values_list(*columns)`,
+    compiled once per condition: a modality asks the same question again and
+    again (its station, today). Q objects compare and hash by their content."""
+    sql, params = queryset_of(condition).values_list(*columns).query.sql_with_params()
+    return sql, tuple(params)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import struct
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -257,10 +258,20 @@ class Association:
         commands: dict[int, bytes] = {}  # one encoding per status: every pending response's command set is the same
         out: list[bytes] = []
         size, since = 0, 0.0
-        cancelled = lambda: self._cancel_arrived(message.message_id)  # noqa: E731
+        # The peer's input is looked at before the first response and after each
+        # write: a C-CANCEL comes right after the request or in answer to what it
+        # has received; between two writes there is nothing new to look for.
+        look = [True]
+
+        def cancelled() -> bool:
+            if not look[0]:
+                return message.message_id in self._cancelled_ids
+            look[0] = False
+            return self._cancel_arrived(message.message_id)
+
         for status, identifier in self.services.find(self.peer, message, cancelled):
             if status not in commands:
-                commands[status] = response_command(message, status, identifier is not None)
+                commands[status] = find_response_command(message, status, identifier is not None)
             data = _encode(identifier, context) if identifier is not None else None
             out.append(ul.pack(ul.fragments(context_id, commands[status], data, max_pdu), max_pdu))
             size += len(out[-1])
@@ -268,6 +279,7 @@ class Association:
             if size >= WRITE_SIZE or time.monotonic() - since >= FLUSH_AFTER:
                 self.transport.send(b"".join(out))
                 out, size, since = [], 0, 0.0
+                look[0] = True
         if out:
             self.transport.send(b"".join(out))
         self._cancelled_ids.discard(message.message_id)
@@ -383,6 +395,29 @@ def response_command(
         if element.tag.group == 0 and element.keyword != "Status":
             command[element.tag] = element
     return _with_group_length(command)
+
+
+_UL = struct.Struct("<HHLL")
+_US = struct.Struct("<HHLH")
+
+
+def find_response_command(message: Message, status: int, has_dataset: bool) -> bytes:
+    """`response_command` of a C-FIND response, packed directly: its five
+    elements are the same for every response but the status (PS3.7 9.3.2.2)."""
+    sop_class = message.command.get("AffectedSOPClassUID")
+    uid = str(sop_class or "").encode("ascii")
+    if len(uid) % 2:
+        uid += b"\x00"
+    body = b"".join(
+        (
+            struct.pack("<HHL", 0x0000, 0x0002, len(uid)) + uid if uid else b"",
+            _US.pack(0x0000, 0x0100, 2, C_FIND_RQ | RESPONSE_BIT),
+            _US.pack(0x0000, 0x0120, 2, message.message_id),
+            _US.pack(0x0000, 0x0800, 2, 0x0001 if has_dataset else NO_DATASET),
+            _US.pack(0x0000, 0x0900, 2, status),
+        )
+    )
+    return _UL.pack(0x0000, 0x0000, 4, len(body)) + body
 
 
 def _response_instance(request: Dataset, request_field: int, dataset: Dataset | None) -> str | None:

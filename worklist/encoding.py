@@ -20,7 +20,7 @@ from pydicom.valuerep import PersonName
 
 from worklist.charsets import TEXT_VRS as FITTED_VRS
 from worklist.charsets import UTF8, declare_fit, fit_value, terms
-from worklist.response import SPECIFIC_CHARACTER_SET, Context, Entry, ResponsePlan, Row, entry_value
+from worklist.response import SPECIFIC_CHARACTER_SET, Codes, Context, Entry, ResponsePlan, Row, entry_value
 
 TEXT_VRS = frozenset(
     {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"}
@@ -130,6 +130,8 @@ def _entries(
             out += [_header(entry.tag, "SQ", UNDEFINED, implicit), ITEM]
             _entries(entry.item, row, ctx, implicit, codec, fit, out)
             out += [ITEM_END, SEQUENCE_END]
+        elif isinstance(entry.source, Codes):
+            out.append(_code_sequence(entry, entry.source.values(row), implicit, codec, fit))
         elif entry.vr == "SQ":
             value = entry_value(entry, row, ctx)
             out.append(_header(entry.tag, "SQ", UNDEFINED, implicit))
@@ -146,3 +148,40 @@ def _entries(
                 value = fit_value(entry.vr, value, fit)
             data = _value(entry.vr, value, codec)
             out += [_header(entry.tag, entry.vr, len(data), implicit), data]
+
+
+# (Code Value, Coding Scheme Designator, Code Meaning): the item of a code sequence (PS3.3 8.8)
+CODE_ITEM = ((0x00080100, "SH"), (0x00080102, "SH"), (0x00080104, "LO"))
+_code_cache: dict[tuple[object, ...], bytes] = {}
+
+
+def _code_sequence(
+    entry: Entry, values: tuple[str, str, str] | None, implicit: bool, codec: str, fit: str | None
+) -> bytes:
+    """A code sequence's bytes, as `_write` gives them for the item `Codes`
+    builds (the keys asked inside it only, fitted to the character set);
+    the same few codes recur on every row: each is encoded once."""
+    keys = tuple(entry.item_keys) if entry.item_keys else None
+    cache_key = (entry.tag, keys, values, implicit, codec, fit)
+    encoded = _code_cache.get(cache_key)
+    if encoded is not None:
+        return encoded
+    parts = [_header(entry.tag, "SQ", UNDEFINED, implicit)]
+    if values is not None:
+        present = {tag: (vr, value) for (tag, vr), value in zip(CODE_ITEM, values, strict=True)}
+        if keys is not None:  # only what was asked, zero-length when we hold nothing (response._only)
+            present = {tag: present.get(tag, (vr, "")) for tag, vr in keys}
+        parts.append(ITEM)
+        for tag in sorted(present):
+            vr, value = present[tag]
+            if fit is not None and vr in FITTED_VRS and value:
+                value = str(fit_value(vr, value, fit))
+            data = _value(vr, value, codec)
+            parts += [_header(tag, vr, len(data), implicit), data]
+        parts.append(ITEM_END)
+    parts.append(SEQUENCE_END)
+    encoded = b"".join(parts)
+    if len(_code_cache) >= 4096:
+        _code_cache.clear()
+    _code_cache[cache_key] = encoded
+    return encoded

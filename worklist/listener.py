@@ -90,6 +90,10 @@ class Listener:
             )
             self._refuse(sock)
             return
+        self._start(sock, host, port)
+
+    def _start(self, sock: socket.socket, host: str, port: int) -> None:
+        """The association of an admitted connection, on a thread of its own."""
         thread = threading.Thread(target=self._run, args=(sock, host, port), name=f"dicom-{host}:{port}", daemon=True)
         thread.start()  # the default stack: only the pages it touches are resident
 
@@ -116,27 +120,17 @@ class Listener:
 
     def _run(self, sock: socket.socket, host: str, port: int) -> None:
         try:
-            stream = self._wrap(sock)
-            if stream is not None:
-                Association(ul.Transport(stream, self.limits), Peer("", host, port), self.services).run()
+            serve_connection(sock, host, port, self.services, self.limits, self.ssl_context)
         finally:
             sock.close()
-            with self._lock:
-                self._open.discard(sock)
-                self._per_address[host] -= 1
-                if self._per_address[host] <= 0:
-                    del self._per_address[host]
+            self._release(sock, host)
 
-    def _wrap(self, sock: socket.socket) -> socket.socket | None:
-        """TLS (PS3.15 B.1), its handshake within the ARTIM."""
-        if self.ssl_context is None:
-            return sock
-        try:
-            sock.settimeout(self.limits.artim)
-            return self.ssl_context.wrap_socket(sock, server_side=True)
-        except (OSError, ssl.SSLError) as exc:
-            log.warning("DICOM TLS handshake failed: %s", exc)
-            return None
+    def _release(self, sock: socket.socket, host: str) -> None:
+        with self._lock:
+            self._open.discard(sock)
+            self._per_address[host] -= 1
+            if self._per_address[host] <= 0:
+                del self._per_address[host]
 
     def shutdown(self) -> None:
         """Stop accepting and end every open association."""
@@ -161,3 +155,29 @@ class Listener:
 
     def server_close(self) -> None:
         self.shutdown()
+
+
+def serve_connection(
+    sock: socket.socket,
+    host: str,
+    port: int,
+    services: Services,
+    limits: ul.Limits,
+    ssl_context: ssl.SSLContext | None,
+) -> None:
+    """One admitted connection's association, to its end (TLS first, if configured)."""
+    stream = _wrap(sock, limits, ssl_context)
+    if stream is not None:
+        Association(ul.Transport(stream, limits), Peer("", host, port), services).run()
+
+
+def _wrap(sock: socket.socket, limits: ul.Limits, ssl_context: ssl.SSLContext | None) -> socket.socket | None:
+    """TLS (PS3.15 B.1), its handshake within the ARTIM."""
+    if ssl_context is None:
+        return sock
+    try:
+        sock.settimeout(limits.artim)
+        return ssl_context.wrap_socket(sock, server_side=True)
+    except (OSError, ssl.SSLError) as exc:
+        log.warning("DICOM TLS handshake failed: %s", exc)
+        return None

@@ -12,11 +12,12 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from infra.db import prepared_rows
+from infra.db import HeldConnections, compiled, prepared_rows
 from ris.selectors.worklist import COLUMNS, worklist_steps
 from ris.states import OrderStatus, StepStatus
 from worklist.keys import IdentifierMismatch as IdentifierMismatch  # raised here too; the SCP maps it
@@ -72,8 +73,14 @@ class WorklistQuery:
     condition: Q
     unsupported_keys: list[str] = field(default_factory=list)
 
-    def rows(self) -> Iterator[dict[str, Any]]:
-        return iter(prepared_rows(worklist_steps(self.condition), COLUMNS))
+    def rows(self, held: HeldConnections | None = None) -> Iterator[dict[str, Any]]:
+        """The matching rows. With `held` (the listener's, on PostgreSQL) on
+        one of its connections, the SQL compiled once per condition; else
+        on the thread's Django connection (the ORM on SQLite)."""
+        if held is None or connection.vendor != "postgresql":
+            return iter(prepared_rows(worklist_steps(self.condition), COLUMNS))
+        sql, params = compiled(worklist_steps, self.condition, COLUMNS)
+        return (dict(zip(COLUMNS, row, strict=True)) for row in held.rows(sql, params))
 
 
 def build_query(identifier: Dataset, *, own_station_ae_titles: list[str] | None = None) -> WorklistQuery:

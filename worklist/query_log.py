@@ -2,10 +2,11 @@
 in batches, by one background thread per process.
 
 An answer never waits for them: each C-FIND hands over one entry and goes
-on. The writer sleeps on a condition until entries come, then writes all it
-has in one transaction (one bulk INSERT for the log, one INSERT per audit
-event). While the database is away it keeps up to `MAX_PENDING` entries,
-retries with backoff, and counts what it had to drop.
+on. The writer sleeps on a condition until entries come, lets more gather
+for `GATHER` seconds, then writes all it has in one transaction (one bulk
+INSERT for the log, one for the audit events). While the database is away
+it keeps up to `MAX_PENDING` entries, retries with backoff, and counts what
+it had to drop.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from django.db import DatabaseError, connection, transaction
 
 from infra.db import release_connection
 from ris.records import Actor
-from ris.services.audit import worklist_query_view
+from ris.services.audit import worklist_query_views
 from worklist.registry import ModalityPolicy, query_log_row, query_log_write
 
 log = logging.getLogger(__name__)
 MAX_PENDING = 10_000
 BATCH = 500
+GATHER = 0.02  # seconds the writer waits for more entries before it writes
 
 
 @dataclass
@@ -57,7 +59,8 @@ class QueryLogWriter:
                 self._pending.popleft()
                 self.dropped += 1
             self._pending.append(entry)
-            self._ready.notify()
+            if len(self._pending) == 1 or len(self._pending) >= BATCH:
+                self._ready.notify_all()  # the writer waits for the first entry, then for a batch
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="mwl-query-log", daemon=True)
                 self._thread.start()
@@ -81,6 +84,11 @@ class QueryLogWriter:
                     self._writing = False
                     self._ready.notify_all()
                     self._ready.wait()
+                # A short while for more entries to come: under load one
+                # transaction then writes many (the answers went out already).
+                gather_until = time.monotonic() + GATHER
+                while len(self._pending) < BATCH and (left := gather_until - time.monotonic()) > 0:
+                    self._ready.wait(left)
                 batch = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
                 self._writing = True
             if self._write(batch):
@@ -96,13 +104,7 @@ class QueryLogWriter:
             with transaction.atomic():
                 if settings.RIS_MWL_LOG_QUERIES:
                     query_log_write(list(_rows(batch)))
-                for entry in batch:
-                    worklist_query_view(
-                        actor=entry.actor,
-                        items=entry.items,
-                        patient_ids=entry.patient_ids,
-                        status=f"{entry.status:04X}",
-                    )
+                worklist_query_views((e.actor, e.items, e.patient_ids, f"{e.status:04X}") for e in batch)
             return True
         except DatabaseError as exc:
             log.error("MWL query log: %d entries not written yet, database unavailable: %s", len(batch), exc)

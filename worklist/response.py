@@ -62,20 +62,31 @@ def _station_ae_title(row: Row, ctx: Context) -> str:
     return row["station_ae_title"] or ctx.calling_ae
 
 
-def _codes(prefix: str) -> Getter:
-    """A code sequence of one item, or empty (PS3.3 8.8; L: local, PS3.16 8.2)."""
+class Codes:
+    """A code sequence of one item, or empty (PS3.3 8.8; L: local, PS3.16 8.2),
+    from the row's columns `prefix` + value, scheme, meaning."""
 
-    def codes(row: Row, ctx: Context) -> Sequence:
-        value = row[prefix + "value"]
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+
+    def values(self, row: Row) -> tuple[str, str, str] | None:
+        """(Code Value, Coding Scheme Designator, Code Meaning) of the one item, or None."""
+        value = row[self.prefix + "value"]
         if not value:
+            return None
+        return value, row[self.prefix + "scheme"] or "L", row[self.prefix + "meaning"] or value
+
+    def __call__(self, row: Row, ctx: Context) -> Sequence:
+        values = self.values(row)
+        if values is None:
             return Sequence()
         item = Dataset()
-        item.CodeValue = value
-        item.CodingSchemeDesignator = row[prefix + "scheme"] or "L"
-        item.CodeMeaning = row[prefix + "meaning"] or value
+        item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = values
         return Sequence([item])
 
-    return codes
+
+def _codes(prefix: str) -> Getter:
+    return Codes(prefix)
 
 
 def _empty_sequence(row: Row, ctx: Context) -> Sequence:

@@ -12,6 +12,7 @@ a background writer after the final response (worklist/query_log.py).
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -28,7 +29,7 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom.events import Event
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 
-from infra.db import release_connection
+from infra.db import HeldConnections, release_connection
 from infra.tls import server_context
 from ris.models import AuditEvent
 from ris.records import Actor
@@ -38,6 +39,7 @@ from worklist.association import Message, Peer
 from worklist.listener import Listener
 from worklist.matching import InvalidKey
 from worklist.mpps import handle_n_create, handle_n_set
+from worklist.processes import Dispatcher, Spawn, Worker
 from worklist.query import IdentifierMismatch, build_query
 from worklist.query_log import Entry, writer
 from worklist.registry import ModalityPolicy, cached_modality_policy, forget_policies
@@ -65,6 +67,10 @@ Response = tuple[int, "RowResponse | Dataset | None"]
 
 class WorklistSCP:
     """What each association asks of the door (worklist.association.Services)."""
+
+    def __init__(self) -> None:
+        # The worklist query's connections (PostgreSQL): shared by the associations, never held by one.
+        self.held = HeldConnections(settings.RIS_DICOM_QUERY_CONNECTIONS)
 
     def admit(self, peer: Peer, request: A_ASSOCIATE) -> tuple[int, int, int] | None:
         """Look the calling AE up; refuse it if the registry says so."""
@@ -96,7 +102,7 @@ class WorklistSCP:
             if message.oversized:
                 yield outcome.ends(OUT_OF_RESOURCES), None
                 return
-            yield from _answer(FindRequest(message, cancelled), policy, outcome)
+            yield from _answer(FindRequest(message, cancelled), policy, outcome, self.held)
         finally:
             outcome.record()
 
@@ -177,10 +183,12 @@ class MppsEvent:
         return self._dataset
 
 
-def _answer(request: FindRequest, policy: ModalityPolicy, outcome: FindOutcome) -> Iterator[Response]:
+def _answer(
+    request: FindRequest, policy: ModalityPolicy, outcome: FindOutcome, held: HeldConnections | None = None
+) -> Iterator[Response]:
     """The responses, with every refusal mapped to its status (PS3.4 C.4.1.1.4)."""
     try:
-        yield from _stream(request, policy, outcome)
+        yield from _stream(request, policy, outcome, held)
     except IdentifierMismatch as exc:
         log.warning("C-FIND from %s refused: %s", policy.ae_title, exc)
         yield outcome.ends(IDENTIFIER_DOES_NOT_MATCH), None
@@ -196,7 +204,9 @@ def _answer(request: FindRequest, policy: ModalityPolicy, outcome: FindOutcome) 
         yield outcome.ends(UNABLE_TO_PROCESS), None
 
 
-def _stream(request: FindRequest, policy: ModalityPolicy, outcome: FindOutcome) -> Iterator[Response]:
+def _stream(
+    request: FindRequest, policy: ModalityPolicy, outcome: FindOutcome, held: HeldConnections | None
+) -> Iterator[Response]:
     _drop_broken_connection()
     identifier = request.identifier
     outcome.identifier = identifier
@@ -204,7 +214,7 @@ def _stream(request: FindRequest, policy: ModalityPolicy, outcome: FindOutcome) 
     pending = PENDING_UNSUPPORTED_KEYS if query.unsupported_keys else PENDING
     plan, context = ResponsePlan(identifier, character_set=policy.character_set), Context(policy.ae_title)
     try:
-        rows = list(query.rows())
+        rows = list(query.rows(held))
     finally:
         release_connection()  # the rows are read: the connection is not needed while they are sent
     for row in rows:
@@ -360,9 +370,13 @@ def start(
         settings.RIS_DICOM_TLS_CERT, settings.RIS_DICOM_TLS_KEY, settings.RIS_DICOM_TLS_CA
     )
     forget_policies()  # what an earlier listener in this process cached may be stale
-    listener = Listener(
-        host, port, WorklistSCP(), Limits.from_settings(), ssl_context=context, on_shutdown=writer.flush
-    )
+    services = WorklistSCP()
+
+    def stopped() -> None:
+        writer.flush()
+        services.held.close()
+
+    listener = Listener(host, port, services, Limits.from_settings(), ssl_context=context, on_shutdown=stopped)
     if block:
         try:
             listener.serve_forever()
@@ -371,3 +385,36 @@ def start(
         return None
     threading.Thread(target=listener.serve_forever, name="dicom-scp", daemon=True).start()
     return listener
+
+
+def serve_worker(channel_fd: int) -> None:
+    """A worker process of `dicomscp --processes N` (worklist/processes.py):
+    the associations its parent hands over, until the parent goes."""
+    context = server_context(settings.RIS_DICOM_TLS_CERT, settings.RIS_DICOM_TLS_KEY, settings.RIS_DICOM_TLS_CA)
+    services = WorklistSCP()
+
+    def stopped() -> None:
+        writer.flush()
+        services.held.close()
+
+    worker = Worker(
+        socket.socket(fileno=channel_fd), services, Limits.from_settings(), ssl_context=context, on_shutdown=stopped
+    )
+    try:
+        worker.serve_forever()
+    finally:
+        worker.shutdown()
+
+
+def start_processes(host: str, port: int, processes: int, spawn: Spawn, *, block: bool = True) -> Dispatcher:
+    """The parent of `dicomscp --processes N`: accepts and hands connections
+    to N worker processes it starts with `spawn` and watches."""
+    dispatcher = Dispatcher(host, port, processes, spawn, Limits.from_settings())
+    if not block:
+        threading.Thread(target=dispatcher.serve_forever, name="dicom-dispatcher", daemon=True).start()
+        return dispatcher
+    try:
+        dispatcher.serve_forever()
+    finally:
+        dispatcher.shutdown()
+    return dispatcher

@@ -2,7 +2,7 @@
 
 Services record their own changes with the actor a door handed them, inside
 the transaction of the change; the read services here record what a door
-showed. Each event is one INSERT.
+showed. Each event is one INSERT; the worklist queries' come in batches.
 """
 
 from __future__ import annotations
@@ -46,7 +46,21 @@ def _insert(
     object_id: str = "",
     detail: str = "",
 ) -> AuditEvent:
-    return AuditEvent.objects.create(
+    event = _event(actor, action, patient=patient, object_type=object_type, object_id=object_id, detail=detail)
+    event.save(force_insert=True)
+    return event
+
+
+def _event(
+    actor: Actor,
+    action: str,
+    *,
+    patient: Patient | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    detail: str = "",
+) -> AuditEvent:
+    return AuditEvent(
         door=actor.door,
         action=action,
         patient=patient,
@@ -96,6 +110,18 @@ def order_view(*, actor: Actor, order: ImagingOrder) -> ImagingOrder:
 def worklist_query_view(*, actor: Actor, items: int, patient_ids: Iterable[str], status: str) -> None:
     """One modality worklist query (C-FIND): who asked, how many steps it was
     shown, of which patients (by identifier). One INSERT, nothing read."""
+    worklist_query_views([(actor, items, patient_ids, status)])
+
+
+def worklist_query_views(queries: Iterable[tuple[Actor, int, Iterable[str], str]]) -> None:
+    """Many worklist queries (actor, items, patient ids, status), one event
+    each as `worklist_query_view` records it, in one INSERT."""
+    AuditEvent.objects.bulk_create(
+        _event(actor, AuditEvent.Action.VIEW, object_type="worklist", detail=_worklist_detail(items, ids, status))
+        for actor, items, ids, status in queries
+    )
+
+
+def _worklist_detail(items: int, patient_ids: Iterable[str], status: str) -> str:
     listed = ",".join(sorted(set(patient_ids))) or "none"
-    detail = f"MWL C-FIND {status}: {items} item(s), patients {listed}"
-    _insert(actor, AuditEvent.Action.VIEW, object_type="worklist", detail=detail)
+    return f"MWL C-FIND {status}: {items} item(s), patients {listed}"

@@ -62,3 +62,21 @@ def test_the_cap_applies_to_a_header_that_arrives_one_byte_then_five():
         transport.read_pdu(deadline=time.monotonic() + 2)
     ours.close()
     peer.close()
+
+
+@pytest.mark.parametrize("status, has_dataset", [(0xFF00, True), (0xFF01, True), (0x0000, False), (0xFE00, False)])
+@pytest.mark.parametrize("message_id", [1, 7, 65535])
+def test_a_packed_c_find_response_command_is_the_one_pydicom_encodes(status, has_dataset, message_id):
+    from pydicom.dataset import Dataset
+    from pynetdicom.presentation import PresentationContext
+
+    from worklist.association import Message, find_response_command, response_command
+
+    command = Dataset()
+    command.AffectedSOPClassUID = "1.2.840.10008.5.1.4.31"
+    command.CommandField = 0x0020
+    command.MessageID = message_id
+    command.Priority = 0
+    command.CommandDataSetType = 0x0001
+    message = Message(command, PresentationContext())
+    assert find_response_command(message, status, has_dataset) == response_command(message, status, has_dataset)

@@ -72,3 +72,36 @@ def test_a_row_encoded_from_the_plan_is_the_data_set_the_plan_builds(charset, im
     assert fast is not None
     built = plan.build(row, Context("CT01"))
     assert decode(BytesIO(fast), implicit, True) == decode(BytesIO(encode(built, implicit, True)), implicit, True)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("charset", ["ISO_IR 192", "ISO_IR 100"])
+@pytest.mark.parametrize("implicit", [True, False])
+@pytest.mark.parametrize(
+    "item_keys", [None, ["CodeValue"], ["CodeMeaning", "CodeValue", "CodingSchemeVersion"]], ids=["all", "one", "some"]
+)
+def test_a_code_sequence_encoded_once_for_many_rows_is_the_one_the_plan_builds(charset, implicit, item_keys):
+    from django.db.models import Q
+
+    from ris.selectors.worklist import worklist_rows
+    from tests.worklist_builders import schedule
+    from worklist.encoding import encode_row
+    from worklist.response import Context, ResponsePlan
+
+    schedule(sps_id="S1", code=("CTHEAD", "L", "Kopf ČT"))
+    schedule(sps_id="S2", code=("CTHEAD", "L", "Kopf ČT"))
+    schedule(sps_id="S3", code=("MRKNEE", "", ""))
+    schedule(sps_id="S4")
+    asked = Dataset()
+    item = Dataset()
+    for keyword in item_keys or ():
+        setattr(item, keyword, "")
+    asked.RequestedProcedureCodeSequence = [item] if item_keys else []
+    plan = ResponsePlan(asked, character_set=charset)
+    rows = list(worklist_rows(Q()))
+    assert len(rows) == 4
+    for row in rows:
+        fast = encode_row(plan, row, Context("CT01"), implicit=implicit)
+        built = plan.build(row, Context("CT01"))
+        assert fast is not None
+        assert decode(BytesIO(fast), implicit, True) == decode(BytesIO(encode(built, implicit, True)), implicit, True)

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from pydicom.dataset import Dataset
 
-from infra.db import prepared_rows
+from infra.db import HeldConnections, compiled, prepared_rows
 from ris.selectors.worklist import COLUMNS, worklist_steps
 from tests.worklist_builders import schedule
 from worklist.query import build_query
@@ -51,3 +51,30 @@ def test_prepared_rows_are_the_rows_the_orm_reads():
     steps = worklist_steps(build_query(identifier, own_station_ae_titles=["CT01", "CT02"]).condition)
     assert prepared_rows(steps, COLUMNS) == list(steps.values(*COLUMNS))
     assert len(prepared_rows(steps, COLUMNS)) == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the listener's held connections are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_the_listeners_held_connections_read_the_rows_the_orm_reads():
+    schedule(sps_id="S1", patient_id="P1", station="CT01")
+    schedule(sps_id="S2", patient_id="P2", station="CT02")
+    identifier = Dataset()
+    identifier.StudyInstanceUID = ""
+    identifier.PatientName = "*"
+    identifier.ScheduledProcedureStepSequence = [Dataset()]
+    query = build_query(identifier, own_station_ae_titles=["CT01", "CT02"])
+    held = HeldConnections(size=1)
+    try:
+        first, again = list(query.rows(held)), list(query.rows(held))
+    finally:
+        held.close()
+    assert first == again == list(worklist_steps(query.condition).values(*COLUMNS))
+    assert [row["sps_id"] for row in first] == ["S1", "S2"]
+
+
+def test_one_condition_is_compiled_once():
+    identifier = Dataset()
+    identifier.PatientID = "P1"
+    one, other = (build_query(identifier).condition for _ in range(2))
+    assert one is not other
+    assert compiled(worklist_steps, one, COLUMNS) is compiled(worklist_steps, other, COLUMNS)
