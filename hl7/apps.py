@@ -14,6 +14,7 @@ class Hl7Config(AppConfig):
         from hl7.write_adt import build_patient_change
         from hl7.write_order_status import build_order_status
         from hl7.write_oru import build_oru_r01
+        from hl7.write_siu import build_siu
         from ris import outbox
         from ris.models import Destination
 
@@ -21,3 +22,4 @@ class Hl7Config(AppConfig):
         outbox.register_builder(Destination.Kind.HL7_MLLP, "report", build_oru_r01)
         outbox.register_builder(Destination.Kind.HL7_MLLP, "order_status", build_order_status)
         outbox.register_builder(Destination.Kind.HL7_MLLP, "patient", build_patient_change)
+        outbox.register_builder(Destination.Kind.HL7_MLLP, "appointment", build_siu)

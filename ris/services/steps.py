@@ -20,6 +20,7 @@ from django.utils import timezone
 from ris.exceptions import IllegalTransition, InvalidInput
 from ris.models import Appointment, AuditEvent, ImagingOrder, ScheduledProcedureStep
 from ris.records import Actor, PatientData
+from ris.services import appointment_events as told
 from ris.services.audit import audit_record
 from ris.services.outbox import outbox_enqueue
 from ris.services.patients import patient_update
@@ -82,7 +83,12 @@ def step_cancel(*, step: ScheduledProcedureStep, reason: str, actor: Actor) -> S
     """Cancel an exam not yet started; it leaves the worklist, its slot is
     freed, and the order follows (the EHR hears CA when no step is left)."""
     reason = required_reason(reason)
-    return _set(step, _S.CANCELED, actor, f"cancelled: {reason}", reason)
+    with transaction.atomic():
+        row = _set(step, _S.CANCELED, actor, f"cancelled: {reason}", reason)
+        appointment = Appointment.objects.filter(step_id=step.pk).select_related("room", "step").first()
+        if appointment is not None:
+            told.appointment_notify(appointment, told.CANCELLED)
+    return row
 
 
 @transaction.atomic
@@ -91,7 +97,9 @@ def step_no_show(*, step: ScheduledProcedureStep, reason: str, actor: Actor) -> 
     reason = required_reason(reason)
     if not Appointment.objects.filter(step_id=step.pk).update(no_show=True):
         raise InvalidInput(f"SPS {step.sps_id} is not booked; a no-show needs a booking", field="step")
-    return _set(step, _S.CANCELED, actor, f"no-show: {reason}", f"no-show: {reason}")
+    row = _set(step, _S.CANCELED, actor, f"no-show: {reason}", f"no-show: {reason}")
+    told.appointment_notify(Appointment.objects.select_related("room", "step").get(step_id=step.pk), told.NO_SHOW)
+    return row
 
 
 @transaction.atomic
