@@ -141,6 +141,8 @@ def patient_merge(*, surviving: PatientData, prior_patient_id: str, prior_issuer
     prior = _get_or_create(prior_patient_id, prior_issuer)
     if prior.pk == survivor.pk:
         raise InvalidInput("MRG-1 names the surviving patient itself", field="prior_patient_id")
+    if prior.merged_into_id == survivor.pk:
+        return survivor  # merged already (the same merge sent again): nothing moves, nothing to undo twice
     record = PatientMerge.objects.create(
         survivor=survivor,
         merged=prior,

@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from ris.exceptions import InvalidInput
 from ris.models import AuditEvent, Destination, OutboundMessage, Patient, PatientMerge
-from ris.services.patients import patient_merge_records, patient_unmerge
+from ris.records import PatientData
+from ris.services.patients import patient_merge, patient_merge_records, patient_unmerge
 from tests import factories as f
 from tests.factories import TEST_ACTOR
 
@@ -94,3 +95,11 @@ def test_merges_and_unmerges_are_queued_only_for_destinations_listing_patient_ev
         (listing, "unmerge"),
     ]
     assert not queued.filter(destination=everything).exists()
+
+
+def test_the_same_merge_sent_again_changes_nothing_and_leaves_one_merge_to_undo(merged_pair):
+    survivor, merged, _merge = merged_pair
+    patient_merge(surviving=PatientData(patient_id="P1"), prior_patient_id="P2", prior_issuer="", actor=TEST_ACTOR)
+    assert PatientMerge.objects.count() == 1
+    patient_unmerge(merge=PatientMerge.objects.get(), reason="r", actor=TEST_ACTOR)
+    assert (survivor.orders.count(), merged.orders.count()) == (1, 1)
