@@ -29,7 +29,9 @@ class DestinationForm(Styled, forms.ModelForm):
         required=False,
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         label=_("Events"),
-        help_text=_("None ticked: every event but patient identity and appointments, which go only where ticked."),
+        help_text=_(
+            "Nothing ticked: all events except patient identity and appointments, which are sent only where ticked."
+        ),
     )
 
     class Meta:
