@@ -125,6 +125,7 @@ def test_a10_makes_the_patients_exams_of_the_day_arrived(mllp):
     assert status == {"ACC10": "ARRIVED", "ACC11": "SCHEDULED"}
 
 
+@pytest.mark.parametrize("mllp", ["fast", "reference"], indirect=True)  # the one-statement path refuses it too
 def test_messages_naming_a_merged_identifier_are_refused_ae_204_with_the_reason(mllp, identity_senders):
     merge = adt("M1", "A40", sender="MPI", pid={3: "P1^^^HOSP", 5: "DOE^JOHN"}, mrg={1: "P2^^^HOSP"})
     update = adt("U-P2", "A08", pid={3: "P2^^^HOSP", 5: "WRONG^NAME"})
