@@ -11,11 +11,15 @@ class Hl7Config(AppConfig):
 
     def ready(self) -> None:
         from hl7.client import send_mllp
+        from hl7.write_adt import build_patient_change
         from hl7.write_order_status import build_order_status
         from hl7.write_oru import build_oru_r01
+        from hl7.write_siu import build_siu
         from ris import outbox
         from ris.models import Destination
 
         outbox.register_sender(Destination.Kind.HL7_MLLP, send_mllp)
         outbox.register_builder(Destination.Kind.HL7_MLLP, "report", build_oru_r01)
         outbox.register_builder(Destination.Kind.HL7_MLLP, "order_status", build_order_status)
+        outbox.register_builder(Destination.Kind.HL7_MLLP, "patient", build_patient_change)
+        outbox.register_builder(Destination.Kind.HL7_MLLP, "appointment", build_siu)

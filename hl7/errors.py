@@ -70,12 +70,14 @@ def from_domain(exc: exceptions.DomainError, location: Location | None = None) -
     """Map a refusal of the domain to its HL7 error code."""
     if isinstance(exc, exceptions.UnknownSender):  # not content: the sender is not accepted at all
         return HL7Error(UNKNOWN_KEY_IDENTIFIER, str(exc), location or Location("MSH", 1, 3), ack_code="AR")
-    if isinstance(exc, (exceptions.InvalidInput, exceptions.DuplicateOrder)):
+    if isinstance(exc, (exceptions.InvalidInput, exceptions.DuplicateOrder, exceptions.UnknownPatient)):
         location = location or _FIELD_LOCATIONS.get(exc.field)
-    if isinstance(exc, exceptions.UnknownOrder):
+    if isinstance(exc, exceptions.UnknownPatient):  # a merged identifier too: it is no patient's key now
+        code = UNKNOWN_KEY_IDENTIFIER
+    elif isinstance(exc, exceptions.UnknownOrder):
         code = UNKNOWN_KEY_IDENTIFIER
         location = location or Location("ORC", 1, 2)  # ORC-2/ORC-3 name the order
-    elif isinstance(exc, exceptions.DuplicateOrder):
+    elif isinstance(exc, (exceptions.DuplicateOrder, exceptions.DuplicatePatient)):
         code = DUPLICATE_KEY_IDENTIFIER
     elif isinstance(exc, exceptions.InvalidInput):
         code = REQUIRED_FIELD_MISSING

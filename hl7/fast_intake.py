@@ -3,7 +3,7 @@
 On PostgreSQL, each MLLP connection holds a database connection of its own
 (`infra.db.HeldConnection`). The common messages - a new order (ORM^O01 /
 OMI^O23 whose groups are all NW), a status move (one CA, DC, HD, RL or SC
-group), a patient update (ADT A01/A04/A08) - are read and checked exactly as
+group), a patient update (ADT A01/A04/A05/A08/A28/A31 and A11-A13) - are read and checked exactly as
 `hl7.intake` does (`checked_message`, the sender's rules, the handlers'
 dispatch, the same readers, the same ACK builder), then stored already
 applied, with the AA they will be answered with, together with the
@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from hl7 import intake, metrics, read_omi, read_orm
 from hl7.errors import HL7Error
-from hl7.handlers import handler_for
+from hl7.handlers import PATIENT_UPDATES, handler_for
 from hl7.log import inbound_row, message_actor
 from hl7.models import HL7Sender, InboundMessage, SenderStationRule
 from hl7.read_message import Header, ParsedMessage
@@ -64,7 +64,7 @@ from ris.services.statements import (
 log = logging.getLogger(__name__)
 
 _ORDER_READERS = {("ORM", "O01"): read_orm.orders_from_orm, ("OMI", "O23"): read_omi.orders_from_omi}
-_PATIENT_UPDATES = {("ADT", "A01"), ("ADT", "A04"), ("ADT", "A08")}
+_PATIENT_UPDATES = {("ADT", event) for event in PATIENT_UPDATES}
 # HL7 2.5.1 4.5.1.1 order controls that move a status, to their statement (SC takes ORC-5 too)
 _MOVES: dict[str, Callable[..., str]] = {
     "CA": order_cancel_parts,

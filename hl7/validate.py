@@ -36,10 +36,10 @@ from ris.records import CLEAR
 READ_MESSAGES = {
     ("ORM", "O01"),
     ("OMI", "O23"),
-    ("ADT", "A01"),
-    ("ADT", "A04"),
-    ("ADT", "A08"),
+    ("OMG", "O19"),
+    *(("ADT", event) for event in ("A01", "A04", "A05", "A08", "A10", "A11", "A12", "A13", "A28", "A31")),
     ("ADT", "A40"),
+    ("ADT", "A47"),
 }
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls but TAB, LF, CR; and DEL

@@ -49,9 +49,19 @@ class Answers:
         return "" if self.requested else "no ACK requested (MSH-15/16); none sent"
 
 
+# HL7 2.5.1 4.4 / 4.13: an order message is answered in its own response
+# structure (the application acknowledgment); everything else, and the accept
+# acknowledgment of enhanced mode (2.9.3.1), with the general ACK.
+ORDER_RESPONSES = {
+    ("ORM", "O01"): ("ORR", "O02", "ORR_O02"),
+    ("OMI", "O23"): ("ORI", "O24", "ORI_O24"),
+    ("OMG", "O19"): ("ORG", "O20", "ORG_O20"),
+}
+
+
 def answers_for(header: Header | None, ack_code: str, error: HL7Error | None = None, stored: bool = True) -> Answers:
     """The ACKs a message gets, by its MSH-15/16."""
-    application = build_ack(header, ack_code, error)
+    application = build_ack(header, ack_code, error, response=True)
     if header is None or not header.enhanced_mode:
         return Answers(application, texts=[application])
     commit_code = _commit_code(ack_code, error, stored)
@@ -82,25 +92,35 @@ def _asked(condition: str, success: bool) -> bool:
     return True
 
 
-def build_ack(header: Header | None, ack_code: str, error: HL7Error | None = None) -> str:
-    """The ACK for a message, as text (segments joined by CR, no framing)."""
+def build_ack(header: Header | None, ack_code: str, error: HL7Error | None = None, response: bool = False) -> str:
+    """The ACK for a message, as text (segments joined by CR, no framing);
+    with `response`, an order message's application response (ORR^O02,
+    ORI^O24, ORG^O20: MSH MSA [ERR], the optional response group left out)."""
     d = header.delimiters if header else Delimiters()
     # A version we do not speak is answered in one we do (the ACK must be readable).
     version = header.version if header and header.version in SUPPORTED_VERSIONS else "2.5.1"
-    segments = [_msh(header, d, version), _msa(header, d, ack_code, error)]
+    segments = [_msh(header, d, version, _message_type(header, response)), _msa(header, d, ack_code, error)]
     if error is not None:
         segments.append(_err(error, d, version))
     return writer.message(segments)
 
 
-def _msh(header: Header | None, d: Delimiters, version: str) -> str:
+def _message_type(header: Header | None, response: bool) -> tuple[str, str, str]:
+    """MSH-9 of the answer: the order response, else ACK^<the message's event>^ACK."""
+    if header is None:
+        return ("ACK", "", "ACK")
+    key = (header.message_type.upper(), header.trigger_event.upper())
+    if response and key in ORDER_RESPONSES:
+        return ORDER_RESPONSES[key]
+    return ("ACK", header.trigger_event, "ACK")
+
+
+def _msh(header: Header | None, d: Delimiters, version: str, message_type: tuple[str, str, str]) -> str:
     """Sender and receiver swapped; MSH-18 echoes the message's own set."""
     if header is None:
-        return writer.msh(
-            message_type=("ACK", "", "ACK"), control_id=_control_id(), version=version, delimiters=d
-        ).text()
+        return writer.msh(message_type=message_type, control_id=_control_id(), version=version, delimiters=d).text()
     return writer.msh(
-        message_type=("ACK", header.trigger_event, "ACK"),
+        message_type=message_type,
         control_id=_control_id(),
         version=version,
         # Header values keep their components (namespace^universal ID^type).

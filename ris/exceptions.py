@@ -26,6 +26,19 @@ class UnknownOrder(DomainError):
     pass
 
 
+class UnknownPatient(DomainError):
+    """No patient has the identifier a message names (e.g. ADT A47's MRG-1)."""
+
+    def __init__(self, message: str, *, field: str = "patient_id"):
+        super().__init__(message)
+        self.field = field
+
+
+class MergedPatient(UnknownPatient):
+    """A sender names an identifier merged into another patient: it is no
+    longer a key of any patient (HL7 table 0357 code 204)."""
+
+
 class DuplicateOrder(DomainError):
     def __init__(self, message: str, *, field: str = ""):
         super().__init__(message)

@@ -179,3 +179,32 @@ def adt(
     if mrg is not None:
         segments.append(segment("MRG", mrg))
     return message(*segments)
+
+
+def omg_order(
+    control_id: str = "OMG0001",
+    *,
+    placer: str = "PL3001",
+    patient_id: str = "PAT3001",
+    start: str = "20261126160000",
+    section: str = "CT",
+    code: str = "CTCHEST^CT Chest^LOCAL",
+    accession: str = "ACC3001",
+    study_uid: str = "",
+) -> str:
+    """OMG^O19 v2.5.1 as dcm4che's sample writes an imaging order: MSH PID PV1
+    ORC TQ1 OBR (OBR-18..20 ids, OBR-24 diagnostic service section) [ZDS]."""
+    segments = [
+        msh(control_id, message_type="OMG^O19^OMG_O19", version="2.5.1"),
+        segment("PID", {1: "1", 3: f"{patient_id}^^^HOSP", 5: "KLEIN^EVA", 7: "19750505", 8: "F"}),
+        segment("PV1", {1: "1", 2: "O", 8: "1234^REFERRER^RITA"}),
+        segment("ORC", {1: "NW", 2: f"{placer}^EHR", 5: "SC"}),
+        segment("TQ1", {1: "1", 7: start, 9: "R"}),
+        segment(
+            "OBR",
+            {1: "1", 2: f"{placer}^EHR", 4: code, 16: "5678^ORDERER^OLGA", 18: accession, 19: "RP3001", 24: section},
+        ),
+    ]
+    if study_uid:
+        segments.append(segment("ZDS", {1: f"{study_uid}^100^Application^DICOM"}))
+    return message(*segments)

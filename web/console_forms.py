@@ -14,7 +14,13 @@ from ris.models import Destination, Station
 from web.forms import Styled
 from worklist.models import ModalityAE
 
-EVENTS = [("order_status", _("order status")), ("report", _("report")), ("mpps", _("MPPS"))]
+EVENTS = [
+    ("order_status", _("order status")),
+    ("report", _("report")),
+    ("mpps", _("MPPS")),
+    ("patient", _("patient identity: merge, un-merge, identifier change (ADT)")),
+    ("appointment", _("appointments (SIU)")),
+]
 
 
 class DestinationForm(Styled, forms.ModelForm):
@@ -23,7 +29,9 @@ class DestinationForm(Styled, forms.ModelForm):
         required=False,
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         label=_("Events"),
-        help_text=_("None ticked: every event."),
+        help_text=_(
+            "Nothing ticked: all events except patient identity and appointments, which are sent only where ticked."
+        ),
     )
 
     class Meta:

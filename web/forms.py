@@ -234,6 +234,13 @@ class PatientEditForm(PatientForm):
             self.fields[name].help_text = _("changed only by merging records")
 
 
+class PatientUnmergeForm(Styled, forms.Form):
+    """Why a merge is undone (the audit trail keeps it)."""
+
+    reason = forms.CharField(max_length=200, label=_("Why the merge is undone"))
+    confirm = forms.BooleanField(label=_("I have checked that the two records are two people"))
+
+
 class PatientMergeForm(Styled, forms.Form):
     """Which other record is the same person, and which of the two survives."""
 

@@ -92,6 +92,7 @@ urlpatterns = [
     path("patients/<int:pk>/", patients.patient_page, name="patient"),
     path("patients/<int:pk>/edit/", patients.patient_edit_page, name="patient_edit"),
     path("patients/<int:pk>/merge/", patients.patient_merge_page, name="patient_merge"),
+    path("patients/<int:pk>/merges/<int:merge_pk>/undo/", patients.patient_unmerge_page, name="patient_unmerge"),
     path(
         "messages/",
         access.door_page("view_messages", hl7_views.message_log, search="message log"),

@@ -6,7 +6,7 @@ from .catalogue import Procedure
 from .mpps import PerformedProcedureStep, QuarantinedMpps
 from .orders import ImagingOrder, RequestedProcedure, ScheduledProcedureStep
 from .outbound import Destination, OutboundMessage
-from .patients import Patient
+from .patients import Patient, PatientMerge
 from .reports import Report, ReportVersion
 from .scheduling import Appointment, BlockedTime, OpeningHours, Room
 from .stations import Station
@@ -23,6 +23,7 @@ __all__ = [
     "OpeningHours",
     "OutboundMessage",
     "Patient",
+    "PatientMerge",
     "PerformedProcedureStep",
     "Procedure",
     "QuarantinedMpps",

@@ -13,7 +13,8 @@ class Destination(models.Model):
     name = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     enabled = models.BooleanField(default=True)
-    # Which events it receives, e.g. ["order_status", "report"]; empty = all.
+    # Which events it receives, e.g. ["order_status", "report"]; empty = all
+    # but the OPT_IN ones, which a destination receives only when it lists them.
     events = models.JSONField(default=list, blank=True)
     host = models.CharField(max_length=255, blank=True, default="")
     port = models.PositiveIntegerField(null=True, blank=True)
@@ -44,8 +45,17 @@ class Destination(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    # Patient identity changes (merge, un-merge, identifier change: ADT A40,
+    # A47, A31) and appointment notifications (SIU, IHE RAD-48) go only where
+    # listed, so a destination configured before they existed is unchanged.
+    OPT_IN_EVENTS = frozenset({"patient", "appointment"})
+
     def wants(self, event: str) -> bool:
-        return self.enabled and (not self.events or event in self.events)
+        if not self.enabled:
+            return False
+        if event in self.events:
+            return True
+        return not self.events and event not in self.OPT_IN_EVENTS
 
 
 class OutboundMessage(models.Model):

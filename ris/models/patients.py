@@ -59,3 +59,30 @@ class Patient(models.Model):
     @property
     def person_name(self) -> PersonName:
         return PersonName.from_dicom(self.dicom_name)  # a whole PN value in `name` reads as its groups too
+
+
+class PatientMerge(models.Model):
+    """One merge of two patient records (HL7 ADT A40 or a person), kept so
+    that it can be undone: what moved to the survivor is listed here."""
+
+    survivor = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="merges_in")
+    merged = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="merges_out")
+    # What the merge moved to the survivor: the merged patient's orders, and
+    # the records merged into it earlier (they pointed at it, now at the survivor).
+    order_ids = models.JSONField(default=list, blank=True)
+    earlier_merged_ids = models.JSONField(default=list, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.CharField(max_length=150, blank=True, default="")
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.CharField(max_length=150, blank=True, default="")
+    undo_reason = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.merged.patient_id} into {self.survivor.patient_id}"
+
+    @property
+    def is_undone(self) -> bool:
+        return self.undone_at is not None

@@ -10,6 +10,7 @@ from ris.selectors.patients import (  # noqa: F401 (the general reads)
     merged_patients,
     name_matches,
     patient_candidates,
+    patient_merges,
     patient_orders,
     patient_reports,
     patient_search,

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.db.models import Q, QuerySet
 
-from ris.models import ImagingOrder, Patient, Report
+from ris.models import ImagingOrder, Patient, PatientMerge, Report
 from ris.names import search_words
 
 
@@ -73,6 +73,11 @@ def patient_reports(patient: Patient) -> QuerySet[Report]:
         .prefetch_related("versions")
         .order_by("-updated_at")
     )
+
+
+def patient_merges(patient: Patient) -> QuerySet[PatientMerge]:
+    """The merges into this patient that stand (not undone), latest first: what may be undone."""
+    return PatientMerge.objects.filter(survivor=patient, undone_at__isnull=True).select_related("merged")
 
 
 def merged_patients(patient: Patient) -> QuerySet[Patient]:

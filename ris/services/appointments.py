@@ -7,7 +7,9 @@ every rule (ris/services/scheduling_rules.py); then writes the appointment and
 the step in one transaction, so the worklist shows the change at once. A
 reschedule or an unbooking by a person is told to the EHR with the order
 status message (outbox event "order_status"); cancelling and no-shows are
-step services (ris/services/steps.py).
+step services (ris/services/steps.py). Every change of a booking is told to
+the systems that take appointment notifications (IHE RAD-48,
+ris/services/appointment_events.py).
 """
 
 import datetime as dt
@@ -18,6 +20,7 @@ from django.utils import timezone
 from ris.exceptions import BookingRefused, InvalidInput, StepNotBookable
 from ris.models import Appointment, AuditEvent, Patient, Room, ScheduledProcedureStep
 from ris.records import Actor
+from ris.services import appointment_events as told
 from ris.services.audit import audit_record
 from ris.services.outbox import outbox_enqueue
 from ris.services.scheduling_rules import catalogue_entry, check_booking, check_not_in_past
@@ -48,6 +51,7 @@ def appointment_book(
     check_booking(step=step, room=room, start=start, end=end, patient_id=patient.pk)
     appointment = Appointment(step=step, room=room, patient=patient, start=start, end=end, booked_by=actor.person)
     _save(appointment, minutes, actor, "booked")
+    told.appointment_notify(appointment, told.BOOKED)
     return appointment
 
 
@@ -67,6 +71,7 @@ def appointment_move(
     )
     appointment.room, appointment.start, appointment.end = room, start, end
     _save(appointment, minutes, actor, f"rescheduled ({reason.strip()})" if reason.strip() else "moved")
+    told.appointment_notify(appointment, told.RESCHEDULED)
     if reason.strip():
         _tell_ehr(appointment.step)
     return appointment
@@ -81,6 +86,7 @@ def appointment_unbook(*, appointment: Appointment, reason: str, actor: Actor) -
     if step.status not in StepStatus.OPEN:
         raise StepNotBookable(f"Step {step.sps_id} is {step.status}; only exams not yet started can be unbooked.")
     room_code = appointment.room.code
+    told.appointment_notify(appointment, told.CANCELLED)
     Appointment.objects.filter(pk=appointment.pk).delete()
     step.location, step.start = "", step.requested_start or step.start  # back to the time the order asked for
     step.save(update_fields=["location", "start"])
@@ -117,11 +123,13 @@ def appointment_follow_step(*, step: ScheduledProcedureStep, actor: Actor) -> No
         return
     appointment.start, appointment.end = start, end
     _save(appointment, minutes, actor, "moved with the order")
+    told.appointment_notify(appointment, told.RESCHEDULED)
 
 
 def _release_for_scheduler(appointment: Appointment, step: ScheduledProcedureStep, why: str, actor: Actor) -> None:
     at = timezone.localtime(step.start)
     note = f"The order now asks for {at:%d %b %H:%M}; the booking in {appointment.room.code} could not follow: {why}"
+    told.appointment_notify(appointment, told.CANCELLED)
     Appointment.objects.filter(pk=appointment.pk).delete()
     step.location, step.scheduling_note = "", note[:255]
     step.save(update_fields=["location", "scheduling_note"])
@@ -156,6 +164,7 @@ def appointment_resize(*, appointment: Appointment, duration_minutes: int, actor
     )
     appointment.end = end
     _save(appointment, duration_minutes, actor, "resized")
+    told.appointment_notify(appointment, told.MODIFIED)
     return appointment
 
 

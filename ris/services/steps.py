@@ -11,15 +11,19 @@ same transaction (outbox event "order_status").
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.db import transaction
+from django.utils import timezone
 
 from ris.exceptions import IllegalTransition, InvalidInput
 from ris.models import Appointment, AuditEvent, ImagingOrder, ScheduledProcedureStep
-from ris.records import Actor
+from ris.records import Actor, PatientData
+from ris.services import appointment_events as told
 from ris.services.audit import audit_record
 from ris.services.outbox import outbox_enqueue
+from ris.services.patients import patient_update
 from ris.states import ORDER_MACHINE, STEP_MACHINE, OrderStatus, StateMachine, StepStatus
 
 log = logging.getLogger(__name__)
@@ -34,6 +38,24 @@ def step_check_in(*, step: ScheduledProcedureStep, actor: Actor) -> ScheduledPro
 def step_ready(*, step: ScheduledProcedureStep, actor: Actor) -> ScheduledProcedureStep:
     """The patient is prepared and waits at the modality."""
     return step_set_status(step=step, status=_S.READY, actor=actor)
+
+
+@transaction.atomic
+def patient_arrived(*, data: PatientData, actor: Actor, day: dt.date | None = None) -> list[ScheduledProcedureStep]:
+    """The patient has arrived (HL7 ADT A10, 2.5.1 3.3.10): every exam of
+    theirs scheduled for the day (the site's date) and not yet checked in is
+    ARRIVED, through the step state machine. Nothing scheduled that day is
+    no error: the patient may have come for something else."""
+    patient = patient_update(data=data, actor=actor)
+    day = day or timezone.localdate()
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    steps = ScheduledProcedureStep.objects.filter(
+        requested_procedure__order__patient=patient,
+        status=_S.SCHEDULED,
+        start__gte=start,
+        start__lt=start + dt.timedelta(days=1),
+    ).order_by("start", "pk")
+    return [_set(step, _S.ARRIVED, actor, "arrived (patient arriving)") for step in steps]
 
 
 @transaction.atomic
@@ -61,7 +83,12 @@ def step_cancel(*, step: ScheduledProcedureStep, reason: str, actor: Actor) -> S
     """Cancel an exam not yet started; it leaves the worklist, its slot is
     freed, and the order follows (the EHR hears CA when no step is left)."""
     reason = required_reason(reason)
-    return _set(step, _S.CANCELED, actor, f"cancelled: {reason}", reason)
+    with transaction.atomic():
+        row = _set(step, _S.CANCELED, actor, f"cancelled: {reason}", reason)
+        appointment = Appointment.objects.filter(step_id=step.pk).select_related("room", "step").first()
+        if appointment is not None:
+            told.appointment_notify(appointment, told.CANCELLED)
+    return row
 
 
 @transaction.atomic
@@ -70,7 +97,9 @@ def step_no_show(*, step: ScheduledProcedureStep, reason: str, actor: Actor) -> 
     reason = required_reason(reason)
     if not Appointment.objects.filter(step_id=step.pk).update(no_show=True):
         raise InvalidInput(f"SPS {step.sps_id} is not booked; a no-show needs a booking", field="step")
-    return _set(step, _S.CANCELED, actor, f"no-show: {reason}", f"no-show: {reason}")
+    row = _set(step, _S.CANCELED, actor, f"no-show: {reason}", f"no-show: {reason}")
+    told.appointment_notify(Appointment.objects.select_related("room", "step").get(step_id=step.pk), told.NO_SHOW)
+    return row
 
 
 @transaction.atomic

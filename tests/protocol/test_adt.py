@@ -1,4 +1,5 @@
-"""ADT over MLLP: patient update (A01/A04/A08) and merge (A40)."""
+"""ADT over MLLP: patient update (A01/A04/A08) and merge (A40); the other
+events in tests/protocol/test_patient_identity_events.py."""
 
 import datetime as dt
 
@@ -71,12 +72,14 @@ def test_dcm4che_a40_sample_moves_the_orders_to_the_surviving_patient(mllp, merg
         assert ack["MSA"][1:3] == ["AA", "1002122"]
         later = orm_new_order("NW-LATER", patient_id="OLD_PID_1", placer="PL2", accession="ACC2")
         later = later.replace("OLD_PID_1^^^HOSP", "OLD_PID_1^^^ADT1")
-        assert ack_segments(client.exchange(later))["MSA"][1] == "AA"
+        refused = ack_segments(client.exchange(later))  # the merged identifier is no patient's key now
+        assert refused["MSA"][1] == "AE" and refused["ERR"][1].endswith("^204&Unknown key identifier&HL70357")
     survivor = Patient.objects.get(patient_id="NEW_PID_1", issuer="ADT1")
     prior = Patient.objects.get(patient_id="OLD_PID_1", issuer="ADT1")
     assert prior.merged_into == survivor
     assert survivor.name == "New_Smith^Lucy^Mark"
-    assert set(ImagingOrder.objects.values_list("patient_id", flat=True)) == {survivor.pk}  # later orders too
+    assert set(ImagingOrder.objects.values_list("patient_id", flat=True)) == {survivor.pk}
+    assert ImagingOrder.objects.count() == 1
 
 
 def test_fhirconv_v28_a40_with_ne_ne_is_applied_silently(mllp, merging_senders):

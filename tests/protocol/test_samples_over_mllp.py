@@ -15,8 +15,8 @@ pytestmark = pytest.mark.slow
 EXPECTED = {
     "dcm4che_ADT_A08_v251.hl7": "AA",
     "dcm4che_ADT_A40_PatientMerge.hl7": "AR",  # no sender is allowed to merge by default
-    "dcm4che_ADT_A47_ChangePatientID.hl7": "AR",  # event not supported
-    "dcm4che_OMG_O19_Eyecare.hl7": "AR",  # not a radiology order message
+    "dcm4che_ADT_A47_ChangePatientID.hl7": "AR",  # no sender is allowed to change identifiers by default
+    "dcm4che_OMG_O19_Eyecare.hl7": "AE",  # OBR-24 CT is imaging; PV1-8 is a PN group of 65
     "dcm4che_OMI_O23_ImagingOrder_IPC.hl7": "AE",  # PV1-8 a PN group of 65; IPC-4 longer than SH's 16
     "dcm4che_OMI_O23_veterinary_v251.hl7": "AA",
     "dcm4che_ORM_O01-GeneralOrder_but_MSH9_is_OMI.hl7": "AE",  # the same PV1-8 and 19-character SPS ID

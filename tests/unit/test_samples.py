@@ -15,7 +15,11 @@ BROKEN = {
     "lfh_ADT_A01_broken_doubled_backslash.hl7": 102,
 }
 # content refused at the door (AE 102): PV1-8 is a PN group of 65 characters
-TOO_LONG = {"dcm4che_OMI_O23_ImagingOrder_IPC.hl7", "dcm4che_ORM_O01-GeneralOrder_but_MSH9_is_OMI.hl7"}
+TOO_LONG = {
+    "dcm4che_OMI_O23_ImagingOrder_IPC.hl7",
+    "dcm4che_ORM_O01-GeneralOrder_but_MSH9_is_OMI.hl7",
+    "dcm4che_OMG_O19_Eyecare.hl7",  # read since OMG^O19 is taken for imaging orders
+}
 ALL = sorted(p.name for p in SAMPLES.glob("*.hl7"))
 
 

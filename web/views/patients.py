@@ -9,11 +9,11 @@ from hl7 import selectors as hl7_selectors
 from ris import selectors
 from ris.actors import request_actor
 from ris.exceptions import DomainError
-from ris.models import Patient
+from ris.models import Patient, PatientMerge
 from ris.services.audit import patient_view
-from ris.services.patients import patient_edit, patient_merge_records
+from ris.services.patients import patient_edit, patient_merge_records, patient_unmerge
 from web.access import audit_page, requires
-from web.forms import PatientEditForm, PatientMergeForm, PatientSearchForm
+from web.forms import PatientEditForm, PatientMergeForm, PatientSearchForm, PatientUnmergeForm
 
 
 @requires("view_patients")
@@ -34,6 +34,7 @@ def patient_page(request, pk: int):
         "orders": selectors.patient_orders(patient),
         "reports": selectors.patient_reports(patient),
         "merged": selectors.merged_patients(patient),
+        "merges": selectors.patient_merges(patient),
         "messages_in": hl7_selectors.patient_messages(patient)[:50],
     }
     return render(request, "web/patient.html", context)
@@ -75,3 +76,23 @@ def patient_merge_page(request, pk: int):
             messages.success(request, _("%(merged)s merged into %(survivor)s.") % shown)
             return redirect("patient", pk=survivor.pk)
     return render(request, "web/patient_merge.html", {"patient": patient, "form": form, "pair": pair})
+
+
+@requires("enter_orders")
+def patient_unmerge_page(request, pk: int, merge_pk: int):
+    """Undo a merge into this patient: the merged record is a patient of its
+    own again, with the orders the merge moved; audited with the reason, and
+    told to the destinations that take patient events."""
+    merge = get_object_or_404(PatientMerge.objects.select_related("survivor", "merged"), pk=merge_pk, survivor_id=pk)
+    form = PatientUnmergeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            restored = patient_unmerge(merge=merge, reason=form.cleaned_data["reason"], actor=request_actor(request))
+        except DomainError as refusal:
+            form.add_error(getattr(refusal, "field", "") or None, str(refusal))
+        else:
+            shown = {"restored": restored.patient_id, "survivor": merge.survivor.patient_id}
+            messages.success(request, _("%(restored)s is separate from %(survivor)s again.") % shown)
+            return redirect("patient", pk=restored.pk)
+    orders = merge.survivor.orders.filter(pk__in=merge.order_ids)
+    return render(request, "web/patient_unmerge.html", {"merge": merge, "form": form, "orders": orders})

@@ -19,11 +19,10 @@ def patient_upsert_part(
 ) -> str:
     """`patient_upsert` as one INSERT ... ON CONFLICT: a new patient with what
     the data gives; a known one gets the values given (CLEAR erases) and a new
-    `updated_at` only when one changed; a merged one is left alone and stands
-    for its survivor. The part yields one row, `id`: the patient to use.
-
-    One level of `merged_into` is enough: `patient_merge` moves earlier merges
-    to the survivor, so a merged patient never points to a merged one.
+    `updated_at` only when one changed; a merged one is left alone and the
+    statement fails (a division by zero where its id would be): a sender
+    naming a merged identifier is refused, which the reference path does
+    (`patient_upsert`, AE 204). The part yields one row, `id`: the patient to use.
 
     As `patient_upsert` with `source` (the HL7 sender): the sender owns the
     demographics it sends (`demographics_source`), and `search_name` follows
@@ -80,7 +79,9 @@ def patient_upsert_part(
             any_value,
         ],
     )
-    return statement.add(name, f"SELECT COALESCE(merged_into_id, id) AS id FROM {name}_row")
+    return statement.add(
+        name, f"SELECT CASE WHEN merged_into_id IS NULL THEN id ELSE merged_into_id / 0 END AS id FROM {name}_row"
+    )
 
 
 def _patient_value(column: str, value: Any) -> Any:
