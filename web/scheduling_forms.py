@@ -1,8 +1,20 @@
 """The scheduler's and technologist's forms: a booking (or reschedule), and a reason."""
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from web.forms import BookingForm, Styled
+
+
+class SafetyOverrideField(forms.CharField):
+    """The reason to go ahead against a safety rule (capability override_safety)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 200)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", gettext_lazy("Override a safety rule: reason"))
+        kwargs.setdefault("help_text", gettext_lazy("only to go ahead against a safety flag shown above"))
+        super().__init__(**kwargs)
 
 
 class StepBookingForm(BookingForm):
@@ -11,6 +23,7 @@ class StepBookingForm(BookingForm):
     reason = forms.CharField(
         max_length=200, required=False, label="Reason for the change", help_text="only when rescheduling"
     )
+    safety_override = SafetyOverrideField()
 
     def __init__(self, *args, walk_in: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
