@@ -159,7 +159,7 @@ def _contrast_egfr(exam: _Exam, today: dt.date) -> str:
         return _("Contrast exam: no eGFR recorded.")
     if float(egfr.number) < minimum:
         return _("Contrast exam: eGFR %(value)s is under %(minimum)s.") % {
-            "value": f"{egfr.number:g}",
+            "value": f"{float(egfr.number):g}",
             "minimum": f"{minimum:g}",
         }
     age = settings.RIS_SAFETY_EGFR_MAX_AGE_DAYS
