@@ -172,7 +172,9 @@ class OrderSerializer(serializers.ModelSerializer):
 
 class VettingSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["accept", "reject", "return"])
-    reason = serializers.CharField(max_length=200, required=False, default="", help_text="to reject or return")
+    reason = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="", help_text="to reject or return"
+    )
     protocols = serializers.DictField(
         child=serializers.IntegerField(), required=False, default=dict, help_text="requested procedure id: protocol id"
     )
