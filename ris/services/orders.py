@@ -20,7 +20,7 @@ from ris.services.audit import audit_record
 from ris.services.catalogue_defaults import step_defaults
 from ris.services.patients import demographics_source, patient_register, patient_survivor, patient_upsert
 from ris.services.safety import safety_record
-from ris.services.vetting import initial_vetting
+from ris.services.vetting import initial_vetting, order_vet_again
 from ris.states import ORDER_MACHINE, STEP_MACHINE, OrderStatus, StepStatus
 from ris.uids import new_uid
 
@@ -108,6 +108,7 @@ def order_change(*, key: OrderKey, order: OrderData, actor: Actor) -> ImagingOrd
     _audit(actor, AuditEvent.Action.CHANGE, row, f"order {row.accession_number} changed")
     if order.safety:
         safety_record(order=row, values=order.safety, actor=actor)
+    order_vet_again(order=row, actor=actor)  # returned for information: the change may bring it
     return row
 
 

@@ -86,6 +86,16 @@ def order_vet_return(*, order: ImagingOrder, reason: str, actor: Actor) -> Imagi
     return order
 
 
+def order_vet_again(*, order: ImagingOrder, actor: Actor) -> None:
+    """An order returned for information that the EHR changed (XO) waits for vetting again."""
+    if order.vetting_status != VettingStatus.RETURNED:
+        return
+    VETTING_MACHINE.check(order.vetting_status, VettingStatus.PENDING)
+    order.vetting_status = VettingStatus.PENDING
+    order.save(update_fields=["vetting_status", "updated_at"])
+    _audit(actor, order, "waits for vetting again (changed by its placer)")
+
+
 @transaction.atomic
 def protocol_assign(*, procedure: RequestedProcedure, protocol: ProtocolCode, actor: Actor) -> RequestedProcedure:
     """Give the procedure's steps not yet started this protocol (PS3.3 C.4.10 (0040,0008))."""

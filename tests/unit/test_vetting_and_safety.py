@@ -433,3 +433,27 @@ def test_an_order_placed_with_safety_values_records_them_from_its_door():
     )
     [record] = SafetyRecord.objects.filter(order=order)
     assert (record.source, record.recorded_by, float(record.number)) == ("HL7", "EHR^HOSP", 55.0)
+
+
+def test_an_order_change_from_the_ehr_puts_a_returned_order_back_in_the_vetting_queue():
+    from ris.records import OrderKey
+    from ris.services.orders import order_change
+
+    _vetted_procedure("CTABDC")
+    order = order_place(
+        actor=TEST_ACTOR,
+        patient=PatientData(patient_id="P7"),
+        order=OrderData(
+            placer_system="EHR|HOSP",
+            placer_number="PL7",
+            procedures=[ProcedureData(code_value="CTABDC", steps=[StepData(modality="CT")])],
+        ),
+    )
+    order_vet_return(order=order, reason="Which side?", actor=TEST_ACTOR)
+    order_change(key=OrderKey("EHR|HOSP", "PL7"), order=OrderData(reason="Left kidney"), actor=TEST_ACTOR)
+    order.refresh_from_db()
+    assert (order.vetting_status, order.status, order.reason) == (
+        VettingStatus.PENDING,
+        OrderStatus.ON_HOLD,
+        "Left kidney",
+    )
