@@ -67,6 +67,11 @@ def current_screening(order: ImagingOrder | int) -> dict[str, SafetyRecord]:
     return _latest(SafetyRecord.objects.filter(order_id=order_id)).get(order_id, {})
 
 
+def screenings_for_orders(order_ids: Iterable[int]) -> dict[int, dict[str, SafetyRecord]]:
+    """The current screening of many orders (an API list) in one query."""
+    return _latest(SafetyRecord.objects.filter(order_id__in=set(order_ids)))
+
+
 def screening_history(order: ImagingOrder) -> list[SafetyRecord]:
     return list(SafetyRecord.objects.filter(order=order).select_related("user"))
 

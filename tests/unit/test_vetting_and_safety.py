@@ -457,3 +457,16 @@ def test_an_order_change_from_the_ehr_puts_a_returned_order_back_in_the_vetting_
         OrderStatus.ON_HOLD,
         "Left kidney",
     )
+
+
+def test_the_order_list_reads_screening_and_flags_for_a_page_at_once(django_assert_max_num_queries):
+    for number in range(6):
+        step = _contrast_step(egfr=20 + number, patient_id=f"L{number}")
+    api = APIClient()
+    api.force_authenticate(_user("scheduler"))
+    with django_assert_max_num_queries(30):
+        orders = api.get("/api/orders/").json()["results"]
+    assert len(orders) == 6
+    assert all([flag["rule"] for flag in order["safety_flags"]] == ["contrast_egfr"] for order in orders)
+    assert {item["item"] for item in orders[-1]["screening"]} == {"EGFR", "WEIGHT"}
+    assert step.requested_procedure.order_id == orders[-1]["id"]

@@ -26,7 +26,7 @@ from ris.models import (
     ScheduledProcedureStep,
 )
 from ris.names import PersonName, group_problem
-from ris.services.safety_rules import current_screening, safety_flags
+from ris.services.safety_rules import current_screening, flags_for_orders, safety_flags, screenings_for_orders
 from ris.states import Priority, ReportStatus, StepStatus, VettingStatus
 
 LO_MAX = 64  # PS3.5 Table 6.2-1 LO
@@ -127,6 +127,19 @@ class SafetyFlagSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+class OrderListSerializer(serializers.ListSerializer):
+    """A page of orders reads its screening and flags in a few queries, not per order."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        orders = list(data.all() if hasattr(data, "all") else data)
+        ids = [order.pk for order in orders]
+        context = self.context  # the root's, which the child reads too
+        assert isinstance(context, dict)
+        context["screenings"] = screenings_for_orders(ids)
+        context["safety_flags"] = flags_for_orders(ids)
+        return super().to_representation(orders)
+
+
 class OrderSerializer(serializers.ModelSerializer):
     patient = PatientSerializer(read_only=True)
     procedures = RequestedProcedureSerializer(many=True, read_only=True)
@@ -138,15 +151,19 @@ class OrderSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ScreeningValueSerializer(many=True))
     def get_screening(self, order: ImagingOrder) -> list[dict[str, Any]]:
-        current = current_screening(order)
+        batch = self.context.get("screenings")
+        current = batch.get(order.pk, {}) if batch is not None else current_screening(order)
         return [dict(ScreeningValueSerializer(record).data) for _item, record in sorted(current.items())]
 
     @extend_schema_field(SafetyFlagSerializer(many=True))
     def get_safety_flags(self, order: ImagingOrder) -> list[dict[str, Any]]:
-        return [{"rule": flag.rule, "message": flag.message} for flag in safety_flags(order)]
+        batch = self.context.get("safety_flags")
+        flags = batch.get(order.pk, []) if batch is not None else safety_flags(order)
+        return [{"rule": flag.rule, "message": flag.message} for flag in flags]
 
     class Meta:
         model = ImagingOrder
+        list_serializer_class = OrderListSerializer
         fields = [
             "id",
             "accession_number",
