@@ -7,14 +7,16 @@ OBX / AL1 safety values in an ORM land in the screening."""
 import pytest
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
+from pydicom.uid import generate_uid
 
-from ris.models import Destination, ImagingOrder, OutboundMessage, ProtocolCode, SafetyRecord
+from ris.models import Contrast, Destination, ImagingOrder, OutboundMessage, ProtocolCode, SafetyAlert, SafetyRecord
 from ris.services.outbox import outbox_deliver
 from ris.services.vetting import order_vet_accept, order_vet_reject
 from ris.states import VettingStatus
 from tests import factories as f
 from tests.factories import actor_of
 from tests.hl7_builders import orm_new_order
+from tests.mpps_scu import MppsScu, in_progress, scheduled_item
 from tests.peers import MllpClient, ack_segments, findscu
 from tests.strict_ehr import StrictEhr
 
@@ -134,3 +136,18 @@ def test_an_obx_egfr_that_is_not_a_number_is_answered_ae_with_its_location(mllp)
     assert ack["MSA"][1] == "AE"
     assert "OBX^1^5" in "|".join(ack["ERR"]), ack
     assert not ImagingOrder.objects.exists()
+
+
+def test_an_mpps_starting_a_contrast_exam_without_egfr_succeeds_and_raises_a_visible_alert(mllp, dicom, client):
+    entry = f.procedure("CTHEAD")
+    entry.contrast = Contrast.IODINATED
+    entry.save()
+    assert _send(mllp.port, orm_new_order("SAF3", study_uid=STUDY_UID)) == ["AA", "SAF3"]
+    item = scheduled_item(study_uid=STUDY_UID, accession="ACC1001", rp_id="RP1001", sps_id="SPS1001")
+    with MppsScu(dicom) as scu:
+        assert scu.create(in_progress([item]), generate_uid())[0].Status == 0x0000  # never refused
+    [alert] = SafetyAlert.objects.all()
+    assert "no eGFR recorded" in alert.reason and alert.acknowledged_at is None
+    client.force_login(f.user_with_role("technologist"))
+    page = client.get(f"/orders/{alert.order_id}/screening/").content.decode()  # the exam's date is not today's board
+    assert 'data-rule="alert"' in page and "Started against a safety rule" in page
