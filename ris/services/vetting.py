@@ -14,16 +14,29 @@ with its actor.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from ris.exceptions import InvalidInput
+from ris.exceptions import IllegalTransition, InvalidInput
 from ris.models import AuditEvent, ImagingOrder, Procedure, ProtocolCode, RequestedProcedure, ScheduledProcedureStep
 from ris.records import Actor, ProcedureData
 from ris.services.audit import audit_record
 from ris.services.outbox import outbox_enqueue
 from ris.services.steps import required_reason, step_move
 from ris.states import ORDER_MACHINE, VETTING_MACHINE, OrderStatus, StepStatus, VettingStatus
+
+_ENDED = (OrderStatus.CANCELED, OrderStatus.DISCONTINUED, OrderStatus.COMPLETED)
+
+
+def orders_to_vet() -> QuerySet[ImagingOrder]:
+    """Orders waiting for a radiologist (or returned for information), oldest first; not those since ended."""
+    return (
+        ImagingOrder.objects.filter(vetting_status__in=VettingStatus.UNVETTED)
+        .exclude(status__in=_ENDED)
+        .select_related("patient")
+        .prefetch_related("procedures__steps")
+        .order_by("created_at", "pk")
+    )
 
 
 def vetting_needed(procedures: list[ProcedureData]) -> bool:
@@ -139,6 +152,8 @@ def _locked(order: ImagingOrder) -> ImagingOrder:
 
 
 def _vet(order: ImagingOrder, status: str, actor: Actor, reason: str) -> None:
+    if order.status in _ENDED:  # e.g. the EHR cancelled it while it waited
+        raise IllegalTransition(f"imaging order {order.accession_number} is {order.status} and cannot be vetted")
     VETTING_MACHINE.check(order.vetting_status, status)
     order.vetting_status = status
     order.vetting_reason = reason[:255]

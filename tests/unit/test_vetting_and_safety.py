@@ -470,3 +470,25 @@ def test_the_order_list_reads_screening_and_flags_for_a_page_at_once(django_asse
     assert all([flag["rule"] for flag in order["safety_flags"]] == ["contrast_egfr"] for order in orders)
     assert {item["item"] for item in orders[-1]["screening"]} == {"EGFR", "WEIGHT"}
     assert step.requested_procedure.order_id == orders[-1]["id"]
+
+
+def test_an_order_the_ehr_cancelled_while_it_waited_leaves_the_queue_and_cannot_be_vetted():
+    from ris.records import OrderKey
+    from ris.services.orders import order_cancel
+    from ris.services.vetting import orders_to_vet
+
+    _vetted_procedure("CTABDC")
+    order = order_place(
+        actor=TEST_ACTOR,
+        patient=PatientData(patient_id="P8"),
+        order=OrderData(
+            placer_system="EHR|HOSP",
+            placer_number="PL8",
+            procedures=[ProcedureData(code_value="CTABDC", steps=[StepData(modality="CT")])],
+        ),
+    )
+    assert list(orders_to_vet()) == [order]
+    order_cancel(key=OrderKey("EHR|HOSP", "PL8"), actor=TEST_ACTOR)
+    assert list(orders_to_vet()) == []
+    with pytest.raises(IllegalTransition, match="cannot be vetted"):
+        order_vet_accept(order=order, actor=TEST_ACTOR)

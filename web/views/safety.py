@@ -17,8 +17,7 @@ from ris.models import ImagingOrder, ProtocolCode, SafetyAlert
 from ris.services.audit import audit_view
 from ris.services.safety import safety_alert_acknowledge, safety_record
 from ris.services.safety_rules import current_screening, flags_for_orders, safety_flags, screening_history
-from ris.services.vetting import order_vet_accept, order_vet_reject, order_vet_return, protocols_for
-from ris.states import VettingStatus
+from ris.services.vetting import order_vet_accept, order_vet_reject, order_vet_return, orders_to_vet, protocols_for
 from web.access import audit_page, requires
 from web.safety_forms import ScreeningForm
 
@@ -26,12 +25,7 @@ from web.safety_forms import ScreeningForm
 @requires("vet_orders")
 def vetting_queue(request: HttpRequest) -> HttpResponse:
     """Orders waiting for vetting, oldest first, each procedure with its protocols."""
-    orders = list(
-        ImagingOrder.objects.filter(vetting_status__in=VettingStatus.UNVETTED)
-        .select_related("patient")
-        .prefetch_related("procedures__steps")
-        .order_by("created_at", "pk")[:200]
-    )
+    orders = list(orders_to_vet()[:200])
     flags = flags_for_orders({order.pk for order in orders})
     for order in orders:  # shown by the template only
         order.safety_flags = flags[order.pk]  # type: ignore[attr-defined]
