@@ -14,7 +14,7 @@ with its actor.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
 from ris.exceptions import IllegalTransition, InvalidInput
@@ -26,17 +26,6 @@ from ris.services.steps import required_reason, step_move
 from ris.states import ORDER_MACHINE, VETTING_MACHINE, OrderStatus, StepStatus, VettingStatus
 
 _ENDED = (OrderStatus.CANCELED, OrderStatus.DISCONTINUED, OrderStatus.COMPLETED)
-
-
-def orders_to_vet() -> QuerySet[ImagingOrder]:
-    """Orders waiting for a radiologist (or returned for information), oldest first; not those since ended."""
-    return (
-        ImagingOrder.objects.filter(vetting_status__in=VettingStatus.UNVETTED)
-        .exclude(status__in=_ENDED)
-        .select_related("patient")
-        .prefetch_related("procedures__steps")
-        .order_by("created_at", "pk")
-    )
 
 
 def vetting_needed(procedures: list[ProcedureData]) -> bool:
@@ -129,17 +118,6 @@ def protocol_assign(*, procedure: RequestedProcedure, protocol: ProtocolCode, ac
         detail=f"protocol {protocol.code_value} ({protocol.code_meaning}) assigned",
     )
     return procedure
-
-
-def protocols_for(procedure: RequestedProcedure) -> list[ProtocolCode]:
-    """The catalogue's protocols of a requested procedure, the default (the suggestion) first."""
-    return list(
-        ProtocolCode.objects.filter(
-            procedure__code=procedure.code_value, procedure__code_scheme__in=[procedure.code_scheme, ""]
-        )
-        .select_related("procedure")
-        .order_by("-is_default", "code_value")
-    )
 
 
 def _protocol_fits(procedure: RequestedProcedure, protocol: ProtocolCode) -> bool:

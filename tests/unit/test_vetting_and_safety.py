@@ -474,8 +474,8 @@ def test_the_order_list_reads_screening_and_flags_for_a_page_at_once(django_asse
 
 def test_an_order_the_ehr_cancelled_while_it_waited_leaves_the_queue_and_cannot_be_vetted():
     from ris.records import OrderKey
+    from ris.selectors.vetting import orders_to_vet
     from ris.services.orders import order_cancel
-    from ris.services.vetting import orders_to_vet
 
     _vetted_procedure("CTABDC")
     order = order_place(

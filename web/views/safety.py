@@ -14,10 +14,11 @@ from django.views.decorators.http import require_POST
 from ris.actors import request_actor
 from ris.exceptions import DomainError, InvalidInput
 from ris.models import ImagingOrder, ProtocolCode, SafetyAlert
+from ris.selectors.vetting import orders_to_vet, protocols_for
 from ris.services.audit import audit_view
 from ris.services.safety import safety_alert_acknowledge, safety_record
 from ris.services.safety_rules import current_screening, flags_for_orders, safety_flags, screening_history
-from ris.services.vetting import order_vet_accept, order_vet_reject, order_vet_return, orders_to_vet, protocols_for
+from ris.services.vetting import order_vet_accept, order_vet_reject, order_vet_return
 from web.access import audit_page, requires
 from web.safety_forms import ScreeningForm
 
