@@ -225,6 +225,17 @@ RIS_REPORT_TARGET_HOURS = {
     "LOW": env.float("RIS_REPORT_TARGET_HOURS_LOW", default=72.0),
 }
 
+# Safety screening rules (docs/safety.md). Contrast (iodinated or gadolinium,
+# per catalogue procedure) needs an eGFR of at least this (mL/min/1.73 m2),
+# measured within this many days; these modalities use ionising radiation
+# (pregnancy rule); rules named in RIS_SAFETY_RULES_OFF are not checked.
+RIS_SAFETY_EGFR_MIN = env.float("RIS_SAFETY_EGFR_MIN", default=30.0)
+RIS_SAFETY_EGFR_MAX_AGE_DAYS = env.int("RIS_SAFETY_EGFR_MAX_AGE_DAYS", default=90)
+RIS_SAFETY_IONISING_MODALITIES = env.list(
+    "RIS_SAFETY_IONISING_MODALITIES", default=["CT", "CR", "DX", "XA", "RF", "MG", "NM", "PT", "IO", "PX", "BMD"]
+)
+RIS_SAFETY_RULES_OFF = env.list("RIS_SAFETY_RULES_OFF", default=[])
+
 # Login throttling, for every door (form, admin, HTTP Basic, tokens): this
 # many failures of one user name from one address within the window lock that
 # pair until the window has passed; the address-wide limit (any names) is far

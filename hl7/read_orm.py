@@ -15,6 +15,7 @@ from hl7.datatypes import identifier, parse_date, parse_dtm, text, xcn_to_pn, xp
 from hl7.er7 import Segment
 from hl7.errors import REQUIRED_FIELD_MISSING, SEGMENT_SEQUENCE_ERROR, TABLE_VALUE_NOT_FOUND, HL7Error, Location
 from hl7.read_message import ParsedMessage
+from hl7.read_safety import safety_from_message
 from ris.records import CLEAR, OrderData, OrderKey, PatientData, ProcedureData, StepData
 from ris.states import OrderStatus
 
@@ -174,6 +175,7 @@ def order_data(
         priority=CLEAR if priority == CLEAR else PRIORITIES.get(priority, ""),
         admission_id=pv1.get(19) if pv1 else "",
         procedures=procedures,
+        safety=safety_from_message(message),
     )
 
 

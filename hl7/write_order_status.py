@@ -1,4 +1,7 @@
-"""Order status back to the EHR: ORM^O01 (v2.3.1) or OMI^O23 (v2.5.1), ORC-1 SC.
+"""Order status back to the EHR: ORM^O01 (v2.3.1) or OMI^O23 (v2.5.1), ORC-1 SC,
+or ORC-1 OC (order cancelled by the filler) when a radiologist rejected it at
+vetting. A reason the event carries (a rejection, a return for information)
+goes in ORC-16 Order Control Code Reason and in an NTE after the OBR.
 
 The outbox builder for the "order_status" event (registered in hl7/apps.py).
 The worker runs it on the first delivery attempt, after the change has
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -43,9 +47,10 @@ def build_order_status(destination: Destination, context: dict[str, Any]) -> Bui
     # The worker builds after the change committed, when the order may have
     # moved on: ORC-5 tells the status of the change that caused this message.
     status = str(context.get("status") or order.status)
+    change = _Change(status, str(context.get("control") or "SC"), str(context.get("reason") or ""))
     body = [_pid(order), _pv1(order)]
     for index, procedure in enumerate(order.procedures.prefetch_related("steps").order_by("pk"), start=1):
-        body += _order_group(order, procedure, index, omi, status)
+        body += _order_group(order, procedure, index, omi, change)
     return Built(payload=writer.utf8_message(_msh(destination, version, control_id, omi), body), control_id=control_id)
 
 
@@ -69,26 +74,42 @@ def _pv1(order: ImagingOrder) -> str:
     return segment.set(19, order.admission_id).text()
 
 
-def _order_group(order: ImagingOrder, procedure: RequestedProcedure, index: int, omi: bool, status: str) -> list[str]:
+@dataclass(frozen=True)
+class _Change:
+    status: str  # ORC-5, as an OrderStatus
+    control: str = "SC"  # ORC-1: SC status changed, OC cancelled by the filler (HL7 2.5.1 table 0119)
+    reason: str = ""  # ORC-16 and NTE-3
+
+
+def _order_group(
+    order: ImagingOrder, procedure: RequestedProcedure, index: int, omi: bool, change: _Change
+) -> list[str]:
     steps = sorted(procedure.steps.all(), key=lambda s: s.pk)
     start = steps[0].start if steps else None  # the booked time, else the one the order asked for
-    segments = [_orc(order, status, None if omi else start)]
+    segments = [_orc(order, change, None if omi else start)]
     if omi and start is not None:
         segments.append(SegmentBuilder("TQ1").put(1, "1").put(7, writer.hl7_time(start)).text())  # TQ1-7 start
     segments.append(_obr(order, procedure, steps[0] if steps else None, index))
+    if change.reason:
+        # NTE-1 set ID, NTE-2 source L (ancillary / filler, table 0105), NTE-3 the comment
+        segments.append(SegmentBuilder("NTE").put(1, "1").put(2, "L").set(3, change.reason).text())
     if omi:
         segments += [_ipc(order, procedure, step) for step in steps]
     return segments
 
 
-def _orc(order: ImagingOrder, status: str, start: dt.datetime | None = None) -> str:
-    # ORC-1 SC status changed, ORC-2/3 placer/filler (EI), ORC-5 order status, ORC-9 transaction time;
-    # v2.3.1: ORC-7.4 the scheduled start (TQ; from v2.5 TQ1-7 carries it)
-    segment = SegmentBuilder("ORC").put(1, "SC").put(2, _placer(order)).put(3, _filler(order))
-    segment.put(5, ORDER_STATUS_CODES.get(OrderStatus(status), ""))
+def _orc(order: ImagingOrder, change: _Change, start: dt.datetime | None = None) -> str:
+    # ORC-1 SC status changed or OC cancelled, ORC-2/3 placer/filler (EI), ORC-5 order status,
+    # ORC-9 transaction time; v2.3.1: ORC-7.4 the scheduled start (TQ; from v2.5 TQ1-7 carries it);
+    # ORC-16 order control code reason (CE: the text in component 2)
+    segment = SegmentBuilder("ORC").put(1, change.control).put(2, _placer(order)).put(3, _filler(order))
+    segment.put(5, ORDER_STATUS_CODES.get(OrderStatus(change.status), ""))
     if start is not None:
         segment.put(7, writer.components("", "", "", writer.hl7_time(start)))
-    return segment.put(9, writer.hl7_time(timezone.now())).text()
+    segment.put(9, writer.hl7_time(timezone.now()))
+    if change.reason:
+        segment.put(16, writer.components("", change.reason[:199]))
+    return segment.text()
 
 
 def _obr(order: ImagingOrder, procedure: RequestedProcedure, step: ScheduledProcedureStep | None, index: int) -> str:

@@ -129,5 +129,21 @@ class BookingInPast(BookingRefused):
     pass
 
 
+class OrderNotVetted(StepNotBookable):
+    """The order waits for vetting (or was returned for information): not bookable yet."""
+
+
+class SafetyRuleBroken(BookingRefused):
+    """A booking or a start breaks a safety screening rule; an override with a reason may allow it."""
+
+    def __init__(self, message: str, *, rules: list[str] | None = None):
+        super().__init__(message)
+        self.rules = rules or []
+
+
+class OverrideNotAllowed(DomainError):
+    """An override of a safety rule by someone without the capability to override."""
+
+
 class UnknownSender(DomainError):
     """A sending application not in the configured list."""

@@ -102,6 +102,18 @@ class StationRule:
 
 
 @dataclass(frozen=True)
+class SafetyData:
+    """One safety screening value a door read (an HL7 OBX or AL1, a form):
+    `item` a SafetyItem, `value` its coded answer, `number` a measurement."""
+
+    item: str
+    value: str = ""
+    number: float | None = None
+    measured_on: dt.date | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class OrderData:
     placer_system: str = ""
     placer_number: str = ""
@@ -114,6 +126,7 @@ class OrderData:
     admission_id: str = ""
     procedures: list[ProcedureData] = field(default_factory=list)
     station_rules: tuple[StationRule, ...] = ()  # the source's routing, most specific first
+    safety: tuple[SafetyData, ...] = ()  # screening values the order carries (HL7 OBX, AL1)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,15 @@ ADMINISTRATOR = "administrator"
 
 ROLE_CAPABILITIES: dict[str, set[str]] = {
     SCHEDULER: {"view_patients", "enter_orders", "book_appointments", "manage_resources", "view_status_board"},
-    TECHNOLOGIST: {"view_patients", "view_status_board", "change_step_status"},
-    RADIOLOGIST: {"view_patients", "view_status_board", "write_reports"},
+    TECHNOLOGIST: {"view_patients", "view_status_board", "change_step_status", "record_screening"},
+    RADIOLOGIST: {
+        "view_patients",
+        "view_status_board",
+        "write_reports",
+        "vet_orders",
+        "record_screening",
+        "override_safety",
+    },
     INTEGRATION_ENGINEER: {"view_messages", "configure_interfaces"},
     ADMINISTRATOR: {
         "view_patients",
@@ -27,6 +34,9 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
         "write_reports",
         "configure_interfaces",
         "manage_users",
+        "vet_orders",
+        "record_screening",
+        "override_safety",
     },
 }
 

@@ -63,6 +63,22 @@ class OrderStatus(models.TextChoices):
     ON_HOLD = "ON_HOLD", _("On hold")
 
 
+class VettingStatus(models.TextChoices):
+    # Vetting and protocoling before an order is booked (RCR guidance on
+    # vetting; the catalogue's `needs_vetting` decides whether an order waits).
+    NOT_REQUIRED = "NOT_REQUIRED"  # its procedures are auto-accepted
+    PENDING = "PENDING"  # waits for a radiologist
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"  # the EHR hears ORC-1 OC with the reason
+    RETURNED = "RETURNED"  # returned for more information: held for the EHR
+
+    # Not yet accepted: off the worklist and not bookable.
+    UNVETTED: ClassVar[frozenset[VettingStatus]]
+
+
+VettingStatus.UNVETTED = frozenset({VettingStatus.PENDING, VettingStatus.RETURNED})
+
+
 class PerformedStepStatus(models.TextChoices):
     # (0040,0252) Performed Procedure Step Status, PS3.3 C.4.14; the DICOM terms
     IN_PROGRESS = "IN PROGRESS", _("In progress")
@@ -115,6 +131,20 @@ ORDER_MACHINE = StateMachine(
         _O.COMPLETED: set(),
         _O.DISCONTINUED: set(),
         _O.CANCELED: set(),
+    },
+)
+
+
+_V = VettingStatus
+VETTING_MACHINE = StateMachine(
+    "vetting",
+    {
+        _V.PENDING: {_V.ACCEPTED, _V.REJECTED, _V.RETURNED},
+        # More information came (or the radiologist decides without it).
+        _V.RETURNED: {_V.PENDING, _V.ACCEPTED, _V.REJECTED},
+        _V.NOT_REQUIRED: set(),
+        _V.ACCEPTED: set(),
+        _V.REJECTED: set(),
     },
 )
 

@@ -264,9 +264,28 @@ class BlockedTimeAdmin(AuditedAdmin):
 
 @admin.register(models.Procedure)
 class CatalogueProcedureAdmin(AuditedAdmin):
-    list_display = ("code", "code_scheme", "name", "modality", "default_duration_minutes", "station")
-    list_filter = ("modality",)
+    list_display = (
+        "code",
+        "code_scheme",
+        "name",
+        "modality",
+        "default_duration_minutes",
+        "station",
+        "needs_vetting",
+        "contrast",
+        "mr_checklist",
+    )
+    list_filter = ("modality", "needs_vetting", "contrast")
     search_fields = ("code", "name")
+
+
+@admin.register(models.ProtocolCode)
+class ProtocolCodeAdmin(AuditedAdmin):
+    """The protocols a vetting radiologist may assign, per catalogue procedure."""
+
+    list_display = ("procedure", "code_value", "code_scheme", "code_meaning", "is_default")
+    list_filter = ("procedure__modality",)
+    search_fields = ("code_value", "code_meaning", "procedure__code")
 
 
 @admin.register(models.Appointment)

@@ -36,6 +36,7 @@ REFUSALS: list[tuple[type[Exception], int, str]] = [
     (domain.BookingRefused, 409, "business-rule"),
     (domain.StillInUse, 409, "conflict"),
     (domain.LoginLocked, 429, "throttled"),
+    (domain.OverrideNotAllowed, 403, "forbidden"),
     (domain.DomainError, 400, "invalid"),
     # HTTP's own, raised by DRF; DRF sets their status per view (a missing
     # login is 401 where an authenticator asks for credentials, else 403).

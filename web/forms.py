@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ris.exceptions import InvalidInput
-from ris.models import AuditEvent, Patient, Procedure, Room
+from ris.models import AuditEvent, Contrast, Patient, Procedure, Room
 from ris.names import NameGroup, PersonName, group_problem
 from ris.records import CLEAR, OrderData, PatientData
 from ris.selectors.reports import modalities_performed
@@ -348,7 +348,24 @@ class RoomForm(Styled, forms.ModelForm):
 class ProcedureForm(Styled, forms.ModelForm):
     class Meta:
         model = Procedure
-        fields = ["code", "name", "modality", "default_duration_minutes", "preparation_instructions", "rooms"]
+        fields = [
+            "code",
+            "name",
+            "modality",
+            "default_duration_minutes",
+            "preparation_instructions",
+            "rooms",
+            "needs_vetting",
+            "contrast",
+            "mr_checklist",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["contrast"].required = False  # not given: no contrast
+
+    def clean_contrast(self) -> str:
+        return self.cleaned_data.get("contrast") or Contrast.NONE
 
 
 AGES = [

@@ -24,6 +24,7 @@ from web.views import (
     patients,
     reporting,
     resources,
+    safety,
     tokens,
     turnaround,
 )
@@ -76,6 +77,10 @@ urlpatterns = [
     path("steps/<int:pk>/cancel/", orders.step_lifecycle, {"action": "cancel"}, name="step_cancel"),
     path("steps/<int:pk>/unbook/", orders.step_lifecycle, {"action": "unbook"}, name="step_unbook"),
     path("steps/<int:pk>/no-show/", orders.step_lifecycle, {"action": "no-show"}, name="step_no_show"),
+    path("vetting/", safety.vetting_queue, name="vetting_queue"),
+    path("vetting/orders/<int:pk>/", safety.vetting_decide, name="vetting_decide"),
+    path("orders/<int:pk>/screening/", safety.screening, name="screening"),
+    path("safety-alerts/<int:pk>/acknowledge/", safety.safety_alert_ack, name="safety_alert_ack"),
     path("calendar/", calendar.calendar_page, name="calendar"),
     path("calendar/resources/", calendar.calendar_resources, name="calendar_resources"),
     path("calendar/to-book/", calendar.calendar_to_book, name="calendar_to_book"),

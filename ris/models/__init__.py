@@ -2,12 +2,13 @@
 
 from .access import ApiToken, Capability, LoginAttempt, SavedFilter, StaffProfile
 from .audit import AuditEvent
-from .catalogue import Procedure
+from .catalogue import Contrast, Procedure, ProtocolCode
 from .mpps import PerformedProcedureStep, QuarantinedMpps
 from .orders import ImagingOrder, RequestedProcedure, ScheduledProcedureStep
 from .outbound import Destination, OutboundMessage
 from .patients import Patient, PatientMerge
 from .reports import Report, ReportVersion
+from .safety import SafetyAlert, SafetyItem, SafetyRecord
 from .scheduling import Appointment, BlockedTime, OpeningHours, Room
 from .stations import Station
 
@@ -17,6 +18,7 @@ __all__ = [
     "AuditEvent",
     "BlockedTime",
     "Capability",
+    "Contrast",
     "Destination",
     "ImagingOrder",
     "LoginAttempt",
@@ -26,11 +28,15 @@ __all__ = [
     "PatientMerge",
     "PerformedProcedureStep",
     "Procedure",
+    "ProtocolCode",
     "QuarantinedMpps",
     "Report",
     "ReportVersion",
     "RequestedProcedure",
     "Room",
+    "SafetyAlert",
+    "SafetyItem",
+    "SafetyRecord",
     "SavedFilter",
     "ScheduledProcedureStep",
     "StaffProfile",

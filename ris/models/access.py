@@ -22,6 +22,9 @@ class Capability(models.Model):
             ("write_reports", "Write, sign, correct and add to reports"),
             ("configure_interfaces", "Reprocess and resend messages; edit destinations, senders and modalities"),
             ("manage_users", "Create and deactivate users, reset passwords, assign roles"),
+            ("vet_orders", "Vet orders: accept with a protocol, reject, return for information"),
+            ("record_screening", "Record safety screening (allergy, eGFR, pregnancy, weight, MR checklist)"),
+            ("override_safety", "Book or start an exam against a safety rule, with a reason"),
         ]
 
     def __str__(self) -> str:

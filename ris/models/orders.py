@@ -1,6 +1,6 @@
 from django.db import models
 
-from ris.states import OrderStatus, Priority, StepStatus
+from ris.states import OrderStatus, Priority, StepStatus, VettingStatus
 
 
 class ImagingOrder(models.Model):
@@ -19,6 +19,14 @@ class ImagingOrder(models.Model):
     priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.ROUTINE)
     admission_id = models.CharField(max_length=64, blank=True, default="")  # PV1-19, (0038,0010)
     status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.SCHEDULED)
+    # Vetting and protocoling (ris/services/vetting.py): PENDING when a
+    # procedure of the catalogue needs vetting, else NOT_REQUIRED.
+    vetting_status = models.CharField(
+        max_length=16, choices=VettingStatus.choices, default=VettingStatus.NOT_REQUIRED, db_index=True
+    )
+    vetting_reason = models.CharField(max_length=255, blank=True, default="")  # why rejected or returned
+    vetted_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    vetted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -23,6 +23,7 @@ from ris.records import Actor
 from ris.services import appointment_events as told
 from ris.services.audit import audit_record
 from ris.services.outbox import outbox_enqueue
+from ris.services.safety import safety_check
 from ris.services.scheduling_rules import catalogue_entry, check_booking, check_not_in_past
 from ris.services.steps import required_reason
 from ris.states import StepStatus
@@ -38,8 +39,12 @@ def appointment_book(
     start: dt.datetime,
     actor: Actor,
     duration_minutes: int | None = None,
+    safety_override: str = "",
 ) -> Appointment:
-    """Book a step not yet booked (or move it, if it is) into `room` at `start`."""
+    """Book a step not yet booked (or move it, if it is) into `room` at `start`.
+
+    A booking that breaks a safety rule is refused unless `safety_override`
+    gives the reason of someone who may override (ris.services.safety)."""
     existing = Appointment.objects.filter(step=step).first()
     if existing is not None:
         return appointment_move(appointment=existing, room=room, start=start, actor=actor)
@@ -49,6 +54,12 @@ def appointment_book(
     patient = step.requested_procedure.order.patient
     check_not_in_past(start)
     check_booking(step=step, room=room, start=start, end=end, patient_id=patient.pk)
+    safety_check(
+        order=step.requested_procedure.order,
+        actor=actor,
+        override_reason=safety_override,
+        doing=f"booking SPS {step.sps_id}",
+    )
     appointment = Appointment(step=step, room=room, patient=patient, start=start, end=end, booked_by=actor.person)
     _save(appointment, minutes, actor, "booked")
     told.appointment_notify(appointment, told.BOOKED)

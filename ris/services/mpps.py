@@ -52,6 +52,7 @@ from ris.records import (
 from ris.services.audit import audit_record
 from ris.services.orders import order_place
 from ris.services.outbox import outbox_enqueue
+from ris.services.safety import safety_alert_raise
 from ris.services.steps import order_follow_steps, step_walk
 from ris.states import PERFORMED_STEP_MACHINE, PerformedStepStatus, StepStatus
 
@@ -74,6 +75,8 @@ def mpps_create(*, data: PerformedStepData, actor: Actor) -> PerformedProcedureS
     pps = _create_row(data, unscheduled=not steps)
     pps.steps.set(steps)
     _apply_to_steps(pps)
+    for step in steps:  # the exam is happening: a broken safety rule is flagged, never refused
+        safety_alert_raise(step=step, actor=actor)
     _forward(FORWARD_CREATE, pps.sop_instance_uid, data.dataset)
     _audit(pps, AuditEvent.Action.CREATE, actor=actor)
     log.info(

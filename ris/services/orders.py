@@ -19,6 +19,8 @@ from ris.services.appointments import appointment_follow_step
 from ris.services.audit import audit_record
 from ris.services.catalogue_defaults import step_defaults
 from ris.services.patients import demographics_source, patient_register, patient_survivor, patient_upsert
+from ris.services.safety import safety_record
+from ris.services.vetting import initial_vetting, order_vet_again
 from ris.states import ORDER_MACHINE, STEP_MACHINE, OrderStatus, StepStatus
 from ris.uids import new_uid
 
@@ -46,13 +48,17 @@ def order_place(
 
     An HL7 sender's patient data creates or updates its patient. A person
     names an existing `Patient` as it is (merged: its survivor), or, with
-    `register`, a new patient that must not exist yet (ris.services.patients)."""
+    `register`, a new patient that must not exist yet (ris.services.patients).
+    An order of a procedure that needs vetting waits for it (ris.services.vetting);
+    the safety values it carries are recorded (ris.services.safety)."""
     order = plain(order)
     patient_row = _patient_for(patient, register, actor)
     row = _create_order(patient_row, order)
     for procedure in order.procedures or [ProcedureData()]:
         _create_procedure(row, procedure, order.station_rules)
     _audit(actor, AuditEvent.Action.CREATE, row, f"order {row.accession_number}")
+    if order.safety:
+        safety_record(order=row, values=order.safety, actor=actor)
     return row
 
 
@@ -100,6 +106,9 @@ def order_change(*, key: OrderKey, order: OrderData, actor: Actor) -> ImagingOrd
         else:
             _change_procedure(procedure, data, order.station_rules, actor)
     _audit(actor, AuditEvent.Action.CHANGE, row, f"order {row.accession_number} changed")
+    if order.safety:
+        safety_record(order=row, values=order.safety, actor=actor)
+    order_vet_again(order=row, actor=actor)  # returned for information: the change may bring it
     return row
 
 
@@ -176,6 +185,7 @@ def _create_order(patient: Patient, order: OrderData) -> ImagingOrder:
         "reason": order.reason,
         "priority": order.priority or "ROUTINE",
         "admission_id": order.admission_id,
+        "vetting_status": initial_vetting(order.procedures),
     }
     try:
         row = ImagingOrder.objects.create(**fields)

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from ris.exceptions import (
     BookingInPast,
+    OrderNotVetted,
     PatientDoubleBooked,
     ProcedureNotPossibleInRoom,
     RoomBlocked,
@@ -22,7 +23,7 @@ from ris.exceptions import (
 )
 from ris.models import Appointment, BlockedTime, OpeningHours, Procedure, Room, ScheduledProcedureStep
 from ris.services import catalogue_defaults as catalogue
-from ris.states import StepStatus
+from ris.states import StepStatus, VettingStatus
 
 # A walk-in booked "now" reaches the server a little later: that much of the past is still now.
 WALK_IN_GRACE = dt.timedelta(minutes=10)
@@ -50,6 +51,12 @@ def check_booking(
 def check_step_bookable(step: ScheduledProcedureStep) -> None:
     if step.status not in StepStatus.OPEN:
         raise StepNotBookable(f"Step {step.sps_id} is {step.status}; only steps not yet started can be booked.")
+    order = step.requested_procedure.order
+    if order.vetting_status in VettingStatus.UNVETTED:
+        waits = "was returned for more information" if order.vetting_status == VettingStatus.RETURNED else "waits"
+        raise OrderNotVetted(
+            f"Order {order.accession_number} {waits} for vetting by a radiologist; it can be booked once accepted."
+        )
 
 
 def check_procedure_possible(step: ScheduledProcedureStep, room: Room) -> None:

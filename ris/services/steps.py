@@ -24,6 +24,7 @@ from ris.services import appointment_events as told
 from ris.services.audit import audit_record
 from ris.services.outbox import outbox_enqueue
 from ris.services.patients import patient_update
+from ris.services.safety import safety_check
 from ris.states import ORDER_MACHINE, STEP_MACHINE, OrderStatus, StateMachine, StepStatus
 
 log = logging.getLogger(__name__)
@@ -72,10 +73,20 @@ def step_set_status(*, step: ScheduledProcedureStep, status: str, actor: Actor) 
     return _set(step, status, actor, f"status {status}")
 
 
-def step_start_outside_modality(*, step: ScheduledProcedureStep, reason: str, actor: Actor) -> ScheduledProcedureStep:
+@transaction.atomic
+def step_start_outside_modality(
+    *, step: ScheduledProcedureStep, reason: str, actor: Actor, safety_override: str = ""
+) -> ScheduledProcedureStep:
     """The exam was started where no MPPS will tell (a modality without MPPS,
-    a downtime): it leaves the worklist now."""
+    a downtime): it leaves the worklist now. A start that breaks a safety
+    rule needs an override with a reason (ris.services.safety)."""
     reason = required_reason(reason)
+    safety_check(
+        order=step.requested_procedure.order,
+        actor=actor,
+        override_reason=safety_override,
+        doing=f"starting SPS {step.sps_id}",
+    )
     return _set(step, _S.STARTED, actor, f"started outside the modality: {reason}", reason)
 
 

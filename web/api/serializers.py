@@ -9,7 +9,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_array_type, build_object_type
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 from hl7.models import InboundMessage
@@ -22,10 +22,12 @@ from ris.models import (
     ReportVersion,
     RequestedProcedure,
     Room,
+    SafetyRecord,
     ScheduledProcedureStep,
 )
 from ris.names import PersonName, group_problem
-from ris.states import Priority, ReportStatus, StepStatus
+from ris.services.safety_rules import current_screening, flags_for_orders, safety_flags, screenings_for_orders
+from ris.states import Priority, ReportStatus, StepStatus, VettingStatus
 
 LO_MAX = 64  # PS3.5 Table 6.2-1 LO
 
@@ -79,8 +81,17 @@ class StepSerializer(serializers.ModelSerializer):
             "room",
             "status_reason",
             "scheduling_note",
+            "protocol_code_value",
+            "protocol_code_scheme",
+            "protocol_code_meaning",
         ]
-        read_only_fields = ["status_reason", "scheduling_note"]
+        read_only_fields = [
+            "status_reason",
+            "scheduling_note",
+            "protocol_code_value",
+            "protocol_code_scheme",
+            "protocol_code_meaning",
+        ]
 
 
 class RequestedProcedureSerializer(serializers.ModelSerializer):
@@ -100,12 +111,59 @@ class RequestedProcedureSerializer(serializers.ModelSerializer):
         ]
 
 
+class ScreeningValueSerializer(serializers.ModelSerializer):
+    """The current value of one safety screening item, with who recorded it and when."""
+
+    class Meta:
+        model = SafetyRecord
+        fields = ["item", "value", "number", "measured_on", "detail", "source", "recorded_by", "recorded_at"]
+
+
+class SafetyFlagSerializer(serializers.Serializer):
+    rule = serializers.CharField(
+        help_text="contrast_egfr, contrast_allergy, contrast_weight, mr_safety, "
+        "pregnancy_radiation, or alert (an exam started against a rule)"
+    )
+    message = serializers.CharField()
+
+
+class OrderListSerializer(serializers.ListSerializer):
+    """A page of orders reads its screening and flags in a few queries, not per order."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        orders = list(data.all() if hasattr(data, "all") else data)
+        ids = [order.pk for order in orders]
+        context = self.context  # the root's, which the child reads too
+        assert isinstance(context, dict)
+        context["screenings"] = screenings_for_orders(ids)
+        context["safety_flags"] = flags_for_orders(ids)
+        return super().to_representation(orders)
+
+
 class OrderSerializer(serializers.ModelSerializer):
     patient = PatientSerializer(read_only=True)
     procedures = RequestedProcedureSerializer(many=True, read_only=True)
+    vetting_status = serializers.ChoiceField(choices=VettingStatus.choices, read_only=True)
+    vetting_reason = serializers.CharField(read_only=True)
+    vetted_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    screening = serializers.SerializerMethodField()
+    safety_flags = serializers.SerializerMethodField()
+
+    @extend_schema_field(ScreeningValueSerializer(many=True))
+    def get_screening(self, order: ImagingOrder) -> list[dict[str, Any]]:
+        batch = self.context.get("screenings")
+        current = batch.get(order.pk, {}) if batch is not None else current_screening(order)
+        return [dict(ScreeningValueSerializer(record).data) for _item, record in sorted(current.items())]
+
+    @extend_schema_field(SafetyFlagSerializer(many=True))
+    def get_safety_flags(self, order: ImagingOrder) -> list[dict[str, Any]]:
+        batch = self.context.get("safety_flags")
+        flags = batch.get(order.pk, []) if batch is not None else safety_flags(order)
+        return [{"rule": flag.rule, "message": flag.message} for flag in flags]
 
     class Meta:
         model = ImagingOrder
+        list_serializer_class = OrderListSerializer
         fields = [
             "id",
             "accession_number",
@@ -118,10 +176,25 @@ class OrderSerializer(serializers.ModelSerializer):
             "reason",
             "priority",
             "status",
+            "vetting_status",
+            "vetting_reason",
+            "vetted_at",
+            "screening",
+            "safety_flags",
             "procedures",
             "created_at",
             "updated_at",
         ]
+
+
+class VettingSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["accept", "reject", "return"])
+    reason = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="", help_text="to reject or return"
+    )
+    protocols = serializers.DictField(
+        child=serializers.IntegerField(), required=False, default=dict, help_text="requested procedure id: protocol id"
+    )
 
 
 class OrderPlaceSerializer(serializers.Serializer):
@@ -221,6 +294,9 @@ class BookingCreateSerializer(serializers.Serializer):
     room = serializers.PrimaryKeyRelatedField(queryset=Room.objects.all())
     start = serializers.DateTimeField()
     duration_minutes = serializers.IntegerField(min_value=1, max_value=1440, required=False, allow_null=True)
+    safety_override = serializers.CharField(
+        max_length=200, required=False, help_text="the reason to book against a safety rule (override_safety)"
+    )
 
 
 class BookingChangeSerializer(serializers.Serializer):

@@ -16,7 +16,7 @@ from hl7.models import InboundMessage
 from ris import selectors
 from ris.actors import request_actor
 from ris.exceptions import InvalidInput
-from ris.models import Appointment, AuditEvent, ImagingOrder, Patient, Procedure, Room
+from ris.models import Appointment, AuditEvent, ImagingOrder, Patient, Procedure, ProtocolCode, Room
 from ris.records import Actor, OrderData, PatientData
 from ris.selectors.scheduling import next_free_slot
 from ris.services.appointments import appointment_book, appointment_move, appointment_resize, appointment_unbook
@@ -24,6 +24,7 @@ from ris.services.catalogue import order_data_for
 from ris.services.configuration import config_delete, config_write
 from ris.services.orders import order_place
 from ris.services.steps import step_cancel, step_no_show, step_set_status, step_start_outside_modality
+from ris.services.vetting import order_vet_accept, order_vet_reject, order_vet_return
 from web.api import serializers as s
 from web.api.audit import AuditedReads
 from web.api.permissions import HasCapability
@@ -51,8 +52,10 @@ class OrderViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixi
     queryset = queryset.order_by("pk")
     serializer_class = s.OrderSerializer
     write_capability = "enter_orders"
+    action_capabilities = {"vetting": "vet_orders"}
     filterset_fields = {
         "accession_number": ["exact"],
+        "vetting_status": ["exact"],
         "status": ["exact"],
         "priority": ["exact"],
         "patient__patient_id": ["exact"],
@@ -66,6 +69,30 @@ class OrderViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixi
         data = s.valid(s.OrderPlaceSerializer, request.data)
         order = order_place(patient=_patient_data(data), order=_order_data(data), actor=self.actor)
         return Response(s.OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.VettingSerializer, responses={200: s.OrderSerializer, **s.error_answers(400, 404, 409)})
+    @action(detail=True, methods=["post"])
+    def vetting(self, request: Request, pk: str | None = None) -> Response:
+        """Vet an order: accept (with a protocol per procedure), reject or return it with a reason."""
+        data = s.valid(s.VettingSerializer, request.data)
+        order = self.get_object()
+        if data["decision"] == "accept":
+            order_vet_accept(order=order, actor=self.actor, protocols=_protocols(order, data["protocols"]))
+        elif data["decision"] == "reject":
+            order_vet_reject(order=order, reason=data["reason"], actor=self.actor)
+        else:
+            order_vet_return(order=order, reason=data["reason"], actor=self.actor)
+        return Response(s.OrderSerializer(self.get_queryset().get(pk=order.pk)).data)
+
+
+def _protocols(order: ImagingOrder, chosen: dict[str, int]) -> dict[int, ProtocolCode | None]:
+    protocols: dict[int, ProtocolCode | None] = {}
+    for procedure_id, protocol_id in chosen.items():
+        protocol = ProtocolCode.objects.select_related("procedure").filter(pk=protocol_id).first()
+        if protocol is None or not order.procedures.filter(pk=int(procedure_id)).exists():
+            raise InvalidInput(f"unknown procedure {procedure_id} or protocol {protocol_id}", field="protocols")
+        protocols[int(procedure_id)] = protocol
+    return protocols
 
 
 def _patient_data(data: dict) -> PatientData:

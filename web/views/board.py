@@ -19,6 +19,7 @@ from ris.actors import request_actor
 from ris.exceptions import DomainError
 from ris.models import Procedure, ScheduledProcedureStep
 from ris.selectors.turnaround import exam_late, overdue_reports
+from ris.services.safety_rules import flags_for_orders
 from ris.services.steps import step_set_status, step_start_outside_modality
 from ris.states import STEP_MACHINE, StepStatus
 from web.access import audit_page, requires
@@ -67,7 +68,8 @@ def board_step_started(request: HttpRequest, pk: int) -> HttpResponse:
 
     def start(actor):
         reason = form_data(ReasonForm(request.POST))["reason"]
-        return step_start_outside_modality(step=step, reason=reason, actor=actor)
+        override = request.POST.get("safety_override", "")
+        return step_start_outside_modality(step=step, reason=reason, actor=actor, safety_override=override)
 
     return _change(request, start)
 
@@ -97,13 +99,21 @@ def board_context(request) -> dict:
     unread = set(
         overdue_reports(now).filter(pk__in={s.requested_procedure_id for s in steps}).values_list("pk", flat=True)
     )
+    flags = flags_for_orders({s.requested_procedure.order_id for s in steps})
     for step in steps:  # shown by the template only
+        step.safety_flags = flags.get(step.requested_procedure.order_id, [])  # type: ignore[attr-defined]
         step.report_overdue = step.requested_procedure_id in unread  # type: ignore[attr-defined]
         step.next_statuses = sorted(STEP_MACHINE.transitions.get(step.status, set()) - NOT_BY_HAND)  # type: ignore[attr-defined]
         step.late = exam_late(step, now)  # type: ignore[attr-defined]
         step.preparation = preparation.get(step.requested_procedure.code_value, "")  # type: ignore[attr-defined]
     rooms = [(room or "not booked in a room", list(rows)) for room, rows in groupby(steps, key=lambda s: s.location)]
-    return {"day": day, "rooms": rooms, "can_change": request.user.has_perm("ris.change_step_status")}
+    return {
+        "day": day,
+        "rooms": rooms,
+        "can_change": request.user.has_perm("ris.change_step_status"),
+        "can_screen": request.user.has_perm("ris.record_screening"),
+        "can_override": request.user.has_perm("ris.override_safety"),
+    }
 
 
 def _preparation(steps: list[ScheduledProcedureStep]) -> dict[str, str]:

@@ -18,6 +18,7 @@ from ris.selectors.scheduling import next_free_slot
 from ris.services.appointments import appointment_book, appointment_move, appointment_unbook
 from ris.services.audit import audit_view
 from ris.services.orders import order_place
+from ris.services.safety_rules import safety_flags
 from ris.services.steps import step_cancel, step_no_show
 from ris.states import StepStatus
 from web.access import audit_page, requires
@@ -178,13 +179,22 @@ def step_book(request, pk: int):
                     start=start,
                     duration_minutes=data["duration_minutes"],
                     actor=request_actor(request),
+                    safety_override=data["safety_override"],
                 )
         except DomainError as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, _("Step %(sps)s booked.") % {"sps": step.sps_id})
             return redirect("order_queue")
-    context = {"form": form, "step": step, "booked": booked, "reason_form": ReasonForm()}
+    order = step.requested_procedure.order
+    context = {
+        "form": form,
+        "step": step,
+        "booked": booked,
+        "reason_form": ReasonForm(),
+        "order": order,
+        "flags": safety_flags(order),
+    }
     return render(request, "web/step_book.html", context, status=400 if form.errors else 200)
 
 

@@ -8,7 +8,7 @@ from ris.models import AuditEvent, ImagingOrder, Procedure, RequestedProcedure, 
 from ris.records import Actor, OrderData, ProcedureData, StepData, plain
 from ris.services.catalogue_defaults import rule_station_ae
 from ris.services.statements.base import NotInOneStatement, Statement, audit_part, db_table
-from ris.states import OrderStatus, StepStatus
+from ris.states import OrderStatus, StepStatus, VettingStatus
 from ris.uids import new_uid
 
 
@@ -19,6 +19,8 @@ def order_place_parts(
     procedures and steps with the catalogue's and the source's defaults, and
     the audit event. Yields the part `name` with the order's `id`."""
     order = plain(order)
+    if order.safety:
+        raise NotInOneStatement("safety screening values: the services record and audit each")
     table = db_table(ImagingOrder)
     statement.add(
         f"{name}_id",
@@ -28,9 +30,10 @@ def order_place_parts(
     statement.add(
         name,
         f"INSERT INTO {table} (id, patient_id, placer_system, placer_number, filler_number, accession_number,"
-        " ordering_physician, referring_physician, reason, priority, admission_id, status, created_at, updated_at)"
+        " ordering_physician, referring_physician, reason, priority, admission_id, status, created_at, updated_at,"
+        " vetting_status, vetting_reason, vetted_at, vetted_by_id)"
         " SELECT o.id, p.id, %s, %s, COALESCE(NULLIF(%s, ''), o.accession), COALESCE(NULLIF(%s, ''), o.accession),"
-        f" %s, %s, %s, %s, %s, %s, %s, %s FROM {name}_id o, {patient} p"
+        f" %s, %s, %s, %s, %s, %s, %s, %s, {_vetting_sql(order)}, '', NULL, NULL FROM {name}_id o, {patient} p"
         " RETURNING id, accession_number",
         [
             order.placer_system,
@@ -45,6 +48,7 @@ def order_place_parts(
             OrderStatus.SCHEDULED,
             now,
             now,
+            *_vetting_params(order),
         ],
     )
     for number, procedure in enumerate(order.procedures or [ProcedureData()]):
@@ -61,6 +65,28 @@ def order_place_parts(
         "'order ' || o.accession_number",
     )
     return name
+
+
+def _vetting_sql(order: OrderData) -> str:
+    """`initial_vetting` in SQL: PENDING when a catalogue entry of a code needs vetting."""
+    codes = [p for p in order.procedures if p.code_value]
+    if not codes:
+        return "%s"
+    matches = " OR ".join(["(code = %s AND (code_scheme = %s OR code_scheme = ''))"] * len(codes))
+    return (
+        f"CASE WHEN EXISTS (SELECT 1 FROM {db_table(Procedure)} WHERE needs_vetting AND ({matches}))"
+        " THEN %s ELSE %s END"
+    )
+
+
+def _vetting_params(order: OrderData) -> list[object]:
+    codes = [p for p in order.procedures if p.code_value]
+    if not codes:
+        return [VettingStatus.NOT_REQUIRED]
+    params: list[object] = []
+    for procedure in codes:
+        params += [procedure.code_value, procedure.code_scheme]
+    return [*params, VettingStatus.PENDING, VettingStatus.NOT_REQUIRED]
 
 
 def _procedure_parts(
