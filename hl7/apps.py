@@ -11,6 +11,7 @@ class Hl7Config(AppConfig):
 
     def ready(self) -> None:
         from hl7.client import send_mllp
+        from hl7.write_critical import build_critical_overdue
         from hl7.write_order_status import build_order_status
         from hl7.write_oru import build_oru_r01
         from ris import outbox
@@ -19,3 +20,4 @@ class Hl7Config(AppConfig):
         outbox.register_sender(Destination.Kind.HL7_MLLP, send_mllp)
         outbox.register_builder(Destination.Kind.HL7_MLLP, "report", build_oru_r01)
         outbox.register_builder(Destination.Kind.HL7_MLLP, "order_status", build_order_status)
+        outbox.register_builder(Destination.Kind.HL7_MLLP, "critical_overdue", build_critical_overdue)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from ris.exceptions import IllegalTransition
 
@@ -119,6 +120,15 @@ class ReportStatus(models.TextChoices):
     FINAL = "FINAL"
     CORRECTED = "CORRECTED"
     ADDENDUM = "ADDENDUM"
+
+
+class CriticalCategory(models.TextChoices):
+    # A finding the referrer must hear of in person, within the category's
+    # time (settings.RIS_CRITICAL_RESULT_MINUTES); empty: no flag.
+    NONE = "", _("no critical finding")
+    CRITICAL = "CRITICAL", _("critical")
+    URGENT = "URGENT", _("urgent")
+    UNEXPECTED = "UNEXPECTED", _("unexpected significant")
 
 
 _R = ReportStatus

@@ -7,6 +7,7 @@ from .mpps import PerformedProcedureStep, QuarantinedMpps
 from .orders import ImagingOrder, RequestedProcedure, ScheduledProcedureStep
 from .outbound import Destination, OutboundMessage
 from .patients import Patient
+from .reading import CriticalResult, ReadingLock, ReportTemplate
 from .reports import Report, ReportVersion
 from .scheduling import Appointment, BlockedTime, OpeningHours, Room
 from .stations import Station
@@ -17,6 +18,7 @@ __all__ = [
     "AuditEvent",
     "BlockedTime",
     "Capability",
+    "CriticalResult",
     "Destination",
     "ImagingOrder",
     "LoginAttempt",
@@ -26,7 +28,9 @@ __all__ = [
     "PerformedProcedureStep",
     "Procedure",
     "QuarantinedMpps",
+    "ReadingLock",
     "Report",
+    "ReportTemplate",
     "ReportVersion",
     "RequestedProcedure",
     "Room",
