@@ -15,6 +15,7 @@ from ris.selectors.outbox import outbox_dead_letter_count
 # (capability, URL name, label): the menu, in the order a day uses it.
 MENU = [
     ("write_reports", "reporting:worklist", _("Reading list")),
+    ("write_reports", "reporting:critical", _("Critical results")),
     ("view_patients", "order_queue", _("Orders")),
     ("book_appointments", "calendar", _("Calendar")),
     ("view_status_board", "board", _("Status board")),

@@ -28,7 +28,7 @@ from ris.services.outbox import outbox_enqueue
 from ris.states import CriticalCategory
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import User
+    from django.contrib.auth.models import AnonymousUser, User
 
 OVERDUE_EVENT = "critical_overdue"
 
@@ -74,7 +74,7 @@ def critical_result_flag(*, version: ReportVersion, actor: Actor) -> CriticalRes
 def critical_result_record(
     *,
     result: CriticalResult,
-    recorded_by: User,
+    recorded_by: User | AnonymousUser,
     recipient_name: str,
     recipient_role: str,
     method: str,
@@ -87,6 +87,8 @@ def critical_result_record(
     result = CriticalResult.objects.select_for_update().select_related("report__order__patient").get(pk=result.pk)
     if not result.is_open:
         raise IllegalTransition("this critical result's communication is already recorded")
+    if not recorded_by.is_authenticated:
+        raise InvalidInput("a communication is recorded by a person", field="recorded_by")
     _require_record(recipient_name, recipient_role, method, communicated_at, read_back)
     result.recipient_name, result.recipient_role, result.method = recipient_name.strip(), recipient_role.strip(), method
     result.communicated_at, result.read_back, result.note = communicated_at, read_back, note.strip()
