@@ -33,7 +33,7 @@ def layout(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    menu = [
+    menu: list[dict[str, Any]] = [
         {"url": url, "label": label, "active": False}
         for capability, name, label in MENU
         if user.has_perm(permission(capability)) and (url := reverse(name))

@@ -25,7 +25,7 @@ from ris.models import AuditEvent, CriticalResult, ReportVersion
 from ris.records import Actor
 from ris.services.audit import SYSTEM, audit_record
 from ris.services.outbox import outbox_enqueue
-from ris.states import CriticalCategory
+from ris.states import CriticalCategory, ReportStatus
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -45,15 +45,28 @@ def critical_category_check(category: str) -> str:
     return category
 
 
-def critical_result_flag(*, version: ReportVersion, actor: Actor) -> CriticalResult:
+SEVERITY = [CriticalCategory.CRITICAL, CriticalCategory.URGENT, CriticalCategory.UNEXPECTED]  # most severe first
+
+
+def at_least_as_severe(category: str, than: str) -> bool:
+    return SEVERITY.index(CriticalCategory(category)) <= SEVERITY.index(CriticalCategory(than))
+
+
+def critical_result_flag(*, version: ReportVersion, actor: Actor) -> CriticalResult | None:
     """Open the communication duty of a flagged, just signed version (inside
     the signature's transaction). A report already owing one keeps it; a
-    more severe category makes it due sooner."""
+    more severe category makes it due sooner. A final signed after a
+    preliminary whose finding was already communicated, at the same or a
+    more severe category, owes nothing new; a correction or an addendum
+    flagged is new content and always owes its own."""
     report, category = version.report, version.critical_category
     assert version.signer is not None  # _sign sets it before flagging
     now = version.signed_at or timezone.now()
     due = now + category_window(category)
     result = CriticalResult.objects.select_for_update().filter(report=report, completed_at__isnull=True).first()
+    if result is None and _already_told(version):
+        _audit_version(actor, version, f"{category} flagged on version {version.number}: already communicated")
+        return None
     if result is None:
         result = CriticalResult.objects.create(
             report=report, version=version, category=category, flagged_by=version.signer, flagged_at=now, due_at=due
@@ -68,6 +81,24 @@ def critical_result_flag(*, version: ReportVersion, actor: Actor) -> CriticalRes
         f"{category} flagged on version {version.number}, due {due:%Y-%m-%d %H:%M %Z}",
     )
     return result
+
+
+def _already_told(version: ReportVersion) -> bool:
+    if version.status not in (ReportStatus.PRELIMINARY, ReportStatus.FINAL):
+        return False
+    told = CriticalResult.objects.filter(report=version.report, completed_at__isnull=False)
+    return any(at_least_as_severe(r.category, version.critical_category) for r in told)
+
+
+def _audit_version(actor: Actor, version: ReportVersion, what: str) -> None:
+    report = version.report
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CHANGE,
+        patient=report.order.patient,
+        obj=report,
+        detail=f"critical result: {what}",
+    )
 
 
 @transaction.atomic

@@ -140,7 +140,7 @@ def test_an_unacknowledged_critical_result_escalates_after_its_time_and_the_reco
     assert outbox_deliver(destination_id=alerts.pk) == 1
     assert ehr.refused == []
     [escalation] = ehr.received
-    group, rows = _observations(escalation)
+    _group, rows = _observations(escalation)
     assert "CRITICAL RESULT NOT YET COMMUNICATED" in escalation
     assert {row.obx.obx_8.value for row in rows if row.obx.obx_2.value == "TX"} == {"AA"}
     _record(result)

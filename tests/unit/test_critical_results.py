@@ -134,3 +134,19 @@ def test_a_record_is_completed_only_once():
     result = _record(CriticalResult.objects.get())
     with pytest.raises(IllegalTransition):
         _record(result)
+
+
+def test_a_final_after_a_communicated_preliminary_owes_nothing_new_but_a_flagged_addendum_does():
+    procedure = placed_order().procedures.get()
+    draft = report_save_draft(
+        actor=TEST_ACTOR, procedure=procedure, author=radiologist(), findings="Bleed.", impression="Bleed."
+    )
+    critical = CriticalCategory.CRITICAL
+    kwargs = {"actor": TEST_ACTOR, "report": draft.report, "signer": radiologist(), "critical_category": critical}
+    report_sign(status=ReportStatus.PRELIMINARY, **kwargs)
+    _record(CriticalResult.objects.get())
+    report_sign(status=ReportStatus.FINAL, **kwargs)
+    assert CriticalResult.objects.filter(completed_at__isnull=True).count() == 0
+    assert AuditEvent.objects.filter(detail__contains="already communicated").exists()
+    report_addendum(text="A second bleed.", **kwargs)
+    assert CriticalResult.objects.filter(completed_at__isnull=True).count() == 1

@@ -106,7 +106,9 @@ def _page(
     report = _report(procedure)
     shown = (report.draft() or report.latest_signed()) if report else None
     initial = {"findings": shown.findings, "impression": shown.impression} if shown else {}
-    latest = report.latest_signed() if report else None
+    # Signing a preliminary again or final keeps its flag chosen; a correction
+    # or an addendum is new content, flagged only when chosen again.
+    latest = report.latest_signed() if report and not report.is_final else None
     flag = {"critical_category": latest.critical_category} if latest else {}
     context = {
         "procedure": procedure,
@@ -118,7 +120,7 @@ def _page(
         "shown": shown,
         "versions": report_versions(report).reverse() if report else [],
         "text_form": SigningForm(initial={**initial, **flag}),
-        "addendum_form": AddendumSigningForm(initial=flag),
+        "addendum_form": AddendumSigningForm(),
         "deliveries": report_deliveries(procedure.order),
         "locked": lock,
         "priors": prior_exams(procedure),
