@@ -25,7 +25,7 @@ from ris.models import (
     ScheduledProcedureStep,
 )
 from ris.names import PersonName, group_problem
-from ris.states import Priority, ReportStatus, StepStatus
+from ris.states import CriticalCategory, Priority, ReportStatus, StepStatus
 
 LO_MAX = 64  # PS3.5 Table 6.2-1 LO
 
@@ -270,7 +270,17 @@ class VersionSerializer(serializers.ModelSerializer[ReportVersion]):
 
     class Meta:
         model = ReportVersion
-        fields = ["number", "status", "findings", "impression", "addenda", "author", "signer", "signed_at"]
+        fields = [
+            "number",
+            "status",
+            "findings",
+            "impression",
+            "addenda",
+            "author",
+            "signer",
+            "signed_at",
+            "critical_category",
+        ]
 
 
 class ReportSerializer(serializers.ModelSerializer[Report]):
@@ -307,17 +317,29 @@ class ReportDraftSerializer(serializers.Serializer[Any]):
         return attrs
 
 
+def _critical_category() -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=CriticalCategory.choices,
+        allow_blank=True,
+        default="",
+        help_text="a critical finding: CRITICAL, URGENT or UNEXPECTED (docs/critical-results.md); empty: none",
+    )
+
+
 class ReportSignSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=["preliminary", "final"])
+    critical_category = _critical_category()
 
 
 class ReportCorrectSerializer(serializers.Serializer[Any]):
     findings = serializers.CharField(allow_blank=True, default="")
     impression = serializers.CharField(allow_blank=True, default="")
+    critical_category = _critical_category()
 
 
 class ReportAddendumSerializer(serializers.Serializer[Any]):
     text = serializers.CharField()
+    critical_category = _critical_category()
 
 
 class RefusalSerializer(serializers.Serializer[Any]):
