@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from ris.models import CriticalResult, Patient, ReportTemplate, RequestedProcedure
+from ris.models import CriticalResult, Patient, ReadingLock, ReportTemplate, RequestedProcedure
 
 
 def same_person(patient: Patient) -> list[int]:
@@ -68,3 +69,10 @@ def open_critical_result(report_id: int | None) -> CriticalResult | None:
     if report_id is None:
         return None
     return CriticalResult.objects.filter(report_id=report_id, completed_at__isnull=True).first()
+
+
+def live_readers(procedure_ids: list[int]) -> dict[int, ReadingLock]:
+    """The live reading lock of each of these exams that has one."""
+    since = timezone.now() - dt.timedelta(minutes=settings.RIS_READING_LOCK_IDLE_MINUTES)
+    locks = ReadingLock.objects.filter(procedure_id__in=procedure_ids, seen_at__gt=since)
+    return {lock.procedure_id: lock for lock in locks.select_related("holder__staff_profile")}

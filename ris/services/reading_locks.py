@@ -15,7 +15,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ris.exceptions import InvalidInput, ReadingLocked
@@ -52,13 +52,14 @@ def reading_lock_take(
         lock.save(update_fields=["seen_at"])
         return lock
     if lock is not None and is_live(lock, now) and not take_over:
-        holder = signer_name(lock.holder)
-        raise ReadingLocked(
-            f"being read by {holder} since {timezone.localtime(lock.taken_at):%H:%M}",
-            holder=holder,
-            since=lock.taken_at,
-        )
+        raise _held(lock)
     return _take(procedure, reader, actor, lock, now)
+
+
+def _held(lock: ReadingLock) -> ReadingLocked:
+    holder = signer_name(lock.holder)
+    since = timezone.localtime(lock.taken_at)
+    return ReadingLocked(f"being read by {holder} since {since:%H:%M}", holder=holder, since=lock.taken_at)
 
 
 def _take(
@@ -75,7 +76,14 @@ def _take(
                 detail=what,
             )
         previous.delete()
-    return ReadingLock.objects.create(procedure=procedure, holder=reader, taken_at=now, seen_at=now)
+    try:
+        with transaction.atomic():
+            return ReadingLock.objects.create(procedure=procedure, holder=reader, taken_at=now, seen_at=now)
+    except IntegrityError:  # another reader took it first (a database without row locks)
+        winner = ReadingLock.objects.select_related("holder__staff_profile").get(procedure=procedure)
+        if winner.holder_id == reader.pk:
+            return winner
+        raise _held(winner) from None
 
 
 def reading_lock_release(*, procedure: RequestedProcedure, reader: User | AnonymousUser) -> None:

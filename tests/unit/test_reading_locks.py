@@ -64,3 +64,32 @@ def test_the_holder_renews_the_lock_and_signing_releases_it(procedure, house, wi
     report_sign(actor=TEST_ACTOR, report=draft.report, signer=house, status=ReportStatus.FINAL)
     assert not ReadingLock.objects.exists()
     assert reading_lock_take(procedure=procedure, reader=wilson, actor=TEST_ACTOR).holder == wilson
+
+
+def test_two_radiologists_opening_the_exam_at_once_get_one_lock(transactional_db):
+    """Each reader in its own thread and database connection, at the same moment."""
+    import threading
+
+    from django.db import connections
+
+    procedure = placed_order().procedures.get()
+    readers = [radiologist(), radiologist("drwilson", "James", "Wilson")]
+    start, outcomes = threading.Barrier(2), []
+
+    def read(user):
+        try:
+            start.wait()
+            reading_lock_take(procedure=procedure, reader=user, actor=TEST_ACTOR)
+            outcomes.append("took")
+        except ReadingLocked:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=read, args=(user,)) for user in readers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["refused", "took"]
+    assert ReadingLock.objects.count() == 1

@@ -141,3 +141,15 @@ def test_prior_exams_are_newest_first_and_follow_a_merge(house):
     page = house.get(_editor(current.procedures.get()))
     assert [p.order.accession_number for p in page.context["priors"]] == ["OTHER", "OLD"]
     assert old.patient == current.patient
+
+
+def test_the_reading_list_says_who_reads_an_exam(house, wilson):
+    from ris.models import ScheduledProcedureStep
+    from ris.states import StepStatus
+
+    order = placed_order(accession="RL1", placer="PLRL1")
+    ScheduledProcedureStep.objects.filter(requested_procedure__order=order).update(status=StepStatus.COMPLETED)
+    house.get(_editor(order.procedures.get()))
+    page = wilson.get("/reporting/")
+    assert page.context["rows"][0].reading.holder.username == "drhouse"
+    assert "being read by Greg House since" in page.content.decode()

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from ris.actors import request_actor
 from ris.exceptions import DomainError, InvalidInput, ReadingLocked
 from ris.models import OutboundMessage, Report, ReportVersion, RequestedProcedure
-from ris.selectors.reading import open_critical_result, prior_exams, report_templates_for
+from ris.selectors.reading import live_readers, open_critical_result, prior_exams, report_templates_for
 from ris.selectors.reports import (
     is_overdue,
     performed_steps,
@@ -52,9 +52,11 @@ def worklist(request: HttpRequest) -> HttpResponse:
     rows: list[Any] = list(reading_worklist(**filters.criteria()))
     signed = list(recently_signed())
     now = timezone.now()
+    readers = live_readers([row.pk for row in rows])
     for row in rows:
         row.overdue = is_overdue(row.order.priority, row.performed_at, now=now)
         row.target_hours = report_target(row.order.priority).total_seconds() / 3600
+        row.reading = readers.get(row.pk)
     audit_page(request, [row.order.patient for row in rows] + [r.order.patient for r in signed], "reading list")
     return render(request, "web/reporting/worklist.html", {"filters": filters, "rows": rows, "signed": signed})
 
