@@ -150,3 +150,14 @@ def test_a_final_after_a_communicated_preliminary_owes_nothing_new_but_a_flagged
     assert AuditEvent.objects.filter(detail__contains="already communicated").exists()
     report_addendum(text="A second bleed.", **kwargs)
     assert CriticalResult.objects.filter(completed_at__isnull=True).count() == 1
+
+
+def test_the_escalation_sweep_is_a_registered_task_on_the_beat_schedule():
+    from django.conf import settings
+
+    from config.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["critical-results-escalate"]
+    assert entry["task"] == "ris.critical_results_escalate" and entry["schedule"] == settings.RIS_CRITICAL_SWEEP_SECONDS
+    app.loader.import_default_modules()
+    assert "ris.critical_results_escalate" in app.tasks
