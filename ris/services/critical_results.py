@@ -67,6 +67,7 @@ def critical_result_flag(*, version: ReportVersion, actor: Actor) -> CriticalRes
     if result is None and _already_told(version):
         _audit_version(actor, version, f"{category} flagged on version {version.number}: already communicated")
         return None
+    action = AuditEvent.Action.CHANGE if result else AuditEvent.Action.CREATE
     if result is None:
         result = CriticalResult.objects.create(
             report=report, version=version, category=category, flagged_by=version.signer, flagged_at=now, due_at=due
@@ -74,12 +75,8 @@ def critical_result_flag(*, version: ReportVersion, actor: Actor) -> CriticalRes
     elif due < result.due_at:
         result.category, result.version, result.due_at = category, version, due
         result.save(update_fields=["category", "version", "due_at"])
-    _audit(
-        actor,
-        AuditEvent.Action.CREATE,
-        result,
-        f"{category} flagged on version {version.number}, due {due:%Y-%m-%d %H:%M %Z}",
-    )
+    what = f"{category} flagged on version {version.number}, due {result.due_at:%Y-%m-%d %H:%M %Z}"
+    _audit(actor, action, result, what)
     return result
 
 

@@ -87,6 +87,8 @@ def test_an_addendum_flagged_critical_joins_the_open_result_and_makes_it_due_soo
     result = CriticalResult.objects.get()
     assert result.category == CriticalCategory.CRITICAL and result.version == addendum
     assert result.due_at == addendum.signed_at + dt.timedelta(minutes=60)
+    joined = AuditEvent.objects.get(object_type="criticalresult", detail__contains="CRITICAL flagged on version 2")
+    assert joined.action == AuditEvent.Action.CHANGE
 
 
 def test_an_overdue_result_escalates_once_per_period_with_one_outbound_event(ehr):
