@@ -22,7 +22,7 @@ from prometheus_client.core import GaugeMetricFamily
 from config.supervisor import read_status
 from hl7.metrics import InboundCollector
 from infra.metrics import register_collector
-from ris.metrics import OutboxCollector
+from ris.metrics import CriticalResultCollector, OutboxCollector
 
 
 @require_GET
@@ -46,6 +46,7 @@ def ready(request: HttpRequest) -> HttpResponse:
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
     register_collector("outbox", OutboxCollector())
+    register_collector("critical-results", CriticalResultCollector())
     register_collector("hl7-inbound", InboundCollector())
     register_collector("serve", ServeCollector())
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

@@ -224,6 +224,19 @@ RIS_REPORT_TARGET_HOURS = {
     "ROUTINE": env.float("RIS_REPORT_TARGET_HOURS_ROUTINE", default=24.0),
     "LOW": env.float("RIS_REPORT_TARGET_HOURS_LOW", default=72.0),
 }
+# Critical results (docs/critical-results.md): minutes within which a flagged
+# finding's communication record must be completed, per category; after
+# that the escalation sweep (every RIS_CRITICAL_SWEEP_SECONDS) sends the
+# event "critical_overdue" to the destinations that want it, and again
+# each further such period while it stays open.
+RIS_CRITICAL_RESULT_MINUTES = {
+    "CRITICAL": env.float("RIS_CRITICAL_MINUTES", default=60.0),
+    "URGENT": env.float("RIS_URGENT_MINUTES", default=24 * 60.0),
+    "UNEXPECTED": env.float("RIS_UNEXPECTED_MINUTES", default=7 * 24 * 60.0),
+}
+RIS_CRITICAL_SWEEP_SECONDS = env.float("RIS_CRITICAL_SWEEP_SECONDS", default=60.0)
+# The reading lock of an exam is free again after this many idle minutes.
+RIS_READING_LOCK_IDLE_MINUTES = env.float("RIS_READING_LOCK_IDLE_MINUTES", default=15.0)
 
 # Safety screening rules (docs/safety.md). Contrast (iodinated or gadolinium,
 # per catalogue procedure) needs an eGFR of at least this (mL/min/1.73 m2),
@@ -423,6 +436,7 @@ CELERY_TASK_IGNORE_RESULT = True
 # The sweep hands over outbox queues whose task was lost (broker or worker down).
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "ris.outbox_sweep", "schedule": env.float("RIS_OUTBOX_SWEEP_SECONDS", default=30.0)},
+    "critical-results-escalate": {"task": "ris.critical_results_escalate", "schedule": RIS_CRITICAL_SWEEP_SECONDS},
 }
 
 # Under `serve`, readiness also checks that the MLLP and DICOM ports accept.

@@ -11,9 +11,10 @@ class FhirConfig(AppConfig):
 
     def ready(self) -> None:
         from fhir.client import send_fhir
-        from fhir.transaction import build_report_transaction
+        from fhir.transaction import build_critical_communicated, build_report_transaction
         from ris import outbox
         from ris.models import Destination
 
         outbox.register_sender(Destination.Kind.FHIR, send_fhir)
         outbox.register_builder(Destination.Kind.FHIR, "report", build_report_transaction)
+        outbox.register_builder(Destination.Kind.FHIR, "critical_communicated", build_critical_communicated)

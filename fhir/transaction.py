@@ -15,9 +15,9 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
-from fhir import builders
+from fhir import builders, critical
 from fhir.resources.R4B.bundle import Bundle
-from ris.models import Destination, ReportVersion
+from ris.models import CriticalResult, Destination, ReportVersion
 from ris.outbox import Built
 
 FHIR_JSON = "application/fhir+json"
@@ -58,9 +58,53 @@ def report_transaction(version: ReportVersion) -> dict[str, Any]:
         _create(bundle_ref("Patient", order.patient), builders.patient_resource(order.patient, bundle_ref)),
         _create(bundle_ref("ServiceRequest", order), builders.service_request_resource(order, bundle_ref), -1),
         _create(bundle_ref("ImagingStudy", procedure), builders.imaging_study_resource(procedure, bundle_ref)),
-        _update(bundle_ref("DiagnosticReport", report), builders.diagnostic_report_resource(version, bundle_ref)),
+        _update(bundle_ref("DiagnosticReport", report), _diagnostic_report(version)),
+        *critical_entries(version),
     ]
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def _diagnostic_report(version: ReportVersion) -> dict[str, Any]:
+    resource = builders.diagnostic_report_resource(version, bundle_ref)
+    if version.critical_category:
+        resource["result"] = [{"reference": _critical_url(version.report, "observation")}]
+    return resource
+
+
+def _critical_url(report: Any, what: str) -> str:
+    return f"urn:uuid:{critical.stable_uuid(report, what)}"
+
+
+def critical_entries(version: ReportVersion) -> list[dict[str, Any]]:
+    """A flagged version's Observation (with its interpretation) and the
+    report's Flag, active while its critical result is owed (fhir/critical.py)."""
+    if not version.critical_category:
+        return []
+    report = version.report
+    entries = [_update(_critical_url(report, "observation"), critical.observation_resource(version, bundle_ref))]
+    result = CriticalResult.objects.filter(report=report).select_related("flagged_by").order_by("-flagged_at").first()
+    if result is not None:
+        entries.append(_update(_critical_url(report, "flag"), critical.flag_resource(result, bundle_ref)))
+    return entries
+
+
+def build_critical_communicated(destination: Destination, context: dict[str, Any]) -> Built:
+    """The outbox builder for (FHIR, "critical_communicated"): the
+    Communication and the Flag made inactive, one transaction Bundle."""
+    result = CriticalResult.objects.select_related("report__order__patient", "recorded_by", "flagged_by").get(
+        pk=context["critical_result_id"]
+    )
+    report, patient = result.report, result.report.order.patient
+    entries = [
+        _create(bundle_ref("Patient", patient), builders.patient_resource(patient, bundle_ref)),
+        _update(_critical_url(report, "flag"), critical.flag_resource(result, bundle_ref)),
+        _update(
+            _critical_url(report, f"communication/{result.pk}"), critical.communication_resource(result, bundle_ref)
+        ),
+    ]
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+    validate_r4(bundle)
+    return Built(json.dumps(bundle, ensure_ascii=False), f"{report.uid}/critical/{result.pk}", FHIR_JSON)
 
 
 def _create(full_url: str, resource: dict[str, Any], key: int = 0) -> dict[str, Any]:

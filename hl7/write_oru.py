@@ -19,7 +19,22 @@ from hl7.writer import SegmentBuilder
 from ris.models import Destination, ReportVersion
 from ris.names import NameGroup, PersonName
 from ris.outbox import Built
-from ris.states import ReportStatus
+from ris.states import CriticalCategory, ReportStatus
+
+# OBX-8 abnormal flags (HL7 table 0078) of a flagged version's text rows:
+# AA "critically abnormal" for a critical finding; A "abnormal" for urgent
+# and unexpected significant ones, whose category an NTE after the OBR
+# names (table 0078 has no code for either). Unflagged: OBX-8 empty.
+ABNORMAL_FLAG = {
+    CriticalCategory.CRITICAL: "AA",
+    CriticalCategory.URGENT: "A",
+    CriticalCategory.UNEXPECTED: "A",
+}
+CATEGORY_NOTE = {
+    CriticalCategory.CRITICAL: "CRITICAL RESULT",
+    CriticalCategory.URGENT: "URGENT RESULT",
+    CriticalCategory.UNEXPECTED: "UNEXPECTED SIGNIFICANT RESULT",
+}
 
 RESULT_STATUS = {  # HL7 table 0123 / 0085
     ReportStatus.PRELIMINARY: "P",
@@ -42,7 +57,8 @@ def load_version(version_id: int) -> ReportVersion:
     )
 
 
-def oru_r01(version: ReportVersion, destination: Destination, control_id: str) -> str:
+def oru_r01(version: ReportVersion, destination: Destination, control_id: str, notes: tuple[str, ...] = ()) -> str:
+    """The ORU of a version; `notes` are NTE comments after the OBR (an escalation's)."""
     status = RESULT_STATUS[ReportStatus(version.status)]
     hl7_version = destination.hl7_version or "2.5.1"
     body = [
@@ -50,6 +66,7 @@ def oru_r01(version: ReportVersion, destination: Destination, control_id: str) -
         pv1(version),
         orc(version, status),
         obr(version, status),
+        *nte_segments((*category_notes(version), *notes)),
         *obx_segments(version, status, hl7_version),
     ]
     return writer.utf8_message(msh(destination, control_id, hl7_version), body)
@@ -113,11 +130,27 @@ def _signer(user: User | None) -> str:
     return writer.xcn(PersonName(NameGroup(family=user.last_name, given=user.first_name)), user.get_username())
 
 
+def category_notes(version: ReportVersion) -> tuple[str, ...]:
+    category = version.critical_category
+    return (CATEGORY_NOTE[CriticalCategory(category)],) if category else ()
+
+
+def nte_segments(notes: tuple[str, ...]) -> list[str]:
+    """NTE-2 L: comments from the filler (table 0105)."""
+    return [SegmentBuilder("NTE").put(1, str(i)).put(2, "L").set(3, text).text() for i, text in enumerate(notes, 1)]
+
+
+def abnormal_flag(version: ReportVersion) -> str:
+    category = version.critical_category
+    return ABNORMAL_FLAG[CriticalCategory(category)] if category else ""
+
+
 def obx_segments(version: ReportVersion, status: str, hl7_version: str) -> list[str]:
-    rows = [("TX", "SR Text", str(n), line) for n, line in enumerate(text_lines(version), 1)]
+    flag = abnormal_flag(version)
+    rows = [("TX", "SR Text", str(n), line, flag) for n, line in enumerate(text_lines(version), 1)]
     # The Study Instance UID as HD from v2.5 (table 0125 of 2.3.1 has no HD: ST).
     uid_type = "HD" if writer.version_at_least(hl7_version, "2.5") else "ST"
-    rows.append((uid_type, "Study Instance UID", "1", version.report.procedure.study_instance_uid))
+    rows.append((uid_type, "Study Instance UID", "1", version.report.procedure.study_instance_uid, ""))
     signer, signed_at = _signer(version.signer), writer.hl7_time(version.signed_at)
     return [
         SegmentBuilder("OBX")
@@ -126,11 +159,12 @@ def obx_segments(version: ReportVersion, status: str, hl7_version: str) -> list[
         .set(3, "", code)
         .set(4, sub_id)
         .set(5, value)
+        .put(8, abnormal)
         .put(11, status)
         .put(14, signed_at)
         .put(16, signer)
         .text()
-        for i, (kind, code, sub_id, value) in enumerate(rows, 1)
+        for i, (kind, code, sub_id, value, abnormal) in enumerate(rows, 1)
     ]
 
 

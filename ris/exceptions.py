@@ -147,3 +147,12 @@ class OverrideNotAllowed(DomainError):
 
 class UnknownSender(DomainError):
     """A sending application not in the configured list."""
+
+
+class ReadingLocked(DomainError):
+    """Another radiologist holds the exam's reading lock; it is taken over only explicitly."""
+
+    def __init__(self, message: str, *, holder: str, since: object):
+        super().__init__(message)
+        self.holder = holder  # the holder's name as people see it
+        self.since = since  # an aware datetime

@@ -45,3 +45,35 @@ class OutboxCollector:
         for name, count in outbox_dead_letters_by_destination().items():
             dead.add_metric([name], count)
         return dead
+
+
+CRITICAL_ESCALATIONS = Counter(
+    "ris_critical_result_escalations_total",
+    "Escalations sent for critical results not communicated in time",
+    ["category"],
+)
+
+
+class CriticalResultCollector:
+    """Critical results still to be communicated, by category: open, and of
+    those the overdue ones (read from the database at scrape time)."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from ris.models import CriticalResult
+        from ris.states import CriticalCategory
+
+        open_ = GaugeMetricFamily(
+            "ris_critical_results_open", "Critical results not yet communicated", labels=["category"]
+        )
+        overdue = GaugeMetricFamily(
+            "ris_critical_results_overdue", "Critical results past their communication time", labels=["category"]
+        )
+        pending = CriticalResult.objects.filter(completed_at__isnull=True)
+        counts = dict(pending.values_list("category").annotate(n=Count("id")))
+        late = dict(pending.filter(due_at__lt=timezone.now()).values_list("category").annotate(n=Count("id")))
+        for category in CriticalCategory.values:
+            if category:
+                open_.add_metric([category], counts.get(category, 0))
+                overdue.add_metric([category], late.get(category, 0))
+        yield open_
+        yield overdue

@@ -159,6 +159,15 @@ class ReportStatus(models.TextChoices):
     ADDENDUM = "ADDENDUM", _("Addendum")
 
 
+class CriticalCategory(models.TextChoices):
+    # A finding the referrer must hear of in person, within the category's
+    # time (settings.RIS_CRITICAL_RESULT_MINUTES); empty: no flag.
+    NONE = "", _("no critical finding")
+    CRITICAL = "CRITICAL", _("critical")
+    URGENT = "URGENT", _("urgent")
+    UNEXPECTED = "UNEXPECTED", _("unexpected significant")
+
+
 _R = ReportStatus
 # The status of a report is that of its latest signed version (DRAFT until one
 # is signed). A preliminary report may be signed again; after final the text

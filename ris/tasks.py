@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from ris.services import outbox
+from ris.services import critical_results, outbox
 
 
 @shared_task(name="ris.deliver_destination", ignore_result=True)
@@ -25,3 +25,8 @@ def outbox_sweep() -> list[int]:
 def schedule_delivery(destination_id: int, countdown: float) -> None:
     """Queue the destination's delivery on the broker, `countdown` seconds from now."""
     deliver_destination.apply_async((destination_id,), countdown=countdown)
+
+
+@shared_task(name="ris.critical_results_escalate", ignore_result=True)
+def critical_results_escalate() -> list[int]:
+    return critical_results.critical_results_escalate()

@@ -16,6 +16,7 @@ from ris.selectors.outbox import outbox_dead_letter_count
 MENU = [
     ("write_reports", "reporting:worklist", _("Reading list")),
     ("vet_orders", "vetting_queue", _("Vetting")),
+    ("write_reports", "reporting:critical", _("Critical results")),
     ("view_patients", "order_queue", _("Orders")),
     ("book_appointments", "calendar", _("Calendar")),
     ("view_status_board", "board", _("Status board")),
@@ -33,11 +34,17 @@ def layout(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    menu = [
-        {"url": url, "label": label, "active": request.path.startswith(url)}
+    menu: list[dict[str, Any]] = [
+        {"url": url, "label": label, "active": False}
         for capability, name, label in MENU
         if user.has_perm(permission(capability)) and (url := reverse(name))
     ]
+    # The entry whose address is the longest start of this page's is the current one.
+    current = max(
+        (item for item in menu if request.path.startswith(item["url"])), key=lambda i: len(i["url"]), default=None
+    )
+    if current is not None:
+        current["active"] = True
     context: dict[str, Any] = {"menu": menu}
     if user.has_perm(permission("configure_interfaces")):
         context["dead_letters"] = outbox_dead_letter_count()

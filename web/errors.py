@@ -35,6 +35,7 @@ REFUSALS: list[tuple[type[Exception], int, str]] = [
     (domain.IllegalTransition, 409, "conflict"),
     (domain.BookingRefused, 409, "business-rule"),
     (domain.StillInUse, 409, "conflict"),
+    (domain.ReadingLocked, 409, "lock-error"),
     (domain.LoginLocked, 429, "throttled"),
     (domain.OverrideNotAllowed, 403, "forbidden"),
     (domain.DomainError, 400, "invalid"),

@@ -19,6 +19,7 @@ from web.views import (
     board,
     calendar,
     console,
+    critical,
     home,
     orders,
     patients,
@@ -35,6 +36,8 @@ admin.site.login_form = access.ThrottledAdminLoginForm
 reporting_patterns = (
     [
         path("", reporting.worklist, name="worklist"),
+        path("critical/", critical.critical_list, name="critical"),
+        path("critical/<int:pk>/", critical.critical_record, name="critical_record"),
         path("procedures/<int:procedure_id>/", reporting.editor, name="editor"),
         path("procedures/<int:procedure_id>/versions/", reporting.versions, name="versions"),
         path("procedures/<int:procedure_id>/versions/<int:number>/", reporting.versions, name="version"),

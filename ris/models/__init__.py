@@ -7,6 +7,7 @@ from .mpps import PerformedProcedureStep, QuarantinedMpps
 from .orders import ImagingOrder, RequestedProcedure, ScheduledProcedureStep
 from .outbound import Destination, OutboundMessage
 from .patients import Patient, PatientMerge
+from .reading import CriticalResult, ReadingLock, ReportTemplate
 from .reports import Report, ReportVersion
 from .safety import SafetyAlert, SafetyItem, SafetyRecord
 from .scheduling import Appointment, BlockedTime, OpeningHours, Room
@@ -19,6 +20,7 @@ __all__ = [
     "BlockedTime",
     "Capability",
     "Contrast",
+    "CriticalResult",
     "Destination",
     "ImagingOrder",
     "LoginAttempt",
@@ -30,7 +32,9 @@ __all__ = [
     "Procedure",
     "ProtocolCode",
     "QuarantinedMpps",
+    "ReadingLock",
     "Report",
+    "ReportTemplate",
     "ReportVersion",
     "RequestedProcedure",
     "Room",

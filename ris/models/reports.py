@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import models
 
-from ris.states import ReportStatus
+from ris.states import CriticalCategory, ReportStatus
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser
@@ -63,6 +63,10 @@ class ReportVersion(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     signed_at = models.DateTimeField(null=True, blank=True)  # OBR-22, DiagnosticReport.issued
+    # The signer's flag on this version (docs/critical-results.md): sent as
+    # OBX-8 and as a FHIR Observation.interpretation and Flag; a flagged
+    # signature opens a CriticalResult that must be communicated in time.
+    critical_category = models.CharField(max_length=16, choices=CriticalCategory.choices, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

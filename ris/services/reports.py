@@ -15,9 +15,10 @@ from django.db.models import Max
 from django.utils import timezone
 
 from ris.exceptions import IllegalTransition, InvalidInput
-from ris.models import AuditEvent, Report, ReportVersion, RequestedProcedure
+from ris.models import AuditEvent, ReadingLock, Report, ReportVersion, RequestedProcedure
 from ris.records import Actor
 from ris.services.audit import audit_record
+from ris.services.critical_results import critical_category_check, critical_result_flag
 from ris.services.outbox import outbox_enqueue
 from ris.states import REPORT_MACHINE, ReportStatus
 
@@ -52,15 +53,18 @@ def _audit(actor: Actor, action: str, report: Report, version: ReportVersion, wh
 
 
 @transaction.atomic
-def report_sign(*, report: Report, signer: Person, status: str, actor: Actor) -> ReportVersion:
-    """Sign the draft (or the preliminary text again) as preliminary or final."""
+def report_sign(
+    *, report: Report, signer: Person, status: str, actor: Actor, critical_category: str = ""
+) -> ReportVersion:
+    """Sign the draft (or the preliminary text again) as preliminary or final,
+    flagged with a critical result category or not."""
     report = _locked(report)
     if status not in SIGNABLE:
         raise InvalidInput(f"a report is signed preliminary or final, not {status}", field="status")
     REPORT_MACHINE.check(report.status, status)
     version = report.draft() or _copy_of_latest(report)
     _require_text(version.findings, version.impression)
-    return _sign(actor, report, version, signer, status)
+    return _sign(actor, report, version, signer, status, critical_category)
 
 
 @transaction.atomic
@@ -72,28 +76,35 @@ def report_submit(
     impression: str,
     actor: Actor,
     status: str = ReportStatus.DRAFT,
+    critical_category: str = "",
 ) -> ReportVersion:
     """Save the text as the draft and, unless `status` is DRAFT, sign it: the
     reporting page's one call for "save", "sign preliminary" and "sign final"."""
     draft = report_save_draft(procedure=procedure, author=user, findings=findings, impression=impression, actor=actor)
     if status == ReportStatus.DRAFT:
         return draft
-    return report_sign(report=draft.report, signer=user, status=status, actor=actor)
+    return report_sign(
+        report=draft.report, signer=user, status=status, actor=actor, critical_category=critical_category
+    )
 
 
 @transaction.atomic
-def report_correct(*, report: Report, signer: Person, findings: str, impression: str, actor: Actor) -> ReportVersion:
+def report_correct(
+    *, report: Report, signer: Person, findings: str, impression: str, actor: Actor, critical_category: str = ""
+) -> ReportVersion:
     """Replace the text of a final report by a corrected, signed version."""
     report = _locked(report)
     REPORT_MACHINE.check(report.status, ReportStatus.CORRECTED)
     _require_text(findings, impression)
     version = _copy_of_latest(report)
     version.findings, version.impression, version.author = findings, impression, _person(signer)
-    return _sign(actor, report, version, signer, ReportStatus.CORRECTED)
+    return _sign(actor, report, version, signer, ReportStatus.CORRECTED, critical_category)
 
 
 @transaction.atomic
-def report_addendum(*, report: Report, signer: Person, text: str, actor: Actor) -> ReportVersion:
+def report_addendum(
+    *, report: Report, signer: Person, text: str, actor: Actor, critical_category: str = ""
+) -> ReportVersion:
     """Add a signed addendum to a final report; the earlier text stays as it was."""
     report = _locked(report)
     REPORT_MACHINE.check(report.status, ReportStatus.ADDENDUM)
@@ -102,7 +113,7 @@ def report_addendum(*, report: Report, signer: Person, text: str, actor: Actor) 
     version = _copy_of_latest(report)
     version.addenda = "\n\n".join(part for part in (version.addenda, text.strip()) if part)
     version.author = _person(signer)
-    return _sign(actor, report, version, signer, ReportStatus.ADDENDUM)
+    return _sign(actor, report, version, signer, ReportStatus.ADDENDUM, critical_category)
 
 
 def _report_for(procedure: RequestedProcedure) -> Report:
@@ -148,14 +159,22 @@ def _person(user: Person) -> User | None:
     return user if user is not None and user.is_authenticated else None
 
 
-def _sign(actor: Actor, report: Report, version: ReportVersion, signer: Person, status: str) -> ReportVersion:
+def _sign(
+    actor: Actor, report: Report, version: ReportVersion, signer: Person, status: str, critical_category: str
+) -> ReportVersion:
     person = _person(signer)
     if person is None:
         raise InvalidInput("a report is signed by a person", field="signer")
+    version.critical_category = critical_category_check(critical_category)
     version.status, version.signer, version.signed_at = status, person, timezone.now()
     version.save()
     report.status = status
     report.save(update_fields=["status", "updated_at"])
     outbox_enqueue(event="report", context={"report_version_id": version.pk}, order=report.order)
-    _audit(actor, AuditEvent.Action.CHANGE, report, version, f"signed {status}")
+    flagged = f", flagged {critical_category}" if critical_category else ""
+    _audit(actor, AuditEvent.Action.CHANGE, report, version, f"signed {status}{flagged}")
+    if critical_category:
+        critical_result_flag(version=version, actor=actor)
+    # Signing ends the reading: the exam's lock is free for the next reader.
+    ReadingLock.objects.filter(procedure_id=report.procedure_id).delete()
     return version

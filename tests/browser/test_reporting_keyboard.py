@@ -53,16 +53,16 @@ def procedure(transactional_db):
 
 
 @pytest.fixture
-def browser_page(web, procedure, client):
+def browser_page(web, procedure, client, browser):
+    """A page of the session's browser (tests/browser/conftest.py): a second
+    sync Playwright in the same process would find the first one's event loop."""
     client.force_login(radiologist())
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(base_url=web)
-        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": web}])
-        page = context.new_page()
-        page.set_default_timeout(10000)
-        yield page
-        browser.close()
+    context = browser.new_context(base_url=web)
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": web}])
+    page = context.new_page()
+    page.set_default_timeout(10000)
+    yield page
+    context.close()
 
 
 def test_j_and_enter_open_an_exam_ctrl_s_saves_and_ctrl_enter_signs_final(procedure, browser_page):

@@ -39,6 +39,19 @@ def test_a_dictation_system_creates_and_signs_a_final_report(api, order):
     assert OutboundMessage.objects.filter(event="report").count() == 1
 
 
+def test_a_dictation_system_flags_a_critical_finding_when_signing(api, order):
+    from ris.models import CriticalResult
+
+    report_id = _draft(api).json()["id"]
+    body = {"status": "final", "critical_category": "CRITICAL"}
+    signed = api.post(f"/api/reports/{report_id}/sign/", body, format="json")
+    assert signed.status_code == 200, signed.content
+    assert signed.json()["versions"][-1]["critical_category"] == "CRITICAL"
+    assert CriticalResult.objects.get().is_open
+    bad = api.post(f"/api/reports/{report_id}/addendum/", {"text": "x", "critical_category": "SEVERE"}, format="json")
+    assert bad.status_code == 400
+
+
 def test_signing_a_final_report_again_is_a_conflict(api, order):
     report_id = _draft(api).json()["id"]
     api.post(f"/api/reports/{report_id}/sign/", {"status": "final"}, format="json")

@@ -1,9 +1,9 @@
 """Reports over REST, for dictation systems: create a draft, sign, correct, add.
 
 POST /api/reports/                      draft for a procedure (by id or accession)
-POST /api/reports/{id}/sign/            {"status": "preliminary" | "final"}
-POST /api/reports/{id}/correct/         {"findings", "impression"}
-POST /api/reports/{id}/addendum/        {"text"}
+POST /api/reports/{id}/sign/            {"status": "preliminary" | "final", "critical_category"}
+POST /api/reports/{id}/correct/         {"findings", "impression", "critical_category"}
+POST /api/reports/{id}/addendum/        {"text", "critical_category"}
 GET  /api/reports/[?accession_number=]   reports with their versions, newest first
 GET  /api/reports/{id}/
 Domain refusals map to HTTP where every HTTP door's do (web/errors.py).
@@ -95,6 +95,7 @@ class ReportViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMix
             report=self.get_object(),
             signer=request.user,
             status=data["status"].upper(),
+            critical_category=data["critical_category"],
             actor=request_actor(request, AuditEvent.Door.API),
         )
         return self._answer(self.get_object())
@@ -123,6 +124,7 @@ class ReportViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMix
             report=self.get_object(),
             signer=request.user,
             text=data["text"],
+            critical_category=data["critical_category"],
             actor=request_actor(request, AuditEvent.Door.API),
         )
         return self._answer(self.get_object())

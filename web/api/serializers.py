@@ -27,7 +27,7 @@ from ris.models import (
 )
 from ris.names import PersonName, group_problem
 from ris.services.safety_rules import current_screening, flags_for_orders, safety_flags, screenings_for_orders
-from ris.states import Priority, ReportStatus, StepStatus, VettingStatus
+from ris.states import CriticalCategory, Priority, ReportStatus, StepStatus, VettingStatus
 
 LO_MAX = 64  # PS3.5 Table 6.2-1 LO
 
@@ -346,7 +346,17 @@ class VersionSerializer(serializers.ModelSerializer[ReportVersion]):
 
     class Meta:
         model = ReportVersion
-        fields = ["number", "status", "findings", "impression", "addenda", "author", "signer", "signed_at"]
+        fields = [
+            "number",
+            "status",
+            "findings",
+            "impression",
+            "addenda",
+            "author",
+            "signer",
+            "signed_at",
+            "critical_category",
+        ]
 
 
 class ReportSerializer(serializers.ModelSerializer[Report]):
@@ -383,17 +393,29 @@ class ReportDraftSerializer(serializers.Serializer[Any]):
         return attrs
 
 
+def _critical_category() -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=CriticalCategory.choices,
+        allow_blank=True,
+        default="",
+        help_text="a critical finding: CRITICAL, URGENT or UNEXPECTED (docs/critical-results.md); empty: none",
+    )
+
+
 class ReportSignSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=["preliminary", "final"])
+    critical_category = _critical_category()
 
 
 class ReportCorrectSerializer(serializers.Serializer[Any]):
     findings = serializers.CharField(allow_blank=True, default="")
     impression = serializers.CharField(allow_blank=True, default="")
+    critical_category = _critical_category()
 
 
 class ReportAddendumSerializer(serializers.Serializer[Any]):
     text = serializers.CharField()
+    critical_category = _critical_category()
 
 
 class RefusalSerializer(serializers.Serializer[Any]):

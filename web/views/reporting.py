@@ -20,8 +20,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ris.actors import request_actor
-from ris.exceptions import DomainError, InvalidInput
+from ris.exceptions import DomainError, InvalidInput, ReadingLocked
 from ris.models import OutboundMessage, Report, ReportVersion, RequestedProcedure
+from ris.selectors.reading import live_readers, open_critical_result, prior_exams, report_templates_for
 from ris.selectors.reports import (
     is_overdue,
     performed_steps,
@@ -34,10 +35,12 @@ from ris.selectors.turnaround import report_target
 from ris.services import reports as services
 from ris.services.audit import audit_view
 from ris.services.outbox import outbox_resend
+from ris.services.reading_locks import reading_lock_take
 from ris.states import ReportStatus
 from web.access import audit_page, requires
 from web.errors import refusal_for
-from web.forms import AddendumForm, ReportTextForm, WorklistFilter, form_data
+from web.forms import WorklistFilter, form_data
+from web.reading_forms import AddendumSigningForm, SigningForm
 from web.report_pdf import report_pdf
 
 Action = Callable[[HttpRequest, RequestedProcedure], HttpResponse]
@@ -49,9 +52,11 @@ def worklist(request: HttpRequest) -> HttpResponse:
     rows: list[Any] = list(reading_worklist(**filters.criteria()))
     signed = list(recently_signed())
     now = timezone.now()
+    readers = live_readers([row.pk for row in rows])
     for row in rows:
         row.overdue = is_overdue(row.order.priority, row.performed_at, now=now)
         row.target_hours = report_target(row.order.priority).total_seconds() / 3600
+        row.reading = readers.get(row.pk)
     audit_page(request, [row.order.patient for row in rows] + [r.order.patient for r in signed], "reading list")
     return render(request, "web/reporting/worklist.html", {"filters": filters, "rows": rows, "signed": signed})
 
@@ -62,12 +67,24 @@ def editor(request: HttpRequest, procedure_id: int) -> HttpResponse:
     procedure = get_object_or_404(RequestedProcedure.objects.select_related("order__patient"), pk=procedure_id)
     if request.method == "GET":
         audit_view(actor=request_actor(request), patient=procedure.order.patient, obj=procedure)
-        return _page(request, procedure)
+        return _page(request, procedure, lock=_take_lock(request, procedure))
     name = request.POST.get("action", "")
     try:
-        return _action(name)(request, procedure)
+        action = _action(name)
+        if name in LOCKED_ACTIONS:  # writing needs the exam's reading lock
+            reading_lock_take(procedure=procedure, reader=request.user, actor=request_actor(request))
+        return action(request, procedure)
     except DomainError as refusal:
         return _refused(request, procedure, refusal, name)
+
+
+def _take_lock(request: HttpRequest, procedure: RequestedProcedure) -> ReadingLocked | None:
+    """Opening an exam takes its reading lock; the refusal when another holds it."""
+    try:
+        reading_lock_take(procedure=procedure, reader=request.user, actor=request_actor(request))
+    except ReadingLocked as held:
+        return held
+    return None
 
 
 def _action(name: str) -> Action:
@@ -80,10 +97,21 @@ def _report(procedure: RequestedProcedure) -> Report | None:
     return Report.objects.filter(procedure=procedure).first()
 
 
-def _page(request: HttpRequest, procedure: RequestedProcedure, *, status: int = 200, **forms: Any) -> HttpResponse:
+def _page(
+    request: HttpRequest,
+    procedure: RequestedProcedure,
+    *,
+    status: int = 200,
+    lock: ReadingLocked | None = None,
+    **forms: Any,
+) -> HttpResponse:
     report = _report(procedure)
     shown = (report.draft() or report.latest_signed()) if report else None
     initial = {"findings": shown.findings, "impression": shown.impression} if shown else {}
+    # Signing a preliminary again or final keeps its flag chosen; a correction
+    # or an addendum is new content, flagged only when chosen again.
+    latest = report.latest_signed() if report and not report.is_final else None
+    flag = {"critical_category": latest.critical_category} if latest else {}
     context = {
         "procedure": procedure,
         "order": procedure.order,
@@ -93,9 +121,13 @@ def _page(request: HttpRequest, procedure: RequestedProcedure, *, status: int = 
         "report": report,
         "shown": shown,
         "versions": report_versions(report).reverse() if report else [],
-        "text_form": ReportTextForm(initial=initial),
-        "addendum_form": AddendumForm(),
+        "text_form": SigningForm(initial={**initial, **flag}),
+        "addendum_form": AddendumSigningForm(),
         "deliveries": report_deliveries(procedure.order),
+        "locked": lock,
+        "priors": prior_exams(procedure),
+        "templates": report_templates_for(procedure),
+        "critical": open_critical_result(report.pk if report else None),
         **forms,
     }
     return render(request, "web/reporting/editor.html", context, status=status)
@@ -140,7 +172,7 @@ def version_pdf(request: HttpRequest, procedure_id: int, number: int | None = No
 
 def _submit(status: str) -> Action:
     def act(request: HttpRequest, procedure: RequestedProcedure) -> HttpResponse:
-        text = form_data(ReportTextForm(request.POST))
+        text = form_data(SigningForm(request.POST))
         services.report_submit(
             procedure=procedure, user=request.user, status=status, actor=request_actor(request), **text
         )
@@ -150,7 +182,7 @@ def _submit(status: str) -> Action:
 
 
 def _correct(request: HttpRequest, procedure: RequestedProcedure) -> HttpResponse:
-    text = form_data(ReportTextForm(request.POST))
+    text = form_data(SigningForm(request.POST))
     services.report_correct(
         report=get_object_or_404(Report, procedure=procedure),
         signer=request.user,
@@ -161,11 +193,12 @@ def _correct(request: HttpRequest, procedure: RequestedProcedure) -> HttpRespons
 
 
 def _addendum(request: HttpRequest, procedure: RequestedProcedure) -> HttpResponse:
-    text = form_data(AddendumForm(request.POST))["text"]
+    data = form_data(AddendumSigningForm(request.POST))
     services.report_addendum(
         report=get_object_or_404(Report, procedure=procedure),
         signer=request.user,
-        text=text,
+        text=data["text"],
+        critical_category=data["critical_category"],
         actor=request_actor(request),
     )
     return _done(request, procedure, _("Addendum signed and sent."))
@@ -182,18 +215,26 @@ def _resend(request: HttpRequest, procedure: RequestedProcedure) -> HttpResponse
     return redirect("reporting:editor", procedure.pk)
 
 
+def _take_over(request: HttpRequest, procedure: RequestedProcedure) -> HttpResponse:
+    reading_lock_take(procedure=procedure, reader=request.user, actor=request_actor(request), take_over=True)
+    messages.success(request, _("You are reading this exam now."))
+    return redirect("reporting:editor", procedure.pk)
+
+
 def _refused(request: HttpRequest, procedure: RequestedProcedure, exc: DomainError, action: str) -> HttpResponse:
     """The editor again, saying why, with what was typed in the form that was sent."""
     refusal = refusal_for(exc)
-    messages.error(request, refusal.detail)
-    return _page(request, procedure, status=refusal.status, **_typed(request, action))
+    lock = exc if isinstance(exc, ReadingLocked) else None
+    if lock is None:  # a lock refusal is the page's own banner
+        messages.error(request, refusal.detail)
+    return _page(request, procedure, status=refusal.status, lock=lock, **_typed(request, action))
 
 
 def _typed(request: HttpRequest, action: str) -> dict[str, Form]:
     if action == "addendum":
-        return {"addendum_form": AddendumForm(request.POST)}
+        return {"addendum_form": AddendumSigningForm(request.POST)}
     if action in TEXT_ACTIONS:
-        return {"text_form": ReportTextForm(request.POST)}
+        return {"text_form": SigningForm(request.POST)}
     return {}
 
 
@@ -215,5 +256,7 @@ ACTIONS: dict[str, Action] = {
     "correct": _correct,
     "addendum": _addendum,
     "resend": _resend,
+    "take_over": _take_over,
 }
 TEXT_ACTIONS = {"save", "preliminary", "final", "correct"}
+LOCKED_ACTIONS = TEXT_ACTIONS | {"addendum"}

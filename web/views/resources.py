@@ -28,6 +28,7 @@ from web.access import requires
 from web.admin_forms import WEEKDAYS, BlockedTimeForm, OpeningHoursForm, WeekFormSet, week_initial
 from web.errors import refusal_for
 from web.forms import ProcedureForm, RoomForm
+from web.reading_forms import ReportTemplateForm
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,16 @@ KINDS: dict[str, Kind] = {
             (gettext_lazy("Modality"), "modality"),
             (gettext_lazy("Minutes"), "default_duration_minutes"),
             (gettext_lazy("Preparation"), "preparation_instructions"),
+        ],
+    ),
+    "report-templates": Kind(
+        ReportTemplateForm,
+        gettext_lazy("Report templates"),
+        [
+            (gettext_lazy("Name"), "name"),
+            (gettext_lazy("Kind"), "get_kind_display"),
+            (gettext_lazy("Procedure"), "procedure"),
+            (gettext_lazy("In use"), "is_active"),
         ],
     ),
 }
