@@ -118,3 +118,7 @@ class BookingInPast(BookingRefused):
 
 class UnknownSender(DomainError):
     """A sending application not in the configured list."""
+
+
+class DoseReportConflict(DomainError):
+    """A dose report with this SOP Instance UID is stored already, with other content."""

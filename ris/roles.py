@@ -9,12 +9,14 @@ TECHNOLOGIST = "technologist"
 RADIOLOGIST = "radiologist"
 INTEGRATION_ENGINEER = "integration engineer"
 ADMINISTRATOR = "administrator"
+MEDICAL_PHYSICIST = "medical physicist"
 
 ROLE_CAPABILITIES: dict[str, set[str]] = {
     SCHEDULER: {"view_patients", "enter_orders", "book_appointments", "manage_resources", "view_status_board"},
     TECHNOLOGIST: {"view_patients", "view_status_board", "change_step_status"},
     RADIOLOGIST: {"view_patients", "view_status_board", "write_reports"},
     INTEGRATION_ENGINEER: {"view_messages", "configure_interfaces"},
+    MEDICAL_PHYSICIST: {"view_dose", "export_research"},
     ADMINISTRATOR: {
         "view_patients",
         "enter_orders",
@@ -27,6 +29,8 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
         "write_reports",
         "configure_interfaces",
         "manage_users",
+        "view_dose",
+        "export_research",
     },
 }
 

@@ -3,6 +3,7 @@
 from .access import ApiToken, Capability, LoginAttempt, SavedFilter, StaffProfile
 from .audit import AuditEvent
 from .catalogue import Procedure
+from .dose import DiagnosticReferenceLevel, DoseAlert, DoseQuantity, DoseReport, IrradiationEvent
 from .mpps import PerformedProcedureStep, QuarantinedMpps
 from .orders import ImagingOrder, RequestedProcedure, ScheduledProcedureStep
 from .outbound import Destination, OutboundMessage
@@ -18,7 +19,12 @@ __all__ = [
     "BlockedTime",
     "Capability",
     "Destination",
+    "DiagnosticReferenceLevel",
+    "DoseAlert",
+    "DoseQuantity",
+    "DoseReport",
     "ImagingOrder",
+    "IrradiationEvent",
     "LoginAttempt",
     "OpeningHours",
     "OutboundMessage",

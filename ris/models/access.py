@@ -22,6 +22,8 @@ class Capability(models.Model):
             ("write_reports", "Write, sign, correct and add to reports"),
             ("configure_interfaces", "Reprocess and resend messages; edit destinations, senders and modalities"),
             ("manage_users", "Create and deactivate users, reset passwords, assign roles"),
+            ("view_dose", "View dose reports and reference level alerts; export the dose table"),
+            ("export_research", "Export de-identified orders, reports and dose records for research"),
         ]
 
     def __str__(self) -> str:
