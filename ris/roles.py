@@ -30,6 +30,7 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
         "configure_interfaces",
         "manage_users",
         "view_dose",
+        "store_dose",
         "export_research",
     },
 }

@@ -9,6 +9,7 @@ NEW = {
         "View dose reports and reference level alerts; export the dose table",
         ["medical physicist", "administrator"],
     ),
+    "store_dose": ("Send dose reports over STOW-RS (modalities, gateways)", ["administrator"]),
     "export_research": (
         "Export de-identified orders, reports and dose records for research",
         ["medical physicist", "administrator"],
@@ -61,6 +62,7 @@ class Migration(migrations.Migration):
                     ),
                     ("manage_users", "Create and deactivate users, reset passwords, assign roles"),
                     ("view_dose", "View dose reports and reference level alerts; export the dose table"),
+                    ("store_dose", "Send dose reports over STOW-RS (modalities, gateways)"),
                     ("export_research", "Export de-identified orders, reports and dose records for research"),
                 ],
             },

@@ -23,6 +23,7 @@ class Capability(models.Model):
             ("configure_interfaces", "Reprocess and resend messages; edit destinations, senders and modalities"),
             ("manage_users", "Create and deactivate users, reset passwords, assign roles"),
             ("view_dose", "View dose reports and reference level alerts; export the dose table"),
+            ("store_dose", "Send dose reports over STOW-RS (modalities, gateways)"),
             ("export_research", "Export de-identified orders, reports and dose records for research"),
         ]
 
