@@ -175,3 +175,15 @@ def quantity_value(report: DoseReport, quantity: str) -> float | None:
     }[DoseQuantity(quantity)]
     value = getattr(report, field)
     return float(value) if value is not None else None
+
+
+def dose_table_export_record(*, actor: Actor, reports: list[DoseReport], kind: str) -> None:
+    """An export of the dose table names patients: one audit event listing them."""
+    patients = sorted({r.procedure.order.patient_id for r in reports if r.procedure})
+    listed = ",".join(str(pk) for pk in patients) or "no patient"
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.EXPORT,
+        object_type="dose table",
+        detail=f"dose table {kind}: {len(reports)} rows; patients {listed}"[:400],
+    )
