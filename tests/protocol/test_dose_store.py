@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from pydicom.uid import generate_uid
 from pynetdicom import AE
 from pynetdicom.sop_class import ComprehensiveSRStorage, XRayRadiationDoseSRStorage
@@ -49,6 +50,13 @@ def test_ct_rdsr_sent_by_storescu_is_kept_linked_to_its_exam_and_read(dicom, set
 
 def test_fluoro_rdsr_over_its_modalitys_dap_level_raises_an_alert(dicom, settings, tmp_path):
     settings.VAR_DIR = tmp_path
+    breaches = lambda: (
+        REGISTRY.get_sample_value(
+            "ris_dose_reference_level_exceeded_total", {"quantity": "DAP"}
+        )
+        or 0.0
+    )
+    before = breaches()
     procedure = placed_order(modality="XA", accession="ACC6002", placer="PL6002").procedures.get()
     DiagnosticReferenceLevel.objects.create(modality="XA", quantity=DoseQuantity.DAP_TOTAL, level=30e-5)
     ds = fluoro_rdsr(study_uid=generate_uid(), accession="ACC6002", dap_dgy_cm2=(15.0, 25.0))
@@ -59,6 +67,7 @@ def test_fluoro_rdsr_over_its_modalitys_dap_level_raises_an_alert(dicom, setting
     alert = DoseAlert.objects.get(report=report)
     assert alert.quantity == DoseQuantity.DAP_TOTAL and alert.value == pytest.approx(40e-5)
     assert AuditEvent.objects.filter(object_type="dosealert", patient=procedure.order.patient).exists()
+    assert breaches() == before + 1
 
 
 def test_rdsr_of_no_known_exam_is_kept_unmatched(dicom, settings, tmp_path):
