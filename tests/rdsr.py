@@ -226,3 +226,32 @@ def part10(ds: Dataset) -> bytes:
     out = BytesIO()
     ds.save_as(out, enforce_file_format=True)
     return out.getvalue()
+
+
+RADIOPHARMACEUTICAL_RDSR = "1.2.840.10008.5.1.4.1.1.88.68"
+
+
+def radiopharmaceutical_rdsr(*, study_uid: str, activity_mbq: float = 370.0) -> Dataset:
+    """A Radiopharmaceutical Radiation Dose SR (TID 10021 with one TID 10022 administration)."""
+    ds = _document(
+        study_uid=study_uid,
+        accession="",
+        patient_id="PAT6001",
+        patient_name="MUELLER^HANS",
+        birth_date="19700215",
+        when="20261201101500",
+        procedure=code("P5-40000", "Nuclear medicine procedure", "SRT"),
+        content=[
+            container(
+                code("113502", "Radiopharmaceutical Administration"),
+                coded(
+                    code("349358000", "Radiopharmaceutical agent", "SCT"),
+                    code("35321007", "Fluorodeoxyglucose F^18^", "SCT"),
+                ),
+                num(code("113507", "Administered activity"), activity_mbq, "MBq"),
+            )
+        ],
+    )
+    ds.SOPClassUID = RADIOPHARMACEUTICAL_RDSR
+    ds.ConceptNameCodeSequence = Sequence([code("113500", "Radiopharmaceutical Radiation Dose Report")])
+    return ds

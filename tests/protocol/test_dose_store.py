@@ -2,18 +2,21 @@
 pynetdicom: the dose appears on the exam and a reference level breach
 raises its alert."""
 
+import csv
+import io
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 from prometheus_client import REGISTRY
 from pydicom.uid import generate_uid
 from pynetdicom import AE
 from pynetdicom.sop_class import ComprehensiveSRStorage, XRayRadiationDoseSRStorage
 
 from ris.models import AuditEvent, DiagnosticReferenceLevel, DoseAlert, DoseQuantity, DoseReport
-from tests.factories import placed_order
+from tests.factories import placed_order, user_with_role
 from tests.rdsr import ct_rdsr, fluoro_rdsr, part10
 
 pytestmark = pytest.mark.slow
@@ -34,7 +37,7 @@ def storescu(port: int, *datasets) -> subprocess.CompletedProcess:
     )
 
 
-def test_ct_rdsr_sent_by_storescu_is_kept_linked_to_its_exam_and_read(dicom, settings, tmp_path):
+def test_ct_rdsr_sent_by_storescu_is_kept_linked_to_its_exam_and_read(dicom, settings, tmp_path, client):
     settings.VAR_DIR = tmp_path
     procedure = placed_order().procedures.get()
     ds = ct_rdsr(study_uid=procedure.study_instance_uid, events=((12.3, 456.0),))
@@ -46,16 +49,17 @@ def test_ct_rdsr_sent_by_storescu_is_kept_linked_to_its_exam_and_read(dicom, set
     assert [e.ctdivol for e in report.events.all()] == [12.3]
     assert (tmp_path / report.path).read_bytes()[128:132] == b"DICM"
     assert AuditEvent.objects.filter(object_type="dosereport", patient=procedure.order.patient).exists()
+    client.force_login(user_with_role("medical physicist"))
+    rows = list(csv.DictReader(io.StringIO(client.get(reverse("dose_table_csv")).content.decode())))
+    assert [(r["accession"], r["ctdivol_mGy"], r["dlp_mGy_cm"]) for r in rows] == [("ACC6001", "12.3", "456.0")]
+
+
+def breaches() -> float:
+    return REGISTRY.get_sample_value("ris_dose_reference_level_exceeded_total", {"quantity": "DAP"}) or 0.0
 
 
 def test_fluoro_rdsr_over_its_modalitys_dap_level_raises_an_alert(dicom, settings, tmp_path):
     settings.VAR_DIR = tmp_path
-    breaches = lambda: (
-        REGISTRY.get_sample_value(
-            "ris_dose_reference_level_exceeded_total", {"quantity": "DAP"}
-        )
-        or 0.0
-    )
     before = breaches()
     procedure = placed_order(modality="XA", accession="ACC6002", placer="PL6002").procedures.get()
     DiagnosticReferenceLevel.objects.create(modality="XA", quantity=DoseQuantity.DAP_TOTAL, level=30e-5)

@@ -5,7 +5,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
 from ris.models import DoseReport
-from tests.rdsr import ct_rdsr, fluoro_rdsr
+from tests.rdsr import ct_rdsr, fluoro_rdsr, radiopharmaceutical_rdsr
 from worklist.rdsr import NotADoseReport, read_dose_report
 
 
@@ -50,3 +50,16 @@ def test_a_value_in_a_unit_not_known_is_left_out_rather_than_misread():
     dose: Dataset = ds.ContentSequence[3].ContentSequence[4]
     dose.ContentSequence[0].MeasuredValueSequence[0].MeasurementUnitsCodeSequence[0].CodeValue = "rad"
     assert read_dose_report(ds).events[0].ctdivol is None
+
+
+def test_radiopharmaceutical_rdsr_gives_the_agent_and_administered_activity():
+    record = read_dose_report(radiopharmaceutical_rdsr(study_uid=generate_uid(), activity_mbq=370.0))
+    assert record.kind == DoseReport.Kind.RADIOPHARMACEUTICAL
+    assert record.radiopharmaceutical == "Fluorodeoxyglucose F^18^"
+    assert record.administered_activity == 370.0
+
+
+def test_enhanced_xray_rdsr_is_read_with_the_same_templates():
+    ds = ct_rdsr(study_uid=generate_uid())
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.88.76"
+    assert read_dose_report(ds).total_dlp == 456.0
