@@ -4,15 +4,16 @@ raised when an exam exceeds one. Field comments cite the SR templates
 (PS3.16) and codes (DCM) a value is read from."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class DoseReport(models.Model):
     """One Radiation Dose SR instance, kept as received (the file) and read."""
 
     class Kind(models.TextChoices):
-        CT = "CT", "CT (TID 10011)"
-        PROJECTION = "PROJECTION", "projection X-ray / fluoroscopy (TID 10001)"
-        RADIOPHARMACEUTICAL = "RADIOPHARM", "radiopharmaceutical (TID 10021)"
+        CT = "CT", _("CT (TID 10011)")
+        PROJECTION = "PROJECTION", _("projection X-ray / fluoroscopy (TID 10001)")
+        RADIOPHARMACEUTICAL = "RADIOPHARM", _("radiopharmaceutical (TID 10021)")
 
     sop_instance_uid = models.CharField(max_length=64, unique=True)  # (0008,0018)
     sop_class_uid = models.CharField(max_length=64)  # (0008,0016)
@@ -80,12 +81,12 @@ class IrradiationEvent(models.Model):
 class DoseQuantity(models.TextChoices):
     """What a reference level limits, and whether per event or for the whole report."""
 
-    CTDIVOL = "CTDIVOL", "CTDIvol per event (mGy)"
-    DLP_TOTAL = "DLP", "total DLP (mGy·cm)"
-    DAP_TOTAL = "DAP", "total DAP (Gy·m²)"
-    RP_DOSE_TOTAL = "RP_DOSE", "total reference point dose (Gy)"
-    FLUORO_TIME = "FLUORO", "total fluoroscopy time (s)"
-    ACTIVITY = "ACTIVITY", "administered activity (MBq)"
+    CTDIVOL = "CTDIVOL", _("CTDIvol per event (mGy)")
+    DLP_TOTAL = "DLP", _("total DLP (mGy·cm)")
+    DAP_TOTAL = "DAP", _("total DAP (Gy·m²)")
+    RP_DOSE_TOTAL = "RP_DOSE", _("total reference point dose (Gy)")
+    FLUORO_TIME = "FLUORO", _("total fluoroscopy time (s)")
+    ACTIVITY = "ACTIVITY", _("administered activity (MBq)")
 
 
 class DiagnosticReferenceLevel(models.Model):
@@ -94,12 +95,19 @@ class DiagnosticReferenceLevel(models.Model):
     level applies."""
 
     procedure = models.ForeignKey(
-        "ris.Procedure", null=True, blank=True, on_delete=models.CASCADE, related_name="reference_levels"
+        "ris.Procedure",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reference_levels",
+        verbose_name=_("procedure"),
     )
-    modality = models.CharField(max_length=16, blank=True, default="")  # when no procedure is named
-    quantity = models.CharField(max_length=8, choices=DoseQuantity.choices)
-    level = models.FloatField()
-    note = models.CharField(max_length=255, blank=True, default="")  # e.g. the national DRL it comes from
+    # when no procedure is named
+    modality = models.CharField(_("modality"), max_length=16, blank=True, default="")
+    quantity = models.CharField(_("quantity"), max_length=8, choices=DoseQuantity.choices)
+    level = models.FloatField(_("level"))
+    # e.g. the national DRL it comes from
+    note = models.CharField(_("note"), max_length=255, blank=True, default="")
 
     class Meta:
         ordering = ["procedure__code", "modality", "quantity"]
