@@ -15,7 +15,7 @@ from pydicom.filewriter import write_file_meta_info
 from pydicom.uid import UID
 
 from infra.db import release_connection
-from ris.exceptions import DoseReportConflict
+from ris.exceptions import DoseReportConflict, InvalidInput
 from ris.records import Actor
 from ris.services.dose import dose_report_store
 from worklist.rdsr import DOSE_SOP_CLASSES, NotADoseReport, read_dose_report
@@ -57,7 +57,7 @@ def store_dose_object(ds: Dataset, part10: bytes, actor: Actor) -> Stored:
         return Stored(CANNOT_UNDERSTAND, "the dose report could not be read")
     try:
         report = dose_report_store(record=record, content=part10, actor=actor)
-    except DoseReportConflict as exc:
+    except (DoseReportConflict, InvalidInput) as exc:
         return Stored(PROCESSING_FAILURE, str(exc))
     except DatabaseError as exc:
         log.error("dose report from %s not stored, database unavailable: %s", actor.label, exc)

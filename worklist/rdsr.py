@@ -9,6 +9,7 @@ table per template, and converts units to those of ris/dose_records.py.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 
 from django.utils import timezone
@@ -78,6 +79,13 @@ _FACTORS = {
 _RP_FACTORS = {"Gy": 1.0, "mGy": 1e-3, "dGy": 0.1, "cGy": 0.01}  # reference point dose is in Gy
 
 
+# PS3.5 9.1: digits and dots, no leading zero in a component, at most 64 characters
+_UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
+_UID_LENGTH = 64
+# PS3.5 6.2: SH 16, LO 64, PN 64 per component group (three groups and two "=")
+_LIMITS = {"AccessionNumber": 16, "PatientID": 64, "PatientName": 3 * 64 + 2}
+
+
 class NotADoseReport(ValueError):
     """The object is not a dose SR we read; the message says why."""
 
@@ -90,6 +98,11 @@ def read_dose_report(ds: Dataset) -> DoseReportData:
     for keyword in ("SOPInstanceUID", "StudyInstanceUID"):
         if not ds.get(keyword):
             raise NotADoseReport(f"{keyword} is missing")
+        if len(str(ds.get(keyword))) > _UID_LENGTH or not _UID.fullmatch(str(ds.get(keyword))):
+            raise NotADoseReport(f"{keyword} is not a UID (PS3.5 9.1)")
+    for keyword, limit in _LIMITS.items():
+        if len(str(ds.get(keyword, "") or "")) > limit:
+            raise NotADoseReport(f"{keyword} is longer than its VR allows ({limit})")
     root = _concept(ds)
     if root not in (XRAY_DOSE_REPORT, RADIOPHARMACEUTICAL_DOSE_REPORT):
         raise NotADoseReport(f"document title {root or '(none)'} is not a dose report")
@@ -140,7 +153,7 @@ def _read_ct(ds: Dataset, record: DoseReportData) -> None:
         dose = _first(acquisition, CT_DOSE) or acquisition
         event.ctdivol = _number(dose, MEAN_CTDIVOL)
         event.dlp = _number(dose, DLP)
-        event.phantom = _code_meaning(dose, PHANTOM_TYPE)
+        event.phantom = _code_meaning(dose, PHANTOM_TYPE)[:64]
         record.events.append(event)
     if record.total_dlp is None and record.events:
         record.total_dlp = sum(e.dlp or 0.0 for e in record.events)
@@ -173,7 +186,7 @@ def _event(container: Dataset) -> IrradiationEventData:
     uid = _first(container, EVENT_UID)
     started = _first(container, DATETIME_STARTED)
     return IrradiationEventData(
-        event_uid=str(uid.get("UID", "")) if uid is not None else "",
+        event_uid=str(uid.get("UID", ""))[:64] if uid is not None else "",
         started_at=_datetime(started.get("DateTime")) if started is not None else None,
         protocol=_text(container, ACQUISITION_PROTOCOL)[:64],
         target_region=_code_meaning(container, TARGET_REGION)[:64],

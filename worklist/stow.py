@@ -10,6 +10,7 @@ authentication as the REST API (settings REST_FRAMEWORK), and the
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from io import BytesIO
@@ -41,9 +42,7 @@ class DicomJsonRenderer(BaseRenderer):
     charset = None
 
     def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:  # type: ignore[no-untyped-def]
-        import json
-
-        return json.dumps(data).encode()
+        return json.dumps(data).encode() if data is not None else b""
 
 
 class DicomJsonOnly(BaseContentNegotiation):

@@ -7,16 +7,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from prometheus_client import Counter
 
 from ris.dose_records import DoseReportData
-from ris.exceptions import DoseReportConflict
+from ris.exceptions import DoseReportConflict, InvalidInput
 from ris.models import (
     AuditEvent,
     DiagnosticReferenceLevel,
@@ -58,16 +59,28 @@ def dose_report_store(*, record: DoseReportData, content: bytes, actor: Actor) -
             raise DoseReportConflict(f"dose report {record.sop_instance_uid} is stored already with other content")
         return existing
     path = _keep(record.sop_instance_uid, content)
-    with transaction.atomic():
-        report = _create(record, actor, path=path, size=len(content), digest=digest)
-        for alert in dose_check(report=report, actor=actor):
-            log.warning("dose report %s over its reference level: %s", report.pk, alert)
+    try:
+        with transaction.atomic():
+            report = _create(record, actor, path=path, size=len(content), digest=digest)
+            for alert in dose_check(report=report, actor=actor):
+                log.warning("dose report %s over its reference level: %s", report.pk, alert)
+    except IntegrityError:  # the same instance, stored meanwhile by another association
+        twin = DoseReport.objects.filter(sop_instance_uid=record.sop_instance_uid).first()
+        if twin is None:
+            raise
+        if twin.sha256 != digest:
+            raise DoseReportConflict(
+                f"dose report {record.sop_instance_uid} is stored already with other content"
+            ) from None
+        return twin
     DOSE_REPORTS.labels(report.kind, "yes" if report.procedure_id else "no").inc()
     return report
 
 
 def _keep(uid: str, content: bytes) -> str:
     """The Part 10 file under RIS_VAR_DIR/dose/, written whole before it is named."""
+    if not re.fullmatch(r"[0-9][0-9.]{0,63}", uid):  # it names the file: digits and dots only
+        raise InvalidInput(f"{uid!r} is not a SOP Instance UID", field="sop_instance_uid")
     folder = Path(settings.VAR_DIR) / "dose"
     folder.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=folder, suffix=".part")

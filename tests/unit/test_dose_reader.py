@@ -63,3 +63,16 @@ def test_enhanced_xray_rdsr_is_read_with_the_same_templates():
     ds = ct_rdsr(study_uid=generate_uid())
     ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.88.76"
     assert read_dose_report(ds).total_dlp == 456.0
+
+
+@pytest.mark.parametrize("uid", ["../../etc/passwd", "1.2.03", "1." + "2" * 70])
+def test_an_instance_uid_that_is_no_uid_is_refused_before_it_names_a_file(uid):
+    ds = ct_rdsr(study_uid=generate_uid())
+    ds.SOPInstanceUID = uid
+    with pytest.raises(NotADoseReport, match="not a UID"):
+        read_dose_report(ds)
+
+
+def test_an_accession_number_longer_than_sh_is_refused():
+    with pytest.raises(NotADoseReport, match="AccessionNumber"):
+        read_dose_report(ct_rdsr(study_uid=generate_uid(), accession="A" * 17))
