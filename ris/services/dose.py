@@ -58,7 +58,7 @@ def dose_report_store(*, record: DoseReportData, content: bytes, actor: Actor) -
         if existing.sha256 != digest:
             raise DoseReportConflict(f"dose report {record.sop_instance_uid} is stored already with other content")
         return existing
-    path = _keep(record.sop_instance_uid, content)
+    path = _keep(record.sop_instance_uid, digest, content)
     try:
         with transaction.atomic():
             report = _create(record, actor, path=path, size=len(content), digest=digest)
@@ -77,8 +77,9 @@ def dose_report_store(*, record: DoseReportData, content: bytes, actor: Actor) -
     return report
 
 
-def _keep(uid: str, content: bytes) -> str:
-    """The Part 10 file under RIS_VAR_DIR/dose/, written whole before it is named."""
+def _keep(uid: str, digest: str, content: bytes) -> str:
+    """The Part 10 file under RIS_VAR_DIR/dose/, written whole before it is named;
+    named by its content too, so that a conflicting copy never replaces it."""
     if not re.fullmatch(r"[0-9][0-9.]{0,63}", uid):  # it names the file: digits and dots only
         raise InvalidInput(f"{uid!r} is not a SOP Instance UID", field="sop_instance_uid")
     folder = Path(settings.VAR_DIR) / "dose"
@@ -86,7 +87,7 @@ def _keep(uid: str, content: bytes) -> str:
     descriptor, temporary = tempfile.mkstemp(dir=folder, suffix=".part")
     with os.fdopen(descriptor, "wb") as out:
         out.write(content)
-    target = folder / f"{uid}.dcm"
+    target = folder / f"{uid}_{digest[:16]}.dcm"
     os.replace(temporary, target)
     return str(target.relative_to(settings.VAR_DIR))
 
