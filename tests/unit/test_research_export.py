@@ -231,3 +231,18 @@ def test_who_exported_what_is_audited_per_patient(source):
     events = AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT, object_type="research")
     assert events.exclude(patient=None).count() == 2
     assert events.filter(patient=None).get().detail.startswith("research export")
+
+
+def test_the_command_writes_the_same_export_and_records_the_named_user(source, tmp_path):
+    from django.core.management import call_command
+
+    from tests.factories import user_with_role
+
+    user = user_with_role("medical physicist")
+    target = tmp_path / "export.zip"
+    call_command("research_export", str(target), "--modality", "CT", "--clean-descriptors", "--user", user.username)
+    with zipfile.ZipFile(target) as archive:
+        names = archive.namelist()
+        manifest = archive.read("manifest.json").decode()
+    assert sum(n.endswith(".dcm") for n in names) == 8 and "113105" in manifest
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT, user=user).count() == 3
