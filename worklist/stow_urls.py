@@ -1,4 +1,4 @@
-"""STOW-RS for dose reports, included from config/urls.py at dicomweb/studies."""
+"""STOW-RS for dose reports, included from config/urls.py under dicomweb/."""
 
 from django.urls import path
 
@@ -6,6 +6,6 @@ from worklist.stow import StowView
 
 app_name = "stow"
 urlpatterns = [
-    path("", StowView.as_view(), name="studies"),
-    path("/<str:study>", StowView.as_view(), name="study"),
+    path("studies", StowView.as_view(), name="studies"),
+    path("studies/<str:study>", StowView.as_view(), name="study"),
 ]
