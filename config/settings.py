@@ -361,6 +361,15 @@ RIS_DICOM_MAX_PDU = env.int("RIS_DICOM_MAX_PDU", default=65536)
 RIS_DICOM_ARTIM_TIMEOUT = env.float("RIS_DICOM_ARTIM_TIMEOUT", default=10.0)
 RIS_DICOM_MIN_RECEIVE_RATE = env.int("RIS_DICOM_MIN_RECEIVE_RATE", default=1024)
 RIS_DICOM_MAX_DATASET = env.int("RIS_DICOM_MAX_DATASET", default=4 * 1024 * 1024)
+# Dose reports: the largest STOW-RS body taken; where the report's draft gets the dose sentence
+# ("findings", "impression", or "" for nowhere).
+RIS_STOW_MAX_BYTES = env.int("RIS_STOW_MAX_BYTES", default=32 * 1024 * 1024)
+RIS_DOSE_IN_REPORT = env.str("RIS_DOSE_IN_REPORT", default="findings")
+if RIS_DOSE_IN_REPORT not in ("findings", "impression", ""):
+    raise ImproperlyConfigured("RIS_DOSE_IN_REPORT must be findings, impression or empty")
+# The site secret that keys the research export's pseudonyms and date shifts (HMAC-SHA256);
+# by default derived from DJANGO_SECRET_KEY. Changing it changes every pseudonym.
+RIS_RESEARCH_SECRET = env.str("RIS_RESEARCH_SECRET", default="")
 RIS_DICOM_MAX_PER_ADDRESS = env.int("RIS_DICOM_MAX_PER_ADDRESS", default=64)
 RIS_DICOM_MAX_ASSOCIATIONS = env.int("RIS_DICOM_MAX_ASSOCIATIONS", default=500)
 # Seconds a listener process keeps a calling AE's registry entry; a change

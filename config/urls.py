@@ -6,6 +6,7 @@ from config import health
 
 urlpatterns = [
     path("", include("web.urls")),
+    path("dicomweb/", include("worklist.stow_urls")),  # STOW-RS for dose reports: studies, studies/{uid}
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
     path("metrics", health.metrics, name="metrics"),

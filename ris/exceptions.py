@@ -156,3 +156,7 @@ class ReadingLocked(DomainError):
         super().__init__(message)
         self.holder = holder  # the holder's name as people see it
         self.since = since  # an aware datetime
+
+
+class DoseReportConflict(DomainError):
+    """A dose report with this SOP Instance UID is stored already, with other content."""

@@ -9,6 +9,7 @@ TECHNOLOGIST = "technologist"
 RADIOLOGIST = "radiologist"
 INTEGRATION_ENGINEER = "integration engineer"
 ADMINISTRATOR = "administrator"
+MEDICAL_PHYSICIST = "medical physicist"
 
 ROLE_CAPABILITIES: dict[str, set[str]] = {
     SCHEDULER: {"view_patients", "enter_orders", "book_appointments", "manage_resources", "view_status_board"},
@@ -22,6 +23,7 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
         "override_safety",
     },
     INTEGRATION_ENGINEER: {"view_messages", "configure_interfaces"},
+    MEDICAL_PHYSICIST: {"view_dose", "export_research"},
     ADMINISTRATOR: {
         "view_patients",
         "enter_orders",
@@ -37,6 +39,9 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
         "vet_orders",
         "record_screening",
         "override_safety",
+        "view_dose",
+        "store_dose",
+        "export_research",
     },
 }
 

@@ -26,6 +26,7 @@ MENU = [
     ("manage_resources", "admin_rooms", _("Rooms & catalogue")),
     ("view_messages", "console:home", _("Integration")),
     ("manage_users", "admin_users", _("Users & roles")),
+    ("view_dose", "dose_home", _("Dose")),
     ("view_audit", "audit_log", _("Audit")),
 ]
 

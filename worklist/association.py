@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 # PS3.7 E.1 command fields
 C_ECHO_RQ, C_FIND_RQ, C_CANCEL_RQ = 0x0030, 0x0020, 0x0FFF
+C_STORE_RQ = 0x0001
 N_CREATE_RQ, N_SET_RQ = 0x0140, 0x0120
 RESPONSE_BIT = 0x8000
 NO_DATASET = 0x0101
@@ -99,6 +100,7 @@ class Services(Protocol):
     def find(self, peer: Peer, message: Message, cancelled: Callable[[], bool]) -> Responses: ...
     def n_create(self, peer: Peer, message: Message) -> tuple[Dataset, Dataset | None]: ...
     def n_set(self, peer: Peer, message: Message) -> tuple[Dataset, Dataset | None]: ...
+    def c_store(self, peer: Peer, message: Message) -> tuple[Dataset, None]: ...
     def oversized(self, peer: Peer, message: Message) -> Dataset: ...
     def ended(self, peer: Peer) -> None: ...
 
@@ -237,6 +239,8 @@ class Association:
             self._find(message)
         elif field_ == C_CANCEL_RQ:
             pass  # for a C-FIND already answered: nothing to stop (PS3.7 9.3.2.3)
+        elif field_ == C_STORE_RQ:  # answers an oversized data set itself (A700)
+            self._respond_status(message, *self.services.c_store(self.peer, message))
         elif message.oversized:
             self._respond_status(message, self.services.oversized(self.peer, message), None)
         elif field_ == N_CREATE_RQ:

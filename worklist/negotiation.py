@@ -32,7 +32,13 @@ APPLICATION_CONTEXT = "1.2.840.10008.3.1.1.1"  # PS3.7 A.2.1
 VERIFICATION = "1.2.840.10008.1.1"
 MODALITY_WORKLIST_FIND = "1.2.840.10008.5.1.4.31"
 MPPS = "1.2.840.10008.3.1.2.3.3"
-SOP_CLASSES = (VERIFICATION, MODALITY_WORKLIST_FIND, MPPS)
+# Storage (PS3.4 B.5): the radiation dose SRs only (worklist/store.py)
+DOSE_STORAGE = (
+    "1.2.840.10008.5.1.4.1.1.88.67",  # X-Ray Radiation Dose SR
+    "1.2.840.10008.5.1.4.1.1.88.76",  # Enhanced X-Ray Radiation Dose SR
+    "1.2.840.10008.5.1.4.1.1.88.68",  # Radiopharmaceutical Radiation Dose SR
+)
+SOP_CLASSES = (VERIFICATION, MODALITY_WORKLIST_FIND, MPPS, *DOSE_STORAGE)
 # Our order of preference: the first of these the requestor proposes in a context is chosen.
 TRANSFER_SYNTAXES = (
     ImplicitVRLittleEndian,

@@ -44,6 +44,7 @@ from worklist.query import IdentifierMismatch, build_query
 from worklist.query_log import Entry, writer
 from worklist.registry import ModalityPolicy, cached_modality_policy, forget_policies
 from worklist.response import Context, ResponsePlan
+from worklist.store import handle_c_store
 from worklist.upper_layer import Limits
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,9 @@ class WorklistSCP:
 
     def n_set(self, peer: Peer, message: Message) -> tuple[Dataset, Dataset | None]:
         return handle_n_set(cast(Event, MppsEvent(peer, message)))
+
+    def c_store(self, peer: Peer, message: Message) -> tuple[Dataset, None]:
+        return handle_c_store(peer, message)  # radiation dose SRs only (worklist/store.py)
 
     def oversized(self, peer: Peer, message: Message) -> Dataset:
         """A data set over RIS_DICOM_MAX_DATASET: dropped as it came, answered

@@ -3,6 +3,7 @@
 from .access import ApiToken, Capability, LoginAttempt, SavedFilter, StaffProfile
 from .audit import AuditEvent
 from .catalogue import Contrast, Procedure, ProtocolCode
+from .dose import DiagnosticReferenceLevel, DoseAlert, DoseQuantity, DoseReport, IrradiationEvent
 from .mpps import PerformedProcedureStep, QuarantinedMpps
 from .orders import ImagingOrder, RequestedProcedure, ScheduledProcedureStep
 from .outbound import Destination, OutboundMessage
@@ -22,7 +23,12 @@ __all__ = [
     "Contrast",
     "CriticalResult",
     "Destination",
+    "DiagnosticReferenceLevel",
+    "DoseAlert",
+    "DoseQuantity",
+    "DoseReport",
     "ImagingOrder",
+    "IrradiationEvent",
     "LoginAttempt",
     "OpeningHours",
     "OutboundMessage",

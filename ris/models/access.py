@@ -25,6 +25,9 @@ class Capability(models.Model):
             ("vet_orders", "Vet orders: accept with a protocol, reject, return for information"),
             ("record_screening", "Record safety screening (allergy, eGFR, pregnancy, weight, MR checklist)"),
             ("override_safety", "Book or start an exam against a safety rule, with a reason"),
+            ("view_dose", "View dose reports and reference level alerts; export the dose table"),
+            ("store_dose", "Send dose reports over STOW-RS (modalities, gateways)"),
+            ("export_research", "Export de-identified orders, reports and dose records for research"),
         ]
 
     def __str__(self) -> str:

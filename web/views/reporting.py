@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
@@ -22,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from ris.actors import request_actor
 from ris.exceptions import DomainError, InvalidInput, ReadingLocked
 from ris.models import OutboundMessage, Report, ReportVersion, RequestedProcedure
+from ris.selectors.dose import dose_sentence
 from ris.selectors.reading import live_readers, open_critical_result, prior_exams, report_templates_for
 from ris.selectors.reports import (
     is_overdue,
@@ -87,6 +89,13 @@ def _take_lock(request: HttpRequest, procedure: RequestedProcedure) -> ReadingLo
     return None
 
 
+def dose_draft(procedure: RequestedProcedure) -> dict[str, str]:
+    """A new report starts with the exam's dose where the site wants it (RIS_DOSE_IN_REPORT)."""
+    section = settings.RIS_DOSE_IN_REPORT
+    sentence = dose_sentence(procedure) if section else ""
+    return {section: sentence} if sentence else {}
+
+
 def _action(name: str) -> Action:
     if name not in ACTIONS:
         raise InvalidInput(_("Unknown action."), field="action")
@@ -107,7 +116,7 @@ def _page(
 ) -> HttpResponse:
     report = _report(procedure)
     shown = (report.draft() or report.latest_signed()) if report else None
-    initial = {"findings": shown.findings, "impression": shown.impression} if shown else {}
+    initial = {"findings": shown.findings, "impression": shown.impression} if shown else dose_draft(procedure)
     # Signing a preliminary again or final keeps its flag chosen; a correction
     # or an addendum is new content, flagged only when chosen again.
     latest = report.latest_signed() if report and not report.is_final else None

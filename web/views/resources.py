@@ -26,6 +26,7 @@ from ris.services import opening_hours
 from ris.services.configuration import config_delete, config_save
 from web.access import requires
 from web.admin_forms import WEEKDAYS, BlockedTimeForm, OpeningHoursForm, WeekFormSet, week_initial
+from web.dose_forms import ReferenceLevelForm
 from web.errors import refusal_for
 from web.forms import ProcedureForm, RoomForm
 from web.reading_forms import ReportTemplateForm
@@ -90,6 +91,17 @@ KINDS: dict[str, Kind] = {
             (gettext_lazy("Kind"), "get_kind_display"),
             (gettext_lazy("Procedure"), "procedure"),
             (gettext_lazy("In use"), "is_active"),
+        ],
+    ),
+    "reference-levels": Kind(
+        ReferenceLevelForm,
+        gettext_lazy("Dose reference levels"),
+        [
+            (gettext_lazy("Procedure"), "procedure"),
+            (gettext_lazy("Modality"), "modality"),
+            (gettext_lazy("Quantity"), "get_quantity_display"),
+            (gettext_lazy("Level"), "level"),
+            (gettext_lazy("Note"), "note"),
         ],
     ),
 }
