@@ -28,7 +28,7 @@ TEMPLATES = ROOT / "templates"
 TEMPLATE_DIRS = [TEMPLATES, ROOT / "hl7" / "templates", ROOT / "worklist" / "templates"]
 CATALOGUE = ROOT / "locale" / "de" / "LC_MESSAGES" / "django.po"
 # Not words to translate: names of things, the same in every language.
-NOT_WORDS = {"RIS", "PDF", "ACK", "AE", "ms"}
+NOT_WORDS = {"RIS", "PDF", "ACK", "AE", "ms", "CTDIvol", "DLP", "DAP", "mGy", "Gy", "cm", "cm²", "MBq"}
 SHOWN_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt", "data-confirm", "data-ask")
 
 
