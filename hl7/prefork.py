@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 
@@ -30,6 +31,7 @@ from hl7.server import MllpServer
 log = logging.getLogger(__name__)
 
 RESTART_PAUSE_SECONDS = 1.0
+ORPHAN_CHECK_SECONDS = 1.0
 
 
 class Prefork:
@@ -67,13 +69,14 @@ class Prefork:
         self.server.server_close()
 
     def _fork(self, number: int) -> None:
+        parent = os.getpid()
         pid = os.fork()
         if pid:
             self.children[pid] = number
             return
         code = 0
         try:
-            self._serve_as_child(number)
+            self._serve_as_child(number, parent)
         except KeyboardInterrupt:
             pass
         except BaseException:
@@ -82,13 +85,22 @@ class Prefork:
         finally:
             os._exit(code)  # never back into the parent's loop
 
-    def _serve_as_child(self, number: int) -> None:
+    def _serve_as_child(self, number: int, parent: int) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        threading.Thread(target=self._stop_when_orphaned, args=(parent,), name="orphan-watch", daemon=True).start()
         if self.on_child_start is not None:
             self.on_child_start(number)
         log.info("MLLP child %d (pid %d) accepting on port %d", number, os.getpid(), self.server.port)
         self.server.serve_forever(poll_interval=0.5)
+
+    def _stop_when_orphaned(self, parent: int) -> None:
+        """A child whose parent was killed (SIGKILL: no chance to stop its
+        children) stops accepting too, instead of serving unsupervised."""
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_SECONDS)
+        log.error("MLLP child %d: its parent %d is gone; stopping", os.getpid(), parent)
+        self.server.shutdown()
 
     def _stop(self, *_: object) -> None:
         self.stopping = True

@@ -87,7 +87,9 @@ class _Connection(socketserver.BaseRequestHandler):
         byte came for `QUIET_SECONDS` it goes back to the pool
         (`release_connection`), as a connection open for hours must not
         hold one."""
-        sock.settimeout(min(QUIET_SECONDS, self.server.idle_timeout))
+        quiet = min(QUIET_SECONDS, self.server.idle_timeout)
+        if sock.gettimeout() != quiet:  # set again only after a quiet spell
+            sock.settimeout(quiet)
         try:
             return sock.recv(65536)
         except TimeoutError:

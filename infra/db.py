@@ -24,6 +24,9 @@ def release_connection() -> None:
         connection.close()
 
 
+HELD_APPLICATION_NAME = "ris-held"
+
+
 class HeldConnection:
     """A PostgreSQL connection of its own for one listener connection's life,
     for statements that must cost one round trip: autocommit (a statement is
@@ -38,13 +41,14 @@ class HeldConnection:
 
     CONNECT_TIMEOUT_SECONDS = 5
     IDLE_CHECK_SECONDS = 30.0  # after this long unused, the connection is checked before use
-    APPLICATION_NAME = "ris-held"
+    APPLICATION_NAME = HELD_APPLICATION_NAME
 
-    def __init__(self, *, generic_plans: bool = True) -> None:
+    def __init__(self, *, generic_plans: bool = True, application_name: str = HELD_APPLICATION_NAME) -> None:
         self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
         self._raw_cursor: psycopg.RawCursor[tuple[Any, ...]] | None = None
         self._used = 0.0
         self.generic_plans = generic_plans
+        self.application_name = application_name
 
     @staticmethod
     def available() -> bool:
@@ -78,7 +82,7 @@ class HeldConnection:
         if self._connection is None or self._connection.closed or self._connection.broken:
             self.close()
             self._connection = psycopg.connect(
-                **_connect_params(), autocommit=True, application_name=self.APPLICATION_NAME
+                **_connect_params(), autocommit=True, application_name=self.application_name
             )
             if self.generic_plans:
                 # The statements are prepared once per connection; their plan too
@@ -98,6 +102,11 @@ class HeldConnection:
             if not self._usable():
                 self.close()
             raise
+
+    @property
+    def usable(self) -> bool:
+        """Open and not broken (it is reopened at next use otherwise)."""
+        return self._connection is not None and not self._connection.closed and not self._connection.broken
 
     def _usable(self) -> bool:
         """After a statement failed on its data (a unique index, a value too
@@ -179,6 +188,8 @@ class HeldConnections:
     its prepared statements stay with it. At most `size` statements run at
     once; a thread beyond waits up to `timeout` seconds, then DatabaseError."""
 
+    APPLICATION_NAME = "ris-dicom-query"
+
     def __init__(self, size: int = 4, timeout: float = 5.0):
         self.size, self.timeout = size, timeout
         self._slots = threading.BoundedSemaphore(size)
@@ -191,16 +202,34 @@ class HeldConnections:
             raise DatabaseError(f"no database connection free within {self.timeout:.0f} s")
         try:
             with self._lock:
-                held = self._idle.pop() if self._idle else HeldConnection(generic_plans=False)
+                held = self._idle.pop() if self._idle else self._new()
             try:
-                return held.query(sql, params)
-            except psycopg.Error as exc:
-                raise DatabaseError(str(exc)) from exc
+                return self._query(held, sql, params)
             finally:
                 with self._lock:
                     self._idle.append(held)
         finally:
             self._slots.release()
+
+    def _new(self) -> HeldConnection:
+        return HeldConnection(generic_plans=False, application_name=self.APPLICATION_NAME)
+
+    @staticmethod
+    def _query(held: HeldConnection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """A connection the server ended since its last use (a restart, an
+        administrator) fails its next statement: a read is run once more, on
+        a new connection, before the database counts as unavailable."""
+        try:
+            return held.query(sql, params)
+        except psycopg.OperationalError as exc:
+            if held.usable:
+                raise DatabaseError(str(exc)) from exc
+        except psycopg.Error as exc:
+            raise DatabaseError(str(exc)) from exc
+        try:
+            return held.query(sql, params)  # held reopens itself
+        except psycopg.Error as exc:
+            raise DatabaseError(str(exc)) from exc
 
     def close(self) -> None:
         """Close the idle connections (a listener's shutdown; a test database is dropped after)."""

@@ -249,10 +249,6 @@ class Dispatcher(Listener):
                 worker.channel.close()
                 worker.channel = None
 
-    @property
-    def pids(self) -> list[int]:
-        return [w.process.pid for w in self.workers if w.process is not None and w.process.poll() is None]
-
 
 class Worker:
     """A worker process: connections from its parent, one thread each."""

@@ -95,3 +95,33 @@ def _children_alive(pid: int) -> bool:
         return bool(_children(pid))
     except OSError:  # the parent is gone, and with it its children
         return False
+
+
+def test_children_stop_when_their_parent_is_killed(transactional_db):
+    port = free_port()
+    proc = start_command(["mllp", "--port", str(port), "--processes", "2"], port, timeout=120)
+    children: set[int] = set()
+    try:
+        children = _wait_for_children(proc.pid, 2)
+        proc.kill()  # SIGKILL: the parent cannot stop them itself
+        proc.wait()
+        deadline = time.monotonic() + 30
+        while any(_alive(child) for child in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(child) for child in children)
+    finally:
+        stop(proc)
+        for child in children:
+            if _alive(child):
+                os.kill(child, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:  # a zombie is dead too
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
