@@ -13,9 +13,11 @@ class Hl7Config(AppConfig):
         from hl7.client import send_mllp
         from hl7.write_order_status import build_order_status
         from hl7.write_oru import build_oru_r01
+        from hl7.write_procedure import build_procedure
         from ris import outbox
         from ris.models import Destination
 
         outbox.register_sender(Destination.Kind.HL7_MLLP, send_mllp)
         outbox.register_builder(Destination.Kind.HL7_MLLP, "report", build_oru_r01)
         outbox.register_builder(Destination.Kind.HL7_MLLP, "order_status", build_order_status)
+        outbox.register_builder(Destination.Kind.HL7_MLLP, "procedure", build_procedure)

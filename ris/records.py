@@ -227,3 +227,26 @@ def plain(record: _T) -> _T:
         return cast("_T", "") if record == CLEAR else record
     values = {f.name: plain(getattr(record, f.name)) for f in dataclasses.fields(record)}
     return cast("_T", dataclasses.replace(record, **values))
+
+
+@dataclass(frozen=True)
+class InstanceData:
+    """One SOP instance an Instance Availability Notification lists (PS3.3 C.4.23.1)."""
+
+    series_instance_uid: str
+    sop_class_uid: str
+    sop_instance_uid: str
+    availability: str  # ONLINE, NEARLINE, OFFLINE, UNAVAILABLE
+    retrieve_ae_title: str = ""
+
+
+@dataclass(frozen=True)
+class AvailabilityData:
+    """An Instance Availability Notification as the archive sent it (PS3.4 R.2)."""
+
+    sop_instance_uid: str
+    study_instance_uid: str
+    performed_step_uids: tuple[str, ...] = ()
+    instances: tuple[InstanceData, ...] = ()
+    sender: str = ""
+    dataset: dict[str, object] = field(default_factory=dict)

@@ -12,9 +12,9 @@ ADMINISTRATOR = "administrator"
 
 ROLE_CAPABILITIES: dict[str, set[str]] = {
     SCHEDULER: {"view_patients", "enter_orders", "book_appointments", "manage_resources", "view_status_board"},
-    TECHNOLOGIST: {"view_patients", "view_status_board", "change_step_status"},
+    TECHNOLOGIST: {"view_patients", "view_status_board", "change_step_status", "reconcile"},
     RADIOLOGIST: {"view_patients", "view_status_board", "write_reports"},
-    INTEGRATION_ENGINEER: {"view_messages", "configure_interfaces"},
+    INTEGRATION_ENGINEER: {"view_messages", "configure_interfaces", "reconcile"},
     ADMINISTRATOR: {
         "view_patients",
         "enter_orders",
@@ -27,6 +27,7 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
         "write_reports",
         "configure_interfaces",
         "manage_users",
+        "reconcile",
     },
 }
 

@@ -3,6 +3,7 @@
 from .access import ApiToken, Capability, LoginAttempt, SavedFilter, StaffProfile
 from .audit import AuditEvent
 from .catalogue import Procedure
+from .images import AvailableInstance, Discrepancy, InstanceNotification
 from .mpps import PerformedProcedureStep, QuarantinedMpps
 from .orders import ImagingOrder, RequestedProcedure, ScheduledProcedureStep
 from .outbound import Destination, OutboundMessage
@@ -15,10 +16,13 @@ __all__ = [
     "ApiToken",
     "Appointment",
     "AuditEvent",
+    "AvailableInstance",
     "BlockedTime",
     "Capability",
     "Destination",
+    "Discrepancy",
     "ImagingOrder",
+    "InstanceNotification",
     "LoginAttempt",
     "OpeningHours",
     "OutboundMessage",

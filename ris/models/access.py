@@ -22,6 +22,7 @@ class Capability(models.Model):
             ("write_reports", "Write, sign, correct and add to reports"),
             ("configure_interfaces", "Reprocess and resend messages; edit destinations, senders and modalities"),
             ("manage_users", "Create and deactivate users, reset passwords, assign roles"),
+            ("reconcile", "Reconcile exams, images and orders that do not match"),
         ]
 
     def __str__(self) -> str:

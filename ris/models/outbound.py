@@ -1,19 +1,32 @@
 from django.db import models
 
+# The families only an Image Manager / Archive receives (IHE SWF.b): the
+# procedure scheduled and update messages (RAD-4, RAD-13) and the requests to
+# reject images stored under the wrong order (IOCM). What an Image Manager
+# receives when its `events` list is empty: those and the forwarded MPPS (RAD-7).
+IMAGE_MANAGER_EVENTS = frozenset({"procedure", "rejection_note"})
+IMAGE_MANAGER_DEFAULT_EVENTS = frozenset({"procedure", "rejection_note", "mpps"})
+
 
 class Destination(models.Model):
-    """A system the RIS sends to: an EHR's MLLP listener or a FHIR server."""
+    """A system the RIS sends to: an EHR's MLLP listener, a FHIR server, a PACS."""
 
     class Kind(models.TextChoices):
         HL7_MLLP = "HL7_MLLP", "HL7 v2 over MLLP"
         FHIR = "FHIR", "FHIR R4 REST"
         DICOM = "DICOM", "DICOM AE (MPPS forwarded)"
 
+    class Role(models.TextChoices):
+        # The IHE actor the destination plays (IHE RAD TF-1 SWF.b)
+        ORDER_PLACER = "ORDER_PLACER", "order placer (EHR) or other receiver"
+        IMAGE_MANAGER = "IMAGE_MANAGER", "image manager / archive (PACS)"
+
     name = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     enabled = models.BooleanField(default=True)
     # Which events it receives, e.g. ["order_status", "report"]; empty = all.
     events = models.JSONField(default=list, blank=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ORDER_PLACER)
     host = models.CharField(max_length=255, blank=True, default="")
     port = models.PositiveIntegerField(null=True, blank=True)
     base_url = models.URLField(blank=True, default="")
@@ -44,7 +57,13 @@ class Destination(models.Model):
         return self.name
 
     def wants(self, event: str) -> bool:
-        return self.enabled and (not self.events or event in self.events)
+        """An Image Manager takes its own families (all of them when `events`
+        is empty); other destinations take any event but those."""
+        if not self.enabled:
+            return False
+        if self.role == self.Role.IMAGE_MANAGER:
+            return event in (self.events or IMAGE_MANAGER_DEFAULT_EVENTS)
+        return event not in IMAGE_MANAGER_EVENTS and (not self.events or event in self.events)
 
 
 class OutboundMessage(models.Model):

@@ -20,6 +20,7 @@ from ris.models import Appointment, AuditEvent, Patient, Room, ScheduledProcedur
 from ris.records import Actor
 from ris.services.audit import audit_record
 from ris.services.outbox import outbox_enqueue
+from ris.services.procedures import UPDATED, procedure_notify
 from ris.services.scheduling_rules import catalogue_entry, check_booking, check_not_in_past
 from ris.services.steps import required_reason
 from ris.states import StepStatus
@@ -92,6 +93,7 @@ def appointment_unbook(*, appointment: Appointment, reason: str, actor: Actor) -
         detail=f"unbooked from {room_code}: {reason}",
     )
     _tell_ehr(step)
+    procedure_notify(order=step.requested_procedure.order, control=UPDATED)
     return step
 
 
@@ -213,3 +215,4 @@ def _save(appointment: Appointment, minutes: int, actor: Actor, verb: str) -> No
             "scheduling_note",
         ]
     )
+    procedure_notify(order=step.requested_procedure.order, control=UPDATED)  # the PACS hears the time and room

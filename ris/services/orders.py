@@ -19,6 +19,7 @@ from ris.services.appointments import appointment_follow_step
 from ris.services.audit import audit_record
 from ris.services.catalogue_defaults import step_defaults
 from ris.services.patients import demographics_source, patient_register, patient_survivor, patient_upsert
+from ris.services.procedures import SCHEDULED, UPDATED, procedure_notify, procedure_notify_status
 from ris.states import ORDER_MACHINE, STEP_MACHINE, OrderStatus, StepStatus
 from ris.uids import new_uid
 
@@ -53,6 +54,7 @@ def order_place(
     for procedure in order.procedures or [ProcedureData()]:
         _create_procedure(row, procedure, order.station_rules)
     _audit(actor, AuditEvent.Action.CREATE, row, f"order {row.accession_number}")
+    procedure_notify(order=row, control=SCHEDULED)
     return row
 
 
@@ -100,6 +102,7 @@ def order_change(*, key: OrderKey, order: OrderData, actor: Actor) -> ImagingOrd
         else:
             _change_procedure(procedure, data, order.station_rules, actor)
     _audit(actor, AuditEvent.Action.CHANGE, row, f"order {row.accession_number} changed")
+    procedure_notify(order=row, control=UPDATED)
     return row
 
 
@@ -159,6 +162,7 @@ def _move(actor: Actor, row: ImagingOrder, status: str, step_status: str | None 
             step.status = step_status
             step.save(update_fields=["status"])
     _audit(actor, AuditEvent.Action.CHANGE, row, f"order {row.accession_number} {status}")
+    procedure_notify_status(order=row)
     return row
 
 

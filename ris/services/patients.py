@@ -16,6 +16,8 @@ from ris.exceptions import DuplicatePatient, InvalidInput
 from ris.models import AuditEvent, ImagingOrder, Patient
 from ris.records import CLEAR, Actor, PatientData
 from ris.services.audit import audit_record
+from ris.services.discrepancies import Kind, discrepancy_open
+from ris.services.procedures import procedure_notify_patient
 
 _UPDATABLE = ("name", "name_ideographic", "name_phonetic", "birth_date", "sex")
 
@@ -49,6 +51,8 @@ def patient_upsert(*, data: PatientData, source: str = "") -> Patient:
         changed.append("demographics_source")
     if changed:
         patient.save(update_fields=[*changed, "updated_at"])
+    if set(changed) & set(_UPDATABLE):
+        procedure_notify_patient(patient=patient)  # the PACS's copy of the patient follows
     return patient
 
 
@@ -82,6 +86,7 @@ def patient_edit(*, patient: Patient, data: PatientData, reason: str, actor: Act
     changed = _apply_changes(patient, data)
     if changed:
         patient.save(update_fields=[*changed, "updated_at"])
+        procedure_notify_patient(patient=patient)
     detail = f"edited {', '.join(changed) or 'nothing'}" + (f": {reason.strip()}" if reason.strip() else "")
     audit_record(actor=actor, action=AuditEvent.Action.CHANGE, patient=patient, obj=patient, detail=detail[:255])
     return patient
@@ -126,8 +131,10 @@ def patient_merge(*, surviving: PatientData, prior_patient_id: str, prior_issuer
     Patient.objects.filter(merged_into=prior).update(merged_into=survivor)  # earlier merges follow
     prior.merged_into = survivor
     prior.save(update_fields=["merged_into", "updated_at"])
+    procedure_notify_patient(patient=survivor, reason=f"merged {prior.patient_id}")
     detail = f"merged {prior.patient_id} into {survivor.patient_id}"
     audit_record(actor=actor, action=AuditEvent.Action.CHANGE, patient=survivor, obj=survivor, detail=detail)
+    discrepancy_open(kind=Kind.MERGE_REVIEW, summary=detail, actor=actor, patient=survivor)
     return survivor
 
 

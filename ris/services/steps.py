@@ -20,6 +20,7 @@ from ris.models import Appointment, AuditEvent, ImagingOrder, ScheduledProcedure
 from ris.records import Actor
 from ris.services.audit import audit_record
 from ris.services.outbox import outbox_enqueue
+from ris.services.procedures import procedure_notify_status
 from ris.states import ORDER_MACHINE, STEP_MACHINE, OrderStatus, StateMachine, StepStatus
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ def order_follow_steps(*, order_id: int) -> ImagingOrder:
         order.status = new
         order.save(update_fields=["status", "updated_at"])
         outbox_enqueue(event="order_status", context={"order_id": order.pk, "status": new}, order=order)
+        procedure_notify_status(order=order)
     return order
 
 
