@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ris.models import AuditEvent, Discrepancy
+from ris.models import Discrepancy
 from ris.records import Actor
-from ris.services.audit import audit_record
 
 log = logging.getLogger(__name__)
 Kind = Discrepancy.Kind
@@ -24,9 +23,8 @@ def discrepancy_open(*, kind: str, summary: str, actor: Actor, **links: Any) -> 
     existing = Discrepancy.objects.filter(kind=kind, state=Discrepancy.State.OPEN, **links).first()
     if existing is not None:
         return existing
+    # Not an audit event: the change that found it (the MPPS, the IAN, the
+    # merge) is audited with its actor; opening the item changes no patient data.
     item = Discrepancy.objects.create(kind=kind, summary=summary[:255], **links)
-    audit_record(
-        actor=actor, action=AuditEvent.Action.CREATE, patient=item.patient, obj=item, detail=f"to reconcile: {summary}"
-    )
-    log.info("reconciliation item %s opened: %s", item.pk, kind)
+    log.info("reconciliation item %s opened by %s: %s", item.pk, actor.label, kind)
     return item
