@@ -14,7 +14,12 @@ from ris.models import Destination, Station
 from web.forms import Styled
 from worklist.models import ModalityAE
 
-EVENTS = [("order_status", _("order status")), ("report", _("report")), ("mpps", _("MPPS"))]
+EVENTS = [
+    ("order_status", _("order status")),
+    ("report", _("report")),
+    ("mpps", _("MPPS")),
+    ("procedure", _("procedure scheduled and update (image manager)")),
+]
 
 
 class DestinationForm(Styled, forms.ModelForm):
@@ -23,7 +28,7 @@ class DestinationForm(Styled, forms.ModelForm):
         required=False,
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         label=_("Events"),
-        help_text=_("None ticked: every event."),
+        help_text=_("None ticked: every event of the destination's role."),
     )
 
     class Meta:
@@ -31,6 +36,7 @@ class DestinationForm(Styled, forms.ModelForm):
         fields = [
             "name",
             "kind",
+            "role",
             "enabled",
             "events",
             "host",
