@@ -30,6 +30,12 @@ class DestinationForm(Styled, forms.ModelForm):
         label=_("Events"),
         help_text=_("None ticked: every event of the destination's role."),
     )
+    role = forms.ChoiceField(
+        choices=Destination.Role.choices,
+        required=False,
+        label=_("Role"),
+        help_text=_("An image manager (PACS) receives the procedure messages and forwarded MPPS only."),
+    )
 
     class Meta:
         model = Destination
@@ -63,6 +69,9 @@ class DestinationForm(Styled, forms.ModelForm):
             "timeout_seconds": _("Timeout (seconds)"),
             "max_attempts": _("Attempts before giving up"),
         }
+
+    def clean_role(self) -> str:
+        return str(self.cleaned_data.get("role") or Destination.Role.ORDER_PLACER)
 
     def clean(self) -> dict[str, Any]:
         super().clean()
