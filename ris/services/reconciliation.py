@@ -9,13 +9,16 @@ is resolved by a person, with a reason the audit trail keeps:
   Image Manager a procedure update with the right patient and accession
   (outbox "procedure", XO). Where images were stored under another study,
   the rejection the archive is asked for (IOCM, KOS title 113038
-  "Incorrect Modality Worklist Entry") is recorded with the resolution.
+  "Incorrect Modality Worklist Entry") is recorded with the resolution and
+  queued (outbox "rejection_note") for Image Manager DICOM destinations,
+  which receive it as a Key Object Selection rejection note (C-STORE).
 - new order: an unscheduled MPPS becomes an order of its own (the PACS hears
   it scheduled, then updated).
 - dismiss: nothing to repair (a test exam, a merge that was right).
 - undo: a dismissal is reopened; a link is taken back while its steps can go
   back (a step the link completed stays completed: the state machine has no
-  way back from COMPLETED, so that undo is refused with the reason).
+  way back from COMPLETED, so that undo is refused with the reason), and
+  while no rejection was asked of the archive (IOCM has no way to recall one).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from ris.records import Actor
 from ris.services.audit import audit_record
 from ris.services.images import instances_attach, steps_to_complete
 from ris.services.mpps import mpps_link_to_order, mpps_register_unscheduled_exam
+from ris.services.outbox import outbox_enqueue
 from ris.services.procedures import UPDATED, procedure_notify
 from ris.services.steps import order_follow_steps, required_reason, step_walk
 from ris.states import StepStatus
@@ -51,6 +55,7 @@ LINKABLE = frozenset({Kind.UNSCHEDULED_MPPS, Kind.UNKNOWN_STUDY, Kind.COERCED_UI
 REGISTRABLE = frozenset({Kind.UNSCHEDULED_MPPS})
 # PS3.16 CID 7011 Rejected for Quality Reasons / IOCM: the KOS document title
 INCORRECT_WORKLIST_ENTRY = ("113038", "DCM", "Incorrect Modality Worklist Entry")
+REJECTION_NOTE = "rejection_note"
 
 
 @transaction.atomic
@@ -101,6 +106,10 @@ def reconcile_undo(*, item: Discrepancy, reason: str, actor: Actor) -> Discrepan
         raise InvalidInput("the item is open: there is nothing to undo", field="item")
     action = item.undo.get("action")
     order = item.order
+    if item.rejection_request.get("instances"):
+        raise IllegalTransition(
+            "the archive was asked to reject the images stored under the wrong study; that is not recalled"
+        )
     if action == "link_mpps":
         _unlink_mpps(item)
     elif action == "link_images":
@@ -129,7 +138,11 @@ def _locked_open(item: Discrepancy) -> Discrepancy:
 def _resolve(item: Discrepancy, order: ImagingOrder, text: str, undo: dict[str, Any], actor: Actor) -> Discrepancy:
     item.state = State.RESOLVED
     item.patient = item.patient or order.patient
-    return _close(item, order, text, undo, actor)
+    item = _close(item, order, text, undo, actor)
+    if item.rejection_request.get("instances"):
+        # The archive is asked to reject what it stored under the wrong study (IOCM)
+        outbox_enqueue(event=REJECTION_NOTE, context={"discrepancy_id": item.pk}, order=order)
+    return item
 
 
 def _close(item: Discrepancy, order: ImagingOrder | None, text: str, undo: dict[str, Any], actor: Actor) -> Discrepancy:
@@ -195,11 +208,14 @@ def _link_images(item: Discrepancy, order: ImagingOrder, actor: Actor) -> dict[s
         step_walk(step, [StepStatus.COMPLETED] if step.status in StepStatus.PERFORMING else _TO_COMPLETED)
     instances_attach(notification=notification, procedure=procedure, step=steps[0] if steps else None)
     order_follow_steps(order_id=order.pk)
-    stored = AvailableInstance.objects.filter(notification=notification)
+    stored = AvailableInstance.objects.filter(notification=notification).order_by("pk")
     item.rejection_request = _rejection(
         notification.study_instance_uid,
         procedure,
-        instances=list(stored.values_list("sop_instance_uid", flat=True)),
+        references=[
+            {"series": i.series_instance_uid, "sop_class": i.sop_class_uid, "sop_instance": i.sop_instance_uid}
+            for i in stored
+        ],
     )
     return {"action": "link_images", "steps": [step.pk for step in steps]}
 
@@ -233,11 +249,42 @@ def _rejection_of_series(pps: PerformedProcedureStep | None, order: ImagingOrder
     if not stored_under or stored_under == procedure.study_instance_uid:
         return {}
     series = [str(item.get("series_instance_uid", "")) for item in pps.performed_series if isinstance(item, dict)]
-    return _rejection(stored_under, procedure, series=[uid for uid in series if uid])
+    stored_patient = {"patient_id": pps.patient_id, "patient_name": pps.patient_name}
+    return _rejection(
+        stored_under,
+        procedure,
+        series=[uid for uid in series if uid],
+        references=_performed_images(pps.dataset),
+        stored_patient=stored_patient,
+    )
+
+
+def _performed_images(dataset: dict[str, Any]) -> list[dict[str, str]]:
+    """The images of the MPPS's Performed Series Sequence (0040,0340), from its DICOM JSON."""
+    references = []
+    for series in _values(dataset, "00400340"):
+        series_uid = str(next(iter(_values(series, "0020000E")), ""))
+        for image in _values(series, "00081140"):
+            sop_class = str(next(iter(_values(image, "00081150")), ""))
+            sop_instance = str(next(iter(_values(image, "00081155")), ""))
+            if series_uid and sop_instance:
+                references.append({"series": series_uid, "sop_class": sop_class, "sop_instance": sop_instance})
+    return references
+
+
+def _values(dataset: Any, tag: str) -> list[Any]:
+    element = dataset.get(tag) if isinstance(dataset, dict) else None
+    values = element.get("Value") if isinstance(element, dict) else None
+    return values if isinstance(values, list) else []
 
 
 def _rejection(
-    stored_under: str, procedure: RequestedProcedure, *, series: Sequence[str] = (), instances: Sequence[str] = ()
+    stored_under: str,
+    procedure: RequestedProcedure,
+    *,
+    series: Sequence[str] = (),
+    references: Sequence[dict[str, str]] = (),
+    stored_patient: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     if stored_under == procedure.study_instance_uid:
         return {}
@@ -246,8 +293,10 @@ def _rejection(
     return {
         "title": {"value": code, "scheme": scheme, "meaning": meaning},
         "stored_under_study": stored_under,
-        "series": list(series),
-        "instances": list(instances),
+        "series": list(series) or sorted({r["series"] for r in references}),
+        "instances": [r["sop_instance"] for r in references],
+        "references": list(references),
+        "stored_patient": stored_patient or {},
         "correct_study": procedure.study_instance_uid,
         "correct_accession": order.accession_number,
         "correct_patient_id": order.patient.patient_id,
