@@ -9,6 +9,7 @@ from ris.exceptions import IllegalTransition, InvalidInput
 from ris.models import AuditEvent, Destination, Discrepancy, ImagingOrder, OutboundMessage, ScheduledProcedureStep
 from ris.records import (
     AvailabilityData,
+    CodedValue,
     InstanceData,
     OrderData,
     PatientData,
@@ -202,3 +203,82 @@ def test_the_workbench_is_refused_to_a_scheduler(client, db):
     user = user_with_role("scheduler")
     client.login(username=user.username, password=PASSWORD)
     assert client.get(reverse("reconciliation")).status_code == 403
+
+
+def _ian(study_uid, availability="ONLINE", uid="1.2.3.60"):
+    return instances_available(
+        actor=TEST_ACTOR,
+        data=AvailabilityData(
+            sop_instance_uid=uid,
+            study_instance_uid=study_uid,
+            instances=(InstanceData("1.2.3.61", "1.2.840.10008.5.1.4.1.1.2", uid + ".1", availability),),
+            sender="PACS",
+        ),
+    )
+
+
+def test_images_only_offline_complete_no_step(order):
+    _ian("1.2.3.8001", availability="OFFLINE")
+    assert _step(order).status == "SCHEDULED"
+    assert order.procedures.get().instances.get().availability == "OFFLINE"
+
+
+def test_images_complete_no_step_when_the_site_turned_it_off(order, settings):
+    settings.RIS_IAN_COMPLETES_STEPS = False
+    _ian("1.2.3.8001")
+    assert _step(order).status == "SCHEDULED"
+    assert order.procedures.get().instances.count() == 1
+
+
+def test_a_second_notification_of_the_same_instance_updates_its_availability(order):
+    _ian("1.2.3.8001", availability="NEARLINE", uid="1.2.3.70")
+    instances_available(
+        actor=TEST_ACTOR,
+        data=AvailabilityData(
+            sop_instance_uid="1.2.3.71",
+            study_instance_uid="1.2.3.8001",
+            instances=(InstanceData("1.2.3.61", "1.2.840.10008.5.1.4.1.1.2", "1.2.3.70.1", "OFFLINE"),),
+        ),
+    )
+    assert order.procedures.get().instances.get().availability == "OFFLINE"
+
+
+def test_an_exam_on_the_wrong_worklist_entry_is_linked_to_the_right_order_for_the_pacs(order, destinations):
+    _ehr, pacs = destinations
+    other = order_place(
+        actor=TEST_ACTOR,
+        patient=PatientData(patient_id="PAT8002"),
+        order=OrderData(
+            placer_number="PL8002",
+            accession_number="ACC8002",
+            procedures=[ProcedureData(study_instance_uid="1.2.3.8002", steps=[StepData(modality="CT", start=START)])],
+        ),
+    )
+    ref = ScheduledStepRef(study_instance_uid="1.2.3.8002", accession_number="ACC8002")
+    data = PerformedStepData(
+        sop_instance_uid="1.2.3.80",
+        status="IN PROGRESS",
+        pps_id="PPS80",
+        station_ae_title="CT01",
+        start=START,
+        modality="CT",
+        scheduled_steps=[ref],
+    )
+    mpps_create(actor=TEST_ACTOR, data=data)
+    mpps_update(
+        actor=TEST_ACTOR,
+        sop_instance_uid="1.2.3.80",
+        change=PerformedStepChange(
+            status="DISCONTINUED",
+            end=START + dt.timedelta(minutes=5),
+            performed_series=[{"series_instance_uid": "1.8"}],
+            discontinuation_reason=CodedValue("110514", "DCM", "Incorrect worklist entry selected"),
+        ),
+    )
+    item = Discrepancy.objects.get(kind=Discrepancy.Kind.WRONG_WORKLIST_ENTRY)
+    assert _step(other).status == "SCHEDULED"  # back on the worklist, to be performed again
+    reconcile_link(item=item, order=order, reason="the images are Jane Doe's", actor=TEST_ACTOR)
+    item.refresh_from_db()
+    assert item.rejection_request["stored_under_study"] == "1.2.3.8002"
+    assert item.rejection_request["correct_accession"] == "ACC8001"
+    assert _messages(pacs, "procedure")[-1].order == order
