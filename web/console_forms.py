@@ -28,13 +28,16 @@ class DestinationForm(Styled, forms.ModelForm):
         required=False,
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         label=_("Events"),
-        help_text=_("None ticked: every event of the destination's role."),
+        help_text=_("None ticked: every event."),
     )
     role = forms.ChoiceField(
         choices=Destination.Role.choices,
         required=False,
         label=_("Role"),
-        help_text=_("An image manager (PACS) receives the procedure messages and forwarded MPPS only."),
+        help_text=_(
+            "An image manager (PACS) receives only its own families: with no event ticked, "
+            "the procedure messages, forwarded MPPS and rejection notes."
+        ),
     )
 
     class Meta:
