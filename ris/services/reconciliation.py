@@ -12,6 +12,8 @@ is resolved by a person, with a reason the audit trail keeps:
   "Incorrect Modality Worklist Entry") is recorded with the resolution and
   queued (outbox "rejection_note") for Image Manager DICOM destinations,
   which receive it as a Key Object Selection rejection note (C-STORE).
+  An MPPS on another patient's order is moved: the steps it was on go back
+  to the worklist first.
 - new order: an unscheduled MPPS becomes an order of its own (the PACS hears
   it scheduled, then updated).
 - dismiss: nothing to repair (a test exam, a merge that was right).
@@ -51,7 +53,9 @@ from ris.states import StepStatus
 
 log = logging.getLogger(__name__)
 Kind, State = Discrepancy.Kind, Discrepancy.State
-LINKABLE = frozenset({Kind.UNSCHEDULED_MPPS, Kind.UNKNOWN_STUDY, Kind.COERCED_UID, Kind.WRONG_WORKLIST_ENTRY})
+LINKABLE = frozenset(
+    {Kind.UNSCHEDULED_MPPS, Kind.UNKNOWN_STUDY, Kind.COERCED_UID, Kind.WRONG_WORKLIST_ENTRY, Kind.PATIENT_CONFLICT}
+)
 REGISTRABLE = frozenset({Kind.UNSCHEDULED_MPPS})
 # PS3.16 CID 7011 Rejected for Quality Reasons / IOCM: the KOS document title
 INCORRECT_WORKLIST_ENTRY = ("113038", "DCM", "Incorrect Modality Worklist Entry")
@@ -67,6 +71,8 @@ def reconcile_link(*, item: Discrepancy, order: ImagingOrder, reason: str, actor
         raise InvalidInput(f"a {item.get_kind_display()} is reviewed and dismissed, not linked", field="order")
     if item.kind == Kind.UNSCHEDULED_MPPS:
         undo = _link_mpps(item, order, actor)
+    elif item.kind == Kind.PATIENT_CONFLICT:
+        undo = _relink_mpps(item, order, actor)
     elif item.kind == Kind.WRONG_WORKLIST_ENTRY:
         undo = {"action": "record"}
         item.rejection_request = _rejection_of_series(item.performed_step, order)
@@ -114,6 +120,8 @@ def reconcile_undo(*, item: Discrepancy, reason: str, actor: Actor) -> Discrepan
         _unlink_mpps(item)
     elif action == "link_images":
         _unlink_images(item)
+    elif action == "relink":
+        raise IllegalTransition("link the exam again to the order it was on, from a new item, instead")
     elif action == "register":
         raise IllegalTransition(
             "the order made from this MPPS has been performed; cancel or correct that order instead"
@@ -167,6 +175,26 @@ def _link_mpps(item: Discrepancy, order: ImagingOrder, actor: Actor) -> dict[str
     linked = [step.pk for step in pps.steps.all()]
     item.rejection_request = _rejection_of_series(pps, order)
     return {"action": "link_mpps", "steps": {str(pk): before.get(pk, "") for pk in linked}}
+
+
+def _relink_mpps(item: Discrepancy, order: ImagingOrder, actor: Actor) -> dict[str, Any]:
+    """An MPPS linked to another patient's steps moves to the right order:
+    the steps it was on go back to the worklist, where the state machine lets them."""
+    pps = item.performed_step
+    if pps is None:
+        raise InvalidInput("the item names no MPPS", field="item")
+    pps = PerformedProcedureStep.objects.select_for_update().get(pk=pps.pk)
+    wrong = list(pps.steps.select_for_update(of=("self",)).select_related("requested_procedure"))
+    if any(step.requested_procedure.order_id == order.pk for step in wrong):
+        raise InvalidInput(f"the exam is already on order {order.accession_number}", field="order")
+    for step in wrong:
+        _walk_back(step)
+    pps.steps.remove(*wrong)
+    for order_id in sorted({step.requested_procedure.order_id for step in wrong}):
+        procedure_notify(order=order_follow_steps(order_id=order_id), control=UPDATED, reason="exam moved away")
+    mpps_link_to_order(pps=pps, order=order, actor=actor)
+    item.rejection_request = _rejection_of_series(pps, order)
+    return {"action": "relink", "from_steps": [step.pk for step in wrong]}
 
 
 def _unlink_mpps(item: Discrepancy) -> None:

@@ -282,3 +282,34 @@ def test_an_exam_on_the_wrong_worklist_entry_is_linked_to_the_right_order_for_th
     assert item.rejection_request["stored_under_study"] == "1.2.3.8002"
     assert item.rejection_request["correct_accession"] == "ACC8001"
     assert _messages(pacs, "procedure")[-1].order == order
+
+
+def test_an_exam_on_another_patients_order_moves_to_the_right_one(order, destinations):
+    _ehr, pacs = destinations
+    other = order_place(
+        actor=TEST_ACTOR,
+        patient=PatientData(patient_id="PAT8003"),
+        order=OrderData(
+            placer_number="PL8003",
+            accession_number="ACC8003",
+            procedures=[ProcedureData(study_instance_uid="1.2.3.8003", steps=[StepData(modality="CT", start=START)])],
+        ),
+    )
+    mpps_create(
+        actor=TEST_ACTOR,
+        data=PerformedStepData(
+            sop_instance_uid="1.2.3.90",
+            status="IN PROGRESS",
+            pps_id="PPS90",
+            station_ae_title="CT01",
+            start=START,
+            modality="CT",
+            patient_id="PAT8001",
+            scheduled_steps=[ScheduledStepRef(study_instance_uid="1.2.3.8003")],
+        ),
+    )
+    item = Discrepancy.objects.get(kind=Discrepancy.Kind.PATIENT_CONFLICT)
+    assert item.patient == other.patient and _step(other).status == "STARTED"
+    reconcile_link(item=item, order=order, reason="the modality had the right patient", actor=TEST_ACTOR)
+    assert _step(other).status == "SCHEDULED" and _step(order).status == "STARTED"
+    assert {m.order_id for m in _messages(pacs, "procedure") if m.context["control"] == "XO"} == {order.pk, other.pk}
