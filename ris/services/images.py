@@ -57,6 +57,7 @@ def instances_available(*, data: AvailabilityData, actor: Actor) -> InstanceNoti
     step = None
     if matched is not None:
         step = _complete_steps(matched, actor) if _retrievable(data.instances) else matched.steps.order_by("pk").first()
+        step = _performed_step_of(matched, performed) or step  # the step its MPPS performed, when it names one
     _record(row, data.instances, matched, step)
     if matched is None:
         _queue(row, named, actor)
@@ -83,6 +84,12 @@ def _create(data: AvailabilityData, procedure: RequestedProcedure | None, match:
 def _procedures_of(performed: list[PerformedProcedureStep]) -> list[RequestedProcedure]:
     steps = ScheduledProcedureStep.objects.filter(performed_steps__in=performed).select_related("requested_procedure")
     return list({step.requested_procedure for step in steps})
+
+
+def _performed_step_of(
+    procedure: RequestedProcedure, performed: list[PerformedProcedureStep]
+) -> ScheduledProcedureStep | None:
+    return procedure.steps.filter(performed_steps__in=performed).order_by("pk").first()
 
 
 def _match(procedure: RequestedProcedure | None, named: list[RequestedProcedure]) -> str:

@@ -18,7 +18,7 @@ from ris.models import (
 from ris.services.outbox import outbox_deliver
 from tests.hl7_builders import adt, orm_control, orm_new_order
 from tests.ian_scu import notification, send_ian
-from tests.mpps_scu import MppsScu, in_progress, scheduled_item
+from tests.mpps_scu import MppsScu, final, in_progress, scheduled_item
 from tests.peers import MllpClient, ack_segments
 from tests.strict_ehr import StrictEhr
 
@@ -149,3 +149,16 @@ def test_ian_without_study_uid_is_refused_missing_attribute_and_records_nothing(
     del ds.StudyInstanceUID
     assert send_ian(dicom, ds) == 0x0120
     assert not InstanceNotification.objects.exists()
+
+
+def test_ian_naming_its_mpps_records_the_images_under_the_step_that_mpps_performed(mllp, dicom):
+    _send(mllp.port, orm_new_order("ORD1", study_uid=STUDY_UID))
+    mpps_uid = generate_uid()
+    with MppsScu(dicom) as scu:
+        scu.create(in_progress([scheduled_item(STUDY_UID, "ACC1001", "RP1001", "SPS1001")]), mpps_uid)
+        assert scu.set(mpps_uid, final())[0].Status == 0x0000
+    assert send_ian(dicom, notification(STUDY_UID, mpps_uids=(mpps_uid,))) == 0x0000
+    step = ScheduledProcedureStep.objects.get(sps_id="SPS1001")
+    assert step.status == "COMPLETED"
+    assert AvailableInstance.objects.filter(step=step).count() == 2
+    assert not Discrepancy.objects.exists()
