@@ -394,6 +394,9 @@ if RIS_MPPS_QUARANTINE_ANSWER not in ("success", "refuse"):
     raise ImproperlyConfigured(
         f"RIS_MPPS_QUARANTINE_ANSWER must be success or refuse, not {RIS_MPPS_QUARANTINE_ANSWER!r}"
     )
+# Instance Availability Notification (IHE RAD-49): images ONLINE or NEARLINE
+# at the archive complete their procedure's steps that no MPPS is performing.
+RIS_IAN_COMPLETES_STEPS = env.bool("RIS_IAN_COMPLETES_STEPS", default=True)
 # TLS: set a certificate and key to make a listener speak TLS only; a CA file
 # makes it require client certificates signed by that CA.
 RIS_MLLP_TLS_CERT = env.str("RIS_MLLP_TLS_CERT", default="")

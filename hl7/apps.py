@@ -15,6 +15,7 @@ class Hl7Config(AppConfig):
         from hl7.write_critical import build_critical_overdue
         from hl7.write_order_status import build_order_status
         from hl7.write_oru import build_oru_r01
+        from hl7.write_procedure import build_procedure
         from hl7.write_siu import build_siu
         from ris import outbox
         from ris.models import Destination
@@ -25,3 +26,4 @@ class Hl7Config(AppConfig):
         outbox.register_builder(Destination.Kind.HL7_MLLP, "patient", build_patient_change)
         outbox.register_builder(Destination.Kind.HL7_MLLP, "appointment", build_siu)
         outbox.register_builder(Destination.Kind.HL7_MLLP, "critical_overdue", build_critical_overdue)
+        outbox.register_builder(Destination.Kind.HL7_MLLP, "procedure", build_procedure)

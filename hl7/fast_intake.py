@@ -46,7 +46,7 @@ from hl7.senders import SenderRules, sender_rules
 from hl7.write_ack import answers_for
 from infra.db import HeldConnection, release_connection
 from ris.exceptions import DomainError
-from ris.models import Station
+from ris.models import Destination, Station
 from ris.services.patients import demographics_source
 from ris.services.statements import (
     NotInOneStatement,
@@ -83,6 +83,13 @@ _CONFIGURATION_DIGEST = (
     f" JOIN {Station._meta.db_table} st ON st.id = r.station_id)))"
 )
 
+
+# The statement writes no outbox rows: with an Image Manager to tell of
+# procedures (ris.services.procedures) every message goes the reference way.
+_NO_IMAGE_MANAGER = (
+    f" AND NOT EXISTS (SELECT 1 FROM {Destination._meta.db_table} d"
+    f" WHERE d.enabled AND d.role = '{Destination.Role.IMAGE_MANAGER.value}')"
+)
 
 _RESULT = "SELECT (SELECT ok FROM guard), (SELECT id FROM message)"
 _APPLIED = metrics.HL7_ONE_STATEMENT.labels("applied")
@@ -136,7 +143,9 @@ class FastIntake:
         handler_for(parsed)  # an unsupported type or event raises as it does there
         row = inbound_row(raw=raw, peer=self.peer, header=intake.message_header(header))
         statement = Statement()
-        statement.add("guard", f"SELECT 1 AS ok WHERE ({_CONFIGURATION_DIGEST}) = %s", [self._digest])
+        statement.add(
+            "guard", f"SELECT 1 AS ok WHERE ({_CONFIGURATION_DIGEST}) = %s{_NO_IMAGE_MANAGER}", [self._digest]
+        )
         first_order = _domain_parts(statement, parsed, rules, row)
         answers = answers_for(header, "AA")
         if answers.application not in answers.texts:

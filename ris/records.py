@@ -253,3 +253,26 @@ def plain(record: _T) -> _T:
 @functools.cache
 def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
+
+
+@dataclass(frozen=True)
+class InstanceData:
+    """One SOP instance an Instance Availability Notification lists (PS3.3 C.4.23.1)."""
+
+    series_instance_uid: str
+    sop_class_uid: str
+    sop_instance_uid: str
+    availability: str  # ONLINE, NEARLINE, OFFLINE, UNAVAILABLE
+    retrieve_ae_title: str = ""
+
+
+@dataclass(frozen=True)
+class AvailabilityData:
+    """An Instance Availability Notification as the archive sent it (PS3.4 R.2)."""
+
+    sop_instance_uid: str
+    study_instance_uid: str
+    performed_step_uids: tuple[str, ...] = ()
+    instances: tuple[InstanceData, ...] = ()
+    sender: str = ""
+    dataset: dict[str, object] = field(default_factory=dict)

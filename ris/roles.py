@@ -13,7 +13,7 @@ MEDICAL_PHYSICIST = "medical physicist"
 
 ROLE_CAPABILITIES: dict[str, set[str]] = {
     SCHEDULER: {"view_patients", "enter_orders", "book_appointments", "manage_resources", "view_status_board"},
-    TECHNOLOGIST: {"view_patients", "view_status_board", "change_step_status", "record_screening"},
+    TECHNOLOGIST: {"view_patients", "view_status_board", "change_step_status", "record_screening", "reconcile"},
     RADIOLOGIST: {
         "view_patients",
         "view_status_board",
@@ -22,7 +22,7 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
         "record_screening",
         "override_safety",
     },
-    INTEGRATION_ENGINEER: {"view_messages", "configure_interfaces"},
+    INTEGRATION_ENGINEER: {"view_messages", "configure_interfaces", "reconcile"},
     MEDICAL_PHYSICIST: {"view_dose", "export_research"},
     ADMINISTRATOR: {
         "view_patients",
@@ -42,6 +42,7 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
         "view_dose",
         "store_dose",
         "export_research",
+        "reconcile",
     },
 }
 

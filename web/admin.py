@@ -202,7 +202,7 @@ class StationAdmin(AuditedAdmin):
 
 @admin.register(models.Destination)
 class DestinationAdmin(AuditedAdmin):
-    list_display = ("name", "kind", "enabled", "host", "port", "ae_title", "base_url", "hl7_version")
+    list_display = ("name", "kind", "role", "enabled", "host", "port", "ae_title", "base_url", "hl7_version")
     exclude = ("lease_until", "lease_owner")
 
 

@@ -20,6 +20,7 @@ EVENTS = [
     ("mpps", _("MPPS")),
     ("patient", _("patient identity: merge, un-merge, identifier change (ADT)")),
     ("appointment", _("appointments (SIU)")),
+    ("procedure", _("procedure scheduled and update (image manager)")),
 ]
 
 
@@ -33,12 +34,22 @@ class DestinationForm(Styled, forms.ModelForm):
             "Nothing ticked: all events except patient identity and appointments, which are sent only where ticked."
         ),
     )
+    role = forms.ChoiceField(
+        choices=Destination.Role.choices,
+        required=False,
+        label=_("Role"),
+        help_text=_(
+            "An image manager (PACS) receives only its own families: with no event ticked, "
+            "the procedure messages, forwarded MPPS and rejection notes."
+        ),
+    )
 
     class Meta:
         model = Destination
         fields = [
             "name",
             "kind",
+            "role",
             "enabled",
             "events",
             "host",
@@ -65,6 +76,9 @@ class DestinationForm(Styled, forms.ModelForm):
             "timeout_seconds": _("Timeout (seconds)"),
             "max_attempts": _("Attempts before giving up"),
         }
+
+    def clean_role(self) -> str:
+        return str(self.cleaned_data.get("role") or Destination.Role.ORDER_PLACER)
 
     def clean(self) -> dict[str, Any]:
         super().clean()

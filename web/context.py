@@ -24,6 +24,7 @@ MENU = [
     ("view_patients", "patient_search", _("Patients")),
     ("enter_orders", "order_entry", _("New order")),
     ("manage_resources", "admin_rooms", _("Rooms & catalogue")),
+    ("reconcile", "reconciliation", _("Reconciliation")),
     ("view_messages", "console:home", _("Integration")),
     ("manage_users", "admin_users", _("Users & roles")),
     ("view_dose", "dose_home", _("Dose")),

@@ -8,10 +8,12 @@ class WorklistConfig(AppConfig):
     def ready(self) -> None:
         from ris import outbox
         from ris.models import Destination
-        from worklist.forward import build_mpps_forward, send_mpps
+        from worklist.forward import build_mpps_forward
+        from worklist.rejection import build_rejection_note, send_dicom
 
         outbox.register_builder(Destination.Kind.DICOM, "mpps", build_mpps_forward)
-        outbox.register_sender(Destination.Kind.DICOM, send_mpps)
+        outbox.register_builder(Destination.Kind.DICOM, "rejection_note", build_rejection_note)
+        outbox.register_sender(Destination.Kind.DICOM, send_dicom)
         self._forget_policies_on_change()
 
     def _forget_policies_on_change(self) -> None:

@@ -38,7 +38,8 @@ DOSE_STORAGE = (
     "1.2.840.10008.5.1.4.1.1.88.76",  # Enhanced X-Ray Radiation Dose SR
     "1.2.840.10008.5.1.4.1.1.88.68",  # Radiopharmaceutical Radiation Dose SR
 )
-SOP_CLASSES = (VERIFICATION, MODALITY_WORKLIST_FIND, MPPS, *DOSE_STORAGE)
+INSTANCE_AVAILABILITY_NOTIFICATION = "1.2.840.10008.5.1.4.33"  # PS3.4 R.3
+SOP_CLASSES = (VERIFICATION, MODALITY_WORKLIST_FIND, MPPS, INSTANCE_AVAILABILITY_NOTIFICATION, *DOSE_STORAGE)
 # Our order of preference: the first of these the requestor proposes in a context is chosen.
 TRANSFER_SYNTAXES = (
     ImplicitVRLittleEndian,

@@ -1,5 +1,6 @@
-"""The DICOM listener's services: Verification, Modality Worklist C-FIND and
-MPPS (N-CREATE / N-SET, worklist/mpps.py), on our own upper layer
+"""The DICOM listener's services: Verification, Modality Worklist C-FIND,
+MPPS (N-CREATE / N-SET, worklist/mpps.py) and Instance Availability
+Notification (N-CREATE, worklist/ian.py), on our own upper layer
 (worklist/listener.py, association.py, upper_layer.py).
 
 Per association: the calling AE's registry policy, from the process's cache
@@ -36,6 +37,7 @@ from ris.records import Actor
 from ris.selectors.worklist import PATIENT
 from worklist import encoding, metrics
 from worklist.association import Message, Peer
+from worklist.ian import INSTANCE_AVAILABILITY_NOTIFICATION, handle_ian_n_create
 from worklist.listener import Listener
 from worklist.matching import InvalidKey
 from worklist.mpps import handle_n_create, handle_n_set
@@ -108,6 +110,8 @@ class WorklistSCP:
             outcome.record()
 
     def n_create(self, peer: Peer, message: Message) -> tuple[Dataset, Dataset | None]:
+        if message.command.get("AffectedSOPClassUID") == INSTANCE_AVAILABILITY_NOTIFICATION:
+            return handle_ian_n_create(peer, message)
         return handle_n_create(cast(Event, MppsEvent(peer, message)))  # the attributes worklist/mpps.py reads
 
     def n_set(self, peer: Peer, message: Message) -> tuple[Dataset, Dataset | None]:

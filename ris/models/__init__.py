@@ -4,6 +4,7 @@ from .access import ApiToken, Capability, LoginAttempt, SavedFilter, StaffProfil
 from .audit import AuditEvent
 from .catalogue import Contrast, Procedure, ProtocolCode
 from .dose import DiagnosticReferenceLevel, DoseAlert, DoseQuantity, DoseReport, IrradiationEvent
+from .images import AvailableInstance, Discrepancy, InstanceNotification
 from .mpps import PerformedProcedureStep, QuarantinedMpps
 from .orders import ImagingOrder, RequestedProcedure, ScheduledProcedureStep
 from .outbound import Destination, OutboundMessage
@@ -18,16 +19,19 @@ __all__ = [
     "ApiToken",
     "Appointment",
     "AuditEvent",
+    "AvailableInstance",
     "BlockedTime",
     "Capability",
     "Contrast",
     "CriticalResult",
     "Destination",
     "DiagnosticReferenceLevel",
+    "Discrepancy",
     "DoseAlert",
     "DoseQuantity",
     "DoseReport",
     "ImagingOrder",
+    "InstanceNotification",
     "IrradiationEvent",
     "LoginAttempt",
     "OpeningHours",

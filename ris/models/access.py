@@ -28,6 +28,7 @@ class Capability(models.Model):
             ("view_dose", "View dose reports and reference level alerts; export the dose table"),
             ("store_dose", "Send dose reports over STOW-RS (modalities, gateways)"),
             ("export_research", "Export de-identified orders, reports and dose records for research"),
+            ("reconcile", "Reconcile exams, images and orders that do not match"),
         ]
 
     def __str__(self) -> str:

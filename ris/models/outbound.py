@@ -1,14 +1,26 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# The families only an Image Manager / Archive receives (IHE SWF.b): the
+# procedure scheduled and update messages (RAD-4, RAD-13) and the requests to
+# reject images stored under the wrong order (IOCM). What an Image Manager
+# receives when its `events` list is empty: those and the forwarded MPPS (RAD-7).
+IMAGE_MANAGER_EVENTS = frozenset({"procedure", "rejection_note"})
+IMAGE_MANAGER_DEFAULT_EVENTS = frozenset({"procedure", "rejection_note", "mpps"})
+
 
 class Destination(models.Model):
-    """A system the RIS sends to: an EHR's MLLP listener or a FHIR server."""
+    """A system the RIS sends to: an EHR's MLLP listener, a FHIR server, a PACS."""
 
     class Kind(models.TextChoices):
         HL7_MLLP = "HL7_MLLP", _("HL7 v2 over MLLP")
         FHIR = "FHIR", _("FHIR R4 REST")
         DICOM = "DICOM", _("DICOM AE (MPPS forwarded)")
+
+    class Role(models.TextChoices):
+        # The IHE actor the destination plays (IHE RAD TF-1 SWF.b)
+        ORDER_PLACER = "ORDER_PLACER", "order placer (EHR) or other receiver"
+        IMAGE_MANAGER = "IMAGE_MANAGER", "image manager / archive (PACS)"
 
     name = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -16,6 +28,7 @@ class Destination(models.Model):
     # Which events it receives, e.g. ["order_status", "report"]; empty = all
     # but the OPT_IN ones, which a destination receives only when it lists them.
     events = models.JSONField(default=list, blank=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ORDER_PLACER)
     host = models.CharField(max_length=255, blank=True, default="")
     port = models.PositiveIntegerField(null=True, blank=True)
     base_url = models.URLField(blank=True, default="")
@@ -51,7 +64,14 @@ class Destination(models.Model):
     OPT_IN_EVENTS = frozenset({"patient", "appointment"})
 
     def wants(self, event: str) -> bool:
+        """An Image Manager takes its own families (all of them when `events`
+        is empty); other destinations take any event but those, and the
+        opt-in families only when listed."""
         if not self.enabled:
+            return False
+        if self.role == self.Role.IMAGE_MANAGER:
+            return event in (self.events or IMAGE_MANAGER_DEFAULT_EVENTS)
+        if event in IMAGE_MANAGER_EVENTS:
             return False
         if event in self.events:
             return True

@@ -23,6 +23,7 @@ from ris.records import Actor
 from ris.services import appointment_events as told
 from ris.services.audit import audit_record
 from ris.services.outbox import outbox_enqueue
+from ris.services.procedures import UPDATED, procedure_notify
 from ris.services.safety import safety_check
 from ris.services.scheduling_rules import catalogue_entry, check_booking, check_not_in_past
 from ris.services.steps import required_reason
@@ -109,6 +110,7 @@ def appointment_unbook(*, appointment: Appointment, reason: str, actor: Actor) -
         detail=f"unbooked from {room_code}: {reason}",
     )
     _tell_ehr(step)
+    procedure_notify(order=step.requested_procedure.order, control=UPDATED)
     return step
 
 
@@ -233,3 +235,4 @@ def _save(appointment: Appointment, minutes: int, actor: Actor, verb: str) -> No
             "scheduling_note",
         ]
     )
+    procedure_notify(order=step.requested_procedure.order, control=UPDATED)  # the PACS hears the time and room

@@ -50,6 +50,7 @@ from ris.records import (
     StepData,
 )
 from ris.services.audit import audit_record
+from ris.services.discrepancies import Kind, discrepancy_open
 from ris.services.orders import order_place
 from ris.services.outbox import outbox_enqueue
 from ris.services.safety import safety_alert_raise
@@ -77,6 +78,7 @@ def mpps_create(*, data: PerformedStepData, actor: Actor) -> PerformedProcedureS
     _apply_to_steps(pps)
     for step in steps:  # the exam is happening: a broken safety rule is flagged, never refused
         safety_alert_raise(step=step, actor=actor)
+    _note_mismatch(pps, actor)
     _forward(FORWARD_CREATE, pps.sop_instance_uid, data.dataset)
     _audit(pps, AuditEvent.Action.CREATE, actor=actor)
     log.info(
@@ -164,9 +166,48 @@ def mpps_update(
     pps.save()
     if pps.is_final:
         _apply_to_steps(pps)
+        _note_wrong_entry(pps, actor)
     _forward(FORWARD_SET, sop_instance_uid, change.dataset)
     _audit(pps, AuditEvent.Action.CHANGE, actor=actor)
     return pps
+
+
+def _note_mismatch(pps: PerformedProcedureStep, actor: Actor) -> None:
+    """Into the reconciliation queue: an MPPS that names no step we know, or
+    one that names another patient than the steps it is linked to."""
+    if pps.unscheduled:
+        refs = ", ".join(
+            ref.get("study_instance_uid") or ref.get("accession_number") or "" for ref in pps.scheduled_step_refs
+        )
+        summary = (
+            f"MPPS {pps.pps_id} {pps.modality} from {pps.station_ae_title} names no scheduled step ({refs or 'none'})"
+        )
+        discrepancy_open(kind=Kind.UNSCHEDULED_MPPS, summary=summary, actor=actor, performed_step=pps)
+        return
+    if not pps.patient_id:
+        return
+    for patient in _patients(pps):
+        if patient is not None and patient.patient_id != pps.patient_id:
+            summary = f"MPPS {pps.pps_id} names patient {pps.patient_id}; its step is patient {patient.patient_id}'s"
+            discrepancy_open(
+                kind=Kind.PATIENT_CONFLICT, summary=summary, actor=actor, performed_step=pps, patient=patient
+            )
+
+
+def _note_wrong_entry(pps: PerformedProcedureStep, actor: Actor) -> None:
+    """CID 9300 110514: the images made so far belong to another exam."""
+    if pps.status != _P.DISCONTINUED or pps.discontinuation_reason_value != WRONG_WORKLIST_ENTRY:
+        return
+    patient = next(iter(_patients(pps)), None)
+    summary = f"MPPS {pps.pps_id} {pps.modality} was performed on the wrong worklist entry"
+    discrepancy_open(kind=Kind.WRONG_WORKLIST_ENTRY, summary=summary, actor=actor, performed_step=pps, patient=patient)
+
+
+def _patients(pps: PerformedProcedureStep) -> set[Patient | None]:
+    return {
+        step.requested_procedure.order.patient
+        for step in pps.steps.select_related("requested_procedure__order__patient")
+    }
 
 
 def _audit(pps: PerformedProcedureStep, action: str, *, actor: Actor, detail: str = "") -> None:
@@ -343,6 +384,8 @@ def mpps_quarantine(
     audit_record(
         actor=actor, action=AuditEvent.Action.CREATE, obj=row, detail=f"MPPS {operation} quarantined: {reason}"
     )
+    if operation == QuarantinedMpps.Operation.CREATE:
+        discrepancy_open(kind=Kind.QUARANTINED_MPPS, summary=reason, actor=actor, quarantined=row)
     log.warning("MPPS %s %s from %s quarantined: %s", operation, sop_instance_uid, actor.name, reason)
     return row
 

@@ -19,6 +19,7 @@ from ris.services.appointments import appointment_follow_step
 from ris.services.audit import audit_record
 from ris.services.catalogue_defaults import step_defaults
 from ris.services.patients import demographics_source, patient_register, patient_survivor, patient_upsert
+from ris.services.procedures import SCHEDULED, UPDATED, procedure_notify, procedure_notify_status
 from ris.services.safety import safety_record
 from ris.services.vetting import initial_vetting, order_vet_again
 from ris.states import ORDER_MACHINE, STEP_MACHINE, OrderStatus, StepStatus
@@ -59,6 +60,7 @@ def order_place(
     _audit(actor, AuditEvent.Action.CREATE, row, f"order {row.accession_number}")
     if order.safety:
         safety_record(order=row, values=order.safety, actor=actor)
+    procedure_notify(order=row, control=SCHEDULED)
     return row
 
 
@@ -109,6 +111,7 @@ def order_change(*, key: OrderKey, order: OrderData, actor: Actor) -> ImagingOrd
     if order.safety:
         safety_record(order=row, values=order.safety, actor=actor)
     order_vet_again(order=row, actor=actor)  # returned for information: the change may bring it
+    procedure_notify(order=row, control=UPDATED)
     return row
 
 
@@ -168,6 +171,7 @@ def _move(actor: Actor, row: ImagingOrder, status: str, step_status: str | None 
             step.status = step_status
             step.save(update_fields=["status"])
     _audit(actor, AuditEvent.Action.CHANGE, row, f"order {row.accession_number} {status}")
+    procedure_notify_status(order=row)
     return row
 
 

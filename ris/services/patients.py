@@ -17,7 +17,9 @@ from ris.exceptions import DuplicatePatient, InvalidInput, MergedPatient, Unknow
 from ris.models import Appointment, AuditEvent, ImagingOrder, Patient, PatientMerge
 from ris.records import CLEAR, Actor, PatientData
 from ris.services.audit import audit_record
+from ris.services.discrepancies import Kind, discrepancy_open
 from ris.services.outbox import outbox_enqueue
+from ris.services.procedures import procedure_notify_patient
 
 _UPDATABLE = ("name", "name_ideographic", "name_phonetic", "birth_date", "sex")
 
@@ -57,6 +59,8 @@ def patient_upsert(*, data: PatientData, source: str = "") -> Patient:
         changed.append("demographics_source")
     if changed:
         patient.save(update_fields=[*changed, "updated_at"])
+    if set(changed) & set(_UPDATABLE):
+        procedure_notify_patient(patient=patient)  # the PACS's copy of the patient follows
     return patient
 
 
@@ -90,6 +94,7 @@ def patient_edit(*, patient: Patient, data: PatientData, reason: str, actor: Act
     changed = _apply_changes(patient, data)
     if changed:
         patient.save(update_fields=[*changed, "updated_at"])
+        procedure_notify_patient(patient=patient)
     detail = f"edited {', '.join(changed) or 'nothing'}" + (f": {reason.strip()}" if reason.strip() else "")
     audit_record(actor=actor, action=AuditEvent.Action.CHANGE, patient=patient, obj=patient, detail=detail[:255])
     return patient
@@ -155,10 +160,12 @@ def patient_merge(*, surviving: PatientData, prior_patient_id: str, prior_issuer
     Patient.objects.filter(pk__in=record.earlier_merged_ids).update(merged_into=survivor)  # earlier merges follow
     prior.merged_into = survivor
     prior.save(update_fields=["merged_into", "updated_at"])
+    procedure_notify_patient(patient=survivor, reason=f"merged {prior.patient_id}")
     detail = f"merged {prior.patient_id} into {survivor.patient_id}"
     audit_record(actor=actor, action=AuditEvent.Action.CHANGE, patient=survivor, obj=survivor, detail=detail)
     audit_record(actor=actor, action=AuditEvent.Action.CHANGE, patient=prior, obj=prior, detail=detail)
     outbox_enqueue(event=PATIENT_EVENT, context={"change": "merge", "merge_id": record.pk})
+    discrepancy_open(kind=Kind.MERGE_REVIEW, summary=detail, actor=actor, patient=survivor)
     return survivor
 
 

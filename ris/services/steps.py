@@ -24,6 +24,7 @@ from ris.services import appointment_events as told
 from ris.services.audit import audit_record
 from ris.services.outbox import outbox_enqueue
 from ris.services.patients import patient_update
+from ris.services.procedures import procedure_notify_status
 from ris.services.safety import safety_check
 from ris.states import ORDER_MACHINE, STEP_MACHINE, OrderStatus, StateMachine, StepStatus
 
@@ -165,6 +166,7 @@ def order_follow_steps(*, order_id: int) -> ImagingOrder:
         order.status = new
         order.save(update_fields=["status", "updated_at"])
         outbox_enqueue(event="order_status", context={"order_id": order.pk, "status": new}, order=order)
+        procedure_notify_status(order=order)
     return order
 
 
