@@ -351,6 +351,9 @@ if RIS_MPPS_QUARANTINE_ANSWER not in ("success", "refuse"):
     raise ImproperlyConfigured(
         f"RIS_MPPS_QUARANTINE_ANSWER must be success or refuse, not {RIS_MPPS_QUARANTINE_ANSWER!r}"
     )
+# DICOMweb worklist services (/dicomweb/, PS3.18 ch. 14-15): the most
+# matches one MWL-RS search answers (more: 413, or page with limit/offset).
+RIS_DICOMWEB_MAX_RESULTS = env.int("RIS_DICOMWEB_MAX_RESULTS", default=1000)
 # TLS: set a certificate and key to make a listener speak TLS only; a CA file
 # makes it require client certificates signed by that CA.
 RIS_MLLP_TLS_CERT = env.str("RIS_MLLP_TLS_CERT", default="")
