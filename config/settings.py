@@ -354,6 +354,10 @@ if RIS_MPPS_QUARANTINE_ANSWER not in ("success", "refuse"):
 # DICOMweb worklist services (/dicomweb/, PS3.18 ch. 14-15): the most
 # matches one MWL-RS search answers (more: 413, or page with limit/offset).
 RIS_DICOMWEB_MAX_RESULTS = env.int("RIS_DICOMWEB_MAX_RESULTS", default=1000)
+# The UPS-RS event channel (WebSocket, worklist/dicomweb/events.py): its
+# port, and how often each connection looks for new event rows.
+RIS_DICOMWEB_EVENTS_PORT = env.int("RIS_DICOMWEB_EVENTS_PORT", default=8001)
+RIS_DICOMWEB_EVENTS_POLL_SECONDS = env.float("RIS_DICOMWEB_EVENTS_POLL_SECONDS", default=0.5)
 # TLS: set a certificate and key to make a listener speak TLS only; a CA file
 # makes it require client certificates signed by that CA.
 RIS_MLLP_TLS_CERT = env.str("RIS_MLLP_TLS_CERT", default="")

@@ -6,8 +6,9 @@ each answer that shows patients leaves one audit event naming them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from pydicom.dataset import Dataset
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -16,9 +17,13 @@ from rest_framework.views import APIView
 
 from ris.actors import request_actor
 from ris.models import AuditEvent
+from ris.records import Actor
+from ris.selectors.worklist import PATIENT
 from ris.services.audit import audit_view, worklist_query_view
+from worklist.dicomweb import ups
 from worklist.dicomweb.access import HasWorklistCapability
 from worklist.dicomweb.capabilities import capabilities
+from worklist.dicomweb.json import InvalidDicomJson, datasets_from_body
 from worklist.dicomweb.mpps_rs import (
     MppsAnswer,
     mpps_json,
@@ -27,8 +32,9 @@ from worklist.dicomweb.mpps_rs import (
     mpps_rs_update,
     performed_patient,
 )
-from worklist.dicomweb.mwl import SearchAnswer, mwl_search, query_pairs
+from worklist.dicomweb.mwl import SearchAnswer, mwl_search, query_pairs, warning
 from worklist.dicomweb.negotiation import DicomJsonOnly, DicomJsonRenderer, dicom_json_body
+from worklist.dicomweb.params import max_results
 
 
 class DicomWebView(APIView):
@@ -96,6 +102,147 @@ class PerformedStepView(DicomWebView):
         return _mpps_answer(request, mpps_rs_update(uid, dicom_json_body(request), actor=actor))
 
     put = post
+
+
+def _ups(call: Any) -> Response:
+    """Run one UPS-RS change; a refusal of the state machine is its HTTP status with the reason."""
+    try:
+        return cast(Response, call())
+    except ups.UpsRefused as exc:
+        return answer(exc.status, {"detail": str(exc)}, (warning(str(exc)),))
+    except InvalidDicomJson as exc:
+        return answer(400, {"detail": str(exc)}, (warning(str(exc)),))
+
+
+def _actor(request: Request) -> Actor:
+    return request_actor(request, door=AuditEvent.Door.DICOM)
+
+
+class WorkitemsView(DicomWebView):
+    """GET /dicomweb/workitems?{query}: UPS-RS search (ProcedureStepState,
+    PatientID, limit, offset); POST: create, refused (workitems come from orders)."""
+
+    def get(self, request: Request) -> Response:
+        states = [value for value in request.GET.getlist("ProcedureStepState") if value]
+        found = list(ups.workitems(states=states, patient_id=request.GET.get("PatientID", "")))
+        offset, limit = _count(request, "offset", 0), _count(request, "limit", max_results())
+        shown = found[offset : offset + min(limit, max_results())]
+        worklist_query_view(
+            actor=_actor(request),
+            items=len(shown),
+            patient_ids=[work.row[f"{PATIENT}patient_id"] for work in shown],
+            status="200" if shown else "204",
+            service="UPS-RS search",
+        )
+        if not shown:
+            return answer(204)
+        return answer(200, [ups.workitem_json(work) for work in shown])
+
+    def post(self, request: Request) -> Response:
+        reason = "workitems are the scheduled steps of orders; place an order (HL7, FHIR or the REST API)"
+        return answer(405, {"detail": reason}, (warning(reason),), Allow="GET")
+
+
+class WorkitemView(DicomWebView):
+    """GET /dicomweb/workitems/{uid}: retrieve; POST ?{transaction}: update (progress, assignment)."""
+
+    def get(self, request: Request, uid: str) -> Response:
+        def retrieve() -> Response:
+            work = ups.workitem(uid)
+            audit_view(
+                actor=_actor(request),
+                patient=None,
+                detail=f"UPS-RS workitem {uid}, patient {work.row[f'{PATIENT}patient_id']}",
+            )
+            return answer(200, [ups.workitem_json(work)])
+
+        return _ups(retrieve)
+
+    def post(self, request: Request, uid: str) -> Response:
+        def update() -> Response:
+            (ds,) = _datasets(request)
+            work = ups.ups_update(uid, ds, transaction_uid=_transaction_uid(request, ds), actor=_actor(request))
+            return answer(200, [ups.workitem_json(work)])
+
+        return _ups(update)
+
+
+class WorkitemStateView(DicomWebView):
+    """PUT /dicomweb/workitems/{uid}/state: change state (claim, complete, cancel)."""
+
+    def put(self, request: Request, uid: str) -> Response:
+        def change() -> Response:
+            (ds,) = _datasets(request)
+            state = str(ds.get("ProcedureStepState", "") or "")
+            ups.ups_change_state(uid, state=state, transaction_uid=_transaction_uid(request, ds), actor=_actor(request))
+            return answer(200)
+
+        return _ups(change)
+
+
+class WorkitemCancelView(DicomWebView):
+    """POST /dicomweb/workitems/{uid}/cancelrequest: request cancellation."""
+
+    def post(self, request: Request, uid: str) -> Response:
+        def cancel() -> Response:
+            body = dicom_json_body(request) if request.body else b""
+            ds = _one(body) if body else None
+            reason = str(ds.get("ReasonForCancellation", "") or "") if ds is not None else ""
+            return answer(ups.ups_request_cancel(uid, reason=reason, actor=_actor(request)))
+
+        return _ups(cancel)
+
+
+class SubscriptionView(DicomWebView):
+    """POST / DELETE /dicomweb/workitems/{uid}/subscribers/{aetitle}: subscribe
+    (the UID of one workitem, or the global / filtered well-known UIDs) and unsubscribe."""
+
+    def post(self, request: Request, uid: str, ae_title: str) -> Response:
+        def subscribe() -> Response:
+            lock = request.GET.get("deletionlock", "false").lower() == "true"
+            filters = {str(k): str(request.GET.get(k, "")) for k in request.GET if k != "deletionlock"}
+            return answer(ups.ups_subscribe(uid, ae_title, deletion_lock=lock, filter_parameters=filters))
+
+        return _ups(subscribe)
+
+    def delete(self, request: Request, uid: str, ae_title: str) -> Response:
+        def unsubscribe() -> Response:
+            ups.ups_unsubscribe(uid, ae_title)
+            return answer(200)
+
+        return _ups(unsubscribe)
+
+
+class SuspendView(DicomWebView):
+    """POST /dicomweb/workitems/1.2.840.10008.5.1.4.34.5/subscribers/{aetitle}/suspend."""
+
+    def post(self, request: Request, uid: str, ae_title: str) -> Response:
+        def suspend() -> Response:
+            ups.ups_suspend(ae_title)
+            return answer(200)
+
+        return _ups(suspend)
+
+
+def _datasets(request: Request) -> list[Dataset]:
+    return [_one(dicom_json_body(request))]
+
+
+def _one(body: bytes) -> Dataset:
+    datasets = datasets_from_body(body)
+    if len(datasets) != 1:
+        raise InvalidDicomJson("the body must hold exactly one dataset")
+    return datasets[0]
+
+
+def _transaction_uid(request: Request, ds: Dataset) -> str:
+    # PS3.18 11.6.1: in the query (?{transaction}) for an update; (0008,1195) in the body of a state change
+    return str(request.GET.get("transaction") or ds.get("TransactionUID", "") or "")
+
+
+def _count(request: Request, name: str, default: int) -> int:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else default
 
 
 class CapabilitiesView(APIView):
