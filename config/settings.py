@@ -263,6 +263,17 @@ LOGIN_REDIRECT_URL_FAILURE = "login"
 RIS_OIDC_USERNAME_CLAIM = env.str("RIS_OIDC_USERNAME_CLAIM", default="preferred_username")
 RIS_OIDC_ROLES_CLAIM = env.str("RIS_OIDC_ROLES_CLAIM", default="groups")
 RIS_OIDC_ROLE_MAP = env.dict("RIS_OIDC_ROLE_MAP", default={})
+# OAuth2 bearer tokens (Authorization: Bearer <JWT>) from the site's
+# authorisation server, for /api, /fhir, /dicomweb and the UPS event channel
+# (infra/bearer.py): none accepted unless an issuer is set. The keys come from
+# RIS_OAUTH2_JWKS_URL (default: the OpenID Connect provider's JWKS endpoint);
+# the username claim names an existing RIS user, whose roles apply.
+RIS_OAUTH2_ISSUER = env.str("RIS_OAUTH2_ISSUER", default="")
+RIS_OAUTH2_JWKS_URL = env.str("RIS_OAUTH2_JWKS_URL", default=OIDC_OP_JWKS_ENDPOINT)
+RIS_OAUTH2_AUDIENCE = env.str("RIS_OAUTH2_AUDIENCE", default="")
+RIS_OAUTH2_USERNAME_CLAIM = env.str("RIS_OAUTH2_USERNAME_CLAIM", default=RIS_OIDC_USERNAME_CLAIM)
+if RIS_OAUTH2_ISSUER and not RIS_OAUTH2_JWKS_URL:
+    raise ImproperlyConfigured("RIS_OAUTH2_ISSUER needs RIS_OAUTH2_JWKS_URL (or RIS_OIDC_JWKS_ENDPOINT)")
 # API tokens (Authorization: Token <key>) end this many hours after they are issued.
 RIS_API_TOKEN_HOURS = env.int("RIS_API_TOKEN_HOURS", default=24 * 30)
 
@@ -271,6 +282,7 @@ REST_FRAMEWORK = {
         # Token first: an unauthenticated request is answered 401 with WWW-Authenticate.
         # The same authenticators for /api and /fhir, each attempt throttled.
         "web.authentication.TokenAuthentication",
+        "web.authentication.BearerAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "web.authentication.BasicAuthentication",
     ],

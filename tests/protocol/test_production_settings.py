@@ -80,6 +80,7 @@ def production_serve(transactional_db, tmp_path):
         "RIS_HTTP_PORT": str(http),
         "RIS_MLLP_PORT": str(mllp),
         "RIS_DICOM_PORT": str(dicom),
+        "RIS_DICOMWEB_EVENTS_PORT": str(free_port()),
         "RIS_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO=https",
         "PYTHONUNBUFFERED": "1",
     }

@@ -17,9 +17,58 @@ MEDIA = ["application/dicom+json"]
 def capabilities(base_url: str) -> dict[str, Any]:
     return {
         "baseUrl": base_url,
-        "authentication": ["Token", "Basic", "session"],
-        "services": {
-            "MWL-RS": _mwl(),
+        "authentication": ["Token", "Basic", "session"]
+        + (["Bearer (OAuth2 JWT)"] if settings.RIS_OAUTH2_ISSUER else []),
+        "services": {"MWL-RS": _mwl(), "MPPS-RS": _mpps(), "UPS-RS": _ups()},
+    }
+
+
+def _mpps() -> dict[str, Any]:
+    return {
+        "resource": "/modality-performed-procedure-steps",
+        "transactions": {
+            "create": {"method": "POST", "path": "", "media": MEDIA},
+            "retrieve": {"method": "GET", "path": "/{instance}", "media": MEDIA},
+            "update": {"method": "POST or PUT", "path": "/{instance}", "media": MEDIA},
+        },
+        "states": ["IN PROGRESS", "COMPLETED", "DISCONTINUED"],
+    }
+
+
+def _ups() -> dict[str, Any]:
+    workitem = "/workitems/{workitem}"
+    return {
+        "resource": "/workitems",
+        "transactions": {
+            "search": {
+                "method": "GET",
+                "path": "",
+                "parameters": ["ProcedureStepState", "PatientID", "limit", "offset"],
+            },
+            "retrieve": {"method": "GET", "path": workitem},
+            "create": {"method": "POST", "path": "", "supported": False},
+            "update": {"method": "POST", "path": workitem + "?transaction={uid}"},
+            "changeState": {"method": "PUT", "path": workitem + "/state"},
+            "requestCancellation": {"method": "POST", "path": workitem + "/cancelrequest"},
+            "subscribe": {"method": "POST", "path": workitem + "/subscribers/{aetitle}{?deletionlock}"},
+            "unsubscribe": {"method": "DELETE", "path": workitem + "/subscribers/{aetitle}"},
+            "suspendGlobalSubscription": {
+                "method": "POST",
+                "path": "/workitems/1.2.840.10008.5.1.4.34.5/subscribers/{aetitle}/suspend",
+            },
+        },
+        "globalSubscription": "1.2.840.10008.5.1.4.34.5",
+        "filteredSubscription": "1.2.840.10008.5.1.4.34.5.1",
+        "states": ["SCHEDULED", "IN PROGRESS", "COMPLETED", "CANCELED"],
+        "eventChannel": {
+            "url": "ws://{host}:" + str(settings.RIS_DICOMWEB_EVENTS_PORT) + "/dicomweb/subscribers/{aetitle}",
+            "events": [
+                "UPS State Report",
+                "UPS Cancel Requested",
+                "UPS Progress Report",
+                "SCP Status Change",
+                "UPS Assigned",
+            ],
         },
     }
 

@@ -11,7 +11,9 @@ one process's memory. A subscriber is told what happened while it is
 connected; the state it missed is read with a retrieve.
 
 The connection is authenticated as the HTTP services are: an API token
-(`Authorization: Token <key>`, or `Bearer <key>`) or Basic, and the role
+(`Authorization: Token <key>`), an OAuth2 bearer token of the configured
+issuer (`Bearer <JWT>`, infra/bearer.py; without an issuer, `Bearer <key>`
+is read as an API token) or Basic, and the role
 must allow viewing patients. Refusals are HTTP 401/403/404 before the upgrade.
 """
 
@@ -36,6 +38,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
+from infra.bearer import InvalidBearer, bearer_enabled, bearer_user
 from ris.roles import permission
 from ris.services.tokens import token_user
 from worklist.dicomweb import ups
@@ -48,6 +51,11 @@ def _user_of(headers: Headers) -> Any:
     """The user behind the Authorization header, or None (sync: runs in a thread)."""
     close_old_connections()
     scheme, _, credentials = str(headers.get("Authorization", "")).partition(" ")
+    if scheme.lower() == "bearer" and credentials and bearer_enabled():
+        try:
+            return bearer_user(credentials.strip())
+        except InvalidBearer:
+            return None
     if scheme.lower() in ("token", "bearer") and credentials:
         return token_user(key=credentials.strip())[0]
     if scheme.lower() == "basic" and credentials:
