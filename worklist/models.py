@@ -75,6 +75,7 @@ class UpsWorkitem(models.Model):
     claimed_by = models.CharField(max_length=150, blank=True, default="")
     progress = models.JSONField(default=dict, blank=True)  # (0074,1002) Progress Information Sequence item, DICOM JSON
     cancel_requested = models.BooleanField(default=False)
+    reported_state = models.CharField(max_length=16, blank=True, default="")  # the last State Report's (0074,1000)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -233,3 +233,33 @@ def test_the_event_channel_refuses_without_credentials_or_role(channel, steps):
     with pytest.raises(InvalidStatus) as forbidden:
         asyncio.run(attempt({"Authorization": f"Token {no_role}"}))
     assert forbidden.value.response.status_code == 403
+
+
+@pytest.mark.slow
+def test_a_step_started_by_dimse_mpps_is_reported_to_subscribers_of_its_workitem(
+    live_server, dicom, channel, steps, token
+):
+    from tests.mpps_scu import MppsScu, final, in_progress, scheduled_item
+
+    uid = workitem_uid(live_server, token, "U1")
+    step = ScheduledProcedureStep.objects.select_related("requested_procedure__order").get(sps_id="U1")
+    subscriber = Subscriber(channel.server_port, "VIEWER", token)
+    try:
+        assert call("POST", f"{base(live_server)}/{uid}/subscribers/VIEWER", token).status_code == 201
+        subscriber.wait_for(STATE)
+        item = scheduled_item(
+            step.requested_procedure.study_instance_uid,
+            step.requested_procedure.order.accession_number,
+            step.requested_procedure.requested_procedure_id,
+            "U1",
+        )
+        pps_uid = generate_uid()
+        with MppsScu(dicom, calling_ae="AI01") as scu:
+            assert scu.create(in_progress([item], patient_id="P1", station="AI01"), pps_uid)[0].Status == 0x0000
+            assert subscriber.wait_for(STATE, 2)[1]["00741000"]["Value"] == ["IN PROGRESS"]
+            assert scu.set(pps_uid, final())[0].Status == 0x0000
+        assert subscriber.wait_for(STATE, 3)[2]["00741000"]["Value"] == ["COMPLETED"]
+        got = Dataset.from_json(call("GET", f"{base(live_server)}/{uid}", token).json()[0])
+        assert got.ProcedureStepState == "COMPLETED"
+    finally:
+        subscriber.close()

@@ -258,8 +258,29 @@ def _check_transaction(work: Workitem, transaction_uid: str) -> None:
 
 def _reported_state(uid: str) -> Workitem:
     work = workitem(uid)
-    _report(uid, UpsEvent.Type.STATE_REPORT, _state_info(work.state))
+    report_state(work.item, work.state)
     return work
+
+
+def report_state(item: UpsWorkitem, state: str) -> None:
+    """A State Report when the workitem's state is not the one last reported."""
+    if UpsWorkitem.objects.filter(pk=item.pk).exclude(reported_state=state).update(reported_state=state):
+        _report(item.uid, UpsEvent.Type.STATE_REPORT, _state_info(state))
+
+
+def on_step_saved(sender: Any, instance: ScheduledProcedureStep, update_fields: Any = None, **kwargs: Any) -> None:
+    """post_save of a step whose status moved (`ris.services.steps.step_move`),
+    whoever moved it: MPPS, a page, HL7, UPS-RS. Subscribers hear of it in
+    the transaction of the move. A step UPS-RS never showed gets its workitem
+    only while someone holds a global subscription."""
+    if update_fields is None or "status" not in update_fields:
+        return
+    item = UpsWorkitem.objects.filter(step_id=instance.pk).first()
+    if item is None:
+        if not UpsSubscription.objects.filter(workitem_uid="", suspended=False).exists():
+            return
+        item = _items_of([instance.pk])[instance.pk]
+    report_state(item, STEP_STATES[StepStatus(instance.status)])
 
 
 def _state_info(state: str, *, progress: Dataset | None = None) -> Dataset:
@@ -314,7 +335,9 @@ def ups_subscribe(uid: str, ae_title: str, *, deletion_lock: bool, filter_parame
         },
     )
     if target:  # the subscriber is told the workitem's state at once (PS3.4 CC.2.3.1)
-        _report(target, UpsEvent.Type.STATE_REPORT, _state_info(workitem(target).state))
+        work = workitem(target)
+        _report(target, UpsEvent.Type.STATE_REPORT, _state_info(work.state))
+        UpsWorkitem.objects.filter(pk=work.item.pk).update(reported_state=work.state)
     return 201 if created else 200
 
 
