@@ -204,10 +204,12 @@ def test_too_many_matches_without_a_limit_is_413(live_server, worklist, token, s
 
 
 def test_other_media_types_are_406(live_server, worklist, token):
-    raw = requests.get(
-        url(live_server), headers={"Authorization": f"Token {token}", "Accept": "application/dicom+xml"}, timeout=30
-    )
-    assert raw.status_code == 406
+    for accept in ("text/html", "application/dicom", "application/dicom+json;q=0"):
+        raw = requests.get(url(live_server), headers={"Authorization": f"Token {token}", "Accept": accept}, timeout=30)
+        assert raw.status_code == 406, accept
+    mpps = f"{live_server.url}/dicomweb/modality-performed-procedure-steps/1.2.3"
+    xml = requests.get(mpps, headers={"Authorization": f"Token {token}", "Accept": "application/dicom+xml"}, timeout=30)
+    assert xml.status_code == 406  # XML is offered for the search only
 
 
 def test_search_needs_credentials_and_a_role_that_views_patients(live_server, worklist, token):
@@ -230,3 +232,32 @@ def test_a_search_is_audited_with_the_patients_shown(live_server, worklist, toke
     event = AuditEvent.objects.filter(object_type="worklist", door=AuditEvent.Door.DICOM).latest("pk")
     assert event.detail.startswith("MWL-RS search 200") and "P1,P2,P4" in event.detail
     assert event.user is not None and event.user.username.startswith("technologist")
+
+
+def test_dicom_xml_is_answered_as_multipart_related_when_asked(live_server, worklist, token):
+    import email
+    from xml.etree import ElementTree
+
+    accept = 'multipart/related; type="application/dicom+xml"'
+    raw = requests.get(
+        url(live_server),
+        params={"PatientName": "DOE^J*"},
+        headers={"Authorization": f"Token {token}", "Accept": accept},
+        timeout=30,
+    )
+    assert raw.status_code == 200
+    assert raw.headers["Content-Type"].startswith('multipart/related; type="application/dicom+xml"')
+    message = email.message_from_bytes(
+        b"Content-Type: " + raw.headers["Content-Type"].encode() + b"\r\n\r\n" + raw.content
+    )
+    parts = [part.get_payload(decode=True) for part in message.get_payload()]
+    ns = {"d": "http://dicom.nema.org/PS3.19/models/NativeDICOM"}
+    ids, names = [], []
+    for part in parts:
+        root = ElementTree.fromstring(part)
+        ids.append(root.find("d:DicomAttribute[@keyword='PatientID']/d:Value", ns).text)
+        family = root.find("d:DicomAttribute[@keyword='PatientName']/d:PersonName/d:Alphabetic/d:FamilyName", ns)
+        names.append(family.text)
+        step = root.find("d:DicomAttribute[@keyword='ScheduledProcedureStepSequence']/d:Item", ns)
+        assert step.find("d:DicomAttribute[@tag='00400009']/d:Value", ns) is not None
+    assert ids == ["P1", "P2", "P4"] and names == ["DOE", "DOE", "DOE"]

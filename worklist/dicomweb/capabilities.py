@@ -77,7 +77,9 @@ def _mwl() -> dict[str, Any]:
     step_keys = [*STEP_KEYS, *STEP_DATE_TIME_KEYS]
     return {
         "resource": "/modality-scheduled-procedure-steps",
-        "transactions": {"search": {"method": "GET", "media": MEDIA}},
+        "transactions": {
+            "search": {"method": "GET", "media": [*MEDIA, 'multipart/related; type="application/dicom+xml"']}
+        },
         "matchingKeys": [*TOP_LEVEL_KEYS] + [f"ScheduledProcedureStepSequence.{key}" for key in step_keys],
         "returnKeys": [*TOP_LEVEL_VALUES] + [f"ScheduledProcedureStepSequence.{key}" for key in STEP_VALUES],
         "matching": ["single value", "list of UIDs", "wildcard", "range", "sequence", "universal"],

@@ -1,6 +1,7 @@
 """What a DICOMweb worklist answer may be (PS3.18 8.7.3, 6.1.1.8): DICOM
 JSON, chosen for `application/dicom+json`, `application/json`, `*/*` or no
-Accept at all; anything else is 406 Not Acceptable."""
+Accept at all; DICOM XML (multipart/related) where a view serves it and the
+client asks it and not JSON; anything else is 406 Not Acceptable."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 
 from worklist.dicomweb.json import MEDIA_TYPE
+from worklist.dicomweb.xml import MEDIA_TYPE as XML_MEDIA_TYPE
 
 ACCEPTED = {MEDIA_TYPE, "application/json", "*/*", "application/*"}
 
@@ -33,8 +35,10 @@ class DicomJsonOnly(BaseContentNegotiation):
 
     def select_renderer(self, request: Any, renderers: Iterable[BaseRenderer], format_suffix: str | None = None) -> Any:
         renderer = next(iter(renderers))
-        if acceptable(request.META.get("HTTP_ACCEPT", "")):
-            return renderer, renderer.media_type
+        accept = request.META.get("HTTP_ACCEPT", "")
+        view = (getattr(request, "parser_context", None) or {}).get("view")
+        if acceptable(accept) or (getattr(view, "serves_xml", False) and wants_xml(accept)):
+            return renderer, renderer.media_type  # an XML answer is built by the view itself
         raise NotAcceptable(f"only {MEDIA_TYPE} is served here")
 
 
@@ -44,6 +48,20 @@ def dicom_json_body(request: Any) -> bytes:
     if content_type not in (MEDIA_TYPE, "application/json"):
         raise UnsupportedMediaType(content_type or "none", f"send {MEDIA_TYPE}")
     return bytes(request.body)
+
+
+def wants_xml(accept: str) -> bool:
+    """True when the Accept header asks DICOM XML (PS3.18 8.7.3.4) and not JSON."""
+    if acceptable(accept):
+        return False
+    for part in accept.split(","):
+        media, _, parameters = part.partition(";")
+        media, parameters = media.strip().lower(), parameters.replace(" ", "").lower()
+        if "q=0" in parameters.split(";")[-1:]:
+            continue
+        if media == XML_MEDIA_TYPE or (media == "multipart/related" and XML_MEDIA_TYPE in parameters):
+            return True
+    return False
 
 
 def acceptable(accept: str) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.http import HttpResponse
 from pydicom.dataset import Dataset
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
@@ -33,8 +34,9 @@ from worklist.dicomweb.mpps_rs import (
     performed_patient,
 )
 from worklist.dicomweb.mwl import SearchAnswer, mwl_search, query_pairs, warning
-from worklist.dicomweb.negotiation import DicomJsonOnly, DicomJsonRenderer, dicom_json_body
+from worklist.dicomweb.negotiation import DicomJsonOnly, DicomJsonRenderer, dicom_json_body, wants_xml
 from worklist.dicomweb.params import max_results
+from worklist.dicomweb.xml import multipart
 
 
 class DicomWebView(APIView):
@@ -55,9 +57,12 @@ def answer(status: int, body: Any = None, warnings: tuple[str, ...] = (), **head
 
 
 class ScheduledStepsView(DicomWebView):
-    """GET /dicomweb/modality-scheduled-procedure-steps?{query}: MWL-RS search."""
+    """GET /dicomweb/modality-scheduled-procedure-steps?{query}: MWL-RS search,
+    as DICOM JSON or, when asked, DICOM XML."""
 
-    def get(self, request: Request) -> Response:
+    serves_xml = True
+
+    def get(self, request: Request) -> Response | HttpResponse:
         result: SearchAnswer = mwl_search(query_pairs(request))
         if result.status in (200, 204):
             worklist_query_view(
@@ -67,8 +72,18 @@ class ScheduledStepsView(DicomWebView):
                 status=str(result.status),
                 service="MWL-RS search",
             )
+        if result.status == 200 and wants_xml(request.META.get("HTTP_ACCEPT", "")):
+            return _xml_answer(result)
         body = result.body if result.status == 200 else ({"detail": result.reason} if result.reason else None)
         return answer(result.status, body, result.warnings)
+
+
+def _xml_answer(result: SearchAnswer) -> HttpResponse:
+    body, content_type = multipart(result.body or [])
+    response = HttpResponse(body, content_type=content_type)
+    if result.warnings:
+        response["Warning"] = ", ".join(result.warnings)
+    return response
 
 
 def _mpps_answer(request: Request, result: MppsAnswer) -> Response:
