@@ -93,12 +93,9 @@ def order_view(*, actor: Actor, order: ImagingOrder) -> ImagingOrder:
     return order
 
 
-def worklist_query_view(
-    *, actor: Actor, items: int, patient_ids: Iterable[str], status: str, service: str = "MWL C-FIND"
-) -> None:
-    """One modality worklist query (C-FIND, or an MWL-RS search): who asked,
-    how many steps it was shown, of which patients (by identifier). One
-    INSERT, nothing read."""
+def worklist_query_view(*, actor: Actor, items: int, patient_ids: Iterable[str], status: str) -> None:
+    """One modality worklist query (C-FIND): who asked, how many steps it was
+    shown, of which patients (by identifier). One INSERT, nothing read."""
     listed = ",".join(sorted(set(patient_ids))) or "none"
-    detail = f"{service} {status}: {items} item(s), patients {listed}"[:500]
+    detail = f"MWL C-FIND {status}: {items} item(s), patients {listed}"
     _insert(actor, AuditEvent.Action.VIEW, object_type="worklist", detail=detail)

@@ -44,6 +44,8 @@ from ris.services.tokens import token_user
 from worklist.dicomweb import ups
 
 log = logging.getLogger(__name__)
+# connection -> the last event before it opened (set by _check, taken by _deliver)
+_cursors: dict[int, int] = {}
 PATH = re.compile(r"^/dicomweb/subscribers/(?P<ae>[^/?]{1,16})$")
 
 
@@ -84,6 +86,9 @@ async def _check(connection: ServerConnection, request: Request) -> Response | N
         return response
     if status == 403:
         return connection.respond(http.HTTPStatus.FORBIDDEN, "your role does not allow this\n")
+    # Where delivery starts, fixed before the upgrade is answered: an event
+    # written once the subscriber sees the channel open is delivered.
+    _cursors[id(connection)] = await asyncio.to_thread(_latest)
     return None
 
 
@@ -102,7 +107,7 @@ async def _deliver(connection: ServerConnection) -> None:
     if match is None:
         return
     ae_title = match["ae"]
-    cursor = await asyncio.to_thread(_latest)
+    cursor = _cursors.pop(id(connection), 0)
     poll = float(settings.RIS_DICOMWEB_EVENTS_POLL_SECONDS)
     log.info("event channel opened for %s at event %d", ae_title, cursor)
     closed = asyncio.ensure_future(connection.wait_closed())
@@ -152,7 +157,7 @@ class EventChannel:
     def shutdown(self) -> None:
         _status_change("GOING DOWN")
         # one poll and a little more, so that each open connection sends it before the close
-        time.sleep(min(2 * float(settings.RIS_DICOMWEB_EVENTS_POLL_SECONDS) + 0.2, 3.0))
+        time.sleep(min(max(2 * float(settings.RIS_DICOMWEB_EVENTS_POLL_SECONDS), 1.0), 3.0))
         if self._server is not None:
             self._loop.call_soon_threadsafe(self._server.close)
         self._thread.join(timeout=10)

@@ -41,7 +41,7 @@ class SearchAnswer:
     body: list[dict[str, Any]] | None = None
     warnings: tuple[str, ...] = ()
     reason: str = ""
-    patient_ids: frozenset[str] = frozenset()
+    patients: frozenset[tuple[str, str]] = frozenset()  # (patient ID, issuer) of the steps shown
     matched: int = 0
 
 
@@ -77,8 +77,8 @@ def _page(search: WorklistSearch, rows: list[dict[str, Any]], unsupported: list[
         warnings.append(warning("there are more results: ask again with a larger offset"))
     plan, context = ResponsePlan(search.identifier), Context()
     body = [dataset_to_json(plan.build(row, context)) for row in shown]
-    ids = frozenset(row[f"{PATIENT}patient_id"] for row in shown)
-    return SearchAnswer(200 if body else 204, body or None, tuple(warnings), patient_ids=ids, matched=len(rows))
+    shown_patients = frozenset((row[f"{PATIENT}patient_id"], row[f"{PATIENT}issuer"] or "") for row in shown)
+    return SearchAnswer(200 if body else 204, body or None, tuple(warnings), patients=shown_patients, matched=len(rows))
 
 
 def warning(text: str) -> str:

@@ -6,8 +6,10 @@ each answer that shows patients leaves one audit event naming them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, cast
 
+from django.db.models import Q
 from django.http import HttpResponse
 from pydicom.dataset import Dataset
 from rest_framework.permissions import AllowAny
@@ -17,10 +19,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ris.actors import request_actor
-from ris.models import AuditEvent
+from ris.models import AuditEvent, Patient
 from ris.records import Actor
 from ris.selectors.worklist import PATIENT
-from ris.services.audit import audit_view, worklist_query_view
+from ris.services.audit import audit_view, audit_view_many
 from worklist.dicomweb import ups
 from worklist.dicomweb.access import HasWorklistCapability
 from worklist.dicomweb.capabilities import capabilities
@@ -47,6 +49,15 @@ class DicomWebView(APIView):
     content_negotiation_class = DicomJsonOnly
 
 
+def audit_shown(request: Request, keys: Iterable[tuple[str, str]], detail: str) -> None:
+    """One event per answer, naming the patients shown (by their records), as every HTTP door does."""
+    condition = Q()
+    for patient_id, issuer in keys:
+        condition |= Q(patient_id=patient_id, issuer=issuer)
+    patients = list(Patient.objects.filter(condition)) if condition else []
+    audit_view_many(actor=_actor(request), patients=patients, object_type="worklist", detail=detail)
+
+
 def answer(status: int, body: Any = None, warnings: tuple[str, ...] = (), **headers: str) -> Response:
     response = Response(body, status=status)
     for value in warnings:
@@ -65,13 +76,7 @@ class ScheduledStepsView(DicomWebView):
     def get(self, request: Request) -> Response | HttpResponse:
         result: SearchAnswer = mwl_search(query_pairs(request))
         if result.status in (200, 204):
-            worklist_query_view(
-                actor=request_actor(request, door=AuditEvent.Door.DICOM),
-                items=len(result.body or []),
-                patient_ids=result.patient_ids,
-                status=str(result.status),
-                service="MWL-RS search",
-            )
+            audit_shown(request, result.patients, f"MWL-RS search {result.status}: {len(result.body or [])} item(s)")
         if result.status == 200 and wants_xml(request.META.get("HTTP_ACCEPT", "")):
             return _xml_answer(result)
         body = result.body if result.status == 200 else ({"detail": result.reason} if result.reason else None)
@@ -142,13 +147,8 @@ class WorkitemsView(DicomWebView):
         found = list(ups.workitems(states=states, patient_id=request.GET.get("PatientID", "")))
         offset, limit = _count(request, "offset", 0), _count(request, "limit", max_results())
         shown = found[offset : offset + min(limit, max_results())]
-        worklist_query_view(
-            actor=_actor(request),
-            items=len(shown),
-            patient_ids=[work.row[f"{PATIENT}patient_id"] for work in shown],
-            status="200" if shown else "204",
-            service="UPS-RS search",
-        )
+        keys = {(work.row[f"{PATIENT}patient_id"], work.row[f"{PATIENT}issuer"] or "") for work in shown}
+        audit_shown(request, keys, f"UPS-RS search: {len(shown)} workitem(s)")
         if not shown:
             return answer(204)
         return answer(200, [ups.workitem_json(work) for work in shown])
@@ -164,11 +164,8 @@ class WorkitemView(DicomWebView):
     def get(self, request: Request, uid: str) -> Response:
         def retrieve() -> Response:
             work = ups.workitem(uid)
-            audit_view(
-                actor=_actor(request),
-                patient=None,
-                detail=f"UPS-RS workitem {uid}, patient {work.row[f'{PATIENT}patient_id']}",
-            )
+            keys = {(work.row[f"{PATIENT}patient_id"], work.row[f"{PATIENT}issuer"] or "")}
+            audit_shown(request, keys, f"UPS-RS workitem {uid}")
             return answer(200, [ups.workitem_json(work)])
 
         return _ups(retrieve)
