@@ -5,6 +5,7 @@ the DIMSE worklist (findscu) seeing the same steps."""
 import asyncio
 import json
 import threading
+import time
 
 import pytest
 import requests
@@ -261,5 +262,29 @@ def test_a_step_started_by_dimse_mpps_is_reported_to_subscribers_of_its_workitem
         assert subscriber.wait_for(STATE, 3)[2]["00741000"]["Value"] == ["COMPLETED"]
         got = Dataset.from_json(call("GET", f"{base(live_server)}/{uid}", token).json()[0])
         assert got.ProcedureStepState == "COMPLETED"
+    finally:
+        subscriber.close()
+
+
+def test_a_filtered_subscription_hears_only_the_workitems_its_filter_matches(
+    live_server, channel, transactional_db, token
+):
+    schedule(sps_id="F1", patient_id="P1", station="AI01", modality="CT", start=at("20261126", "0800"))
+    schedule(sps_id="F2", patient_id="P2", station="MR01", modality="MR", start=at("20261126", "0900"))
+    from worklist.dicomweb.ups import FILTERED_SUBSCRIPTION
+
+    subscriber = Subscriber(channel.server_port, "CTONLY", token)
+    try:
+        subscribe = f"{base(live_server)}/{FILTERED_SUBSCRIPTION}/subscribers/CTONLY"
+        assert (
+            call("POST", subscribe, token, filter="ScheduledStationNameCodeSequence.CodeValue=AI*").status_code == 201
+        )
+        mr, ct = workitem_uid(live_server, token, "F2"), workitem_uid(live_server, token, "F1")
+        for uid in (mr, ct):  # the MR claim first: not delivered
+            assert call("PUT", f"{base(live_server)}/{uid}/state", token, state("IN PROGRESS", generate_uid())).ok
+        (report,) = subscriber.wait_for(STATE)
+        assert report["00001000"]["Value"] == [ct]
+        time.sleep(0.5)
+        assert [m["00001000"]["Value"] for m in subscriber.messages if m["00001002"]["Value"] == [STATE]] == [[ct]]
     finally:
         subscriber.close()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
 from ris import exceptions as domain
@@ -365,14 +367,58 @@ def _ae_title(value: str) -> str:
 def events_for(ae_title: str, after: int, *, limit: int = 100) -> list[UpsEvent]:
     """The events a subscriber is to receive after event `after`: those of the
     workitems it subscribed to, of every workitem while it holds an unsuspended
-    global or filtered subscription, and the SCP's own."""
-    subscriptions = list(UpsSubscription.objects.filter(ae_title=ae_title).values("workitem_uid", "suspended"))
-    wanted = Q(workitem_uid="")
-    if any(not s["workitem_uid"] and not s["suspended"] for s in subscriptions):
-        wanted = Q()
+    global subscription, of the workitems its filter matches while it holds a
+    filtered one, and the SCP's own."""
+    subscriptions = list(
+        UpsSubscription.objects.filter(ae_title=ae_title).values("workitem_uid", "suspended", "filter")
+    )
+    every = [s for s in subscriptions if not s["workitem_uid"] and not s["suspended"]]
+    if any(not s["filter"] for s in every):
+        return list(UpsEvent.objects.filter(pk__gt=after).order_by("pk")[:limit])
+    named = Q(workitem_uid="") | Q(workitem_uid__in=[s["workitem_uid"] for s in subscriptions if s["workitem_uid"]])
+    if not every:
+        return list(UpsEvent.objects.filter(named, pk__gt=after).order_by("pk")[:limit])
+    events = list(UpsEvent.objects.filter(pk__gt=after).order_by("pk")[:limit])
+    held = {s["workitem_uid"] for s in subscriptions if s["workitem_uid"]}
+    return [
+        e
+        for e in events
+        if not e.workitem_uid or e.workitem_uid in held or _matches(e.workitem_uid, every[0]["filter"])
+    ]
+
+
+def _matches(uid: str, filter_parameters: dict[str, str]) -> bool:
+    """A filtered subscription's keys (PS3.4 CC.2.3.1) against the workitem's
+    attributes: each key, by keyword or tag, dotted into sequences, matches a
+    single value or a wildcard (`*`, `?`); all keys must match."""
+    try:
+        ds = workitem_dataset(workitem(uid))
+    except UpsRefused:
+        return False
+    return all(_key_matches(ds, key.split("."), pattern) for key, pattern in filter_parameters.items())
+
+
+def _key_matches(ds: Dataset, path: list[str], pattern: str) -> bool:
+    tag = _tag_of(path[0])
+    if path[0] in ds:
+        element = ds[path[0]]
+    elif tag is not None and tag in ds:
+        element = ds[tag]
     else:
-        wanted |= Q(workitem_uid__in=[s["workitem_uid"] for s in subscriptions if s["workitem_uid"]])
-    return list(UpsEvent.objects.filter(wanted, pk__gt=after).order_by("pk")[:limit])
+        return False
+    if len(path) > 1:
+        items = element.value if element.VR == "SQ" else []
+        return any(_key_matches(item, path[1:], pattern) for item in items)
+    value = element.value
+    values = [str(v) for v in value] if isinstance(value, list | MultiValue) else [str(value or "")]
+    return not pattern or any(fnmatchcase(v, pattern) for v in values)
+
+
+def _tag_of(name: str) -> int | None:
+    try:
+        return int(name, 16) if len(name) == 8 else None
+    except ValueError:
+        return None
 
 
 def latest_event_id() -> int:

@@ -212,7 +212,7 @@ class SubscriptionView(DicomWebView):
     def post(self, request: Request, uid: str, ae_title: str) -> Response:
         def subscribe() -> Response:
             lock = request.GET.get("deletionlock", "false").lower() == "true"
-            filters = {str(k): str(request.GET.get(k, "")) for k in request.GET if k != "deletionlock"}
+            filters = _filter_of(request)
             return answer(ups.ups_subscribe(uid, ae_title, deletion_lock=lock, filter_parameters=filters))
 
         return _ups(subscribe)
@@ -234,6 +234,21 @@ class SuspendView(DicomWebView):
             return answer(200)
 
         return _ups(suspend)
+
+
+def _filter_of(request: Request) -> dict[str, str]:
+    """A filtered subscription's keys: `filter=Key=Value` (repeatable) or `Key=Value` parameters."""
+    keys: dict[str, str] = {}
+    for name in request.GET:
+        for value in request.GET.getlist(name):
+            if name == "filter":
+                for pair in value.split(","):
+                    key, _, wanted = pair.partition("=")
+                    if key:
+                        keys[key.strip()] = wanted.strip()
+            elif name != "deletionlock":
+                keys[str(name)] = str(value)
+    return keys
 
 
 def _datasets(request: Request) -> list[Dataset]:
