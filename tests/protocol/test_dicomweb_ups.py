@@ -288,3 +288,52 @@ def test_a_filtered_subscription_hears_only_the_workitems_its_filter_matches(
         assert [m["00001000"]["Value"] for m in subscriber.messages if m["00001002"]["Value"] == [STATE]] == [[ct]]
     finally:
         subscriber.close()
+
+
+def _new_workitem(patient_id="NEW1", state_value="SCHEDULED") -> Dataset:
+    ds = Dataset()
+    ds.ProcedureStepState = state_value
+    ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex = "NEW^PATIENT", patient_id, "19800101", "F"
+    ds.ScheduledProcedureStepStartDateTime = "20261126150000"
+    ds.ScheduledProcedureStepPriority = "HIGH"
+    ds.ProcedureStepLabel = "AI lung nodule triage"
+    ds.WorklistLabel = "CT"
+    station = Dataset()
+    station.CodeValue, station.CodingSchemeDesignator, station.CodeMeaning = "AI01", "L", "AI engine"
+    ds.ScheduledStationNameCodeSequence = [station]
+    request = Dataset()
+    request.AccessionNumber, request.RequestedProcedureID = "UPSACC1", "UPSRP1"
+    request.StudyInstanceUID, request.RequestedProcedureDescription = "1.2.826.0.1.3680043.8.498.7001", "CT chest"
+    ds.ReferencedRequestSequence = [request]
+    return ds
+
+
+@pytest.mark.slow
+def test_create_makes_an_order_whose_step_the_dimse_worklist_shows(live_server, dicom, transactional_db, token):
+    uid = generate_uid()
+    created = call("POST", base(live_server), token, _new_workitem(), workitem=uid)
+    assert created.status_code == 201, created.text
+    assert created.headers["Location"].endswith(f"/dicomweb/workitems/{uid}")
+    got = Dataset.from_json(call("GET", f"{base(live_server)}/{uid}", token).json()[0])
+    assert (got.PatientID, got.ProcedureStepState, got.ProcedureStepLabel) == (
+        "NEW1",
+        "SCHEDULED",
+        "AI lung nodule triage",
+    )
+    assert got.ReferencedRequestSequence[0].AccessionNumber == "UPSACC1"
+    responses, proc = findscu(
+        dicom, ["AccessionNumber=UPSACC1", f"{SPS}[0].ScheduledStationAETitle=", f"{SPS}[0].Modality="]
+    )
+    assert proc.returncode == 0, proc.stderr
+    (found,) = responses
+    assert found.ScheduledProcedureStepSequence[0].ScheduledStationAETitle == "AI01"
+    assert call("POST", base(live_server), token, _new_workitem(), workitem=uid).status_code == 409
+
+
+def test_create_refuses_a_workitem_not_scheduled_or_without_a_patient(live_server, transactional_db, token):
+    assert call("POST", base(live_server), token, _new_workitem(state_value="IN PROGRESS")).status_code == 400
+    assert call("POST", base(live_server), token, _new_workitem(patient_id="")).status_code == 400
+    no_start = _new_workitem()
+    del no_start.ScheduledProcedureStepStartDateTime
+    answer = call("POST", base(live_server), token, no_start)
+    assert answer.status_code == 400 and "0040,4005" in answer.headers["Warning"]

@@ -46,7 +46,7 @@ def _ups() -> dict[str, Any]:
                 "parameters": ["ProcedureStepState", "PatientID", "limit", "offset"],
             },
             "retrieve": {"method": "GET", "path": workitem},
-            "create": {"method": "POST", "path": "", "supported": False},
+            "create": {"method": "POST", "path": "{?workitem}"},
             "update": {"method": "POST", "path": workitem + "?transaction={uid}"},
             "changeState": {"method": "PUT", "path": workitem + "/state"},
             "requestCancellation": {"method": "POST", "path": workitem + "/cancelrequest"},

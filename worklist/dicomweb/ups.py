@@ -17,6 +17,7 @@ for the event channel (`worklist.dicomweb.events`) to deliver.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -32,8 +33,9 @@ from pydicom.sequence import Sequence
 
 from ris import exceptions as domain
 from ris.models import ScheduledProcedureStep
-from ris.records import Actor
+from ris.records import Actor, OrderData, PatientData, ProcedureData, StepData
 from ris.selectors.worklist import ORDER, PATIENT, PROCEDURE, worklist_rows
+from ris.services.orders import order_place
 from ris.services.steps import step_cancel, step_set_status, step_start_outside_modality
 from ris.states import StepStatus
 from ris.uids import new_uid
@@ -162,6 +164,83 @@ def _request(row: dict[str, Any]) -> Dataset:
 
 
 # --- changes -----------------------------------------------------------------
+
+# (0074,1200) Scheduled Procedure Step Priority -> the order's priority
+ORDER_PRIORITIES = {"HIGH": "HIGH", "MEDIUM": "ROUTINE", "LOW": "LOW"}
+CREATED_BY = "UPS-RS"  # the placer system of orders made by a workitem's creation
+
+
+def ups_create(ds: Dataset, *, uid: str, actor: Actor) -> Workitem:
+    """POST /workitems{?workitem} (PS3.4 CC.2.5.1.3): a SCHEDULED workitem
+    becomes an order with one procedure and one step (`order_place`), whose
+    workitem it is. The patient is found or created as for any order."""
+    if str(ds.get("ProcedureStepState", "")) != SCHEDULED:
+        raise UpsRefused(400, "a workitem is created SCHEDULED (0074,1000)")
+    if UpsWorkitem.objects.filter(uid=uid).exists():
+        raise UpsRefused(409, f"workitem {uid} exists")
+    patient_id = str(ds.get("PatientID", "") or "")
+    if not patient_id:
+        raise UpsRefused(400, "Patient ID (0010,0020) is required")
+    with transaction.atomic():
+        try:
+            order = order_place(actor=actor, patient=_patient_data(ds, patient_id), order=_order_data(ds, uid))
+        except domain.DomainError as exc:
+            raise UpsRefused(409, str(exc)) from exc
+        step = ScheduledProcedureStep.objects.get(requested_procedure__order=order)
+        UpsWorkitem.objects.create(step=step, uid=uid, reported_state=SCHEDULED)
+    return workitem(uid)
+
+
+def _patient_data(ds: Dataset, patient_id: str) -> PatientData:
+    return PatientData(
+        patient_id=patient_id,
+        issuer=str(ds.get("IssuerOfPatientID", "") or ""),
+        name=str(ds.get("PatientName", "") or "") or None,
+        birth_date=_date(str(ds.get("PatientBirthDate", "") or "")),
+        sex=str(ds.get("PatientSex", "") or "") or None,
+    )
+
+
+def _order_data(ds: Dataset, uid: str) -> OrderData:
+    request = ds.ReferencedRequestSequence[0] if ds.get("ReferencedRequestSequence") else Dataset()
+    stations = ds.get("ScheduledStationNameCodeSequence") or []
+    step = StepData(
+        modality=str(ds.get("WorklistLabel", "") or "OT")[:16],
+        station_ae_title=str(stations[0].get("CodeValue", "")) if stations else "",
+        start=_start(str(ds.get("ScheduledProcedureStepStartDateTime", "") or "")),
+        description=str(ds.get("ProcedureStepLabel", "") or "")[:64],
+    )
+    procedure = ProcedureData(
+        requested_procedure_id=str(request.get("RequestedProcedureID", "") or ""),
+        description=str(request.get("RequestedProcedureDescription", "") or ""),
+        study_instance_uid=str(request.get("StudyInstanceUID", "") or ""),
+        steps=[step],
+    )
+    return OrderData(
+        placer_system=CREATED_BY,
+        placer_number=uid,
+        accession_number=str(request.get("AccessionNumber", "") or ""),
+        priority=ORDER_PRIORITIES.get(str(ds.get("ScheduledProcedureStepPriority", "") or ""), ""),
+        procedures=[procedure],
+    )
+
+
+def _start(value: str) -> dt.datetime:
+    """(0040,4005) DT in the site's zone (no offset); required (PS3.4 Table CC.2.5-3)."""
+    try:
+        naive = dt.datetime.strptime(value[:14].ljust(14, "0"), "%Y%m%d%H%M%S")
+    except ValueError:
+        raise UpsRefused(
+            400, "Scheduled Procedure Step Start DateTime (0040,4005) is required, YYYYMMDDHHMMSS"
+        ) from None
+    return naive.replace(tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def _date(value: str) -> dt.date | None:
+    try:
+        return dt.datetime.strptime(value, "%Y%m%d").date() if value else None
+    except ValueError:
+        raise UpsRefused(400, f"Patient's Birth Date (0010,0030) {value!r} is not a DICOM date") from None
 
 
 def ups_change_state(uid: str, *, state: str, transaction_uid: str, actor: Actor) -> Workitem:

@@ -23,6 +23,7 @@ from ris.models import AuditEvent, Patient
 from ris.records import Actor
 from ris.selectors.worklist import PATIENT
 from ris.services.audit import audit_view, audit_view_many
+from ris.uids import new_uid
 from worklist.dicomweb import ups
 from worklist.dicomweb.access import HasWorklistCapability
 from worklist.dicomweb.capabilities import capabilities
@@ -140,7 +141,7 @@ def _actor(request: Request) -> Actor:
 
 class WorkitemsView(DicomWebView):
     """GET /dicomweb/workitems?{query}: UPS-RS search (ProcedureStepState,
-    PatientID, limit, offset); POST: create, refused (workitems come from orders)."""
+    PatientID, limit, offset); POST {?workitem}: create (an order with one step)."""
 
     def get(self, request: Request) -> Response:
         states = [value for value in request.GET.getlist("ProcedureStepState") if value]
@@ -154,8 +155,14 @@ class WorkitemsView(DicomWebView):
         return answer(200, [ups.workitem_json(work) for work in shown])
 
     def post(self, request: Request) -> Response:
-        reason = "workitems are the scheduled steps of orders; place an order (HL7, FHIR or the REST API)"
-        return answer(405, {"detail": reason}, (warning(reason),), Allow="GET")
+        def create() -> Response:
+            (ds,) = _datasets(request)
+            uid = str(request.GET.get("workitem") or ds.get("SOPInstanceUID", "") or "") or new_uid()
+            work = ups.ups_create(ds, uid=uid, actor=_actor(request))
+            location = request.build_absolute_uri(f"/dicomweb/workitems/{work.item.uid}")
+            return answer(201, None, Location=location)
+
+        return _ups(create)
 
 
 class WorkitemView(DicomWebView):
