@@ -402,10 +402,8 @@ def ups_subscribe(uid: str, ae_title: str, *, deletion_lock: bool, filter_parame
     """POST …/subscribers/{aetitle} (PS3.4 CC.2.3.1): 201 when new, 200 when changed."""
     ae_title = _ae_title(ae_title)
     target = "" if uid in (GLOBAL_SUBSCRIPTION, FILTERED_SUBSCRIPTION) else uid
-    if target:
-        workitem(target)  # 404 for an unknown workitem
-        if workitem(target).state in (COMPLETED, CANCELED):
-            raise UpsRefused(409, "the workitem is final: nothing to subscribe to")
+    if target and workitem(target).state in (COMPLETED, CANCELED):  # 404 for an unknown one
+        raise UpsRefused(409, "the workitem is final: nothing to subscribe to")
     _, created = UpsSubscription.objects.update_or_create(
         ae_title=ae_title,
         workitem_uid=target,
