@@ -41,7 +41,7 @@ from websockets.http11 import Request, Response
 from infra.bearer import InvalidBearer, bearer_enabled, bearer_user
 from ris.roles import permission
 from ris.services.tokens import token_user
-from worklist.dicomweb import ups
+from worklist.dicomweb import subscriptions, ups
 
 log = logging.getLogger(__name__)
 # connection -> the last event before it opened (set by _check, taken by _deliver)
@@ -94,12 +94,12 @@ async def _check(connection: ServerConnection, request: Request) -> Response | N
 
 def _events(ae_title: str, after: int) -> list[tuple[int, str]]:
     close_old_connections()
-    return [(event.pk, json.dumps(event.report)) for event in ups.events_for(ae_title, after)]
+    return [(event.pk, json.dumps(event.report)) for event in subscriptions.events_for(ae_title, after)]
 
 
 def _latest() -> int:
     close_old_connections()
-    return ups.latest_event_id()
+    return subscriptions.latest_event_id()
 
 
 async def _deliver(connection: ServerConnection) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,7 +27,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
 from ris import exceptions as domain
@@ -293,13 +291,13 @@ def ups_update(uid: str, ds: Dataset, *, transaction_uid: str, actor: Actor) -> 
         if sequence:
             progress = dataset_to_json(sequence[0])
             UpsWorkitem.objects.filter(pk=work.item.pk).update(progress=progress)
-            _report(uid, UpsEvent.Type.PROGRESS_REPORT, _state_info(IN_PROGRESS, progress=sequence[0]))
+            report(uid, UpsEvent.Type.PROGRESS_REPORT, state_info(IN_PROGRESS, progress=sequence[0]))
         if "ScheduledHumanPerformersSequence" in ds or "ScheduledStationNameCodeSequence" in ds:
             info = Dataset()
             for keyword in ("ScheduledHumanPerformersSequence", "ScheduledStationNameCodeSequence"):
                 if keyword in ds:
                     info[keyword] = ds[keyword]
-            _report(uid, UpsEvent.Type.ASSIGNED, info)
+            report(uid, UpsEvent.Type.ASSIGNED, info)
         return workitem(uid)
 
 
@@ -319,7 +317,7 @@ def ups_request_cancel(uid: str, *, reason: str, actor: Actor) -> int:
         UpsWorkitem.objects.filter(pk=work.item.pk).update(cancel_requested=True)
         info = Dataset()
         info.ReasonForCancellation = (reason or "cancel requested")[:1024]
-        _report(uid, UpsEvent.Type.CANCEL_REQUESTED, info)
+        report(uid, UpsEvent.Type.CANCEL_REQUESTED, info)
         return 202
 
 
@@ -346,7 +344,7 @@ def _reported_state(uid: str) -> Workitem:
 def report_state(item: UpsWorkitem, state: str) -> None:
     """A State Report when the workitem's state is not the one last reported."""
     if UpsWorkitem.objects.filter(pk=item.pk).exclude(reported_state=state).update(reported_state=state):
-        _report(item.uid, UpsEvent.Type.STATE_REPORT, _state_info(state))
+        report(item.uid, UpsEvent.Type.STATE_REPORT, state_info(state))
 
 
 def on_step_saved(sender: Any, instance: ScheduledProcedureStep, update_fields: Any = None, **kwargs: Any) -> None:
@@ -364,7 +362,7 @@ def on_step_saved(sender: Any, instance: ScheduledProcedureStep, update_fields: 
     report_state(item, STEP_STATES[StepStatus(instance.status)])
 
 
-def _state_info(state: str, *, progress: Dataset | None = None) -> Dataset:
+def state_info(state: str, *, progress: Dataset | None = None) -> Dataset:
     info = Dataset()
     info.ProcedureStepState = state
     if progress is not None:
@@ -372,132 +370,24 @@ def _state_info(state: str, *, progress: Dataset | None = None) -> Dataset:
     return info
 
 
-def _report(uid: str, event_type: int, info: Dataset) -> None:
+def report(uid: str, event_type: int, info: Dataset) -> None:
     """The event report (PS3.4 CC.2.4): its information, and the Affected SOP
     Instance UID and Event Type ID that the N-EVENT-REPORT would carry."""
-    report = dataset_to_json(info)
-    report["00001000"] = {"vr": "UI", "Value": [uid]}
-    report["00001002"] = {"vr": "US", "Value": [int(event_type)]}
-    UpsEvent.objects.create(workitem_uid=uid, event_type=event_type, report=dict(sorted(report.items())))
+    body = dataset_to_json(info)
+    body["00001000"] = {"vr": "UI", "Value": [uid]}
+    body["00001002"] = {"vr": "US", "Value": [int(event_type)]}
+    UpsEvent.objects.create(workitem_uid=uid, event_type=event_type, report=dict(sorted(body.items())))
 
 
 def scp_status_change(status: str) -> None:
     """SCP Status Change (Event Type 4, PS3.4 CC.2.4.2): RESTARTED or GOING DOWN, to every subscriber."""
     info = Dataset()
     info.SCPStatus = status
-    report = dataset_to_json(info)
-    report["00001000"] = {"vr": "UI", "Value": [GLOBAL_SUBSCRIPTION]}
-    report["00001002"] = {"vr": "US", "Value": [int(UpsEvent.Type.SCP_STATUS_CHANGE)]}
-    UpsEvent.objects.create(workitem_uid="", event_type=UpsEvent.Type.SCP_STATUS_CHANGE, report=report)
+    body = dataset_to_json(info)
+    body["00001000"] = {"vr": "UI", "Value": [GLOBAL_SUBSCRIPTION]}
+    body["00001002"] = {"vr": "US", "Value": [int(UpsEvent.Type.SCP_STATUS_CHANGE)]}
+    UpsEvent.objects.create(workitem_uid="", event_type=UpsEvent.Type.SCP_STATUS_CHANGE, report=body)
 
 
 def _who(actor: Actor) -> str:
     return str(actor.user.get_username() if actor.user is not None else actor.name)[:150]
-
-
-# --- subscriptions -------------------------------------------------------------
-
-
-def ups_subscribe(uid: str, ae_title: str, *, deletion_lock: bool, filter_parameters: dict[str, str]) -> int:
-    """POST …/subscribers/{aetitle} (PS3.4 CC.2.3.1): 201 when new, 200 when changed."""
-    ae_title = _ae_title(ae_title)
-    target = "" if uid in (GLOBAL_SUBSCRIPTION, FILTERED_SUBSCRIPTION) else uid
-    if target and workitem(target).state in (COMPLETED, CANCELED):  # 404 for an unknown one
-        raise UpsRefused(409, "the workitem is final: nothing to subscribe to")
-    _, created = UpsSubscription.objects.update_or_create(
-        ae_title=ae_title,
-        workitem_uid=target,
-        defaults={
-            "deletion_lock": deletion_lock,
-            "filter": filter_parameters if uid == FILTERED_SUBSCRIPTION else {},
-            "suspended": False,
-        },
-    )
-    if target:  # the subscriber is told the workitem's state at once (PS3.4 CC.2.3.1)
-        work = workitem(target)
-        _report(target, UpsEvent.Type.STATE_REPORT, _state_info(work.state))
-        UpsWorkitem.objects.filter(pk=work.item.pk).update(reported_state=work.state)
-    return 201 if created else 200
-
-
-def ups_unsubscribe(uid: str, ae_title: str) -> None:
-    ae_title = _ae_title(ae_title)
-    if uid in (GLOBAL_SUBSCRIPTION, FILTERED_SUBSCRIPTION):
-        # CC.2.3.2: from the global subscription and every workitem it brought
-        UpsSubscription.objects.filter(ae_title=ae_title).delete()
-    else:
-        UpsSubscription.objects.filter(ae_title=ae_title, workitem_uid=uid).delete()
-
-
-def ups_suspend(ae_title: str) -> None:
-    """…/subscribers/{aetitle}/suspend (CC.2.3.3): no new workitems; the ones held stay."""
-    UpsSubscription.objects.filter(ae_title=_ae_title(ae_title), workitem_uid="").update(suspended=True)
-
-
-def _ae_title(value: str) -> str:
-    title = value.strip()
-    if not title or len(title) > 16 or "\\" in title:
-        raise UpsRefused(400, "the subscriber's AE title must be 1 to 16 characters")
-    return title
-
-
-def events_for(ae_title: str, after: int, *, limit: int = 100) -> list[UpsEvent]:
-    """The events a subscriber is to receive after event `after`: those of the
-    workitems it subscribed to, of every workitem while it holds an unsuspended
-    global subscription, of the workitems its filter matches while it holds a
-    filtered one, and the SCP's own."""
-    subscriptions = list(
-        UpsSubscription.objects.filter(ae_title=ae_title).values("workitem_uid", "suspended", "filter")
-    )
-    every = [s for s in subscriptions if not s["workitem_uid"] and not s["suspended"]]
-    if any(not s["filter"] for s in every):
-        return list(UpsEvent.objects.filter(pk__gt=after).order_by("pk")[:limit])
-    named = Q(workitem_uid="") | Q(workitem_uid__in=[s["workitem_uid"] for s in subscriptions if s["workitem_uid"]])
-    if not every:
-        return list(UpsEvent.objects.filter(named, pk__gt=after).order_by("pk")[:limit])
-    events = list(UpsEvent.objects.filter(pk__gt=after).order_by("pk")[:limit])
-    held = {s["workitem_uid"] for s in subscriptions if s["workitem_uid"]}
-    return [
-        e
-        for e in events
-        if not e.workitem_uid or e.workitem_uid in held or _matches(e.workitem_uid, every[0]["filter"])
-    ]
-
-
-def _matches(uid: str, filter_parameters: dict[str, str]) -> bool:
-    """A filtered subscription's keys (PS3.4 CC.2.3.1) against the workitem's
-    attributes: each key, by keyword or tag, dotted into sequences, matches a
-    single value or a wildcard (`*`, `?`); all keys must match."""
-    try:
-        ds = workitem_dataset(workitem(uid))
-    except UpsRefused:
-        return False
-    return all(_key_matches(ds, key.split("."), pattern) for key, pattern in filter_parameters.items())
-
-
-def _key_matches(ds: Dataset, path: list[str], pattern: str) -> bool:
-    tag = _tag_of(path[0])
-    if path[0] in ds:
-        element = ds[path[0]]
-    elif tag is not None and tag in ds:
-        element = ds[tag]
-    else:
-        return False
-    if len(path) > 1:
-        items = element.value if element.VR == "SQ" else []
-        return any(_key_matches(item, path[1:], pattern) for item in items)
-    value = element.value
-    values = [str(v) for v in value] if isinstance(value, list | MultiValue) else [str(value or "")]
-    return not pattern or any(fnmatchcase(v, pattern) for v in values)
-
-
-def _tag_of(name: str) -> int | None:
-    try:
-        return int(name, 16) if len(name) == 8 else None
-    except ValueError:
-        return None
-
-
-def latest_event_id() -> int:
-    last = UpsEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
-    return int(last or 0)

@@ -24,7 +24,7 @@ from ris.records import Actor
 from ris.selectors.worklist import PATIENT
 from ris.services.audit import audit_view, audit_view_many
 from ris.uids import new_uid
-from worklist.dicomweb import ups
+from worklist.dicomweb import subscriptions, ups
 from worklist.dicomweb.access import HasWorklistCapability
 from worklist.dicomweb.capabilities import capabilities
 from worklist.dicomweb.json import InvalidDicomJson, datasets_from_body
@@ -220,13 +220,13 @@ class SubscriptionView(DicomWebView):
         def subscribe() -> Response:
             lock = request.GET.get("deletionlock", "false").lower() == "true"
             filters = _filter_of(request)
-            return answer(ups.ups_subscribe(uid, ae_title, deletion_lock=lock, filter_parameters=filters))
+            return answer(subscriptions.ups_subscribe(uid, ae_title, deletion_lock=lock, filter_parameters=filters))
 
         return _ups(subscribe)
 
     def delete(self, request: Request, uid: str, ae_title: str) -> Response:
         def unsubscribe() -> Response:
-            ups.ups_unsubscribe(uid, ae_title)
+            subscriptions.ups_unsubscribe(uid, ae_title)
             return answer(200)
 
         return _ups(unsubscribe)
@@ -237,7 +237,7 @@ class SuspendView(DicomWebView):
 
     def post(self, request: Request, uid: str, ae_title: str) -> Response:
         def suspend() -> Response:
-            ups.ups_suspend(ae_title)
+            subscriptions.ups_suspend(ae_title)
             return answer(200)
 
         return _ups(suspend)
