@@ -63,6 +63,7 @@ bench: install peers bench-peers
 	TCP_NODELAY=1 $(PY) bench/run.py $${BENCH_SIZES:-100 1000 10000 100000}
 	$(PY) bench/hl7_intake.py --messages $${BENCH_MESSAGES:-1000}
 	TCP_NODELAY=1 $(PY) bench/mixed.py
+	TCP_NODELAY=1 $(PY) bench/dicomweb.py $${BENCH_DICOMWEB_SIZE:-1000}
 
 schema: install  # regenerate the committed OpenAPI schema after changing the API
 	$(PY) manage.py spectacular --file docs/openapi.yaml --validate

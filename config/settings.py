@@ -288,6 +288,17 @@ LOGIN_REDIRECT_URL_FAILURE = "login"
 RIS_OIDC_USERNAME_CLAIM = env.str("RIS_OIDC_USERNAME_CLAIM", default="preferred_username")
 RIS_OIDC_ROLES_CLAIM = env.str("RIS_OIDC_ROLES_CLAIM", default="groups")
 RIS_OIDC_ROLE_MAP = env.dict("RIS_OIDC_ROLE_MAP", default={})
+# OAuth2 bearer tokens (Authorization: Bearer <JWT>) from the site's
+# authorisation server, for /api, /fhir, /dicomweb and the UPS event channel
+# (infra/bearer.py): none accepted unless an issuer is set. The keys come from
+# RIS_OAUTH2_JWKS_URL (default: the OpenID Connect provider's JWKS endpoint);
+# the username claim names an existing RIS user, whose roles apply.
+RIS_OAUTH2_ISSUER = env.str("RIS_OAUTH2_ISSUER", default="")
+RIS_OAUTH2_JWKS_URL = env.str("RIS_OAUTH2_JWKS_URL", default=OIDC_OP_JWKS_ENDPOINT)
+RIS_OAUTH2_AUDIENCE = env.str("RIS_OAUTH2_AUDIENCE", default="")
+RIS_OAUTH2_USERNAME_CLAIM = env.str("RIS_OAUTH2_USERNAME_CLAIM", default=RIS_OIDC_USERNAME_CLAIM)
+if RIS_OAUTH2_ISSUER and not RIS_OAUTH2_JWKS_URL:
+    raise ImproperlyConfigured("RIS_OAUTH2_ISSUER needs RIS_OAUTH2_JWKS_URL (or RIS_OIDC_JWKS_ENDPOINT)")
 # API tokens (Authorization: Token <key>) end this many hours after they are issued.
 RIS_API_TOKEN_HOURS = env.int("RIS_API_TOKEN_HOURS", default=24 * 30)
 
@@ -296,6 +307,7 @@ REST_FRAMEWORK = {
         # Token first: an unauthenticated request is answered 401 with WWW-Authenticate.
         # The same authenticators for /api and /fhir, each attempt throttled.
         "web.authentication.TokenAuthentication",
+        "web.authentication.BearerAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "web.authentication.BasicAuthentication",
     ],
@@ -397,6 +409,13 @@ if RIS_MPPS_QUARANTINE_ANSWER not in ("success", "refuse"):
 # Instance Availability Notification (IHE RAD-49): images ONLINE or NEARLINE
 # at the archive complete their procedure's steps that no MPPS is performing.
 RIS_IAN_COMPLETES_STEPS = env.bool("RIS_IAN_COMPLETES_STEPS", default=True)
+# DICOMweb worklist services (/dicomweb/, PS3.18 ch. 14-15): the most
+# matches one MWL-RS search answers (more: 413, or page with limit/offset).
+RIS_DICOMWEB_MAX_RESULTS = env.int("RIS_DICOMWEB_MAX_RESULTS", default=1000)
+# The UPS-RS event channel (WebSocket, worklist/dicomweb/events.py): its
+# port, and how often each connection looks for new event rows.
+RIS_DICOMWEB_EVENTS_PORT = env.int("RIS_DICOMWEB_EVENTS_PORT", default=8001)
+RIS_DICOMWEB_EVENTS_POLL_SECONDS = env.float("RIS_DICOMWEB_EVENTS_POLL_SECONDS", default=0.5)
 # TLS: set a certificate and key to make a listener speak TLS only; a CA file
 # makes it require client certificates signed by that CA.
 RIS_MLLP_TLS_CERT = env.str("RIS_MLLP_TLS_CERT", default="")

@@ -9,6 +9,9 @@
   authenticators for /api and /fhir (settings REST_FRAMEWORK), answering a
   locked pair, a wrong password, an unknown name, and an unknown, expired or
   revoked token all with the same 401.
+- `BearerAuthentication`: OAuth2 bearer tokens of the site's authorisation
+  server (RIS_OAUTH2_ISSUER; validated in infra/bearer.py), for programs that
+  hold no RIS password or API token.
 - `web.oidc.OidcBackend`: optional sign-on through the hospital's OpenID
   Connect provider, in its own module so that the library is loaded only
   where it is enabled.
@@ -26,6 +29,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from infra.bearer import InvalidBearer, bearer_enabled, bearer_user
 from ris.exceptions import LoginLocked
 from ris.services.login_throttle import (
     UNKNOWN_TOKEN,
@@ -101,6 +105,26 @@ class TokenAuthentication(authentication.TokenAuthentication):
         return user, token
 
 
+class BearerAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer <JWT>` when the site names an issuer; a token that
+    is not valid is the same 401 as any other refusal, counted as a failure."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        scheme, _, token = str(request.META.get("HTTP_AUTHORIZATION", "")).partition(" ")
+        if scheme.lower() != "bearer" or not token.strip() or not bearer_enabled():
+            return None
+        address = request_address(request)
+        try:
+            address_check_allowed(address=address)
+            return bearer_user(token.strip()), None
+        except (InvalidBearer, LoginLocked):
+            login_attempt_record(username=UNKNOWN_TOKEN, address=address, succeeded=False)
+            raise exceptions.AuthenticationFailed(REFUSED) from None
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="RIS"'
+
+
 class BasicScheme(OpenApiAuthenticationExtension):
     """HTTP Basic in the OpenAPI description, as drf-spectacular writes DRF's own."""
 
@@ -109,3 +133,13 @@ class BasicScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {"type": "http", "scheme": "basic"}
+
+
+class BearerScheme(OpenApiAuthenticationExtension):
+    """OAuth2 bearer tokens (JWT) in the OpenAPI description."""
+
+    target_class = "web.authentication.BearerAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

@@ -15,6 +15,15 @@ class WorklistConfig(AppConfig):
         outbox.register_builder(Destination.Kind.DICOM, "rejection_note", build_rejection_note)
         outbox.register_sender(Destination.Kind.DICOM, send_dicom)
         self._forget_policies_on_change()
+        self._report_ups_states()
+
+    def _report_ups_states(self) -> None:
+        from django.db.models.signals import post_save
+
+        from ris.models import ScheduledProcedureStep
+        from worklist.dicomweb.ups import on_step_saved
+
+        post_save.connect(on_step_saved, sender=ScheduledProcedureStep, dispatch_uid="ups-state-report")
 
     def _forget_policies_on_change(self) -> None:
         from django.db.models.signals import m2m_changed, post_delete, post_save

@@ -1,5 +1,5 @@
 """The audit coverage walk: every URL that shows patient data (pages, REST,
-FHIR reads and searches, the admin) and a worklist C-FIND leave exactly one
+FHIR reads and searches, the DICOMweb worklist services, the admin) and a worklist C-FIND leave exactly one
 audit event, naming the actor, the door and the address."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ris.states import ReportStatus
 from tests import factories as f
 from tests.worklist_peers import mwl_find, mwl_identifier, statuses
 from worklist import query_log
+from worklist.dicomweb import ups
 
 
 def _day():
@@ -103,7 +104,18 @@ def _urls(d) -> list[tuple[str, str]]:
         "/fhir/ImagingStudy",
         f"/fhir/ImagingStudy/{d['procedure'].pk}",
     ]
-    return [("WEB", u) for u in web] + [("API", u) for u in api] + [("FHIR", u) for u in fhir]
+    (workitem,) = ups.workitems(patient_id="COVER1")
+    dicomweb = [
+        "/dicomweb/modality-scheduled-procedure-steps?PatientID=COVER1",
+        "/dicomweb/workitems?PatientID=COVER1",
+        f"/dicomweb/workitems/{workitem.item.uid}",
+    ]
+    return (
+        [("WEB", u) for u in web]
+        + [("API", u) for u in api]
+        + [("FHIR", u) for u in fhir]
+        + [("DICOM", u) for u in dicomweb]
+    )
 
 
 def _door_events():

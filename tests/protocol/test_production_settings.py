@@ -80,6 +80,7 @@ def production_serve(transactional_db, tmp_path):
         "RIS_HTTP_PORT": str(http),
         "RIS_MLLP_PORT": str(mllp),
         "RIS_DICOM_PORT": str(dicom),
+        "RIS_DICOMWEB_EVENTS_PORT": str(free_port()),
         "RIS_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO=https",
         "PYTHONUNBUFFERED": "1",
     }
@@ -88,7 +89,7 @@ def production_serve(transactional_db, tmp_path):
             [sys.executable, str(ROOT / "manage.py"), "serve", "--no-worker"], env=env, cwd=ROOT, stdout=out, stderr=out
         )
         try:
-            wait_for_port(http, proc)
+            wait_for_port(http, proc, 120)  # five Django processes start at once: slow on a loaded machine
             yield f"http://127.0.0.1:{http}", log
         finally:
             stop(proc)

@@ -22,11 +22,16 @@ def _closed(port: int) -> bool:
 
 
 def test_serve_answers_on_web_mllp_and_dicom_and_stops_on_sigint(transactional_db):
-    web, mllp, dicom = free_port(), free_port(), free_port()
-    env = {"RIS_HTTP_PORT": str(web), "RIS_MLLP_PORT": str(mllp), "RIS_DICOM_PORT": str(dicom)}
+    web, mllp, dicom, events = free_port(), free_port(), free_port(), free_port()
+    env = {
+        "RIS_HTTP_PORT": str(web),
+        "RIS_MLLP_PORT": str(mllp),
+        "RIS_DICOM_PORT": str(dicom),
+        "RIS_DICOMWEB_EVENTS_PORT": str(events),
+    }
     proc = start_command(["serve", "--no-worker"], web, env=env, timeout=120)
     try:
-        for port in (mllp, dicom):
+        for port in (mllp, dicom, events):
             wait_for_port(port, proc, 120)
         with urllib.request.urlopen(f"http://127.0.0.1:{web}/login/", timeout=10) as page:
             assert page.status == 200
@@ -37,4 +42,4 @@ def test_serve_answers_on_web_mllp_and_dicom_and_stops_on_sigint(transactional_d
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert all(_closed(port) for port in (web, mllp, dicom))
+    assert all(_closed(port) for port in (web, mllp, dicom, events))

@@ -46,6 +46,7 @@ def _serve(tmp_path: Path, *args: str, backoff: str = "1"):
         "RIS_HTTP_PORT": str(web),
         "RIS_MLLP_PORT": str(mllp),
         "RIS_DICOM_PORT": str(dicom),
+        "RIS_DICOMWEB_EVENTS_PORT": str(free_port()),
         "RIS_SERVE_STATUS_FILE": str(status),
         "RIS_SERVE_RESTART_BACKOFF_SECONDS": backoff,
         "RIS_VAR_DIR": str(tmp_path),
@@ -90,8 +91,8 @@ def test_each_door_runs_in_a_child_process_of_its_own(transactional_db, tmp_path
     proc, _, _, status = _serve(tmp_path, "--no-worker")
     try:
         pids = {name: child["pid"] for name, child in _children(status).items()}
-        assert set(pids) == {"web", "mllp", "dicom"}
-        assert len(set(pids.values())) == 3 and proc.pid not in pids.values()
+        assert set(pids) == {"web", "mllp", "dicom", "events"}
+        assert len(set(pids.values())) == 4 and proc.pid not in pids.values()
     finally:
         stop(proc)
 

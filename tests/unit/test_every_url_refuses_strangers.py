@@ -18,6 +18,7 @@ PUBLIC = {
     "metrics",  # for load balancers and Prometheus; no patient data
     "i18n/setlang/",  # the language switcher, on the login page too; sets a cookie, shows nothing
     "fhir/metadata",  # FHIR capability discovery, as FHIR clients expect
+    "dicomweb/",  # the DICOMweb services' capability statement, no data
     "api/schema/",  # the OpenAPI description, no data
 }
 # Pages any logged-in user may see, role or not: where to go, and how to leave.

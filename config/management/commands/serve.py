@@ -1,13 +1,13 @@
 """All listeners on one node, for a department and `make run`.
 
-Web (threaded WSGI), HL7 MLLP, DICOM and the Celery worker (with beat) each
+Web (threaded WSGI), HL7 MLLP, DICOM, the UPS-RS event channel and the Celery worker (with beat) each
 run in a child process of their own, watched by this one
 (config/supervisor.py): a child that dies is started again after a backoff,
 and `/health/ready` reports it meanwhile. Messages a crash left stored but
 unanswered (RECEIVED) are processed again at start and then periodically
 (hl7/recovery.py). Ctrl-C (or SIGTERM) stops them all.
 
-`serve --child web|mllp|dicom` runs one door in the foreground: what the
+`serve --child web|mllp|dicom|events` runs one door in the foreground: what the
 supervisor starts.
 """
 
@@ -32,8 +32,9 @@ from config.supervisor import Child, Supervisor
 from hl7 import recovery
 from hl7 import server as mllp_server
 from worklist import scp
+from worklist.dicomweb import events
 
-DOORS = ("web", "mllp", "dicom")
+DOORS = ("web", "mllp", "dicom", "events")
 
 
 class Command(BaseCommand):
@@ -129,6 +130,10 @@ class Command(BaseCommand):
         self.stdout.write(f"  web         http://{host}:{settings.RIS_HTTP_PORT}/  (log in: /login/, API: /api/)")
         self.stdout.write(f"  HL7 MLLP    {host}:{settings.RIS_MLLP_PORT}")
         self.stdout.write(f"  DICOM MWL   {host}:{settings.RIS_DICOM_PORT}  AE title {ae}")
+        self.stdout.write(
+            f"  DICOMweb    http://{host}:{settings.RIS_HTTP_PORT}/dicomweb/  (MWL-RS, MPPS-RS, UPS-RS), "
+            f"UPS events ws://{host}:{settings.RIS_DICOMWEB_EVENTS_PORT}/dicomweb/subscribers/{{AETitle}}"
+        )
         self.stdout.write("Press Ctrl-C to stop.")
 
     # --- one door ---------------------------------------------------------
@@ -151,4 +156,6 @@ class Command(BaseCommand):
             return mllp.stop
         if door == "dicom":
             return scp.start(host, settings.RIS_DICOM_PORT).shutdown
+        if door == "events":  # the UPS-RS event channel (WebSocket)
+            return events.start(host, settings.RIS_DICOMWEB_EVENTS_PORT)
         raise CommandError(f"unknown door {door!r}")
