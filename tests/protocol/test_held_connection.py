@@ -19,7 +19,8 @@ def _applied_in_one_statement() -> float:
 def _drop_held_connections() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = %s",
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = %s AND datname = current_database()",
             [HeldConnection.APPLICATION_NAME],
         )
         return cursor.fetchone()[0]
