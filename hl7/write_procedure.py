@@ -17,20 +17,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from hl7 import writer
+from hl7.write_order_status import ORDER_STATUS_CODES
 from hl7.writer import SegmentBuilder
 from ris.models import Destination, ImagingOrder, RequestedProcedure, ScheduledProcedureStep
 from ris.outbox import Built
 from ris.states import OrderStatus
 
-# HL7 table 0038 order status, for ORC-5
-_ORDER_STATUS = {
-    OrderStatus.SCHEDULED: "SC",
-    OrderStatus.IN_PROGRESS: "IP",
-    OrderStatus.COMPLETED: "CM",
-    OrderStatus.DISCONTINUED: "DC",
-    OrderStatus.CANCELED: "CA",
-    OrderStatus.ON_HOLD: "HD",
-}
 # IHE RAD TF-2 4.4.4.1.2 / 4.13.4.1.2: the controls an Image Manager accepts
 CONTROLS = frozenset({"NW", "XO", "CA", "DC"})
 
@@ -83,7 +75,7 @@ def _orc(order: ImagingOrder, control: str, step: ScheduledProcedureStep | None,
     # ORC-1 control, ORC-2/3 placer/filler, ORC-5 order status, ORC-9 transaction time,
     # ORC-7 (v2.3.1 only) quantity/timing: start in component 4, priority in 6
     segment = SegmentBuilder("ORC").put(1, control).put(2, _placer(order)).put(3, _filler(order))
-    segment.put(5, _ORDER_STATUS.get(OrderStatus(order.status), ""))
+    segment.put(5, ORDER_STATUS_CODES.get(OrderStatus(order.status), ""))
     if not omi and step is not None:
         segment.put(7, writer.components("", "", "", writer.hl7_time(step.start), "", _priority(order)))
     segment.put(9, writer.hl7_time(timezone.now()))
