@@ -156,7 +156,7 @@ def test_status_board_shows_an_exam_started_by_mpps_without_reloading(page, dico
     log_in(page, "tom", f.PASSWORD)
     page.goto("/board/")
     status = page.locator(f"#step-{first.pk} .step-status")
-    assert status.inner_text() == "SCHEDULED"
+    assert status.inner_text() == "Scheduled"  # as people read it
 
     page.locator(f"#step-{second.pk}").get_by_role("button", name="Check in").click()
     page.locator(f"#step-{second.pk} .step-status", has_text="ARRIVED").wait_for()

@@ -236,7 +236,7 @@ def test_every_board_control_has_a_stable_id_so_focus_survives_the_refresh(techn
 def test_the_board_offers_no_manual_start_only_started_outside_the_modality(technologist):
     step = _today_step()
     rows = technologist.get(reverse("board_rows")).content.decode()
-    assert "<option>STARTED</option>" not in rows and "Started outside the modality" in rows
+    assert '<option value="STARTED">' not in rows and "Started outside the modality" in rows
     refused = technologist.post(reverse("board_step_status", args=[step.pk]), {"status": "STARTED"})
     assert refused.status_code == 409 and "started by its modality" in refused.content.decode()
     technologist.post(reverse("board_step_started", args=[step.pk]), {"reason": "mobile unit, no MPPS"})
