@@ -18,8 +18,8 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
 from infra.db import HeldConnections, compiled, prepared_rows
-from ris.selectors.worklist import COLUMNS, worklist_steps
-from ris.states import OrderStatus, StepStatus, VettingStatus
+from ris.selectors.worklist import COLUMNS, offered_to_modalities, worklist_steps
+from ris.states import OrderStatus, StepStatus
 from worklist.keys import IdentifierMismatch as IdentifierMismatch  # raised here too; the SCP maps it
 from worklist.keys import check_identifier
 from worklist.matching import (
@@ -98,8 +98,7 @@ def build_query(identifier: Dataset, *, own_station_ae_titles: list[str] | None 
         # the SCP decides which steps are on the worklist; started and ended
         # steps are not), and none of an order the EHR put on hold (ORC-1 HD).
         condition &= Q(status__in=StepStatus.OPEN) & ~Q(requested_procedure__order__status=OrderStatus.ON_HOLD)
-    # Never the steps of an order waiting for vetting (or returned for information).
-    condition &= ~Q(requested_procedure__order__vetting_status__in=VettingStatus.UNVETTED)
+    condition &= offered_to_modalities()
     if own_station_ae_titles is not None and is_universal(_text(item, "ScheduledStationAETitle")):
         condition &= Q(station_ae_title__dicom_any=own_station_ae_titles)
     return WorklistQuery(condition, unsupported_keys(identifier, item))

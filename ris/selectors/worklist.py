@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from ris.models import ScheduledProcedureStep
+from ris.states import VettingStatus
 
 PROCEDURE = "requested_procedure__"
 ORDER = f"{PROCEDURE}order__"
@@ -69,6 +70,12 @@ PATIENT_COLUMNS = tuple(
     )
 )
 COLUMNS = STEP_COLUMNS + PROCEDURE_COLUMNS + ORDER_COLUMNS + PATIENT_COLUMNS
+
+
+def offered_to_modalities() -> Q:
+    """Steps a modality may be given, whichever door asks (DIMSE or DICOMweb):
+    never those of an order waiting for vetting or returned for information."""
+    return ~Q(**{f"{ORDER}vetting_status__in": VettingStatus.UNVETTED})
 
 
 def worklist_steps(condition: Q) -> QuerySet[ScheduledProcedureStep]:

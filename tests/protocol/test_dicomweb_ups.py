@@ -15,6 +15,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from ris.models import ScheduledProcedureStep
+from ris.states import VettingStatus
 from tests.factories import api_token, user_with_role
 from tests.peers import findscu
 from tests.worklist_builders import at, schedule
@@ -337,3 +338,15 @@ def test_create_refuses_a_workitem_not_scheduled_or_without_a_patient(live_serve
     del no_start.ScheduledProcedureStepStartDateTime
     answer = call("POST", base(live_server), token, no_start)
     assert answer.status_code == 400 and "0040,4005" in answer.headers["Warning"]
+
+
+def test_an_order_waiting_for_vetting_is_neither_listed_nor_claimable(live_server, steps, token):
+    uid = workitem_uid(live_server, token, "U2")
+    order = ScheduledProcedureStep.objects.get(sps_id="U2").requested_procedure.order
+    order.vetting_status = VettingStatus.PENDING  # as if its procedure needed vetting
+    order.save(update_fields=["vetting_status"])
+    listed = [Dataset.from_json(item).ProcedureStepLabel for item in call("GET", base(live_server), token).json()]
+    assert listed == ["U1"]
+    refused = call("PUT", f"{base(live_server)}/{uid}/state", token, state("IN PROGRESS", generate_uid()))
+    assert refused.status_code == 409 and "vetting" in refused.text
+    assert ScheduledProcedureStep.objects.get(sps_id="U2").status == "SCHEDULED"

@@ -32,7 +32,7 @@ from pydicom.sequence import Sequence
 from ris import exceptions as domain
 from ris.models import ScheduledProcedureStep
 from ris.records import Actor, OrderData, PatientData, ProcedureData, StepData
-from ris.selectors.worklist import ORDER, PATIENT, PROCEDURE, worklist_rows
+from ris.selectors.worklist import ORDER, PATIENT, PROCEDURE, offered_to_modalities, worklist_rows
 from ris.services.orders import order_place
 from ris.services.steps import step_cancel, step_set_status, step_start_outside_modality
 from ris.states import StepStatus
@@ -82,6 +82,7 @@ def workitems(*, states: list[str] | None = None, patient_id: str = "") -> Itera
     """Workitems in start order; by default the SCHEDULED and IN PROGRESS ones."""
     wanted = states or [SCHEDULED, IN_PROGRESS]
     condition = Q(status__in=[status for status, state in STEP_STATES.items() if state in wanted])
+    condition &= offered_to_modalities()
     if patient_id:
         condition &= Q(requested_procedure__order__patient__patient_id=patient_id)
     rows = list(worklist_rows(condition))
@@ -259,6 +260,8 @@ def ups_change_state(uid: str, *, state: str, transaction_uid: str, actor: Actor
 def _claim(work: Workitem, transaction_uid: str, actor: Actor) -> None:
     if work.state != SCHEDULED:
         raise UpsRefused(409, f"the workitem is {work.state}, not SCHEDULED: it cannot be claimed")
+    if not ScheduledProcedureStep.objects.filter(offered_to_modalities(), pk=work.item.step_id).exists():
+        raise UpsRefused(409, "the order waits for vetting: it cannot be claimed")
     step = ScheduledProcedureStep.objects.get(pk=work.item.step_id)
     step_start_outside_modality(step=step, reason=f"claimed over UPS-RS by {actor.name or actor.user}", actor=actor)
     UpsWorkitem.objects.filter(pk=work.item.pk).update(transaction_uid=transaction_uid, claimed_by=_who(actor))
