@@ -4,6 +4,9 @@ JSON decoding, on the MWL-RS resource it has no method of its own for."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Coroutine
 from typing import Any
 
 from dicomweb_client import DICOMwebClient
@@ -11,6 +14,25 @@ from dicomweb_client.uri import parse_query_parameters
 from pydicom.dataset import Dataset
 
 MWL = "modality-scheduled-procedure-steps"
+
+
+def run_apart(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run a WebSocket client coroutine on an event loop of its own thread:
+    the test's thread may already run one (the browser tests' Playwright)."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # handed back to the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(60)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 class WorklistClient(DICOMwebClient):

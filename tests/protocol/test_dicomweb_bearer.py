@@ -4,7 +4,6 @@ signature, issuer, audience and expiry, naming an existing RIS user."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
@@ -19,6 +18,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from infra import bearer
+from tests.dicomweb_peers import run_apart
 from tests.factories import user_with_role
 from tests.worklist_builders import schedule
 from worklist.dicomweb import events
@@ -135,8 +135,8 @@ def test_the_event_channel_accepts_a_bearer_token(issuer, settings, transactiona
             return True
 
     try:
-        assert asyncio.run(attempt(issuer.token("ai-engine")))
+        assert run_apart(attempt(issuer.token("ai-engine")))
         with pytest.raises(InvalidStatus):
-            asyncio.run(attempt(issuer.token("ai-engine", lifetime=-120)))
+            run_apart(attempt(issuer.token("ai-engine", lifetime=-120)))
     finally:
         channel.shutdown()

@@ -16,6 +16,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from ris.models import ScheduledProcedureStep
 from ris.states import VettingStatus
+from tests.dicomweb_peers import run_apart
 from tests.factories import api_token, user_with_role
 from tests.peers import findscu
 from tests.worklist_builders import at, schedule
@@ -229,11 +230,11 @@ def test_the_event_channel_refuses_without_credentials_or_role(channel, steps):
             pass
 
     with pytest.raises(InvalidStatus) as refused:
-        asyncio.run(attempt({}))
+        run_apart(attempt({}))
     assert refused.value.response.status_code == 401
     no_role = api_token(user_with_role(None))
     with pytest.raises(InvalidStatus) as forbidden:
-        asyncio.run(attempt({"Authorization": f"Token {no_role}"}))
+        run_apart(attempt({"Authorization": f"Token {no_role}"}))
     assert forbidden.value.response.status_code == 403
 
 
