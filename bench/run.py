@@ -14,6 +14,10 @@ ours:
   by the replay client (bench/dicom_client.py);
 - concurrent (at the first N, if at most 1,000): 50 associations of 10 C-FINDs each at
   once: C-FIND/s, p50 and p99 of one C-FIND, time to open an association;
+- offered rate (at the first N, if at most 1,000): 50 open associations
+  sending C-FINDs on a fixed schedule that adds up to 100, then 200, C-FIND/s
+  (an open loop: a late answer does not delay the next request), each
+  latency counted from when the request was due, so that queueing shows;
 - idle (ours, at the first N): CPU taken by the listener's processes over
   10 s with 200 associations open and silent, and resident memory per open
   association.
@@ -66,6 +70,7 @@ from bench.dicom_client import Client, find_rq  # noqa: E402
 
 DEFAULT_SIZES = (100, 1000, 10000, 100000)
 CONCURRENT, FINDS_EACH, IDLE = 50, 10, 200
+OFFERED_RATES, OFFERED_SECONDS = (100, 200), 5.0
 
 
 def percentile(values: list[float], p: int) -> float:
@@ -151,6 +156,43 @@ def concurrent(port: int, request: bytes) -> dict[str, float]:
         "open p50 ms": statistics.median(opens) if opens else 0.0,
         "failed associations": float(len(failures)),
     }
+
+
+def offered(port: int, request: bytes, rate: float, seconds: float = OFFERED_SECONDS) -> list[float]:
+    """50 open associations, each sending a C-FIND every 50 / rate seconds
+    (staggered), for `seconds`: latencies in ms from when each was due."""
+    clients_open = [Client(port) for _ in range(CONCURRENT)]
+    latencies: list[float] = []
+    interval = CONCURRENT / rate
+    start = time.perf_counter() + 0.5
+    end = start + seconds
+
+    def association(index: int, client: Client) -> None:
+        due = start + index * interval / CONCURRENT
+        while due < end:
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            client.find(request)
+            latencies.append((time.perf_counter() - due) * 1000)
+            due += interval
+
+    threads = [threading.Thread(target=association, args=pair) for pair in enumerate(clients_open)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for client in clients_open:
+        client.release()
+    return latencies
+
+
+def offered_rows(size: int, ports: dict[str, int], request: bytes) -> list[list[str]]:
+    rows = []
+    for rate in OFFERED_RATES:
+        times = {name: offered(port, request, rate) for name, port in ports.items()}
+        rows.append(row(size, f"{CONCURRENT} associations, {rate} C-FIND/s offered", times))
+    return rows
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -245,6 +287,7 @@ def measure_size(
         rows.append(row(size, "in association", inside))
         if first and size <= 1000:  # above, the peers' C-FINDs take seconds each: 500 of them take too long
             rows += concurrency_rows(size, ports, request)
+            rows += offered_rows(size, ports, request)
             ours_port, ours_process = servers["ours"]
             figures = idle(ours_port, ours_process.pid)
             print(f"N={size:,}: ours, {IDLE} idle associations: {figures}", flush=True)
