@@ -178,19 +178,22 @@ def _write_range(directory: str, first: int, end: int, check: bool) -> int:
         .values(*COLUMNS)
         .iterator(chunk_size=BATCH)
     )
-    with ThreadPoolExecutor(WRITERS) as writers:
-        pending = []
-        for count, row in enumerate(rows, start=1):
-            body = encode_row(plan, row, context, implicit=False)
-            if body is None or (check and count == 1):
-                body = _checked(plan, row, context, body)
-            pending.append(writers.submit(_write_file, f"{directory}/{row['pk']}.wl", head + body))
-            if len(pending) >= BATCH:
-                for done in pending:
-                    done.result()
-                pending = []
-        for done in pending:
-            done.result()
+    try:
+        with ThreadPoolExecutor(WRITERS) as writers:
+            pending = []
+            for count, row in enumerate(rows, start=1):
+                body = encode_row(plan, row, context, implicit=False)
+                if body is None or (check and count == 1):
+                    body = _checked(plan, row, context, body)
+                pending.append(writers.submit(_write_file, f"{directory}/{row['pk']}.wl", head + body))
+                if len(pending) >= BATCH:
+                    for done in pending:
+                        done.result()
+                    pending = []
+            for done in pending:
+                done.result()
+    finally:
+        _disconnect()  # a pool worker's connection pool and its threads end with its task
     return count
 
 
