@@ -146,13 +146,20 @@ def placed_order(
     return order_place(actor=TEST_ACTOR, patient=patient, order=order)
 
 
-def signed_final_report():
-    """A placed order's report, drafted and signed final by the radiologist."""
+def signed_final_report(*, procedure=None, findings="No bleed.", impression="Normal.", critical_category: str = ""):
+    """A placed order's report, drafted and signed final by the radiologist
+    (flagged with `critical_category` when one is given)."""
     from ris.services.reports import report_save_draft, report_sign
     from ris.states import ReportStatus
 
-    procedure = placed_order().procedures.get()
+    procedure = procedure or placed_order().procedures.get()
     draft = report_save_draft(
-        actor=TEST_ACTOR, procedure=procedure, author=radiologist(), findings="No bleed.", impression="Normal."
+        actor=TEST_ACTOR, procedure=procedure, author=radiologist(), findings=findings, impression=impression
     )
-    return report_sign(actor=TEST_ACTOR, report=draft.report, signer=radiologist(), status=ReportStatus.FINAL)
+    return report_sign(
+        actor=TEST_ACTOR,
+        report=draft.report,
+        signer=radiologist(),
+        status=ReportStatus.FINAL,
+        critical_category=critical_category,
+    )

@@ -19,9 +19,8 @@ from ris import tasks
 from ris.models import CriticalResult, Destination, OutboundMessage
 from ris.services.critical_results import critical_result_record
 from ris.services.outbox import outbox_deliver
-from ris.services.reports import report_save_draft, report_sign
-from ris.states import CriticalCategory, ReportStatus
-from tests.factories import TEST_ACTOR, placed_order, radiologist
+from ris.states import CriticalCategory
+from tests.factories import TEST_ACTOR, placed_order, radiologist, signed_final_report
 from tests.fhir_server import FakeFhirServer
 from tests.strict_ehr import StrictEhr
 
@@ -56,15 +55,8 @@ def _hl7_destination(port: int, events: list[str]) -> Destination:
 
 def _sign_critical(category=CriticalCategory.CRITICAL):
     procedure = placed_order().procedures.get()
-    draft = report_save_draft(
-        actor=TEST_ACTOR, procedure=procedure, author=radiologist(), findings="Subdural bleed.", impression="Bleed."
-    )
-    return report_sign(
-        actor=TEST_ACTOR,
-        report=draft.report,
-        signer=radiologist(),
-        status=ReportStatus.FINAL,
-        critical_category=category,
+    return signed_final_report(
+        procedure=procedure, findings="Subdural bleed.", impression="Bleed.", critical_category=category
     )
 
 

@@ -17,9 +17,8 @@ from hl7.write_critical import build_critical_overdue
 from hl7.write_oru import oru_r01
 from ris.models import CriticalResult, Destination
 from ris.services.critical_results import critical_result_record
-from ris.services.reports import report_save_draft, report_sign
-from ris.states import CriticalCategory, ReportStatus
-from tests.factories import TEST_ACTOR, placed_order, radiologist
+from ris.states import CriticalCategory
+from tests.factories import TEST_ACTOR, placed_order, radiologist, signed_final_report
 
 pytestmark = pytest.mark.django_db
 DESTINATION = Destination(pk=1, name="EHR", kind=Destination.Kind.HL7_MLLP, hl7_version="2.5.1")
@@ -27,15 +26,8 @@ DESTINATION = Destination(pk=1, name="EHR", kind=Destination.Kind.HL7_MLLP, hl7_
 
 def _signed(category):
     procedure = placed_order(study_uid="1.2.826.0.1.3680043.8.498.7").procedures.get()
-    draft = report_save_draft(
-        actor=TEST_ACTOR, procedure=procedure, author=radiologist(), findings="Subdural bleed.", impression="Bleed."
-    )
-    return report_sign(
-        actor=TEST_ACTOR,
-        report=draft.report,
-        signer=radiologist(),
-        status=ReportStatus.FINAL,
-        critical_category=category,
+    return signed_final_report(
+        procedure=procedure, findings="Subdural bleed.", impression="Bleed.", critical_category=category
     )
 
 

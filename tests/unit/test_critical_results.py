@@ -12,7 +12,7 @@ from ris.models import AuditEvent, CriticalResult, Destination, OutboundMessage
 from ris.services.critical_results import critical_result_record, critical_results_escalate
 from ris.services.reports import report_addendum, report_save_draft, report_sign
 from ris.states import CriticalCategory, ReportStatus
-from tests.factories import TEST_ACTOR, placed_order, radiologist
+from tests.factories import TEST_ACTOR, placed_order, radiologist, signed_final_report
 
 pytestmark = pytest.mark.django_db
 LATER = dt.timedelta(hours=2)
@@ -25,15 +25,8 @@ def ehr():
 
 def _flagged(category=CriticalCategory.CRITICAL, accession="ACC6001"):
     procedure = placed_order(accession=accession, placer=f"PL{accession}").procedures.get()
-    draft = report_save_draft(
-        actor=TEST_ACTOR, procedure=procedure, author=radiologist(), findings="Subdural bleed.", impression="Bleed."
-    )
-    return report_sign(
-        actor=TEST_ACTOR,
-        report=draft.report,
-        signer=radiologist(),
-        status=ReportStatus.FINAL,
-        critical_category=category,
+    return signed_final_report(
+        procedure=procedure, findings="Subdural bleed.", impression="Bleed.", critical_category=category
     )
 
 
