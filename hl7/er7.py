@@ -73,27 +73,34 @@ class Segment:
 
     def get(self, number: int, component: int = 1, subcomponent: int = 1, repetition: int = 0) -> str:
         """The unescaped value; CLEAR for HL7 `""`, '' when absent (as `component_of`)."""
-        key = (number, repetition)
-        if key in self._components:
-            components = self._components[key]
-        else:
-            reps = self.repetitions(number)
-            if repetition >= len(reps):
-                components = []
-            else:
-                value = reps[repetition]
-                components = None if value == '""' else value.split(self.delimiters.component)
-            self._components[key] = components
+        try:
+            components = self._components[number, repetition]
+        except KeyError:
+            components = self._components[number, repetition] = self._split_components(number, repetition)
         if components is None:  # the whole repetition sent as "" (erase)
             return CLEAR
         if component > len(components):
             return ""
+        piece = components[component - 1]
         d = self.delimiters
-        subs = components[component - 1].split(d.subcomponent)
-        if subcomponent > len(subs):
+        if d.subcomponent in piece:
+            subs = piece.split(d.subcomponent)
+            if subcomponent > len(subs):
+                return ""
+            piece = subs[subcomponent - 1]
+        elif subcomponent > 1:
             return ""
-        piece = subs[subcomponent - 1]
-        return CLEAR if piece == '""' else unescape(piece, d, self.codec)
+        if piece == '""':
+            return CLEAR
+        return unescape(piece, d, self.codec) if d.escape in piece else piece
+
+    def _split_components(self, number: int, repetition: int) -> list[str] | None:
+        """The repetition's components; None for a repetition sent as `""`."""
+        reps = self.repetitions(number)
+        if repetition >= len(reps):
+            return []
+        value = reps[repetition]
+        return None if value == '""' else value.split(self.delimiters.component)
 
 
 def component_of(value: str, d: Delimiters, component: int = 1, subcomponent: int = 1, codec: str = "latin-1") -> str:

@@ -21,32 +21,38 @@ or refuses it with the named error, as it always has. So this path only
 ever answers AA, and only for what it committed.
 
 The sender's rules (`hl7.senders.sender_rules`) are read once per MLLP
-connection; the statement's guard part re-checks a digest of the senders'
-tables, so a configuration changed since is noticed by the statement itself.
+connection, after the version of the configuration they come from; the
+statement's guard part checks that version, so a configuration changed
+since is noticed by the statement itself. While an Image Manager
+destination is enabled (it is told of every procedure scheduled, through
+outbox rows the services write) every message goes the reference way.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 from django.db import DatabaseError
+from django.db.models import Field
 from django.utils import timezone
 
 from hl7 import intake, metrics, read_omi, read_orm
 from hl7.errors import HL7Error
 from hl7.handlers import PATIENT_UPDATES, handler_for
-from hl7.log import inbound_row, message_actor
-from hl7.models import HL7Sender, InboundMessage, SenderStationRule
+from hl7.log import inbound_values, sender_actor
+from hl7.models import InboundMessage
 from hl7.read_message import Header, ParsedMessage
 from hl7.senders import SenderRules, sender_rules
 from hl7.write_ack import answers_for
 from infra.db import HeldConnection, release_connection
 from ris.exceptions import DomainError
-from ris.models import Destination, Station
+from ris.models import Destination
 from ris.services.patients import demographics_source
 from ris.services.statements import (
     NotInOneStatement,
@@ -74,22 +80,16 @@ _MOVES: dict[str, Callable[..., str]] = {
     "SC": order_status_change_parts,
 }
 
-# A digest of every row (all columns) of the senders' tables and of the
-# stations their rules name: it changes with any edit of the configuration.
-_CONFIGURATION_DIGEST = (
-    "SELECT md5(concat("
-    f"(SELECT string_agg(s::text, ';' ORDER BY s.id) FROM {HL7Sender._meta.db_table} s), '|',"
-    f"(SELECT string_agg(r::text || st.ae_title, ';' ORDER BY r.id) FROM {SenderStationRule._meta.db_table} r"
-    f" JOIN {Station._meta.db_table} st ON st.id = r.station_id)))"
-)
-
-
-# The statement writes no outbox rows: with an Image Manager to tell of
-# procedures (ris.services.procedures) every message goes the reference way.
-_NO_IMAGE_MANAGER = (
-    f" AND NOT EXISTS (SELECT 1 FROM {Destination._meta.db_table} d"
+# What this path reads once per connection (a sender's rules; whether an
+# Image Manager destination is enabled) and the transaction that last changed
+# any of it, recorded by triggers (hl7/migrations/0003_configuration_version.py):
+# each statement's guard checks that it is still the one read.
+_VERSION_TABLE = "hl7_configuration_version"
+_CONFIGURATION = (
+    f"SELECT (SELECT changed_by::text FROM {_VERSION_TABLE}), EXISTS (SELECT 1 FROM {Destination._meta.db_table} d"
     f" WHERE d.enabled AND d.role = '{Destination.Role.IMAGE_MANAGER.value}')"
 )
+_GUARD = f"SELECT 1 AS ok FROM {_VERSION_TABLE} WHERE changed_by = %s::xid8"
 
 _RESULT = "SELECT (SELECT ok FROM guard), (SELECT id FROM message)"
 _APPLIED = metrics.HL7_ONE_STATEMENT.labels("applied")
@@ -106,7 +106,8 @@ class FastIntake:
     def __init__(self, peer: str):
         self.peer = peer
         self.database = HeldConnection()
-        self._digest: str | None = None
+        self._version: str | None = None  # of the configuration read, None before it is read
+        self._image_manager = False
         self._senders: dict[tuple[str, str], SenderRules] = {}
 
     def receive(self, raw: bytes) -> list[bytes]:
@@ -140,12 +141,13 @@ class FastIntake:
         parsed = intake.checked_message(raw)
         header = parsed.header
         rules = self._rules(header)
+        if self._image_manager:
+            self._forget()  # read again for the next message: the Image Manager may be gone by then
+            raise Skip("an Image Manager is told of procedures: the services write its outbox rows")
         handler_for(parsed)  # an unsupported type or event raises as it does there
-        row = inbound_row(raw=raw, peer=self.peer, header=intake.message_header(header))
+        row = inbound_values(raw=raw, peer=self.peer, header=intake.message_header(header))
         statement = Statement()
-        statement.add(
-            "guard", f"SELECT 1 AS ok WHERE ({_CONFIGURATION_DIGEST}) = %s{_NO_IMAGE_MANAGER}", [self._digest]
-        )
+        statement.add("guard", _GUARD, [self._version])
         first_order = _domain_parts(statement, parsed, rules, row)
         answers = answers_for(header, "AA")
         if answers.application not in answers.texts:
@@ -157,15 +159,20 @@ class FastIntake:
             raise Skip("sender configuration changed")
         if message is None:
             raise Skip("the services decide (an unknown order, a move the state machines refuse)")
-        log.info("HL7 %s %s from %s applied", row.message_type, header.control_id, header.sending_application)
+        log.info("HL7 %s %s from %s applied", row["message_type"], header.control_id, header.sending_application)
         return header, [intake.encode(text, header) for text in answers.texts]
 
     def _rules(self, header: Header) -> SenderRules:
-        """The sender's rules, read once per connection with the digest they match."""
+        """The sender's rules, read once per connection, after the version
+        they are checked against (a change in between is then noticed by the
+        next statement, not missed)."""
         key = (header.sending_application, header.sending_facility)
         if key not in self._senders:
-            if self._digest is None:
-                self._digest = str(self.database.execute(_CONFIGURATION_DIGEST, ())[0][0])
+            if self._version is None:
+                version, self._image_manager = self.database.execute(_CONFIGURATION, ())[0]
+                if version is None:
+                    raise Skip(f"{_VERSION_TABLE} holds no row")
+                self._version = str(version)
             try:
                 self._senders[key] = sender_rules(application=key[0], facility=key[1])
             finally:
@@ -173,15 +180,20 @@ class FastIntake:
         return self._senders[key]
 
     def _forget(self) -> None:
-        self._digest = None
+        self._version = None
         self._senders.clear()
 
 
-def _domain_parts(statement: Statement, parsed: ParsedMessage, rules: SenderRules, row: InboundMessage) -> str | None:
+def _domain_parts(statement: Statement, parsed: ParsedMessage, rules: SenderRules, row: dict[str, Any]) -> str | None:
     """The handler's service calls as parts of the statement; the first order's part, if any."""
     key = (parsed.header.message_type.upper(), parsed.header.trigger_event.upper())
     now = timezone.now()
-    actor = message_actor(row)
+    actor = sender_actor(
+        application=row["sending_application"],
+        peer=row["peer"],
+        message_type=row["message_type"],
+        control_id=row["control_id"],
+    )
     if key in _PATIENT_UPDATES:
         patient_update_parts(
             statement, data=read_orm.patient_from_pid(parsed, rules.mrn_authority), actor=actor, now=now
@@ -215,32 +227,31 @@ def _domain_parts(statement: Statement, parsed: ParsedMessage, rules: SenderRule
     return orders[0]
 
 
-def _message_part(statement: Statement, row: InboundMessage, ack: str, commit_ack: str, order: str | None) -> None:
+def _message_part(statement: Statement, row: dict[str, Any], ack: str, commit_ack: str, order: str | None) -> None:
     """The log's row, already APPLIED with its AA (as `hl7.log.inbound_apply`
-    leaves it): every column of the model, from the row as `hl7.log` made it."""
-    row.status, row.ack_code, row.ack, row.commit_ack, row.error = (
-        InboundMessage.Status.APPLIED,
-        "AA",
-        ack,
-        commit_ack,
-        "",
-    )
-    columns: list[str] = []
-    values: list[str] = []
-    params: list[object] = []
-    for field in InboundMessage._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        columns.append(str(field.column))
-        if field.attname == "order_id":
-            values.append(f"{order}.id" if order else "NULL")
-            continue
-        value = field.pre_save(row, add=True)  # received_at: now
-        values.append("%s")
-        params.append(bytes(value) if isinstance(value, bytes | memoryview) else value)
+    leaves it): every column of the model, from the values `hl7.log` gives."""
+    values = {
+        **row,
+        "status": InboundMessage.Status.APPLIED,
+        "ack_code": "AA",
+        "ack": ack,
+        "commit_ack": commit_ack,
+        "error": "",
+        "received_at": timezone.now(),
+    }
+    columns, fields = _message_columns()
+    params = [values[field.attname] if field.attname in values else field.get_default() for field in fields]
+    order_id = f"{order}.id" if order else "NULL"
     statement.add(
         "message",
-        f"INSERT INTO {InboundMessage._meta.db_table} ({', '.join(columns)})"
-        f" SELECT {', '.join(values)} FROM {order or statement.guard} RETURNING id",
+        f"INSERT INTO {InboundMessage._meta.db_table} ({columns}, order_id)"
+        f" SELECT {', '.join(['%s'] * len(params))}, {order_id} FROM {order or statement.guard} RETURNING id",
         params,
     )
+
+
+@functools.cache
+def _message_columns() -> tuple[str, list[Field[Any, Any]]]:
+    """The log table's columns but its id and order, and their fields."""
+    fields = [f for f in InboundMessage._meta.concrete_fields if not f.primary_key and f.attname != "order_id"]
+    return ", ".join(str(f.column) for f in fields), fields

@@ -1,6 +1,7 @@
 """The inbound message log: store first, apply once, answer duplicates from the log."""
 
 from collections.abc import Callable
+from typing import Any
 
 from django.db import transaction
 
@@ -26,18 +27,25 @@ def inbound_store(
 def inbound_row(
     *, raw: bytes, peer: str = "", protocol: str = "HL7", header: MessageHeader | None = None
 ) -> InboundMessage:
-    """The log's row for a message, not yet saved: its header values fitted to the columns."""
+    """The log's row for a message, not yet saved."""
+    return InboundMessage(**inbound_values(raw=raw, peer=peer, protocol=protocol, header=header))
+
+
+def inbound_values(
+    *, raw: bytes, peer: str = "", protocol: str = "HL7", header: MessageHeader | None = None
+) -> dict[str, Any]:
+    """The values of the log's row for a message: its header values fitted to the columns."""
     header = header or MessageHeader()
-    return InboundMessage(
-        raw=raw,
-        peer=peer[:64],
-        protocol=protocol,
-        sending_application=_text(header.sending_application, 180),
-        sending_facility=_text(header.sending_facility, 180),
-        control_id=_text(header.control_id, 199),
-        message_type=_text(header.message_type, 32),
-        version=_text(header.version, 16),
-    )
+    return {
+        "raw": raw,
+        "peer": peer[:64],
+        "protocol": protocol,
+        "sending_application": _text(header.sending_application, 180),
+        "sending_facility": _text(header.sending_facility, 180),
+        "control_id": _text(header.control_id, 199),
+        "message_type": _text(header.message_type, 32),
+        "version": _text(header.version, 16),
+    }
 
 
 def _text(value: str, size: int | None = None) -> str:
@@ -96,12 +104,17 @@ def inbound_apply(
 def message_actor(message: InboundMessage) -> Actor:
     """The sender of a message as the services' actor: its sending
     application, its peer address, and the message that carried the change."""
-    return Actor(
-        door=AuditEvent.Door.HL7,
-        name=message.sending_application,
-        address=message.peer,
-        via=f"{message.message_type} {message.control_id}",
+    return sender_actor(
+        application=message.sending_application,
+        peer=message.peer,
+        message_type=message.message_type,
+        control_id=message.control_id,
     )
+
+
+def sender_actor(*, application: str, peer: str, message_type: str, control_id: str) -> Actor:
+    """`message_actor` of a log row's values (`inbound_values`)."""
+    return Actor(door=AuditEvent.Door.HL7, name=application, address=peer, via=f"{message_type} {control_id}")
 
 
 def inbound_record_answer(

@@ -27,8 +27,8 @@ class AuditEvent(models.Model):
     actor = models.CharField(max_length=150, blank=True, default="", db_index=True)
     door = models.CharField(max_length=8, choices=Door.choices)
     action = models.CharField(max_length=8, choices=Action.choices)
-    patient = models.ForeignKey(
-        "ris.Patient", null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    patient = models.ForeignKey(  # indexed first in audit_patient_at
+        "ris.Patient", null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events", db_index=False
     )
     object_type = models.CharField(max_length=64, blank=True, default="")
     object_id = models.CharField(max_length=64, blank=True, default="")

@@ -66,8 +66,9 @@ class ScheduledProcedureStep(models.Model):
 
     requested_procedure = models.ForeignKey(RequestedProcedure, on_delete=models.CASCADE, related_name="steps")
     sps_id = models.CharField(max_length=16)  # OBR-20 / IPC-4, (0040,0009)
-    modality = models.CharField(max_length=16, db_index=True)  # OBR-24 / IPC-5, (0008,0060)
-    station_ae_title = models.CharField(max_length=16, blank=True, default="", db_index=True)  # (0040,0001)
+    # Both are looked up with a start time: sps_modality_start and sps_station_start serve them.
+    modality = models.CharField(max_length=16)  # OBR-24 / IPC-5, (0008,0060)
+    station_ae_title = models.CharField(max_length=16, blank=True, default="")  # (0040,0001)
     station_name = models.CharField(max_length=16, blank=True, default="")  # (0040,0010)
     location = models.CharField(max_length=16, blank=True, default="")  # (0040,0011)
     start = models.DateTimeField(db_index=True)  # (0040,0002)+(0040,0003): the booked time, else the requested one

@@ -58,7 +58,12 @@ class Patient(models.Model):
 
     @property
     def person_name(self) -> PersonName:
-        return PersonName.from_dicom(self.dicom_name)  # a whole PN value in `name` reads as its groups too
+        return self.name_of(self.name, self.name_ideographic, self.name_phonetic)
+
+    @staticmethod
+    def name_of(name: str, ideographic: str, phonetic: str) -> PersonName:
+        """The person name of the three columns (a whole PN value in `name` reads as its groups too)."""
+        return PersonName.from_dicom("=".join((name, ideographic, phonetic)).rstrip("="))
 
 
 class PatientMerge(models.Model):

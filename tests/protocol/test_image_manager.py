@@ -162,3 +162,15 @@ def test_ian_naming_its_mpps_records_the_images_under_the_step_that_mpps_perform
     assert step.status == "COMPLETED"
     assert AvailableInstance.objects.filter(step=step).count() == 2
     assert not Discrepancy.objects.exists()
+
+
+def test_an_image_manager_enabled_while_a_connection_is_open_hears_of_its_next_order(mllp, pacs):
+    destination = _image_manager(pacs.port)
+    Destination.objects.filter(pk=destination.pk).update(enabled=False)
+    with MllpClient(mllp.port) as client:
+        assert ack_segments(client.exchange(orm_new_order("ORD20", placer="PL20", accession="A20")))["MSA"][1] == "AA"
+        Destination.objects.filter(pk=destination.pk).update(enabled=True)
+        second = orm_new_order("ORD21", placer="PL21", accession="A21").replace("SPS1001", "SPS1002")
+        assert ack_segments(client.exchange(second.replace("RP1001", "RP1002")))["MSA"][1] == "AA"
+    [received] = _delivered(pacs, destination)
+    assert _segment(received, "ORC")[2].startswith("PL21")

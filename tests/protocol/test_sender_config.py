@@ -119,3 +119,33 @@ def test_a_step_added_by_an_order_change_follows_the_senders_station_rules(mllp)
     assert _exchange(mllp.port, orm_control("S12", "XO", obr=new_step))["MSA"][1] == "AA"
     stations = dict(ScheduledProcedureStep.objects.values_list("sps_id", "station_ae_title"))
     assert stations == {"SPS1001": "CT_EHR", "SPS2002": "CT_EHR"}
+
+
+# A sender's configuration is read once per MLLP connection (the one-statement
+# path caches it); a change made while a connection stays open must reach that
+# connection's next message, not wait for the sender to reconnect.
+
+
+def test_a_sender_configured_while_a_connection_is_open_is_enforced_on_its_next_message(mllp):
+    with MllpClient(mllp.port) as client:
+        first = ack_segments(client.exchange(orm_new_order("S20", placer="PL20", accession="A20")))
+        HL7Sender.objects.create(application="OTHER", facility="HOSP")  # EHR is no longer among the senders
+        second = ack_segments(client.exchange(orm_new_order("S21", placer="PL21", accession="A21")))
+    assert first["MSA"][1] == "AA"
+    assert second["MSA"][1:3] == ["AR", "S21"] and second["ERR"][1].startswith("MSH^1^3^204")
+    assert list(ImagingOrder.objects.values_list("placer_number", flat=True)) == ["PL20"]
+
+
+def test_a_station_renamed_while_a_connection_is_open_is_the_station_of_its_next_order(mllp):
+    Station.objects.create(ae_title="CT_DEFAULT", modality="CT", is_default_for_modality=True)
+    routed = Station.objects.create(ae_title="CT_EHR", modality="CT")
+    SenderStationRule.objects.create(sender=HL7Sender.objects.create(application="EHR"), modality="CT", station=routed)
+    first = orm_new_order("S22", placer="PL22", accession="A22", station="")
+    second = orm_new_order("S23", placer="PL23", accession="A23", station="")
+    with MllpClient(mllp.port) as client:
+        assert ack_segments(client.exchange(first))["MSA"][1] == "AA"
+        Station.objects.filter(pk=routed.pk).update(ae_title="CT_EHR_NEW")
+        second = second.replace("SPS1001", "SPS1002").replace("RP1001", "RP1002")
+        assert ack_segments(client.exchange(second))["MSA"][1] == "AA"
+    stations = dict(ScheduledProcedureStep.objects.values_list("sps_id", "station_ae_title"))
+    assert stations == {"SPS1001": "CT_EHR", "SPS1002": "CT_EHR_NEW"}

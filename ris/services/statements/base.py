@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.db.models import Model
 
 from ris.models import AuditEvent
@@ -44,7 +46,7 @@ class Statement:
         drawn = [
             (
                 f"{table}_ids",
-                f"SELECT n, nextval(pg_get_serial_sequence('{table}', 'id')) AS id"
+                f"SELECT n, nextval('{id_sequence(table)}'::regclass) AS id"
                 f" FROM {self.guard}, generate_series(1, {count}) n ORDER BY n",
             )
             for table, count in self.ids.items()
@@ -55,6 +57,18 @@ class Statement:
 
 def db_table(model: type[Model]) -> str:
     return model._meta.db_table
+
+
+@functools.lru_cache(maxsize=32)
+def id_sequence(table: str) -> str:
+    """The sequence behind the table's `id`, asked once per process: looked
+    up in every statement, it cost a catalogue search per table and message."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+        (name,) = cursor.fetchone()
+    if not name:
+        raise NotInOneStatement(f"{table}.id draws from no sequence")
+    return str(name)
 
 
 def audit_part(

@@ -37,7 +37,7 @@ def patient_upsert_part(
     values = [_patient_value(column, getattr(data, column)) for column in _PATIENT_FIELDS]
     any_value = any(getattr(data, column) not in (None, CLEAR) for column in _PATIENT_FIELDS)
     names = dict(zip(_PATIENT_FIELDS, values, strict=True))
-    search = Patient(**{column: names[column] for column in _NAME_FIELDS}).person_name.search_text()
+    search = Patient.name_of(*(names[column] for column in _NAME_FIELDS)).search_text()
     owner = source[:180]
     names_given = [column for column in _NAME_FIELDS if getattr(data, column) is not None]
     others_empty = " AND ".join(f"{table}.{c} = ''" for c in _NAME_FIELDS if c not in names_given) or "TRUE"
