@@ -12,8 +12,12 @@ sent, no application ACK follows. An empty one of the pair reads as AL.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone
 
 from hl7 import writer
 from hl7.er7 import Delimiters, escape
@@ -119,17 +123,55 @@ def _msh(header: Header | None, d: Delimiters, version: str, message_type: tuple
     """Sender and receiver swapped; MSH-18 echoes the message's own set."""
     if header is None:
         return writer.msh(message_type=message_type, control_id=_control_id(), version=version, delimiters=d).text()
-    return writer.msh(
+    before_time, before_control, after_control = _msh_around(
+        header.sending_application,
+        header.sending_facility,
+        header.processing_id,
+        header.charset,
+        d,
+        version,
+        message_type,
+        settings.RIS_HL7_APPLICATION,
+        settings.RIS_HL7_FACILITY,
+    )
+    return f"{before_time}{writer.hl7_time(timezone.now())}{before_control}{_control_id()}{after_control}"
+
+
+# Marks no escape changes and no header holds (MSH is read as Latin-1: nothing above U+00FF).
+_TIME, _CONTROL = "\ue000", "\ue001"
+
+
+@functools.lru_cache(maxsize=256)
+def _msh_around(
+    sending_application: str,
+    sending_facility: str,
+    processing_id: str,
+    charset: str,
+    d: Delimiters,
+    version: str,
+    message_type: tuple[str, str, str],
+    application: str,
+    facility: str,
+) -> tuple[str, str, str]:
+    """The answer's MSH for one sender and message kind, as the text before
+    MSH-7 (the time), between it and MSH-10 (the control ID), and after:
+    a connection's answers differ in those two fields only. `application`
+    and `facility` (the RIS's own MSH-3/4, from the settings) are part of
+    the key so that a change of them is not answered from here."""
+    header = writer.msh(
         message_type=message_type,
-        control_id=_control_id(),
+        control_id=_CONTROL,
         version=version,
         # Header values keep their components (namespace^universal ID^type).
-        receiving_application=header.sending_application.split("^"),
-        receiving_facility=header.sending_facility.split("^"),
-        processing_id=header.processing_id or "P",
-        charset=header.charset,
+        receiving_application=sending_application.split("^"),
+        receiving_facility=sending_facility.split("^"),
+        processing_id=processing_id or "P",
+        charset=charset,
         delimiters=d,
-    ).text()
+    ).put(7, _TIME)
+    before_time, rest = header.text().split(_TIME)
+    before_control, after_control = rest.split(_CONTROL)
+    return before_time, before_control, after_control
 
 
 def _control_id() -> str:

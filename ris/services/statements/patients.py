@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from ris.models import AuditEvent, Patient
@@ -32,38 +33,16 @@ def patient_upsert_part(
     refuses, and the message goes the reference way."""
     if not data.patient_id:
         raise NotInOneStatement("patient identifier is missing")
-    table = db_table(Patient)
     given = [getattr(data, column) is not None for column in _PATIENT_FIELDS]
     values = [_patient_value(column, getattr(data, column)) for column in _PATIENT_FIELDS]
     any_value = any(getattr(data, column) not in (None, CLEAR) for column in _PATIENT_FIELDS)
     names = dict(zip(_PATIENT_FIELDS, values, strict=True))
     search = Patient.name_of(*(names[column] for column in _NAME_FIELDS)).search_text()
     owner = source[:180]
-    names_given = [column for column in _NAME_FIELDS if getattr(data, column) is not None]
-    others_empty = " AND ".join(f"{table}.{c} = ''" for c in _NAME_FIELDS if c not in names_given) or "TRUE"
-    updates = ", ".join(
-        f"{column} = CASE WHEN {table}.merged_into_id IS NULL AND %s THEN EXCLUDED.{column} ELSE {table}.{column} END"
-        for column in _PATIENT_FIELDS
-    )
-    search_update = (
-        f"search_name = CASE WHEN {table}.merged_into_id IS NOT NULL OR NOT %s THEN {table}.search_name"
-        f" WHEN {others_empty} THEN EXCLUDED.search_name ELSE NULL END"
-    )
-    owner_update = (
-        f"demographics_source = CASE WHEN {table}.merged_into_id IS NULL AND %s"
-        f" THEN EXCLUDED.demographics_source ELSE {table}.demographics_source END"
-    )
-    changed = " OR ".join(f"(%s AND {table}.{column} IS DISTINCT FROM EXCLUDED.{column})" for column in _PATIENT_FIELDS)
-    changed += f" OR (%s AND {table}.demographics_source IS DISTINCT FROM EXCLUDED.demographics_source)"
+    names_given = tuple(column for column in _NAME_FIELDS if getattr(data, column) is not None)
     statement.add(
         f"{name}_row",
-        f"INSERT INTO {table} (patient_id, issuer, {', '.join(_PATIENT_FIELDS)}, search_name, demographics_source,"
-        " merged_into_id, created_at, updated_at)"
-        f" SELECT %s, %s, %s, %s, %s, %s::date, %s, %s, %s, NULL, %s, %s FROM {statement.guard}"
-        f" ON CONFLICT (patient_id, issuer) DO UPDATE SET {updates}, {search_update}, {owner_update},"
-        f" updated_at = CASE WHEN {table}.merged_into_id IS NULL AND ({changed})"
-        f" THEN EXCLUDED.updated_at ELSE {table}.updated_at END"
-        " RETURNING id, merged_into_id",
+        _upsert_sql(statement.guard, names_given),
         [
             data.patient_id,
             data.issuer,
@@ -81,6 +60,36 @@ def patient_upsert_part(
     )
     return statement.add(
         name, f"SELECT CASE WHEN merged_into_id IS NULL THEN id ELSE merged_into_id / 0 END AS id FROM {name}_row"
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _upsert_sql(guard: str, names_given: tuple[str, ...]) -> str:
+    """The upsert's text: it depends on the guard part and the name groups given only."""
+    table = db_table(Patient)
+    others_empty = " AND ".join(f"{table}.{c} = ''" for c in _NAME_FIELDS if c not in names_given) or "TRUE"
+    updates = ", ".join(
+        f"{column} = CASE WHEN {table}.merged_into_id IS NULL AND %s THEN EXCLUDED.{column} ELSE {table}.{column} END"
+        for column in _PATIENT_FIELDS
+    )
+    search_update = (
+        f"search_name = CASE WHEN {table}.merged_into_id IS NOT NULL OR NOT %s THEN {table}.search_name"
+        f" WHEN {others_empty} THEN EXCLUDED.search_name ELSE NULL END"
+    )
+    owner_update = (
+        f"demographics_source = CASE WHEN {table}.merged_into_id IS NULL AND %s"
+        f" THEN EXCLUDED.demographics_source ELSE {table}.demographics_source END"
+    )
+    changed = " OR ".join(f"(%s AND {table}.{column} IS DISTINCT FROM EXCLUDED.{column})" for column in _PATIENT_FIELDS)
+    changed += f" OR (%s AND {table}.demographics_source IS DISTINCT FROM EXCLUDED.demographics_source)"
+    return (
+        f"INSERT INTO {table} (patient_id, issuer, {', '.join(_PATIENT_FIELDS)}, search_name, demographics_source,"
+        " merged_into_id, created_at, updated_at)"
+        f" SELECT %s, %s, %s, %s, %s, %s::date, %s, %s, %s, NULL, %s, %s FROM {guard}"
+        f" ON CONFLICT (patient_id, issuer) DO UPDATE SET {updates}, {search_update}, {owner_update},"
+        f" updated_at = CASE WHEN {table}.merged_into_id IS NULL AND ({changed})"
+        f" THEN EXCLUDED.updated_at ELSE {table}.updated_at END"
+        " RETURNING id, merged_into_id"
     )
 
 
