@@ -23,9 +23,12 @@ ever answers AA, and only for what it committed.
 The sender's rules (`hl7.senders.sender_rules`) are read once per MLLP
 connection, after the version of the configuration they come from; the
 statement's guard part checks that version, so a configuration changed
-since is noticed by the statement itself. While an Image Manager
-destination is enabled (it is told of every procedure scheduled, through
-outbox rows the services write) every message goes the reference way.
+since is noticed by the statement itself. The Image Manager destinations
+(Procedure Scheduled and Update, RAD-4/RAD-13) are read with them: a new
+order's and a cancel's outbox rows are parts of the statement, and their
+delivery is queued after its commit, as the services do; a patient update,
+or a new order that changes a known patient with open orders (each open
+order's Procedure Update), goes the reference way while one is enabled.
 """
 
 from __future__ import annotations
@@ -52,8 +55,9 @@ from hl7.senders import SenderRules, sender_rules
 from hl7.write_ack import answers_for
 from infra.db import HeldConnection, release_connection
 from ris.exceptions import DomainError
-from ris.models import Destination
+from ris.services.outbox import outbox_destinations, outbox_wake
 from ris.services.patients import demographics_source
+from ris.services.procedures import EVENT as PROCEDURE_EVENT
 from ris.services.statements import (
     NotInOneStatement,
     Statement,
@@ -85,10 +89,7 @@ _MOVES: dict[str, Callable[..., str]] = {
 # any of it, recorded by triggers (hl7/migrations/0003_configuration_version.py):
 # each statement's guard checks that it is still the one read.
 _VERSION_TABLE = "hl7_configuration_version"
-_CONFIGURATION = (
-    f"SELECT (SELECT changed_by::text FROM {_VERSION_TABLE}), EXISTS (SELECT 1 FROM {Destination._meta.db_table} d"
-    f" WHERE d.enabled AND d.role = '{Destination.Role.IMAGE_MANAGER.value}')"
-)
+_VERSION = f"SELECT changed_by::text FROM {_VERSION_TABLE}"
 _GUARD = f"SELECT 1 AS ok FROM {_VERSION_TABLE} WHERE changed_by = %s::xid8"
 
 _RESULT = "SELECT (SELECT ok FROM guard), (SELECT id FROM message)"
@@ -107,7 +108,7 @@ class FastIntake:
         self.peer = peer
         self.database = HeldConnection()
         self._version: str | None = None  # of the configuration read, None before it is read
-        self._image_manager = False
+        self._notify: tuple[int, ...] = ()  # the Image Managers told of procedures
         self._senders: dict[tuple[str, str], SenderRules] = {}
 
     def receive(self, raw: bytes) -> list[bytes]:
@@ -141,14 +142,11 @@ class FastIntake:
         parsed = intake.checked_message(raw)
         header = parsed.header
         rules = self._rules(header)
-        if self._image_manager:
-            self._forget()  # read again for the next message: the Image Manager may be gone by then
-            raise Skip("an Image Manager is told of procedures: the services write its outbox rows")
         handler_for(parsed)  # an unsupported type or event raises as it does there
         row = inbound_values(raw=raw, peer=self.peer, header=intake.message_header(header))
         statement = Statement()
         statement.add("guard", _GUARD, [self._version])
-        first_order = _domain_parts(statement, parsed, rules, row)
+        first_order = _domain_parts(statement, parsed, rules, row, self._notify)
         answers = answers_for(header, "AA")
         if answers.application not in answers.texts:
             raise Skip("enhanced mode asks for no application ACK: the reference way records why")
@@ -160,6 +158,7 @@ class FastIntake:
         if message is None:
             raise Skip("the services decide (an unknown order, a move the state machines refuse)")
         log.info("HL7 %s %s from %s applied", row["message_type"], header.control_id, header.sending_application)
+        outbox_wake(statement.wake)  # as the services' on_commit: the rows are there now
         return header, [intake.encode(text, header) for text in answers.texts]
 
     def _rules(self, header: Header) -> SenderRules:
@@ -169,12 +168,13 @@ class FastIntake:
         key = (header.sending_application, header.sending_facility)
         if key not in self._senders:
             if self._version is None:
-                version, self._image_manager = self.database.execute(_CONFIGURATION, ())[0]
-                if version is None:
+                rows = self.database.execute(_VERSION, ())
+                if not rows:
                     raise Skip(f"{_VERSION_TABLE} holds no row")
-                self._version = str(version)
+                self._version = str(rows[0][0])
             try:
                 self._senders[key] = sender_rules(application=key[0], facility=key[1])
+                self._notify = tuple(destination.pk for destination in outbox_destinations(PROCEDURE_EVENT))
             finally:
                 release_connection()
         return self._senders[key]
@@ -184,8 +184,11 @@ class FastIntake:
         self._senders.clear()
 
 
-def _domain_parts(statement: Statement, parsed: ParsedMessage, rules: SenderRules, row: dict[str, Any]) -> str | None:
-    """The handler's service calls as parts of the statement; the first order's part, if any."""
+def _domain_parts(
+    statement: Statement, parsed: ParsedMessage, rules: SenderRules, row: dict[str, Any], notify: tuple[int, ...]
+) -> str | None:
+    """The handler's service calls as parts of the statement, with the Image
+    Managers `notify` told as the services tell them; the first order's part, if any."""
     key = (parsed.header.message_type.upper(), parsed.header.trigger_event.upper())
     now = timezone.now()
     actor = sender_actor(
@@ -195,6 +198,8 @@ def _domain_parts(statement: Statement, parsed: ParsedMessage, rules: SenderRule
         control_id=row["control_id"],
     )
     if key in _PATIENT_UPDATES:
+        if notify:
+            raise Skip("a patient update with Image Managers: the services update every open order there")
         patient_update_parts(
             statement, data=read_orm.patient_from_pid(parsed, rules.mrn_authority), actor=actor, now=now
         )
@@ -205,13 +210,17 @@ def _domain_parts(statement: Statement, parsed: ParsedMessage, rules: SenderRule
     if len(items) == 1 and items[0].control in _MOVES:
         item = items[0]
         if item.control == "SC":
-            return order_status_change_parts(statement, key=item.key, status=item.status, actor=actor, now=now)
-        return _MOVES[item.control](statement, key=item.key, actor=actor, now=now)
+            return order_status_change_parts(
+                statement, key=item.key, status=item.status, actor=actor, now=now, notify=notify
+            )
+        return _MOVES[item.control](statement, key=item.key, actor=actor, now=now, notify=notify)
     if any(item.control != "NW" or item.order is None for item in items):
         # XO goes there too: a changed start or duration moves the step's booking (appointment_follow_step).
         raise Skip("changes in place, and several order controls other than NW in one message, go the reference way")
     patient = read_orm.patient_from_pid(parsed, rules.mrn_authority)
-    patient_part = patient_upsert_part(statement, data=patient, source=demographics_source(actor), now=now)
+    patient_part = patient_upsert_part(
+        statement, data=patient, source=demographics_source(actor), now=now, notify=notify
+    )
     orders = [
         order_place_parts(
             statement,
@@ -220,6 +229,7 @@ def _domain_parts(statement: Statement, parsed: ParsedMessage, rules: SenderRule
             actor=actor,
             now=now,
             name=f"order{number}",
+            notify=notify,
         )
         for number, item in enumerate(items)
         if item.order is not None

@@ -1,8 +1,8 @@
 """The version of what the one-statement path reads once per MLLP connection.
 
 `hl7/fast_intake.py` reads a sender's rules (senders, their station rules
-and the AE titles those name) and whether an Image Manager destination is
-enabled once per connection, and each statement checks that none of it
+and the AE titles those name) and the destinations told of procedures (the
+Image Managers) once per connection, and each statement checks that none of it
 changed since. It used to compare a digest of those tables, recomputed in
 every statement; here a trigger on each of them records the transaction
 that last changed them in a one-row table, and the statement compares that
@@ -21,7 +21,7 @@ WATCHED = {
     "hl7_hl7sender": None,
     "hl7_senderstationrule": None,
     "ris_station": ("ae_title",),
-    "ris_destination": ("enabled", "role"),
+    "ris_destination": ("enabled", "role", "events", "kind"),  # which are told of procedures
 }
 
 

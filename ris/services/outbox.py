@@ -25,7 +25,7 @@ import datetime as dt
 import functools
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import transaction
@@ -53,12 +53,27 @@ def outbox_enqueue(*, event: str, context: dict[str, Any], order: ImagingOrder |
     """
     rows = [
         OutboundMessage.objects.create(destination=destination, event=event, context=context, order=order)
-        for destination in Destination.objects.filter(enabled=True).order_by("pk")
-        if destination.wants(event) and outbox.builder_for(destination.kind, event) is not None
+        for destination in outbox_destinations(event)
     ]
     for destination_id in sorted({row.destination_id for row in rows}):
         transaction.on_commit(functools.partial(_schedule, destination_id))
     return rows
+
+
+def outbox_destinations(event: str) -> list[Destination]:
+    """The destinations an event is written for, in the order their rows are:
+    enabled, wanting the event, and with a builder for it."""
+    return [
+        destination
+        for destination in Destination.objects.filter(enabled=True).order_by("pk")
+        if destination.wants(event) and outbox.builder_for(destination.kind, event) is not None
+    ]
+
+
+def outbox_wake(destination_ids: Iterable[int]) -> None:
+    """Queue delivery to these destinations, for rows a door wrote and committed itself."""
+    for destination_id in sorted(set(destination_ids)):
+        _schedule(destination_id)
 
 
 def _schedule(destination_id: int, countdown: float = 0) -> None:

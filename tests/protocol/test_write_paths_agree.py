@@ -20,6 +20,7 @@ from hl7 import server as mllp_server
 from hl7.models import HL7Sender, InboundMessage, SenderStationRule
 from ris.models import (
     AuditEvent,
+    Destination,
     ImagingOrder,
     OutboundMessage,
     Patient,
@@ -126,6 +127,8 @@ def _normal(model, row: dict, ranks) -> dict:
         target = {"imagingorder": ImagingOrder, "patient": Patient}.get(row["object_type"])
         if target is not None:
             out["object_id"] = ranks[target].get(int(row["object_id"]))
+    if model is OutboundMessage and "order_id" in row["context"]:
+        out["context"] = {**row["context"], "order_id": ranks[ImagingOrder].get(row["context"]["order_id"])}
     if model is InboundMessage:
         out["ack"], out["commit_ack"] = (_mask_ack(row[name]) if row[name] else b"" for name in ("ack", "commit_ack"))
     return out
@@ -244,6 +247,29 @@ def test_orders_changes_and_patient_updates_leave_the_same_rows_both_ways(listen
     assert all(ack.startswith(b"MSH") for acks in reference["acks"] for ack in acks)
     if _on_postgresql():  # new orders and patient updates took one statement each
         assert _one_statement_count() - before >= 15
+
+
+def test_with_image_managers_the_same_messages_leave_the_same_rows_and_outbox_both_ways(listeners):
+    """Procedure Scheduled / Update (RAD-4, RAD-13): the one-statement path
+    writes the Image Managers' outbox rows of new orders and cancels itself,
+    and leaves what it cannot carry (a known patient changed, ADT) to the services."""
+    Station.objects.create(ae_title="CT01", modality="CT", station_name="CT ONE", location="R1")
+    Station.objects.create(ae_title="CT02", modality="CT", is_default_for_modality=True, location="R2")
+    for name, role, events in (
+        ("PACS", Destination.Role.IMAGE_MANAGER, []),
+        ("ARCHIVE", Destination.Role.IMAGE_MANAGER, ["procedure"]),
+        ("EHR", Destination.Role.ORDER_PLACER, []),
+        ("MPPS ONLY", Destination.Role.IMAGE_MANAGER, ["mpps"]),
+    ):
+        Destination.objects.create(
+            name=name, kind=Destination.Kind.HL7_MLLP, role=role, events=events, host="127.0.0.1", port=9
+        )
+    before = _one_statement_count()
+    reference, fast = _both_ways(listeners, _orders())
+    _assert_agree(reference, fast)
+    assert {row["event"] for row in fast["OutboundMessage"]} >= {"procedure"}
+    if _on_postgresql():  # the new orders of new or unchanged patients, and the cancels, took one statement
+        assert _one_statement_count() - before >= 8
 
 
 def test_station_rules_and_the_catalogue_give_the_same_steps_both_ways(listeners):

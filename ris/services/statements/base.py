@@ -28,6 +28,7 @@ class Statement:
     parts: list[tuple[str, str]] = field(default_factory=list)
     params: list[Any] = field(default_factory=list)
     ids: dict[str, int] = field(default_factory=dict)  # table: how many new ids
+    wake: set[int] = field(default_factory=set)  # destinations with outbox rows: delivery is queued after the commit
 
     def add(self, name: str, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> str:
         self.parts.append((name, sql))
@@ -40,6 +41,14 @@ class Statement:
         table = db_table(model)
         self.ids[table] = self.ids.get(table, 0) + 1
         return f"(SELECT id FROM {table}_ids WHERE n = {self.ids[table]})"
+
+    def new_id_numbers(self, model: type[Model], count: int) -> list[int]:
+        """The numbers of `count` new ids of the table, as `new_id` draws them:
+        a part joins `<table>_ids` on `n` for a number of rows known only as data."""
+        table = db_table(model)
+        first = self.ids.get(table, 0) + 1
+        self.ids[table] = first + count - 1
+        return list(range(first, first + count))
 
     def sql(self, final: str) -> str:
         """The statement; the guard first, then the drawing of new ids (they need no parameter)."""

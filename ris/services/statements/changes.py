@@ -8,41 +8,62 @@ which only the services do."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from ris.models import AuditEvent, ImagingOrder, RequestedProcedure, ScheduledProcedureStep
 from ris.records import Actor, OrderKey
-from ris.services.statements.base import Statement, audit_part, db_table, move_sources, texts
+from ris.services.procedures import CANCELLED, DISCONTINUED
+from ris.services.statements.base import NotInOneStatement, Statement, audit_part, db_table, move_sources, texts
+from ris.services.statements.procedures import procedure_notify_part
 from ris.states import ORDER_MACHINE, STEP_MACHINE, OrderStatus, StepStatus
 
 
-def order_cancel_parts(statement: Statement, *, key: OrderKey, actor: Actor, now: dt.datetime) -> str:
-    """`order_cancel` (HL7 ORC-1 CA)."""
-    return _order_move_parts(statement, key, actor, now, OrderStatus.CANCELED, StepStatus.CANCELED)
+def order_cancel_parts(
+    statement: Statement, *, key: OrderKey, actor: Actor, now: dt.datetime, notify: Sequence[int] = ()
+) -> str:
+    """`order_cancel` (HL7 ORC-1 CA), and CA for the Image Managers `notify`."""
+    moved = _order_move_parts(statement, key, actor, now, OrderStatus.CANCELED, StepStatus.CANCELED)
+    procedure_notify_part(
+        statement, order="moving", control=CANCELLED, destinations=notify, now=now, name="order_notify", once=True
+    )
+    return moved
 
 
-def order_discontinue_parts(statement: Statement, *, key: OrderKey, actor: Actor, now: dt.datetime) -> str:
-    """`order_discontinue` (HL7 ORC-1 DC)."""
-    return _order_move_parts(statement, key, actor, now, OrderStatus.DISCONTINUED, StepStatus.DISCONTINUED)
+def order_discontinue_parts(
+    statement: Statement, *, key: OrderKey, actor: Actor, now: dt.datetime, notify: Sequence[int] = ()
+) -> str:
+    """`order_discontinue` (HL7 ORC-1 DC), and DC for the Image Managers `notify`."""
+    moved = _order_move_parts(statement, key, actor, now, OrderStatus.DISCONTINUED, StepStatus.DISCONTINUED)
+    procedure_notify_part(
+        statement, order="moving", control=DISCONTINUED, destinations=notify, now=now, name="order_notify", once=True
+    )
+    return moved
 
 
-def order_hold_parts(statement: Statement, *, key: OrderKey, actor: Actor, now: dt.datetime) -> str:
-    """`order_hold` (HL7 ORC-1 HD)."""
+def order_hold_parts(
+    statement: Statement, *, key: OrderKey, actor: Actor, now: dt.datetime, notify: Sequence[int] = ()
+) -> str:
+    """`order_hold` (HL7 ORC-1 HD): the PACS is not told of a hold."""
     return _order_move_parts(statement, key, actor, now, OrderStatus.ON_HOLD)
 
 
-def order_release_parts(statement: Statement, *, key: OrderKey, actor: Actor, now: dt.datetime) -> str:
-    """`order_release` (HL7 ORC-1 RL): only a held order."""
+def order_release_parts(
+    statement: Statement, *, key: OrderKey, actor: Actor, now: dt.datetime, notify: Sequence[int] = ()
+) -> str:
+    """`order_release` (HL7 ORC-1 RL): only a held order; the PACS is not told."""
     return _order_move_parts(statement, key, actor, now, OrderStatus.SCHEDULED, only_from={OrderStatus.ON_HOLD})
 
 
 def order_status_change_parts(
-    statement: Statement, *, key: OrderKey, status: str, actor: Actor, now: dt.datetime
+    statement: Statement, *, key: OrderKey, status: str, actor: Actor, now: dt.datetime, notify: Sequence[int] = ()
 ) -> str:
     """`order_status_change` (HL7 ORC-1 SC): told the status it has, nothing changes."""
     steps: dict[str, str] = {
         OrderStatus.CANCELED: StepStatus.CANCELED,
         OrderStatus.DISCONTINUED: StepStatus.DISCONTINUED,
     }
+    if notify and status in steps:
+        raise NotInOneStatement("an order ended by its status: the services tell the Image Managers")
     return _order_move_parts(statement, key, actor, now, status, steps.get(status), same_is_known=True)
 
 

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from ris.models import AuditEvent, ImagingOrder, Procedure, RequestedProcedure, ScheduledProcedureStep, Station
 from ris.records import Actor, OrderData, ProcedureData, StepData, plain
 from ris.services.catalogue_defaults import rule_station_ae
+from ris.services.procedures import SCHEDULED
 from ris.services.statements.base import NotInOneStatement, Statement, audit_part, db_table
+from ris.services.statements.procedures import procedure_notify_part
 from ris.states import OrderStatus, StepStatus, VettingStatus
 from ris.uids import new_uid
 
 
 def order_place_parts(
-    statement: Statement, *, patient: str, order: OrderData, actor: Actor, now: dt.datetime, name: str = "order"
+    statement: Statement,
+    *,
+    patient: str,
+    order: OrderData,
+    actor: Actor,
+    now: dt.datetime,
+    name: str = "order",
+    notify: Sequence[int] = (),
 ) -> str:
     """`order_place` for the patient part named `patient`: the order, its
-    procedures and steps with the catalogue's and the source's defaults, and
-    the audit event. Yields the part `name` with the order's `id`."""
+    procedures and steps with the catalogue's and the source's defaults, the
+    audit event, and Procedure Scheduled for the Image Managers `notify`
+    (`outbox_destinations`). Yields the part `name` with the order's `id`."""
     order = plain(order)
     if order.safety:
         raise NotInOneStatement("safety screening values: the services record and audit each")
@@ -64,6 +75,7 @@ def order_place_parts(
         name,
         "'order ' || o.accession_number",
     )
+    procedure_notify_part(statement, order=name, control=SCHEDULED, destinations=notify, now=now, name=f"{name}_notify")
     return name
 
 

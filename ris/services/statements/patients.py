@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 from ris.models import AuditEvent, Patient
 from ris.records import CLEAR, Actor, PatientData
 from ris.services.patients import demographics_source
 from ris.services.statements.base import NotInOneStatement, Statement, audit_part, db_table
+from ris.services.statements.procedures import open_orders_sql
 
 _PATIENT_FIELDS = ("name", "name_ideographic", "name_phonetic", "birth_date", "sex")
 _NAME_FIELDS = ("name", "name_ideographic", "name_phonetic")
 
 
 def patient_upsert_part(
-    statement: Statement, *, data: PatientData, source: str, now: dt.datetime, name: str = "patient"
+    statement: Statement,
+    *,
+    data: PatientData,
+    source: str,
+    now: dt.datetime,
+    name: str = "patient",
+    notify: Sequence[int] = (),
 ) -> str:
     """`patient_upsert` as one INSERT ... ON CONFLICT: a new patient with what
     the data gives; a known one gets the values given (CLEAR erases) and a new
@@ -30,7 +38,11 @@ def patient_upsert_part(
     the name. A name given only in part (PID-5 without its ideographic group,
     say) over a stored patient whose other groups are not empty cannot be
     re-indexed here: the part then writes NULL, which the NOT NULL column
-    refuses, and the message goes the reference way."""
+    refuses, and the message goes the reference way.
+
+    With Image Managers to tell (`notify`), a change of a known patient with
+    open orders fails the statement the same way: the services send each of
+    those orders' Procedure Update (`procedure_notify_patient`)."""
     if not data.patient_id:
         raise NotInOneStatement("patient identifier is missing")
     given = [getattr(data, column) is not None for column in _PATIENT_FIELDS]
@@ -58,8 +70,16 @@ def patient_upsert_part(
             any_value,
         ],
     )
+    if not notify:
+        return statement.add(
+            name, f"SELECT CASE WHEN merged_into_id IS NULL THEN id ELSE merged_into_id / 0 END AS id FROM {name}_row"
+        )
+    open_orders, params = open_orders_sql(f"{name}_row.id")
     return statement.add(
-        name, f"SELECT CASE WHEN merged_into_id IS NULL THEN id ELSE merged_into_id / 0 END AS id FROM {name}_row"
+        name,
+        "SELECT CASE WHEN merged_into_id IS NOT NULL THEN merged_into_id / 0"
+        f" WHEN updated_at = %s AND created_at <> %s AND {open_orders} THEN id / 0 ELSE id END AS id FROM {name}_row",
+        [now, now, *params],
     )
 
 
@@ -89,7 +109,7 @@ def _upsert_sql(guard: str, names_given: tuple[str, ...]) -> str:
         f" ON CONFLICT (patient_id, issuer) DO UPDATE SET {updates}, {search_update}, {owner_update},"
         f" updated_at = CASE WHEN {table}.merged_into_id IS NULL AND ({changed})"
         f" THEN EXCLUDED.updated_at ELSE {table}.updated_at END"
-        " RETURNING id, merged_into_id"
+        " RETURNING id, merged_into_id, created_at, updated_at"
     )
 
 
@@ -101,7 +121,9 @@ def _patient_value(column: str, value: Any) -> Any:
 
 
 def patient_update_parts(statement: Statement, *, data: PatientData, actor: Actor, now: dt.datetime) -> str:
-    """`patient_update` (HL7 ADT A01/A04/A08): the upsert and its audit event."""
+    """`patient_update` (HL7 ADT A01/A04/A08): the upsert and its audit event.
+    Not with Image Managers to tell: a change updates every open order there,
+    which only the services do."""
     patient = patient_upsert_part(statement, data=data, source=demographics_source(actor), now=now)
     audit_part(statement, "patient_audit", actor, AuditEvent.Action.CHANGE, now, patient, "patient", patient, "")
     return patient
