@@ -14,7 +14,10 @@ the tables give the median of the repeats, and the ratio fast / reference.
         [--processes N]
 
 With `--processes N` a third listener, the one-statement path as `mllp
---processes N` (hl7/prefork.py), is measured on four connections too.
+--processes N` (hl7/prefork.py), is measured on four connections too. With
+`--image-manager` an Image Manager destination is configured (as a site
+with a PACS told of every procedure, RAD-4): each new order then also
+queues its Procedure Scheduled message (nothing listens: it stays queued).
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ SEVERAL = "fast, N processes"  # the one-statement path with `mllp --processes N
 def main() -> None:
     options = _arguments()
     with throwaway_database() as database:
+        if options.image_manager:
+            _configure_image_manager()
         print(_conditions(database, options))
         listeners = {path: _start_listener(database, path) for path in PATHS}
         if options.processes > 1:
@@ -64,12 +69,25 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--processes", type=int, default=0, help="also run the fast path as `mllp --processes N`, on four connections"
     )
+    parser.add_argument(
+        "--image-manager", action="store_true", help="configure an Image Manager destination (RAD-4 for each order)"
+    )
     return parser.parse_args()
+
+
+def _configure_image_manager() -> None:
+    from ris.models import Destination
+
+    Destination.objects.create(
+        name="PACS", kind=Destination.Kind.HL7_MLLP, role=Destination.Role.IMAGE_MANAGER, host="127.0.0.1", port=9
+    )
 
 
 def _conditions(database: dict, options: argparse.Namespace) -> str:
     engine = database["ENGINE"].rsplit(".", 1)[-1]
     facts = [f"database: {engine}", f"{options.messages} ORM^O01 per run", f"{options.repeats} repeats, interleaved"]
+    if options.image_manager:
+        facts.append("an Image Manager destination configured")
     if engine == "postgresql":
         from django.db import connection
 

@@ -26,10 +26,10 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 
 def _a_day_of_data():
-    today = timezone.localdate()
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)  # a booking in the past is refused
     room = f.room("CT1", "CT", opens=dt.time(0), closes=dt.time(23, 59))
     step = f.step(patient_id="CSP1", name="CSP^PATIENT", accession="CSPACC1")
-    appointment_book(actor=TEST_ACTOR, step=step, room=room, start=f.local(today, 10))
+    appointment_book(actor=TEST_ACTOR, step=step, room=room, start=f.local(tomorrow, 10))
     order = step.requested_procedure.order
     message = inbound_store(
         raw=b"MSH|^~\\&|EHR|HOSP|RIS|RAD|||ORM^O01|CSPMSG1|P|2.3.1\r",
