@@ -24,6 +24,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -76,16 +78,47 @@ def outbox_wake(destination_ids: Iterable[int]) -> None:
         _schedule(destination_id)
 
 
+# A door that commits hundreds of changes a second (the HL7 listener) would
+# queue a delivery task for each, and publishing one costs about as much as
+# the change itself. Per process and destination, an immediate task is queued
+# at most once per window; a change within the window is covered by one task
+# queued to run at the window's end, which every later change until then
+# shares. Each committed row thus has a task that starts after its commit.
+WAKE_WINDOW_SECONDS = 0.2
+_wakes: dict[int, tuple[float, float]] = {}  # destination: (last immediate task, when the trailing one runs)
+_wakes_lock = threading.Lock()
+_clock = time.monotonic
+
+
 def _schedule(destination_id: int, countdown: float = 0) -> None:
     """Queue delivery through the registered scheduler (the Celery door)."""
     schedule = outbox.scheduler()
     if schedule is None:
         log.warning("no scheduler registered; the sweep delivers destination %s later", destination_id)
         return
+    if countdown <= 0:
+        countdown = _coalesced(destination_id)
+        if countdown < 0:
+            return  # a task already queued starts after this commit
     try:
-        schedule(destination_id, max(countdown, 0))
+        schedule(destination_id, countdown)
     except Exception as exc:  # broker down: the sweep delivers it later
         log.warning("could not queue delivery to destination %s: %s", destination_id, exc)
+
+
+def _coalesced(destination_id: int) -> float:
+    """The countdown of the task to queue now for the destination: 0, the
+    window (a trailing task), or -1 for none (one queued already starts later)."""
+    now = _clock()
+    with _wakes_lock:
+        immediate, trailing = _wakes.get(destination_id, (-WAKE_WINDOW_SECONDS, 0.0))
+        if trailing > now:
+            return -1
+        if now - immediate >= WAKE_WINDOW_SECONDS:
+            _wakes[destination_id] = (now, trailing)
+            return 0
+        _wakes[destination_id] = (immediate, now + WAKE_WINDOW_SECONDS)
+        return WAKE_WINDOW_SECONDS
 
 
 def outbox_deliver(*, destination_id: int) -> int:
