@@ -52,16 +52,15 @@ class Statement:
 
     def sql(self, final: str) -> str:
         """The statement; the guard first, then the drawing of new ids (they need no parameter)."""
-        drawn = [
-            (
-                f"{table}_ids",
-                f"SELECT n, nextval('{id_sequence(table)}'::regclass) AS id"
-                f" FROM {self.guard}, generate_series(1, {count}) n ORDER BY n",
-            )
-            for table, count in self.ids.items()
-        ]
+        drawn = [(f"{table}_ids", self._drawing(table, count)) for table, count in self.ids.items()]
         parts = [*self.parts[:1], *drawn, *self.parts[1:]]
         return "WITH " + ",\n".join(f"{name} AS ({sql})" for name, sql in parts) + "\n" + final
+
+    def _drawing(self, table: str, count: int) -> str:
+        sequence = f"nextval('{id_sequence(table)}'::regclass)"
+        if count == 1:  # the common case, without the series and its sort
+            return f"SELECT 1 AS n, {sequence} AS id FROM {self.guard}"
+        return f"SELECT n, {sequence} AS id FROM {self.guard}, generate_series(1, {count}) n ORDER BY n"
 
 
 def db_table(model: type[Model]) -> str:
