@@ -22,20 +22,32 @@ def order_cancel_parts(
     statement: Statement, *, key: OrderKey, actor: Actor, now: dt.datetime, notify: Sequence[int] = ()
 ) -> str:
     """`order_cancel` (HL7 ORC-1 CA), and CA for the Image Managers `notify`."""
-    moved = _order_move_parts(statement, key, actor, now, OrderStatus.CANCELED, StepStatus.CANCELED)
-    procedure_notify_part(
-        statement, order="moving", control=CANCELLED, destinations=notify, now=now, name="order_notify", once=True
-    )
-    return moved
+    return _order_end_parts(statement, key, actor, now, notify, OrderStatus.CANCELED, StepStatus.CANCELED, CANCELLED)
 
 
 def order_discontinue_parts(
     statement: Statement, *, key: OrderKey, actor: Actor, now: dt.datetime, notify: Sequence[int] = ()
 ) -> str:
     """`order_discontinue` (HL7 ORC-1 DC), and DC for the Image Managers `notify`."""
-    moved = _order_move_parts(statement, key, actor, now, OrderStatus.DISCONTINUED, StepStatus.DISCONTINUED)
+    return _order_end_parts(
+        statement, key, actor, now, notify, OrderStatus.DISCONTINUED, StepStatus.DISCONTINUED, DISCONTINUED
+    )
+
+
+def _order_end_parts(
+    statement: Statement,
+    key: OrderKey,
+    actor: Actor,
+    now: dt.datetime,
+    notify: Sequence[int],
+    status: str,
+    step_status: str,
+    control: str,
+) -> str:
+    """The move that ends an order, and `procedure_notify_status`'s message."""
+    moved = _order_move_parts(statement, key, actor, now, status, step_status)
     procedure_notify_part(
-        statement, order="moving", control=DISCONTINUED, destinations=notify, now=now, name="order_notify", once=True
+        statement, order="moving", control=control, destinations=notify, now=now, name="order_notify", once=True
     )
     return moved
 
