@@ -84,8 +84,8 @@ _MOVES: dict[str, Callable[..., str]] = {
     "SC": order_status_change_parts,
 }
 
-# What this path reads once per connection (a sender's rules; whether an
-# Image Manager destination is enabled) and the transaction that last changed
+# What this path reads once per connection (a sender's rules; the
+# destinations told of procedures) and the transaction that last changed
 # any of it, recorded by triggers (hl7/migrations/0003_configuration_version.py):
 # each statement's guard checks that it is still the one read.
 _VERSION_TABLE = "hl7_configuration_version"
