@@ -167,17 +167,21 @@ class FastIntake:
         next statement, not missed)."""
         key = (header.sending_application, header.sending_facility)
         if key not in self._senders:
-            if self._version is None:
-                rows = self.database.execute(_VERSION, ())
-                if not rows:
-                    raise Skip(f"{_VERSION_TABLE} holds no row")
-                self._version = str(rows[0][0])
             try:
+                if self._version is None:
+                    self._read_configuration()
                 self._senders[key] = sender_rules(application=key[0], facility=key[1])
-                self._notify = tuple(destination.pk for destination in outbox_destinations(PROCEDURE_EVENT))
             finally:
                 release_connection()
         return self._senders[key]
+
+    def _read_configuration(self) -> None:
+        """The version, then what the connection caches besides the senders' rules."""
+        rows = self.database.execute(_VERSION, ())
+        if not rows:
+            raise Skip(f"{_VERSION_TABLE} holds no row")
+        self._version = str(rows[0][0])
+        self._notify = tuple(destination.pk for destination in outbox_destinations(PROCEDURE_EVENT))
 
     def _forget(self) -> None:
         self._version = None

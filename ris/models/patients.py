@@ -54,7 +54,12 @@ class Patient(models.Model):
     @property
     def dicom_name(self) -> str:
         """The full PN value, trailing empty component groups dropped."""
-        return "=".join((self.name, self.name_ideographic, self.name_phonetic)).rstrip("=")
+        return self.pn_value(self.name, self.name_ideographic, self.name_phonetic)
+
+    @staticmethod
+    def pn_value(name: str, ideographic: str, phonetic: str) -> str:
+        """The PN value of the three name columns' values."""
+        return "=".join((name, ideographic, phonetic)).rstrip("=")
 
     @property
     def person_name(self) -> PersonName:
@@ -63,7 +68,7 @@ class Patient(models.Model):
     @staticmethod
     def name_of(name: str, ideographic: str, phonetic: str) -> PersonName:
         """The person name of the three columns (a whole PN value in `name` reads as its groups too)."""
-        return PersonName.from_dicom("=".join((name, ideographic, phonetic)).rstrip("="))
+        return PersonName.from_dicom(Patient.pn_value(name, ideographic, phonetic))
 
 
 class PatientMerge(models.Model):
