@@ -46,6 +46,7 @@ class Segment:
         if self.name == "MSH":
             parts = [parts[0], delimiters.field, *parts[1:]]
         self._fields = parts
+        self._subcomponent, self._escape = delimiters.subcomponent, delimiters.escape
         # Readers ask for many components of few fields: each field is split once.
         self._repetitions: dict[int, list[str]] = {}
         self._components: dict[tuple[int, int], list[str] | None] = {}
@@ -73,18 +74,17 @@ class Segment:
 
     def get(self, number: int, component: int = 1, subcomponent: int = 1, repetition: int = 0) -> str:
         """The unescaped value; CLEAR for HL7 `""`, '' when absent (as `component_of`)."""
-        try:
-            components = self._components[number, repetition]
-        except KeyError:
-            components = self._components[number, repetition] = self._split_components(number, repetition)
+        key = (number, repetition)
+        if key not in self._components:  # the first read of it (a test, not a KeyError: most reads are first reads)
+            self._components[key] = self._split_components(number, repetition)
+        components = self._components[key]
         if components is None:  # the whole repetition sent as "" (erase)
             return CLEAR
         if component > len(components):
             return ""
         piece = components[component - 1]
-        d = self.delimiters
-        if d.subcomponent in piece:
-            subs = piece.split(d.subcomponent)
+        if self._subcomponent in piece:
+            subs = piece.split(self._subcomponent)
             if subcomponent > len(subs):
                 return ""
             piece = subs[subcomponent - 1]
@@ -92,7 +92,7 @@ class Segment:
             return ""
         if piece == '""':
             return CLEAR
-        return unescape(piece, d, self.codec) if d.escape in piece else piece
+        return unescape(piece, self.delimiters, self.codec) if self._escape in piece else piece
 
     def _split_components(self, number: int, repetition: int) -> list[str] | None:
         """The repetition's components; None for a repetition sent as `""`."""

@@ -22,6 +22,7 @@ finds 山田. The patient keeps it in its own indexed column.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Literal
@@ -120,14 +121,19 @@ class PersonName:
 def fold(text: str) -> str:
     """Casefolded, compatibility-decomposed (NFKD) and without combining marks:
     'José' -> 'jose', 'MÜLLER' -> 'muller', 'Straße' -> 'strasse'; ideographs stay."""
+    if text.isascii():  # nothing to decompose, no combining mark: the common case, at once
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
+# What separates words: neither a letter nor a digit (`str.isalnum`; \w is that and `_`), nor ' or -.
+_NOT_IN_WORDS = re.compile(r"[^\w'-]|_")
+
+
 def search_words(text: str) -> list[str]:
     """The folded words of what a person typed, punctuation and PN delimiters as spaces."""
-    cleaned = "".join(char if char.isalnum() or char in "'-" else " " for char in fold(text))
-    return cleaned.split()
+    return _NOT_IN_WORDS.sub(" ", fold(text)).split()
 
 
 def group_problem(label: str, group: NameGroup) -> str:

@@ -245,9 +245,18 @@ def plain(record: _T) -> _T:
     values, changed = {}, False
     for name in _field_names(type(record)):
         value = getattr(record, name)
-        new = ("" if value == CLEAR else value) if type(value) is str else plain(value)
-        values[name], changed = new, changed or new is not value
+        if type(value) is str:
+            new = "" if value == CLEAR else value
+        elif value is None or type(value) in _ATOMS:  # most fields: nothing to look into
+            continue
+        else:
+            new = plain(value)
+        if new is not value:
+            values[name], changed = new, True
     return cast("_T", dataclasses.replace(record, **values)) if changed else record
+
+
+_ATOMS = frozenset({bool, int, float, dt.date, dt.datetime, tuple})  # never CLEAR, never a record to look into
 
 
 @functools.cache
