@@ -91,6 +91,9 @@ def _conditions(database: dict, options: argparse.Namespace) -> str:
     if engine == "postgresql":
         from django.db import connection
 
+        host = database.get("HOST")
+        facts.append(f"over TCP to {host}:{database.get('PORT') or 5432}" if host else "over the Unix socket")
+
         with connection.cursor() as cursor:
             for setting in ("fsync", "synchronous_commit"):
                 cursor.execute(f"SHOW {setting}")

@@ -19,8 +19,9 @@ def database_url(database: dict) -> str:
         return f"sqlite:///{database['NAME']}"
     user = database.get("USER") or ""
     password = f":{database['PASSWORD']}" if database.get("PASSWORD") else ""
-    host = database.get("HOST") or "127.0.0.1"
-    return f"postgres://{user}{password}@{host}:{database.get('PORT') or 5432}/{database['NAME']}"
+    if not database.get("HOST"):  # libpq's default: the server's Unix socket
+        return f"postgres://{user}{password}@/{database['NAME']}"
+    return f"postgres://{user}{password}@{database['HOST']}:{database.get('PORT') or 5432}/{database['NAME']}"
 
 
 def free_port() -> int:

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from ris import selectors
 from ris.models import AuditEvent, Patient
-from ris.names import PersonName
+from ris.names import PersonName, search_words
 from ris.records import Actor, PatientData
 from ris.services.patients import patient_update
 from tests import factories as f
@@ -79,6 +79,19 @@ def test_the_data_migration_fills_the_column_of_existing_rows():
 
 def test_fold_keeps_ideographs_and_drops_combining_marks():
     assert PersonName.from_dicom("Straße^Zoë=山田").search_text() == "strasse zoe 山田"
+
+
+@pytest.mark.parametrize(
+    ("typed", "words"),
+    [
+        ("O'Brien-Smith^Mary_Ann", ["o'brien-smith", "mary", "ann"]),  # ' and - stay in a word; _ parts words
+        ("MÜLLER_2, hans.", ["muller", "2", "hans"]),  # the same rules when the text is not ASCII
+        ("DOE^^JANE", ["doe", "jane"]),
+        ("", []),
+    ],
+)
+def test_search_words_split_at_what_is_neither_letter_digit_apostrophe_nor_hyphen(typed, words):
+    assert search_words(typed) == words
 
 
 def test_fhir_patient_search_by_name_ignores_case_and_accents(client, patients):
