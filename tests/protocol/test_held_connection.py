@@ -1,6 +1,8 @@
 """The database connection an MLLP connection holds for the one-statement
 path: dropped by the server, the message is still answered (the reference
-way), and the next one goes in one statement again on a new connection."""
+way), and the next one goes in one statement again on a new connection; its
+statements (prepared, without a cursor) give what a cursor gives and raise
+what a cursor raises."""
 
 import datetime as dt
 
