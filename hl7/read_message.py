@@ -178,6 +178,9 @@ def _delimiters(msh: str) -> Delimiters:
 
 def _hd(msh: Segment, number: int) -> str:
     """An HD field as sent (namespace^universal ID^type), unescaped per component."""
+    raw, d = msh.raw(number), msh.delimiters
+    if d.repetition not in raw and d.subcomponent not in raw and d.escape not in raw and '""' not in raw:
+        return "^".join(raw.split(d.component)[:3]).rstrip("^")  # the common case: the components as they are
     parts = [msh.get(number, c) for c in (1, 2, 3)]
     return "^".join(parts).rstrip("^")
 
