@@ -131,9 +131,9 @@ class HeldConnection:
 
 class _Wire:
     """Prepared statements on one connection through psycopg's libpq layer
-    (`psycopg.pq`) and its adapters, without its cursors: a statement that
-    costs 0.3 ms in the database cost some 60 µs more of Python in a
-    cursor's machinery (docs/benchmarks.md). Parameters are adapted as a
+    (`psycopg.pq`) and its adapters, without its cursors: a cursor's
+    machinery cost 20-40 µs of CPU more per statement (docs/benchmarks.md,
+    "The statement without a cursor"). Parameters are adapted as a
     cursor adapts them (one `Transformer` for the connection's life), errors
     raised as a cursor raises them (`psycopg.errors`), each statement
     prepared once per shape of its parameters' types; the least recently
@@ -206,8 +206,8 @@ class _Wire:
 
 @functools.lru_cache(maxsize=128)
 def _numbered(sql: str) -> str:
-    """`%s` placeholders as PostgreSQL's own `$1, $2...`: the statement goes
-    as it is (psycopg's own conversion is not cached for long statements)."""
+    """`%s` placeholders as PostgreSQL's own `$1, $2...`, converted once per
+    statement text: the statement goes to libpq as it is (`_Wire`)."""
     pieces = sql.split("%s")
     return "".join(f"{piece}${number}" for number, piece in enumerate(pieces[:-1], start=1)) + pieces[-1]
 
