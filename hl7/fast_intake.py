@@ -102,7 +102,12 @@ class Skip(Exception):
 
 
 class FastIntake:
-    """One MLLP connection's intake: the one-statement path, else the reference one."""
+    """One MLLP connection's intake: the one-statement path, else the reference one.
+
+    `receive` waits for the statement's answer (a thread of its own); an
+    event loop serving many connections (`hl7.server`) calls `begin`
+    instead, waits on the statement's socket itself with the others, and
+    `finish`es it when its answer is in. Both share every step between."""
 
     def __init__(self, peer: str):
         self.peer = peer
@@ -114,33 +119,46 @@ class FastIntake:
     def receive(self, raw: bytes) -> list[bytes]:
         """The ACKs to send for one message, in order. Never raises."""
         started = time.perf_counter()
-        try:
-            header, acks = self._apply(raw)
-        except (Skip, HL7Error, DomainError, NotInOneStatement) as exc:
-            log.debug("HL7 message from %s goes the reference way: %s", self.peer, exc)
-            return self._reference(raw)
-        except (psycopg.Error, DatabaseError) as exc:
-            log.info("HL7 message from %s goes the reference way: %s", self.peer, exc.__class__.__name__)
-            log.debug("the statement failed: %s", exc)  # the cached rules stay: the guard checks them
-            return self._reference(raw)
-        except Exception:  # a fault of ours: the reference path answers
-            log.exception("HL7 message from %s failed on the one-statement path", self.peer)
-            self._forget()
-            return self._reference(raw)
-        _APPLIED.inc()
-        intake.count(header, acks, started)
-        return acks
+        acks = self._trying(lambda: self._wait(self._send(raw, started, waiting=True)))
+        return acks if acks is not None else self.reference(raw)
 
-    def _reference(self, raw: bytes) -> list[bytes]:
+    def begin(self, raw: bytes) -> InFlight | None:
+        """The message's statement sent, when that needs no wait: its sender's
+        rules read already, its statement's shape prepared on a connection in
+        use. None: `receive` it, in a thread that may wait (which also tells
+        why a message goes the reference way, and readies the next one)."""
+        try:
+            return self._send(raw, time.perf_counter(), waiting=False)
+        except Exception:  # `receive` meets it again, and answers or logs it
+            return None
+
+    def reference(self, raw: bytes) -> list[bytes]:
+        """The message applied the reference way (`hl7.intake.receive`); waits."""
         _REFERENCE.inc()
         return intake.receive(raw, self.peer, release=False)  # the listener releases it when quiet
 
     def close(self) -> None:
         self.database.close()
 
-    def _apply(self, raw: bytes) -> tuple[Header, list[bytes]]:
+    def _trying(self, apply: Callable[[], list[bytes]]) -> list[bytes] | None:
+        """`apply`'s ACKs, or None when the message goes the reference way."""
+        try:
+            return apply()
+        except (Skip, HL7Error, DomainError, NotInOneStatement) as exc:
+            log.debug("HL7 message from %s goes the reference way: %s", self.peer, exc)
+        except (psycopg.Error, DatabaseError) as exc:
+            log.info("HL7 message from %s goes the reference way: %s", self.peer, exc.__class__.__name__)
+            log.debug("the statement failed: %s", exc)  # the cached rules stay: the guard checks them
+        except Exception:  # a fault of ours: the reference path answers
+            log.exception("HL7 message from %s failed on the one-statement path", self.peer)
+            self._forget()
+        return None
+
+    def _send(self, raw: bytes, started: float, *, waiting: bool) -> InFlight | None:
         parsed = intake.checked_message(raw)
         header = parsed.header
+        if not waiting and (self._version is None or _sender_key(header) not in self._senders):
+            return None  # reading them takes queries
         rules = self._rules(header)
         handler_for(parsed)  # an unsupported type or event raises as it does there
         row = inbound_values(raw=raw, peer=self.peer, header=intake.message_header(header))
@@ -151,21 +169,21 @@ class FastIntake:
         if answers.application not in answers.texts:
             raise Skip("enhanced mode asks for no application ACK: the reference way records why")
         _message_part(statement, row, answers.application, answers.commit, first_order)
-        guard, message = self.database.execute(statement.sql(_RESULT), statement.params)[0]
-        if guard is None:
-            self._forget()  # the configuration changed: read it again
-            raise Skip("sender configuration changed")
-        if message is None:
-            raise Skip("the services decide (an unknown order, a move the state machines refuse)")
-        log.info("HL7 %s %s from %s applied", row["message_type"], header.control_id, header.sending_application)
-        outbox_wake(statement.wake)  # as the services' on_commit: the rows are there now
-        return header, [intake.encode(text, header) for text in answers.texts]
+        if not self.database.send(statement.sql(_RESULT), statement.params, without_waiting=not waiting):
+            return None
+        return InFlight(self, header, answers.texts, statement, row["message_type"], started)
+
+    def _wait(self, flight: InFlight | None) -> list[bytes]:
+        assert flight is not None, "sent by a caller that waits"
+        while not flight.gather():
+            self.database.wait()
+        return flight.complete()
 
     def _rules(self, header: Header) -> SenderRules:
         """The sender's rules, read once per connection, after the version
         they are checked against (a change in between is then noticed by the
         next statement, not missed)."""
-        key = (header.sending_application, header.sending_facility)
+        key = _sender_key(header)
         if key not in self._senders:
             try:
                 if self._version is None:
@@ -186,6 +204,56 @@ class FastIntake:
     def _forget(self) -> None:
         self._version = None
         self._senders.clear()
+
+
+class InFlight:
+    """One message's statement, sent; its answer to come on `fileno`."""
+
+    def __init__(
+        self, intake: FastIntake, header: Header, texts: list[str], statement: Statement, kind: str, started: float
+    ):
+        self.intake, self.header, self.texts, self.statement = intake, header, texts, statement
+        self.kind, self.started = kind, started
+        self._failed: psycopg.Error | None = None
+
+    def fileno(self) -> int:
+        return self.intake.database.fileno()
+
+    def gather(self) -> bool:
+        """Read what has come, without waiting; whether the answer is all in
+        (a failure too: `finish` tells it)."""
+        try:
+            return self.intake.database.gather()
+        except psycopg.Error as exc:
+            self._failed = exc
+            return True
+
+    def finish(self) -> list[bytes] | None:
+        """The ACKs, once committed; None: the message goes the reference way
+        (`FastIntake.reference`), nothing of the statement having been written."""
+        return self.intake._trying(self.complete)
+
+    def complete(self) -> list[bytes]:
+        if self._failed is not None:
+            raise self._failed
+        intake_ = self.intake
+        guard, message = intake_.database.rows()[0]
+        if guard is None:
+            intake_._forget()  # the configuration changed: read it again
+            raise Skip("sender configuration changed")
+        if message is None:
+            raise Skip("the services decide (an unknown order, a move the state machines refuse)")
+        header = self.header
+        log.info("HL7 %s %s from %s applied", self.kind, header.control_id, header.sending_application)
+        outbox_wake(self.statement.wake)  # as the services' on_commit: the rows are there now
+        acks = [intake.encode(text, header) for text in self.texts]
+        _APPLIED.inc()
+        intake.count(header, acks, self.started)
+        return acks
+
+
+def _sender_key(header: Header) -> tuple[str, str]:
+    return header.sending_application, header.sending_facility
 
 
 def _domain_parts(

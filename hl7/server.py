@@ -1,16 +1,39 @@
-"""The MLLP listener: one thread per connection, many messages per connection.
+"""The MLLP listener: one event loop per process serves all its connections.
 
-Each connection is isolated: an idle timeout, a frame size cap, and any
-error in one message answered with an ACK instead of a dropped socket.
+The loop (one thread) accepts, reads and frames, sends each message's
+statement on the one-statement path without waiting for it
+(`FastIntake.begin`), waits for the answers of all the connections'
+statements at once, and writes the ACKs. What has to wait runs on a worker
+thread (`_Workers`): a message applied the reference way (the services, in
+the ORM), the first message of a sender whose rules are still to be read, a
+TLS handshake. That connection's next message waits for it; the others go
+on. One connection's messages are applied one at a time, in the order they
+came, as ever.
+
+Why a loop and not a thread per connection: four busy connections' threads
+in one interpreter handed its lock to each other on every read and every
+answer, and that cost more than the message's own Python (docs/benchmarks.md,
+"One loop for all connections").
+
+Each connection is isolated: an idle timeout, a frame size cap, its ACKs
+buffered (a peer that does not read them is not read from either, and holds
+nothing else up), and any error in one message answered with an ACK instead
+of a dropped socket.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
+import functools
 import logging
+import queue
+import selectors
 import socket
-import socketserver
 import ssl
 import threading
+import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -18,7 +41,7 @@ from django.db import connection
 
 from hl7 import mllp
 from hl7.errors import HL7Error
-from hl7.fast_intake import FastIntake
+from hl7.fast_intake import FastIntake, InFlight
 from hl7.intake import receive
 from hl7.read_message import read_header
 from hl7.write_ack import answers_for
@@ -27,90 +50,18 @@ from infra.tls import server_context
 
 log = logging.getLogger(__name__)
 
-QUIET_SECONDS = 0.2  # no byte for this long: the MLLP connection's pooled database connection is given back
-
-
-class _Connection(socketserver.BaseRequestHandler):
-    server: MllpServer
-
-    def handle(self) -> None:
-        peer = "{}:{}".format(*self.client_address[:2])
-        sock = self._secure(self.request, peer)
-        if sock is None:
-            return
-        sock.settimeout(self.server.idle_timeout)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        decoder = mllp.FrameDecoder(self.server.max_message_bytes)
-        log.info("MLLP connection from %s", peer)
-        intake = self.server.intake_for(peer)
-        try:
-            self._serve(sock, decoder, peer, intake)
-        finally:
-            intake.close()
-            connection.close()  # this thread's database connection
-            log.info("MLLP connection from %s closed (%d stray bytes dropped)", peer, decoder.discarded)
-
-    def _secure(self, sock: socket.socket, peer: str) -> socket.socket | None:
-        """The TLS handshake, in this connection's thread and under its timeout."""
-        if self.server.ssl_context is None:
-            return sock
-        sock.settimeout(self.server.idle_timeout)
-        try:
-            return self.server.ssl_context.wrap_socket(sock, server_side=True)
-        except (ssl.SSLError, OSError) as exc:
-            log.warning("MLLP TLS handshake with %s failed: %s", peer, exc)
-            return None
-
-    def _serve(self, sock: socket.socket, decoder: mllp.FrameDecoder, peer: str, intake: Intake) -> None:
-        while not self.server.stopping.is_set():
-            try:
-                data = self._receive(sock)
-            except TimeoutError:
-                log.info("MLLP connection from %s idle for %ss, closing", peer, self.server.idle_timeout)
-                return
-            except OSError:
-                return
-            if not data:
-                return
-            try:
-                frames = decoder.feed(data)
-            except mllp.FrameTooLarge as exc:
-                self._refuse_too_large(sock, exc, peer)
-                return
-            for message in frames:
-                for ack in intake.receive(message):
-                    sock.sendall(mllp.frame(ack))  # one write per ACK
-
-    def _receive(self, sock: socket.socket) -> bytes:
-        """The next bytes. While the sender streams, this thread keeps its
-        pooled database connection from one message to the next; once no
-        byte came for `QUIET_SECONDS` it goes back to the pool
-        (`release_connection`), as a connection open for hours must not
-        hold one."""
-        quiet = min(QUIET_SECONDS, self.server.idle_timeout)
-        if sock.gettimeout() != quiet:  # set again only after a quiet spell
-            sock.settimeout(quiet)
-        try:
-            return sock.recv(65536)
-        except TimeoutError:
-            release_connection()
-        sock.settimeout(max(self.server.idle_timeout - QUIET_SECONDS, 0.001))
-        return sock.recv(65536)
-
-    def _refuse_too_large(self, sock: socket.socket, exc: mllp.FrameTooLarge, peer: str) -> None:
-        limit = self.server.max_message_bytes
-        log.warning("MLLP frame from %s over %d bytes refused; closing", peer, limit)
-        try:
-            header = read_header(exc.head)
-        except HL7Error:
-            header = None
-        error = HL7Error(207, f"message larger than {limit} bytes refused", severity="E")
-        for ack in answers_for(header, "AR", error, stored=False).texts:  # enhanced mode: CE
-            sock.sendall(mllp.frame(ack.encode("ascii", errors="replace")))
+QUIET_SECONDS = 0.2  # a worker without work this long gives its pooled database connection back
+WORKERS = 16  # threads for what must wait, at most, per process
+READ_BYTES = 65536
+SWEEP_SECONDS = 0.1  # idle connections are looked for this often
+QUEUED_FRAMES = 64  # a connection's messages read ahead of the one being applied, at most
+QUEUED_BYTES = 1 << 20  # a connection's ACKs not yet written, before it is read from again
 
 
 class Intake(Protocol):
+    def begin(self, raw: bytes) -> InFlight | None: ...
     def receive(self, raw: bytes) -> list[bytes]: ...
+    def reference(self, raw: bytes) -> list[bytes]: ...
     def close(self) -> None: ...
 
 
@@ -120,8 +71,13 @@ class ReferenceIntake:
     def __init__(self, peer: str):
         self.peer = peer
 
+    def begin(self, raw: bytes) -> InFlight | None:
+        return None  # always waits: a worker receives it
+
     def receive(self, raw: bytes) -> list[bytes]:
-        return receive(raw, self.peer, release=False)  # released when the connection goes quiet
+        return receive(raw, self.peer, release=False)  # released when the worker goes quiet
+
+    reference = receive
 
     def close(self) -> None:
         pass
@@ -130,10 +86,30 @@ class ReferenceIntake:
 WRITE_PATHS = {"fast": FastIntake, "reference": ReferenceIntake}
 
 
-class MllpServer(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
+class _Peer:
+    """One MLLP connection, as the loop keeps it."""
+
+    def __init__(self, sock: socket.socket, name: str, decoder: mllp.FrameDecoder, intake: Intake):
+        self.sock, self.name, self.decoder, self.intake = sock, name, decoder, intake
+        self.frames: collections.deque[bytes] = collections.deque()
+        self.out = bytearray()  # ACKs not yet written
+        self.raw = b""  # the message being applied
+        self.flight: InFlight | None = None  # its statement, sent
+        self.flight_fd = -1  # the database socket its answer comes on
+        self.working = False  # a worker has it
+        self.closing = False  # closed once its ACKs are written
+        self.closed = False
+        self.events = 0  # registered with the selector
+        self.active = time.monotonic()  # the last byte read or written
+
+    @property
+    def busy(self) -> bool:
+        return self.flight is not None or self.working
+
+
+class MllpServer:
+    """The listening socket, bound at once; `serve_forever` runs the loop
+    (in a `hl7.prefork` child, after the fork)."""
 
     def __init__(
         self,
@@ -144,6 +120,7 @@ class MllpServer(socketserver.ThreadingTCPServer):
         max_message_bytes: int | None = None,
         ssl_context: ssl.SSLContext | None = None,
         write_path: str | None = None,
+        workers: int = WORKERS,
     ):
         self.idle_timeout = idle_timeout or settings.RIS_MLLP_IDLE_TIMEOUT
         self.ssl_context = ssl_context or server_context(
@@ -153,8 +130,18 @@ class MllpServer(socketserver.ThreadingTCPServer):
         self.write_path = write_path or settings.RIS_HL7_WRITE_PATH
         if self.write_path not in WRITE_PATHS:
             raise ValueError(f"HL7 write path {self.write_path!r} is not one of {sorted(WRITE_PATHS)}")
+        self.workers = workers
+        self.socket = socket.create_server((host, port), backlog=64)
+        self.socket.setblocking(False)  # the processes of `mllp --processes N` accept on it together
+        self.server_address = self.socket.getsockname()
         self.stopping = threading.Event()
-        super().__init__((host, port), _Connection)
+        self._stopped = threading.Event()
+        self._stopped.set()
+        self._loop: _Loop | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
 
     def intake_for(self, peer: str) -> Intake:
         """One connection's intake: the one-statement path needs PostgreSQL."""
@@ -162,19 +149,347 @@ class MllpServer(socketserver.ThreadingTCPServer):
             return FastIntake(peer)
         return ReferenceIntake(peer)
 
-    @property
-    def port(self) -> int:
-        return self.server_address[1]
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        self._stopped.clear()
+        try:
+            self._loop = _Loop(self, poll_interval)
+            self._loop.run()
+        finally:
+            self._loop = None
+            connection.close()  # the loop thread's, if a first statement's catalogue lookup opened one
+            self._stopped.set()
+
+    def shutdown(self) -> None:
+        """Stop the loop (from another thread) and wait until it has."""
+        self.stopping.set()
+        loop = self._loop
+        if loop is not None:
+            loop.wake()
+        self._stopped.wait(timeout=10)
+
+    def server_close(self) -> None:
+        self.socket.close()
 
     def stop(self) -> None:
-        self.stopping.set()
         self.shutdown()
         self.server_close()
 
 
+class _Loop:
+    """One process's connections, served from one thread."""
+
+    ACCEPT = "accept"
+    WAKE = "wake"
+
+    def __init__(self, server: MllpServer, poll_interval: float):
+        self.server = server
+        self.poll_interval = poll_interval
+        self.selector = selectors.DefaultSelector()
+        self.peers: set[_Peer] = set()
+        self._done: collections.deque[Callable[[], None]] = collections.deque()  # from the workers
+        self._wake_read, self._wake_write = socket.socketpair()
+        self._wake_read.setblocking(False)
+        self._wake_write.setblocking(False)
+        self.workers = _Workers(server.workers, self._finished)
+        self._swept = time.monotonic()
+
+    def run(self) -> None:
+        self.selector.register(self.server.socket, selectors.EVENT_READ, self.ACCEPT)
+        self.selector.register(self._wake_read, selectors.EVENT_READ, self.WAKE)
+        try:
+            while not self.server.stopping.is_set():
+                timeout = SWEEP_SECONDS if self.peers else self.poll_interval
+                for key, events in self.selector.select(timeout):
+                    self._event(key.data, events)
+                while self._done:
+                    self._done.popleft()()
+                if time.monotonic() - self._swept >= SWEEP_SECONDS:
+                    self._sweep()
+        finally:
+            self._close_all()
+
+    def wake(self) -> None:
+        with contextlib.suppress(OSError):  # a wake is pending already, or the loop has ended
+            self._wake_write.send(b"\0")
+
+    def _event(self, data: Any, events: int) -> None:
+        if data == self.ACCEPT:
+            self._accept()
+        elif data == self.WAKE:
+            with contextlib.suppress(BlockingIOError):
+                while self._wake_read.recv(4096):
+                    pass
+        elif isinstance(data, _Peer):
+            if events & selectors.EVENT_WRITE:
+                self._write(data)
+            if events & selectors.EVENT_READ and not data.closed:
+                self._read(data)
+        else:  # ("database", peer): the answer to its statement is coming
+            self._answered(data[1])
+
+    # --- connections
+
+    def _accept(self) -> None:
+        for _ in range(16):  # a few at a time; the rest on the next turn
+            try:
+                sock, address = self.server.socket.accept()
+            except (BlockingIOError, InterruptedError):
+                return  # another process took it
+            except OSError as exc:  # out of descriptors, say: the listener lives on
+                log.warning("MLLP accept failed: %s", exc)
+                return
+            name = "{}:{}".format(*address[:2])
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            log.info("MLLP connection from %s", name)
+            if self.server.ssl_context is None:
+                self._add(sock, name)
+            else:
+                self.workers.submit(functools.partial(self._handshake, sock, name), self._handshaken)
+
+    def _handshake(self, sock: socket.socket, name: str) -> tuple[ssl.SSLSocket | None, str]:
+        """The TLS handshake, on a worker and under the idle timeout."""
+        sock.settimeout(self.server.idle_timeout)
+        try:
+            return self.server.ssl_context.wrap_socket(sock, server_side=True), name  # type: ignore[union-attr]
+        except (ssl.SSLError, OSError) as exc:
+            log.warning("MLLP TLS handshake with %s failed: %s", name, exc)
+            sock.close()
+            return None, name
+
+    def _handshaken(self, result: tuple[ssl.SSLSocket | None, str] | None) -> None:
+        sock, name = result or (None, "")
+        if sock is not None:
+            self._add(sock, name)
+
+    def _add(self, sock: socket.socket, name: str) -> None:
+        sock.setblocking(False)
+        peer = _Peer(sock, name, mllp.FrameDecoder(self.server.max_message_bytes), self.server.intake_for(name))
+        self.peers.add(peer)
+        self._interest(peer)
+
+    def _close(self, peer: _Peer) -> None:
+        if peer.closed:
+            return
+        peer.closed = True
+        self.peers.discard(peer)
+        if peer.events:
+            self.selector.unregister(peer.sock)
+        if peer.flight is not None:
+            self._forget_flight(peer)
+        peer.sock.close()
+        if not peer.working:  # else the worker's end closes it
+            peer.intake.close()
+        log.info("MLLP connection from %s closed (%d stray bytes dropped)", peer.name, peer.decoder.discarded)
+
+    def _close_all(self) -> None:
+        self.workers.stop()
+        for peer in list(self.peers):
+            peer.working = False
+            self._close(peer)
+        self.selector.close()
+        self._wake_read.close()
+        self._wake_write.close()
+
+    def _sweep(self) -> None:
+        """Close the connections idle for longer than the timeout."""
+        now = self._swept = time.monotonic()
+        for peer in list(self.peers):
+            if not peer.busy and now - peer.active > self.server.idle_timeout:
+                log.info("MLLP connection from %s idle for %ss, closing", peer.name, self.server.idle_timeout)
+                self._close(peer)
+
+    # --- bytes in and out
+
+    def _read(self, peer: _Peer) -> None:
+        try:
+            data = peer.sock.recv(READ_BYTES)
+            if isinstance(peer.sock, ssl.SSLSocket):
+                while data and peer.sock.pending():  # decrypted already: the selector will not say
+                    data += peer.sock.recv(peer.sock.pending())
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            return
+        except OSError:
+            self._close(peer)
+            return
+        if not data:  # the peer is done sending: its message in hand is still answered
+            peer.closing = True
+            self._interest(peer)
+            return
+        peer.active = time.monotonic()
+        try:
+            peer.frames.extend(peer.decoder.feed(data))
+        except mllp.FrameTooLarge as exc:
+            peer.frames.clear()
+            self._refuse_too_large(peer, exc)
+        self._advance(peer)
+
+    def _write(self, peer: _Peer) -> None:
+        try:
+            sent = peer.sock.send(peer.out)
+        except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+            sent = 0
+        except OSError:
+            self._close(peer)
+            return
+        if sent:
+            del peer.out[:sent]
+            peer.active = time.monotonic()
+        self._interest(peer)
+
+    def _answer(self, peer: _Peer, acks: list[bytes]) -> None:
+        for ack in acks:
+            peer.out += mllp.frame(ack)
+        if not peer.closed:
+            self._write(peer)
+
+    def _interest(self, peer: _Peer) -> None:
+        """Read while few of the connection's messages wait (a sender that
+        streams without reading its ACKs is not read from until they are
+        written); write while ACKs wait; close a closing connection once
+        they are out."""
+        if peer.closed:
+            return
+        if peer.closing and not peer.out and not peer.busy and not peer.frames:
+            self._close(peer)
+            return
+        events = 0
+        if not peer.closing and len(peer.frames) < QUEUED_FRAMES and len(peer.out) < QUEUED_BYTES:
+            events |= selectors.EVENT_READ
+        if peer.out:
+            events |= selectors.EVENT_WRITE
+        if events == peer.events:
+            return
+        if not peer.events:
+            self.selector.register(peer.sock, events, peer)
+        elif not events:
+            self.selector.unregister(peer.sock)
+        else:
+            self.selector.modify(peer.sock, events, peer)
+        peer.events = events
+
+    def _refuse_too_large(self, peer: _Peer, exc: mllp.FrameTooLarge) -> None:
+        limit = self.server.max_message_bytes
+        log.warning("MLLP frame from %s over %d bytes refused; closing", peer.name, limit)
+        try:
+            header = read_header(exc.head)
+        except HL7Error:
+            header = None
+        error = HL7Error(207, f"message larger than {limit} bytes refused", severity="E")
+        for ack in answers_for(header, "AR", error, stored=False).texts:  # enhanced mode: CE
+            peer.out += mllp.frame(ack.encode("ascii", errors="replace"))
+        peer.closing = True
+
+    # --- messages
+
+    def _advance(self, peer: _Peer) -> None:
+        """The connection's next message, if it is free for one."""
+        if peer.frames and not peer.busy and not peer.closed:
+            peer.raw = peer.frames.popleft()
+            flight = peer.intake.begin(peer.raw)
+            if flight is not None:
+                peer.flight, peer.flight_fd = flight, flight.fileno()
+                self.selector.register(peer.flight_fd, selectors.EVENT_READ, ("database", peer))
+            else:
+                self._work(peer, peer.intake.receive)
+        self._interest(peer)
+
+    def _answered(self, peer: _Peer) -> None:
+        flight = peer.flight
+        if flight is None or not flight.gather():
+            return
+        self._forget_flight(peer)
+        acks = flight.finish()
+        if acks is None:  # nothing of it written: the reference way, on a worker
+            self._work(peer, peer.intake.reference)
+        else:
+            self._answer(peer, acks)
+        self._advance(peer)
+
+    def _forget_flight(self, peer: _Peer) -> None:
+        self.selector.unregister(peer.flight_fd)  # closed already, if the statement broke the connection: fine
+        peer.flight, peer.flight_fd = None, -1
+
+    def _work(self, peer: _Peer, apply: Callable[[bytes], list[bytes]]) -> None:
+        peer.working = True
+        raw = peer.raw
+        self.workers.submit(lambda: apply(raw), lambda acks: self._worked(peer, acks))
+
+    def _worked(self, peer: _Peer, acks: list[bytes] | None) -> None:
+        peer.working = False
+        if peer.closed:  # it went while the worker had it
+            peer.intake.close()
+            return
+        if acks is None:  # the intake failed to answer: as a thread that died, the connection ends
+            self._close(peer)
+            return
+        self._answer(peer, acks)
+        self._advance(peer)
+
+    def _finished(self, then: Callable[[], None]) -> None:
+        """From a worker: `then` runs on the loop."""
+        self._done.append(then)
+        self.wake()
+
+
+class _Workers:
+    """Threads for what must wait, started as needed up to `size`; jobs run
+    in the order given. A worker that had no work for `QUIET_SECONDS` gives
+    its pooled database connection back (a streaming sender's messages keep
+    it from one to the next), and closes it when the loop stops."""
+
+    def __init__(self, size: int, finished: Callable[[Callable[[], None]], None]):
+        self.size = size
+        self._finished = finished
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Callable[[Any], None]] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+        self._lock = threading.Lock()
+
+    def submit(self, job: Callable[[], Any], then: Callable[[Any], None]) -> None:
+        """Run `job` on a worker, then `then(its result)` on the loop."""
+        with self._lock:
+            if self._idle == 0 and len(self._threads) < self.size:
+                thread = threading.Thread(target=self._run, name=f"mllp-worker-{len(self._threads)}", daemon=True)
+                self._threads.append(thread)
+                self._idle += 1
+                thread.start()
+        self._jobs.put((job, then))
+
+    def stop(self) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def _run(self) -> None:
+        holding = False  # a database connection, since the last quiet spell
+        while True:
+            try:
+                item = self._jobs.get(timeout=QUIET_SECONDS if holding else None)
+            except queue.Empty:
+                release_connection()
+                holding = False
+                continue
+            with self._lock:
+                self._idle -= 1
+            if item is None:
+                break
+            job, then = item
+            try:
+                result = job()
+            except Exception:  # the jobs answer for themselves; this one did not
+                log.exception("MLLP worker job failed")
+                result = None
+            holding = True
+            with self._lock:
+                self._idle += 1  # before the loop hears of it: its next job finds this thread free
+            self._finished(functools.partial(then, result))
+        connection.close()  # this thread's database connection
+
+
 def start_in_thread(host: str, port: int, **options: Any) -> tuple[MllpServer, threading.Thread]:
     server = MllpServer(host, port, **options)
-    # A short poll lets stop() return quickly (shutdown waits for one poll).
+    # A short poll lets stop() return quickly.
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="mllp", daemon=True)
     thread.start()
     return server, thread

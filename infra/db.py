@@ -8,7 +8,7 @@ import select
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -63,11 +63,60 @@ class HeldConnection:
     def execute(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """Run one statement (`%s` placeholders); its rows. Raises
         psycopg.Error (the connection is then dropped when unusable)."""
-        try:
+        self.send(sql, params)
+        while not self.gather():
+            self.wait()
+        return self.rows()
+
+    def send(self, sql: str, params: Sequence[Any], *, without_waiting: bool = False) -> bool:
+        """Send one statement (`%s` placeholders) and return at once:
+        `gather` until it says the answer is in, then `rows`. Raises
+        psycopg.Error (the connection is then dropped when unusable).
+
+        `without_waiting`: only when sending costs no round trip of its own
+        (the connection open and recently used, the statement's shape
+        prepared on it), for an event loop that must not wait; False, and
+        nothing sent, otherwise."""
+        with self._dropped_when_unusable():
+            if without_waiting:
+                wire = self._wire
+                now = time.monotonic()
+                if wire is None or not self.usable or now - self._used > self.IDLE_CHECK_SECONDS:
+                    return False
+                self._used = now
+                return wire.send(_numbered(sql), params, prepared_only=True)
             conn = self._open()
             if self._wire is None or self._wire.connection is not conn:
                 self._wire = _Wire(conn)
-            return self._wire.execute(_numbered(sql), params)
+            return self._wire.send(_numbered(sql), params)
+
+    def fileno(self) -> int:
+        """The connection's socket, to wait on for the statement sent."""
+        assert self._wire is not None, "nothing sent"
+        return self._wire.fileno()
+
+    def wait(self) -> None:
+        """Until the server sends more of the statement's answer."""
+        assert self._wire is not None, "nothing sent"
+        self._wire.wait()
+
+    def gather(self) -> bool:
+        """Read what the server sent so far, without waiting; whether the
+        statement's whole answer is in."""
+        with self._dropped_when_unusable():
+            assert self._wire is not None, "nothing sent"
+            return self._wire.gather()
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """The rows of the statement gathered; raises the psycopg.Error it met."""
+        with self._dropped_when_unusable():
+            assert self._wire is not None, "nothing sent"
+            return self._wire.rows()
+
+    @contextlib.contextmanager
+    def _dropped_when_unusable(self) -> Iterator[None]:
+        try:
+            yield
         except psycopg.Error:
             if not self._usable():
                 self.close()
@@ -148,17 +197,56 @@ class _Wire:
         self._made = 0
         self._poll = select.poll()
         self._poll.register(self._pgconn.socket, select.POLLIN)
+        self._received: pq.abc.PGresult | None = None  # of the statement sent, as it arrives
+        self._error: pq.abc.PGresult | None = None  # the first error among them
 
-    def execute(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    def fileno(self) -> int:
+        return self._pgconn.socket
+
+    def send(self, query: str, params: Sequence[Any], *, prepared_only: bool = False) -> bool:
+        """Send the statement; with `prepared_only`, only if its shape is
+        prepared already (False, nothing sent, if not)."""
         tx = self._transformer
         values = tx.dump_sequence(params, [PyFormat.AUTO] * len(params))
-        name = self._prepared(_encoded(query, self._encoding), tuple(tx.types or ()))
+        encoded, types = _encoded(query, self._encoding), tuple(tx.types or ())
+        if prepared_only and (encoded, types) not in self._names:
+            return False
+        name = self._prepared(encoded, types)
         self._pgconn.send_query_prepared(name, values, param_formats=tx.formats)
-        result = self._result()
+        self._flush()
+        self._received = self._error = None
+        return True
+
+    def gather(self) -> bool:
+        """Consume what has arrived, without waiting; True once the server
+        has answered the statement all (its result, then its end)."""
+        pgconn = self._pgconn
+        pgconn.consume_input()
+        while not pgconn.is_busy():
+            received = pgconn.get_result()
+            if received is None:
+                return True
+            failed = received.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK)
+            if failed and self._error is None:  # the first error is the one to raise
+                self._error = received
+            self._received = received
+        return False
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """The gathered statement's rows; raises the psycopg.Error a cursor would."""
+        result, error, self._received, self._error = self._received, self._error, None, None
+        if error is not None:
+            raise psycopg.errors.error_from_result(error, encoding=self._encoding)
+        if result is None:
+            raise psycopg.OperationalError("the server sent no result")
         if result.status == pq.ExecStatus.TUPLES_OK:
+            tx = self._transformer
             tx.set_pgresult(result)
             return tx.load_rows(0, result.ntuples, tuple)
         return []
+
+    def wait(self) -> None:
+        self._poll.poll()
 
     def _prepared(self, query: bytes, types: tuple[int, ...]) -> bytes:
         key = (query, types)
@@ -169,39 +257,31 @@ class _Wire:
         self._made += 1
         name = f"_ris_{self._made}".encode()
         self._pgconn.send_prepare(name, query, param_types=types)
-        self._result()
+        self._flush()
+        self._wait_rows()
         self._names[key] = name
         if len(self._names) > PREPARED_STATEMENTS:
             _, oldest = self._names.popitem(last=False)
             self._pgconn.send_query(b"DEALLOCATE " + oldest)
-            self._result()
+            self._flush()
+            self._wait_rows()
         return name
 
-    def _result(self) -> pq.abc.PGresult:
-        """The statement's one result, once the server has answered it all;
-        raises the psycopg.Error a cursor would."""
+    def _wait_rows(self) -> list[tuple[Any, ...]]:
+        while not self.gather():
+            self.wait()
+        return self.rows()
+
+    def _flush(self) -> None:
+        """A message larger than the socket's buffer: the rest as it drains."""
         pgconn = self._pgconn
-        if pgconn.flush():  # a message larger than the socket's buffer: the rest as it drains
+        if pgconn.flush():
             self._poll.modify(pgconn.socket, select.POLLOUT)
             try:
                 while pgconn.flush():
                     self._poll.poll()
             finally:
                 self._poll.modify(pgconn.socket, select.POLLIN)
-        result = None
-        while True:
-            pgconn.consume_input()
-            while not pgconn.is_busy():
-                received = pgconn.get_result()
-                if received is None:
-                    if result is None:
-                        raise psycopg.OperationalError("the server sent no result")
-                    if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
-                        raise psycopg.errors.error_from_result(result, encoding=self._encoding)
-                    return result
-                if result is None or result.status != pq.ExecStatus.FATAL_ERROR:
-                    result = received  # the first error is the one to raise
-            self._poll.poll()
 
 
 @functools.lru_cache(maxsize=128)
