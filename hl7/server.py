@@ -442,18 +442,20 @@ class _Workers:
         self._finished = finished
         self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Callable[[Any], None]] | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
-        self._idle = 0
+        self._idle = 0  # threads waiting for a job
+        self._queued = 0  # jobs given and not yet taken
         self._lock = threading.Lock()
 
     def submit(self, job: Callable[[], Any], then: Callable[[Any], None]) -> None:
         """Run `job` on a worker, then `then(its result)` on the loop."""
         with self._lock:
-            if self._idle == 0 and len(self._threads) < self.size:
+            self._queued += 1
+            if self._queued > self._idle and len(self._threads) < self.size:  # no thread free for it
                 thread = threading.Thread(target=self._run, name=f"mllp-worker-{len(self._threads)}", daemon=True)
                 self._threads.append(thread)
                 self._idle += 1
                 thread.start()
-        self._jobs.put((job, then))
+            self._jobs.put((job, then))
 
     def stop(self) -> None:
         for _ in self._threads:
@@ -472,6 +474,7 @@ class _Workers:
                 continue
             with self._lock:
                 self._idle -= 1
+                self._queued -= item is not None
             if item is None:
                 break
             job, then = item
