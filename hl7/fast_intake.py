@@ -137,6 +137,14 @@ class FastIntake:
         _REFERENCE.inc()
         return intake.receive(raw, self.peer, release=False)  # the listener releases it when quiet
 
+    def channel(self) -> tuple[int, object] | None:
+        """Where the answers to this connection's statements come (`HeldConnection.channel`)."""
+        return self.database.channel()
+
+    def drain(self) -> bool:
+        """Input while no statement was out, dropped; False once the database connection is gone."""
+        return self.database.drain()
+
     def close(self) -> None:
         self.database.close()
 
@@ -207,7 +215,7 @@ class FastIntake:
 
 
 class InFlight:
-    """One message's statement, sent; its answer to come on `fileno`."""
+    """One message's statement, sent; its answer to come on the intake's `channel`."""
 
     def __init__(
         self, intake: FastIntake, header: Header, texts: list[str], statement: Statement, kind: str, started: float
@@ -215,9 +223,6 @@ class InFlight:
         self.intake, self.header, self.texts, self.statement = intake, header, texts, statement
         self.kind, self.started = kind, started
         self._failed: psycopg.Error | None = None
-
-    def fileno(self) -> int:
-        return self.intake.database.fileno()
 
     def gather(self) -> bool:
         """Read what has come, without waiting; whether the answer is all in

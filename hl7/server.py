@@ -28,7 +28,7 @@ import contextlib
 import functools
 import logging
 import queue
-import selectors
+import select
 import socket
 import ssl
 import threading
@@ -60,6 +60,8 @@ QUEUED_BYTES = 1 << 20  # a connection's ACKs not yet written, before it is read
 
 class Intake(Protocol):
     def begin(self, raw: bytes) -> InFlight | None: ...
+    def channel(self) -> tuple[int, object] | None: ...
+    def drain(self) -> bool: ...
     def receive(self, raw: bytes) -> list[bytes]: ...
     def reference(self, raw: bytes) -> list[bytes]: ...
     def close(self) -> None: ...
@@ -79,11 +81,52 @@ class ReferenceIntake:
 
     reference = receive
 
+    def channel(self) -> tuple[int, object] | None:
+        return None
+
+    def drain(self) -> bool:
+        return False
+
     def close(self) -> None:
         pass
 
 
 WRITE_PATHS = {"fast": FastIntake, "reference": ReferenceIntake}
+
+
+_READ, _WRITE = select.EPOLLIN, select.EPOLLOUT
+_READABLE = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR  # a hang-up or an error: the read tells
+_WRITABLE = select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR
+
+
+class _Poller:
+    """epoll, and what each descriptor registered stands for: the loop's
+    bookkeeping, lighter than the `selectors` module's, which cost several
+    microseconds per message (docs/benchmarks.md, "One loop for all connections")."""
+
+    def __init__(self) -> None:
+        self._epoll = select.epoll()
+        self._data: dict[int, Any] = {}
+
+    def register(self, fd: int, events: int, data: Any) -> None:
+        self._epoll.register(fd, events)
+        self._data[fd] = data
+
+    def modify(self, fd: int, events: int, data: Any) -> None:
+        self._epoll.modify(fd, events)
+        self._data[fd] = data
+
+    def unregister(self, fd: int) -> None:
+        if self._data.pop(fd, None) is not None:
+            with contextlib.suppress(OSError):  # closed already: epoll let it go with its descriptor
+                self._epoll.unregister(fd)
+
+    def poll(self, timeout: float) -> list[tuple[Any, int]]:
+        data = self._data
+        return [(data[fd], events) for fd, events in self._epoll.poll(timeout) if fd in data]
+
+    def close(self) -> None:
+        self._epoll.close()
 
 
 class _Peer:
@@ -95,11 +138,12 @@ class _Peer:
         self.out = bytearray()  # ACKs not yet written
         self.raw = b""  # the message being applied
         self.flight: InFlight | None = None  # its statement, sent
-        self.flight_fd = -1  # the database socket its answer comes on
+        self.channel: tuple[int, object] | None = None  # its database socket, registered for the answers
         self.working = False  # a worker has it
         self.closing = False  # closed once its ACKs are written
         self.closed = False
-        self.events = 0  # registered with the selector
+        self.fd = sock.fileno()
+        self.events = 0  # registered with the poller
         self.active = time.monotonic()  # the last byte read or written
 
     @property
@@ -184,7 +228,7 @@ class _Loop:
     def __init__(self, server: MllpServer, poll_interval: float):
         self.server = server
         self.poll_interval = poll_interval
-        self.selector = selectors.DefaultSelector()
+        self.poller = _Poller()
         self.peers: set[_Peer] = set()
         self._done: collections.deque[Callable[[], None]] = collections.deque()  # from the workers
         self._wake_read, self._wake_write = socket.socketpair()
@@ -194,13 +238,13 @@ class _Loop:
         self._swept = time.monotonic()
 
     def run(self) -> None:
-        self.selector.register(self.server.socket, selectors.EVENT_READ, self.ACCEPT)
-        self.selector.register(self._wake_read, selectors.EVENT_READ, self.WAKE)
+        self.poller.register(self.server.socket.fileno(), _READ, self.ACCEPT)
+        self.poller.register(self._wake_read.fileno(), _READ, self.WAKE)
         try:
             while not self.server.stopping.is_set():
                 timeout = SWEEP_SECONDS if self.peers else self.poll_interval
-                for key, events in self.selector.select(timeout):
-                    self._event(key.data, events)
+                for data, events in self.poller.poll(timeout):
+                    self._event(data, events)
                 while self._done:
                     self._done.popleft()()
                 if time.monotonic() - self._swept >= SWEEP_SECONDS:
@@ -220,9 +264,9 @@ class _Loop:
                 while self._wake_read.recv(4096):
                     pass
         elif isinstance(data, _Peer):
-            if events & selectors.EVENT_WRITE:
+            if events & _WRITABLE and data.out:
                 self._write(data)
-            if events & selectors.EVENT_READ and not data.closed:
+            if events & _READABLE and data.events & _READ and not data.closed:
                 self._read(data)
         else:  # ("database", peer): the answer to its statement is coming
             self._answered(data[1])
@@ -273,9 +317,9 @@ class _Loop:
         peer.closed = True
         self.peers.discard(peer)
         if peer.events:
-            self.selector.unregister(peer.sock)
-        if peer.flight is not None:
-            self._forget_flight(peer)
+            self.poller.unregister(peer.fd)
+        self._unwatch_channel(peer)
+        peer.flight = None
         peer.sock.close()
         if not peer.working:  # else the worker's end closes it
             peer.intake.close()
@@ -286,7 +330,7 @@ class _Loop:
         for peer in list(self.peers):
             peer.working = False
             self._close(peer)
-        self.selector.close()
+        self.poller.close()
         self._wake_read.close()
         self._wake_write.close()
 
@@ -304,7 +348,7 @@ class _Loop:
         try:
             data = peer.sock.recv(READ_BYTES)
             if isinstance(peer.sock, ssl.SSLSocket):
-                while data and peer.sock.pending():  # decrypted already: the selector will not say
+                while data and peer.sock.pending():  # decrypted already: the poller will not say
                     data += peer.sock.recv(peer.sock.pending())
         except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return
@@ -354,17 +398,17 @@ class _Loop:
             return
         events = 0
         if not peer.closing and len(peer.frames) < QUEUED_FRAMES and len(peer.out) < QUEUED_BYTES:
-            events |= selectors.EVENT_READ
+            events |= _READ
         if peer.out:
-            events |= selectors.EVENT_WRITE
+            events |= _WRITE
         if events == peer.events:
             return
         if not peer.events:
-            self.selector.register(peer.sock, events, peer)
+            self.poller.register(peer.fd, events, peer)
         elif not events:
-            self.selector.unregister(peer.sock)
+            self.poller.unregister(peer.fd)
         else:
-            self.selector.modify(peer.sock, events, peer)
+            self.poller.modify(peer.fd, events, peer)
         peer.events = events
 
     def _refuse_too_large(self, peer: _Peer, exc: mllp.FrameTooLarge) -> None:
@@ -387,29 +431,50 @@ class _Loop:
             peer.raw = peer.frames.popleft()
             flight = peer.intake.begin(peer.raw)
             if flight is not None:
-                peer.flight, peer.flight_fd = flight, flight.fileno()
-                self.selector.register(peer.flight_fd, selectors.EVENT_READ, ("database", peer))
+                peer.flight = flight
+                self._watch_channel(peer)
             else:
                 self._work(peer, peer.intake.receive)
         self._interest(peer)
 
     def _answered(self, peer: _Peer) -> None:
         flight = peer.flight
-        if flight is None or not flight.gather():
+        if flight is None:  # nothing was asked: a notice, or the server ended the connection
+            if not peer.intake.drain():
+                self._unwatch_channel(peer)
             return
-        self._forget_flight(peer)
+        if not flight.gather():
+            return
+        peer.flight = None
         acks = flight.finish()
-        if acks is None:  # nothing of it written: the reference way, on a worker
+        if acks is None:  # nothing of it written: the reference way, on a worker (which may open a new connection)
             self._work(peer, peer.intake.reference)
         else:
             self._answer(peer, acks)
         self._advance(peer)
 
-    def _forget_flight(self, peer: _Peer) -> None:
-        self.selector.unregister(peer.flight_fd)  # closed already, if the statement broke the connection: fine
-        peer.flight, peer.flight_fd = None, -1
+    def _watch_channel(self, peer: _Peer) -> None:
+        """The database socket of the connection's statements stays
+        registered from one message to the next; registered again when the
+        connection was opened again."""
+        channel = peer.intake.channel()
+        if channel == peer.channel:
+            return
+        self._unwatch_channel(peer)
+        if channel is not None:
+            self.poller.register(channel[0], _READ, ("database", peer))
+            peer.channel = channel
+
+    def _unwatch_channel(self, peer: _Peer) -> None:
+        """Unregistered before a worker uses the connection (its answers are
+        the worker's), and as soon as the connection is closed (its number
+        may be given to another socket)."""
+        if peer.channel is not None:
+            self.poller.unregister(peer.channel[0])
+            peer.channel = None
 
     def _work(self, peer: _Peer, apply: Callable[[bytes], list[bytes]]) -> None:
+        self._unwatch_channel(peer)
         peer.working = True
         raw = peer.raw
         self.workers.submit(lambda: apply(raw), lambda acks: self._worked(peer, acks))

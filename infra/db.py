@@ -8,7 +8,7 @@ import select
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -77,7 +77,7 @@ class HeldConnection:
         (the connection open and recently used, the statement's shape
         prepared on it), for an event loop that must not wait; False, and
         nothing sent, otherwise."""
-        with self._dropped_when_unusable():
+        try:
             if without_waiting:
                 wire = self._wire
                 now = time.monotonic()
@@ -89,11 +89,29 @@ class HeldConnection:
             if self._wire is None or self._wire.connection is not conn:
                 self._wire = _Wire(conn)
             return self._wire.send(_numbered(sql), params)
+        except psycopg.Error:
+            self._close_if_unusable()
+            raise
 
-    def fileno(self) -> int:
-        """The connection's socket, to wait on for the statement sent."""
-        assert self._wire is not None, "nothing sent"
-        return self._wire.fileno()
+    def channel(self) -> tuple[int, object] | None:
+        """The open connection's socket, to wait on for a statement sent,
+        with a token that changes when the connection is opened again (a
+        new socket may reuse the number); None while it is closed."""
+        wire = self._wire
+        if wire is None or not self.usable:
+            return None
+        return wire.fileno(), wire
+
+    def drain(self) -> bool:
+        """Read and drop what the server sent while no statement was out (a
+        notice; its end, when it closed the connection): False, the
+        connection closed, once it is gone."""
+        try:
+            if self._wire is not None:
+                self._wire.drain()
+        except psycopg.Error:
+            self.close()
+        return self.channel() is not None
 
     def wait(self) -> None:
         """Until the server sends more of the statement's answer."""
@@ -103,24 +121,25 @@ class HeldConnection:
     def gather(self) -> bool:
         """Read what the server sent so far, without waiting; whether the
         statement's whole answer is in."""
-        with self._dropped_when_unusable():
-            assert self._wire is not None, "nothing sent"
+        assert self._wire is not None, "nothing sent"
+        try:
             return self._wire.gather()
+        except psycopg.Error:
+            self._close_if_unusable()
+            raise
 
     def rows(self) -> list[tuple[Any, ...]]:
         """The rows of the statement gathered; raises the psycopg.Error it met."""
-        with self._dropped_when_unusable():
-            assert self._wire is not None, "nothing sent"
-            return self._wire.rows()
-
-    @contextlib.contextmanager
-    def _dropped_when_unusable(self) -> Iterator[None]:
+        assert self._wire is not None, "nothing sent"
         try:
-            yield
+            return self._wire.rows()
         except psycopg.Error:
-            if not self._usable():
-                self.close()
+            self._close_if_unusable()
             raise
+
+    def _close_if_unusable(self) -> None:
+        if not self._usable():
+            self.close()
 
     def _open(self) -> psycopg.Connection[tuple[Any, ...]]:
         now = time.monotonic()
@@ -247,6 +266,14 @@ class _Wire:
 
     def wait(self) -> None:
         self._poll.poll()
+
+    def drain(self) -> None:
+        pgconn = self._pgconn
+        pgconn.consume_input()
+        if pgconn.status != pq.ConnStatus.OK:
+            raise psycopg.OperationalError("the server closed the connection")
+        while not pgconn.is_busy() and pgconn.get_result() is not None:
+            pass
 
     def _prepared(self, query: bytes, types: tuple[int, ...]) -> bytes:
         key = (query, types)

@@ -44,10 +44,12 @@ def test_a_held_connection_the_database_dropped_is_opened_again_and_no_message_i
         assert ack_segments(client.exchange(_order(1)))["MSA"][1] == "AA"
         assert _applied_in_one_statement() == before + 1
         assert _drop_held_connections() == 1
-        assert ack_segments(client.exchange(_order(2)))["MSA"][1] == "AA"  # the reference way
-        assert _applied_in_one_statement() == before + 1
-        assert ack_segments(client.exchange(_order(3)))["MSA"][1] == "AA"  # one statement, a new connection
-        assert _applied_in_one_statement() == before + 2
+        # The listener may notice the end before this message or only by it
+        # (then the reference way answers it): either way it is applied once.
+        assert ack_segments(client.exchange(_order(2)))["MSA"][1] == "AA"
+        after_drop = _applied_in_one_statement()
+        assert ack_segments(client.exchange(_order(3)))["MSA"][1] == "AA"
+        assert _applied_in_one_statement() == after_drop + 1  # one statement again, on a new connection
     assert sorted(ImagingOrder.objects.values_list("placer_number", flat=True)) == ["HCPL1", "HCPL2", "HCPL3"]
 
 
