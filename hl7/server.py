@@ -5,15 +5,16 @@ statement on the one-statement path without waiting for it
 (`FastIntake.begin`), waits for the answers of all the connections'
 statements at once, and writes the ACKs. What has to wait runs on a worker
 thread (`_Workers`): a message applied the reference way (the services, in
-the ORM), the first message of a sender whose rules are still to be read, a
-TLS handshake. That connection's next message waits for it; the others go
+the ORM), the first message of a sender whose rules are still to be read.
+That connection's next message waits for it; the others go
 on. One connection's messages are applied one at a time, in the order they
 came, as ever.
 
 Why a loop and not a thread per connection: four busy connections' threads
 in one interpreter handed its lock to each other on every read and every
-answer, and that cost more than the message's own Python (docs/benchmarks.md,
-"One loop for all connections").
+answer, and that cost a fifth of the listener's CPU per message, and a
+tenth of the throughput (docs/benchmarks.md, "One loop for all
+connections").
 
 Each connection is isolated: an idle timeout, a frame size cap, its ACKs
 buffered (a peer that does not read them is not read from either, and holds
@@ -142,6 +143,8 @@ class _Peer:
         self.working = False  # a worker has it
         self.closing = False  # closed once its ACKs are written
         self.closed = False
+        self.handshaking = False  # TLS: until its handshake is done
+        self.handshake_wants = _READ
         self.fd = sock.fileno()
         self.events = 0  # registered with the poller
         self.active = time.monotonic()  # the last byte read or written
@@ -264,6 +267,9 @@ class _Loop:
                 while self._wake_read.recv(4096):
                     pass
         elif isinstance(data, _Peer):
+            if data.handshaking:
+                self._handshake(data)
+                return
             if events & _WRITABLE and data.out:
                 self._write(data)
             if events & _READABLE and data.events & _READ and not data.closed:
@@ -285,30 +291,39 @@ class _Loop:
             name = "{}:{}".format(*address[:2])
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             log.info("MLLP connection from %s", name)
-            if self.server.ssl_context is None:
-                self._add(sock, name)
-            else:
-                self.workers.submit(functools.partial(self._handshake, sock, name), self._handshaken)
+            sock.setblocking(False)
+            context = self.server.ssl_context
+            if context is not None:  # the handshake is done in the loop too, step by step
+                try:
+                    sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+                except (ssl.SSLError, OSError) as exc:  # gone already
+                    log.warning("MLLP TLS with %s failed: %s", name, exc)
+                    sock.close()
+                    continue
+            peer = _Peer(sock, name, mllp.FrameDecoder(self.server.max_message_bytes), self.server.intake_for(name))
+            peer.handshaking = context is not None
+            self.peers.add(peer)
+            self._interest(peer)
 
-    def _handshake(self, sock: socket.socket, name: str) -> tuple[ssl.SSLSocket | None, str]:
-        """The TLS handshake, on a worker and under the idle timeout."""
-        sock.settimeout(self.server.idle_timeout)
+    def _handshake(self, peer: _Peer) -> None:
+        """The next step of the TLS handshake; a stalled one ends with the idle timeout."""
+        assert isinstance(peer.sock, ssl.SSLSocket)
         try:
-            return self.server.ssl_context.wrap_socket(sock, server_side=True), name  # type: ignore[union-attr]
+            peer.sock.do_handshake()
+        except ssl.SSLWantReadError:
+            peer.handshake_wants = _READ
+        except ssl.SSLWantWriteError:
+            peer.handshake_wants = _WRITE
         except (ssl.SSLError, OSError) as exc:
-            log.warning("MLLP TLS handshake with %s failed: %s", name, exc)
-            sock.close()
-            return None, name
-
-    def _handshaken(self, result: tuple[ssl.SSLSocket | None, str] | None) -> None:
-        sock, name = result or (None, "")
-        if sock is not None:
-            self._add(sock, name)
-
-    def _add(self, sock: socket.socket, name: str) -> None:
-        sock.setblocking(False)
-        peer = _Peer(sock, name, mllp.FrameDecoder(self.server.max_message_bytes), self.server.intake_for(name))
-        self.peers.add(peer)
+            log.warning("MLLP TLS handshake with %s failed: %s", peer.name, exc)
+            self._close(peer)
+            return
+        else:
+            peer.handshaking = False
+            peer.active = time.monotonic()
+            self._interest(peer)
+            self._read(peer)  # what came with the handshake's last record may be decrypted already
+            return
         self._interest(peer)
 
     def _close(self, peer: _Peer) -> None:
@@ -397,7 +412,9 @@ class _Loop:
             self._close(peer)
             return
         events = 0
-        if not peer.closing and len(peer.frames) < QUEUED_FRAMES and len(peer.out) < QUEUED_BYTES:
+        if peer.handshaking:
+            events = peer.handshake_wants
+        elif not peer.closing and len(peer.frames) < QUEUED_FRAMES and len(peer.out) < QUEUED_BYTES:
             events |= _READ
         if peer.out:
             events |= _WRITE

@@ -50,6 +50,26 @@ def test_mllp_over_tls_acks_an_order_and_refuses_plain_tcp(transactional_db, cer
         server.stop()
 
 
+def test_peers_that_never_finish_their_tls_handshake_hold_up_no_other_sender(transactional_db, certificate):
+    cert, key = certificate
+    server, _ = mllp_server.start_in_thread("127.0.0.1", 0, idle_timeout=30, ssl_context=server_context(cert, key))
+    stalled = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(mllp_server.WORKERS + 4)]
+    try:
+        for sock in stalled:
+            sock.sendall(b"\x16\x03\x01")  # the start of a ClientHello, and then nothing
+        with (
+            socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw,
+            _client_context(cert).wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+        ):
+            tls.sendall(mllp_frame(orm_new_order("TLS3")))
+            ack = tls.recv(65536)
+        assert ack_segments(ack[1:-2])["MSA"][1:3] == ["AA", "TLS3"]
+    finally:
+        for sock in stalled:
+            sock.close()
+        server.stop()
+
+
 def _plain_answer(port: int, data: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as plain:
         plain.sendall(data)
