@@ -37,13 +37,7 @@ def test_mllp_over_tls_acks_an_order_and_refuses_plain_tcp(transactional_db, cer
     cert, key = certificate
     server, _ = mllp_server.start_in_thread("127.0.0.1", 0, idle_timeout=5, ssl_context=server_context(cert, key))
     try:
-        with (
-            socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw,
-            _client_context(cert).wrap_socket(raw, server_hostname="127.0.0.1") as tls,
-        ):
-            tls.sendall(mllp_frame(orm_new_order("TLS1")))
-            ack = tls.recv(65536)
-        assert ack_segments(ack[1:-2])["MSA"][1:3] == ["AA", "TLS1"]
+        assert ack_segments(_tls_exchange(server.port, cert, "TLS1"))["MSA"][1:3] == ["AA", "TLS1"]
         assert _plain_answer(server.port, mllp_frame(orm_new_order("TLS2"))) == b""
         assert not InboundMessage.objects.filter(control_id="TLS2").exists()
     finally:
@@ -57,17 +51,21 @@ def test_peers_that_never_finish_their_tls_handshake_hold_up_no_other_sender(tra
     try:
         for sock in stalled:
             sock.sendall(b"\x16\x03\x01")  # the start of a ClientHello, and then nothing
-        with (
-            socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw,
-            _client_context(cert).wrap_socket(raw, server_hostname="127.0.0.1") as tls,
-        ):
-            tls.sendall(mllp_frame(orm_new_order("TLS3")))
-            ack = tls.recv(65536)
-        assert ack_segments(ack[1:-2])["MSA"][1:3] == ["AA", "TLS3"]
+        assert ack_segments(_tls_exchange(server.port, cert, "TLS3"))["MSA"][1:3] == ["AA", "TLS3"]
     finally:
         for sock in stalled:
             sock.close()
         server.stop()
+
+
+def _tls_exchange(port: int, cert: str, control_id: str) -> bytes:
+    """One order over TLS; its ACK without the MLLP frame."""
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        _client_context(cert).wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        tls.sendall(mllp_frame(orm_new_order(control_id)))
+        return tls.recv(65536)[1:-2]
 
 
 def _plain_answer(port: int, data: bytes) -> bytes:
