@@ -31,6 +31,10 @@ def release_connection() -> None:
 
 HELD_APPLICATION_NAME = "ris-held"
 PREPARED_STATEMENTS = 64  # kept per held connection, the least recently used let go beyond
+# A statement sent without waiting (`HeldConnection.send(without_waiting=True)`)
+# must fit a TCP socket's first send buffer (16 KiB on Linux): a larger one
+# could wait for the network to drain it, so an event loop leaves it to a thread.
+UNWAITED_STATEMENT_BYTES = 16 * 1024
 
 
 class HeldConnection:
@@ -75,8 +79,9 @@ class HeldConnection:
 
         `without_waiting`: only when sending costs no round trip of its own
         (the connection open and recently used, the statement's shape
-        prepared on it), for an event loop that must not wait; False, and
-        nothing sent, otherwise."""
+        prepared on it) and cannot wait for the network (its values within
+        `UNWAITED_STATEMENT_BYTES`), for an event loop that must not wait;
+        False, and nothing sent, otherwise."""
         try:
             if without_waiting:
                 wire = self._wire
@@ -224,11 +229,15 @@ class _Wire:
 
     def send(self, query: str, params: Sequence[Any], *, prepared_only: bool = False) -> bool:
         """Send the statement; with `prepared_only`, only if its shape is
-        prepared already (False, nothing sent, if not)."""
+        prepared already and its values fit the socket's buffer at once
+        (False, nothing sent, if not)."""
         tx = self._transformer
         values = tx.dump_sequence(params, [PyFormat.AUTO] * len(params))
         encoded, types = _encoded(query, self._encoding), tuple(tx.types or ())
-        if prepared_only and (encoded, types) not in self._names:
+        if prepared_only and (
+            (encoded, types) not in self._names
+            or sum(len(value) for value in values if value is not None) > UNWAITED_STATEMENT_BYTES
+        ):
             return False
         name = self._prepared(encoded, types)
         self._pgconn.send_query_prepared(name, values, param_formats=tx.formats)

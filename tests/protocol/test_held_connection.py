@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 from hl7 import metrics
-from infra.db import PREPARED_STATEMENTS, HeldConnection
+from infra.db import PREPARED_STATEMENTS, UNWAITED_STATEMENT_BYTES, HeldConnection
 from ris.models import ImagingOrder
 from tests.hl7_builders import orm_new_order
 from tests.peers import MllpClient, ack_segments
@@ -82,6 +82,20 @@ def test_a_statement_refused_on_its_data_raises_the_named_error_and_keeps_the_co
 
 def test_a_statement_larger_than_the_socket_buffer_is_sent_whole(held):
     assert held.execute("SELECT length(%s)", ["x" * 4_000_000]) == [(4_000_000,)]
+
+
+def test_without_waiting_only_a_prepared_statement_that_fits_the_socket_buffer_is_sent(held):
+    sql = "SELECT length(%s)"
+    assert not held.send(sql, ["x"], without_waiting=True)  # nothing open yet
+    assert held.execute(sql, ["x"]) == [(1,)]  # opened and prepared, waiting
+    assert held.send(sql, ["x" * 100], without_waiting=True)
+    while not held.gather():
+        held.wait()
+    assert held.rows() == [(100,)]
+    large = "x" * (UNWAITED_STATEMENT_BYTES + 1)
+    assert not held.send(sql, [large], without_waiting=True)  # could wait for the network: not sent
+    assert held.execute(sql, [large]) == [(len(large),)]  # nothing of it was pending
+    assert not held.send("SELECT 2 + %s", [1], without_waiting=True)  # a shape not prepared yet
 
 
 def test_prepared_statements_beyond_the_limit_are_deallocated_oldest_first(held):
