@@ -143,7 +143,7 @@ class _Peer:
         self.working = False  # a worker has it
         self.closing = False  # closed once its ACKs are written
         self.closed = False
-        self.handshaking = False  # TLS: until its handshake is done
+        self.handshaking = isinstance(sock, ssl.SSLSocket)  # TLS: until its handshake is done
         self.handshake_wants = _READ
         self.fd = sock.fileno()
         self.events = 0  # registered with the poller
@@ -267,15 +267,27 @@ class _Loop:
                 while self._wake_read.recv(4096):
                     pass
         elif isinstance(data, _Peer):
-            if data.handshaking:
-                self._handshake(data)
-                return
-            if events & _WRITABLE and data.out:
-                self._write(data)
-            if events & _READABLE and data.events & _READ and not data.closed:
-                self._read(data)
+            self._isolated(data, self._socket_event, data, events)
         else:  # ("database", peer): the answer to its statement is coming
-            self._answered(data[1])
+            self._isolated(data[1], self._answered, data[1])
+
+    def _isolated(self, peer: _Peer, handle: Callable[..., None], *args: Any) -> None:
+        """A fault of ours in one connection's handling ends that connection,
+        never the loop that serves the others."""
+        try:
+            handle(*args)
+        except Exception:
+            log.exception("MLLP connection from %s failed; closing it", peer.name)
+            self._close(peer)
+
+    def _socket_event(self, peer: _Peer, events: int) -> None:
+        if peer.handshaking:
+            self._handshake(peer)
+            return
+        if events & _WRITABLE and peer.out:
+            self._write(peer)
+        if events & _READABLE and peer.events & _READ and not peer.closed:
+            self._read(peer)
 
     # --- connections
 
@@ -301,7 +313,6 @@ class _Loop:
                     sock.close()
                     continue
             peer = _Peer(sock, name, mllp.FrameDecoder(self.server.max_message_bytes), self.server.intake_for(name))
-            peer.handshaking = context is not None
             self.peers.add(peer)
             self._interest(peer)
 
@@ -494,7 +505,7 @@ class _Loop:
         self._unwatch_channel(peer)
         peer.working = True
         raw = peer.raw
-        self.workers.submit(lambda: apply(raw), lambda acks: self._worked(peer, acks))
+        self.workers.submit(lambda: apply(raw), lambda acks: self._isolated(peer, self._worked, peer, acks))
 
     def _worked(self, peer: _Peer, acks: list[bytes] | None) -> None:
         peer.working = False

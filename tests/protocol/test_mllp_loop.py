@@ -1,8 +1,9 @@
 """One event loop serves all of a listener's MLLP connections (hl7/server.py):
 a message that waits (on a worker thread, the reference way) holds up no
 other connection, a sender that streams without reading its ACKs holds up
-no one either, and a sender that closes its side after its messages still
-gets every ACK."""
+no one either, a sender that closes its side after its messages still
+gets every ACK, and a fault in one connection's handling ends only that
+connection."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import threading
 import pytest
 
 from hl7 import server as mllp_server
+from hl7.mllp import FrameDecoder
 from hl7.models import InboundMessage
 from tests.hl7_builders import orm_new_order
 from tests.peers import MllpClient, ack_segments, mllp_frame
@@ -70,3 +72,20 @@ def test_messages_sent_before_the_sender_closes_its_side_are_all_answered_then_t
         assert acks == [["AA", "LOOP-H0"], ["AA", "LOOP-H1"], ["AA", "LOOP-H2"]]
         assert client.is_closed_by_peer()
     assert InboundMessage.objects.filter(control_id__startswith="LOOP-H", status="APPLIED").count() == 3
+
+
+def test_a_fault_in_one_connections_handling_ends_that_connection_and_the_listener_serves_on(mllp, monkeypatch):
+    real = FrameDecoder.feed
+
+    def feed(self, data: bytes) -> list[bytes]:
+        if b"LOOP-FAULT" in data:
+            raise RuntimeError("a fault of ours")
+        return real(self, data)
+
+    monkeypatch.setattr(FrameDecoder, "feed", feed)
+    with MllpClient(mllp.port) as faulty, MllpClient(mllp.port) as other:
+        faulty.send_raw(mllp_frame(_order("LOOP-FAULT")))
+        assert faulty.is_closed_by_peer()
+        assert ack_segments(other.exchange(_order("LOOP-AFTER")))["MSA"][1:3] == ["AA", "LOOP-AFTER"]
+    with MllpClient(mllp.port) as later:
+        assert ack_segments(later.exchange(_order("LOOP-LATER")))["MSA"][1] == "AA"
