@@ -104,31 +104,37 @@ class Skip(Exception):
 class FastIntake:
     """One MLLP connection's intake: the one-statement path, else the reference one.
 
-    `receive` waits for the statement's answer (a thread of its own); an
-    event loop serving many connections (`hl7.server`) calls `begin`
-    instead, waits on the statement's socket itself with the others, and
-    `finish`es it when its answer is in. Both share every step between."""
+    `receive` applies a message and waits for its commit (a thread of its
+    own). An event loop serving many connections (`hl7.server`) calls
+    `begin` instead: the message's statement, made and not sent; the loop
+    sends it with other connections' (`hl7.group_commit`) and `finish`es it
+    with its answer. Both share every step between."""
 
     def __init__(self, peer: str):
         self.peer = peer
-        self.database = HeldConnection()
+        self.database = HeldConnection()  # for `receive`, while it runs
         self._version: str | None = None  # of the configuration read, None before it is read
         self._notify: tuple[int, ...] = ()  # the Image Managers told of procedures
         self._senders: dict[tuple[str, str], SenderRules] = {}
 
     def receive(self, raw: bytes) -> list[bytes]:
-        """The ACKs to send for one message, in order. Never raises."""
+        """The ACKs to send for one message, in order. Never raises. Its
+        database connection is closed after: `receive` is for the first
+        message of a sender, the next ones go through `begin`."""
         started = time.perf_counter()
-        acks = self._trying(lambda: self._wait(self._send(raw, started, waiting=True)))
+        try:
+            acks = self._trying(lambda: self._applied(self._made(raw, started, reading=True)))
+        finally:
+            self.database.close()
         return acks if acks is not None else self.reference(raw)
 
     def begin(self, raw: bytes) -> InFlight | None:
-        """The message's statement sent, when that needs no wait: its sender's
-        rules read already, its statement's shape prepared on a connection in
-        use. None: `receive` it, in a thread that may wait (which also tells
-        why a message goes the reference way, and readies the next one)."""
+        """The message's statement, when making it needs no query: its
+        sender's rules read already. None: `receive` it, in a thread that
+        may wait (which also tells why a message goes the reference way,
+        and reads the rules for the next one)."""
         try:
-            return self._send(raw, time.perf_counter(), waiting=False)
+            return self._made(raw, time.perf_counter(), reading=False)
         except Exception:  # `receive` meets it again, and answers or logs it
             return None
 
@@ -136,14 +142,6 @@ class FastIntake:
         """The message applied the reference way (`hl7.intake.receive`); waits."""
         _REFERENCE.inc()
         return intake.receive(raw, self.peer, release=False)  # the listener releases it when quiet
-
-    def channel(self) -> tuple[int, object] | None:
-        """Where the answers to this connection's statements come (`HeldConnection.channel`)."""
-        return self.database.channel()
-
-    def drain(self) -> bool:
-        """Input while no statement was out, dropped; False once the database connection is gone."""
-        return self.database.drain()
 
     def close(self) -> None:
         self.database.close()
@@ -162,11 +160,13 @@ class FastIntake:
             self._forget()
         return None
 
-    def _send(self, raw: bytes, started: float, *, waiting: bool) -> InFlight | None:
+    def _made(self, raw: bytes, started: float, *, reading: bool) -> InFlight | None:
+        """The message's statement; None when the sender's rules are still
+        to be read and `reading` them (queries) is not allowed."""
         parsed = intake.checked_message(raw)
         header = parsed.header
-        if not waiting and (self._version is None or _sender_key(header) not in self._senders):
-            return None  # reading them takes queries
+        if not reading and (self._version is None or _sender_key(header) not in self._senders):
+            return None
         rules = self._rules(header)
         handler_for(parsed)  # an unsupported type or event raises as it does there
         row = inbound_values(raw=raw, peer=self.peer, header=intake.message_header(header))
@@ -177,15 +177,11 @@ class FastIntake:
         if answers.application not in answers.texts:
             raise Skip("enhanced mode asks for no application ACK: the reference way records why")
         _message_part(statement, row, answers.application, answers.commit, first_order)
-        if not self.database.send(statement.sql(_RESULT), statement.params, without_waiting=not waiting):
-            return None
         return InFlight(self, header, answers.texts, statement, row["message_type"], started)
 
-    def _wait(self, flight: InFlight | None) -> list[bytes]:
-        assert flight is not None, "sent by a caller that waits"
-        while not flight.gather():
-            self.database.wait()
-        return flight.complete()
+    def _applied(self, flight: InFlight | None) -> list[bytes]:
+        assert flight is not None, "made by a caller that may read"
+        return flight.complete(self.database.execute(flight.sql, flight.params))
 
     def _rules(self, header: Header) -> SenderRules:
         """The sender's rules, read once per connection, after the version
@@ -215,34 +211,27 @@ class FastIntake:
 
 
 class InFlight:
-    """One message's statement, sent; its answer to come on the intake's `channel`."""
+    """One message's statement, made; applied by `FastIntake.receive`, or
+    sent by the loop with others and `finish`ed with what it came to."""
 
     def __init__(
         self, intake: FastIntake, header: Header, texts: list[str], statement: Statement, kind: str, started: float
     ):
         self.intake, self.header, self.texts, self.statement = intake, header, texts, statement
         self.kind, self.started = kind, started
-        self._failed: psycopg.Error | None = None
+        self.sql, self.params = statement.sql(_RESULT), statement.params
 
-    def gather(self) -> bool:
-        """Read what has come, without waiting; whether the answer is all in
-        (a failure too: `finish` tells it)."""
-        try:
-            return self.intake.database.gather()
-        except psycopg.Error as exc:
-            self._failed = exc
-            return True
-
-    def finish(self) -> list[bytes] | None:
-        """The ACKs, once committed; None: the message goes the reference way
+    def finish(self, answer: list[tuple[Any, ...]] | Exception) -> list[bytes] | None:
+        """The ACKs, once committed (`answer`: the statement's rows, or the
+        error it met); None: the message goes the reference way
         (`FastIntake.reference`), nothing of the statement having been written."""
-        return self.intake._trying(self.complete)
+        return self.intake._trying(lambda: self.complete(answer))
 
-    def complete(self) -> list[bytes]:
-        if self._failed is not None:
-            raise self._failed
+    def complete(self, answer: list[tuple[Any, ...]] | Exception) -> list[bytes]:
+        if isinstance(answer, Exception):
+            raise answer
         intake_ = self.intake
-        guard, message = intake_.database.rows()[0]
+        guard, message = answer[0]
         if guard is None:
             intake_._forget()  # the configuration changed: read it again
             raise Skip("sender configuration changed")

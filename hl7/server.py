@@ -37,10 +37,11 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 
-from hl7 import mllp
+from hl7 import group_commit, mllp
 from hl7.errors import HL7Error
 from hl7.fast_intake import FastIntake, InFlight
 from hl7.intake import receive
@@ -61,8 +62,6 @@ QUEUED_BYTES = 1 << 20  # a connection's ACKs not yet written, before it is read
 
 class Intake(Protocol):
     def begin(self, raw: bytes) -> InFlight | None: ...
-    def channel(self) -> tuple[int, object] | None: ...
-    def drain(self) -> bool: ...
     def receive(self, raw: bytes) -> list[bytes]: ...
     def reference(self, raw: bytes) -> list[bytes]: ...
     def close(self) -> None: ...
@@ -81,12 +80,6 @@ class ReferenceIntake:
         return receive(raw, self.peer, release=False)  # released when the worker goes quiet
 
     reference = receive
-
-    def channel(self) -> tuple[int, object] | None:
-        return None
-
-    def drain(self) -> bool:
-        return False
 
     def close(self) -> None:
         pass
@@ -138,8 +131,7 @@ class _Peer:
         self.frames: collections.deque[bytes] = collections.deque()
         self.out = bytearray()  # ACKs not yet written
         self.raw = b""  # the message being applied
-        self.flight: InFlight | None = None  # its statement, sent
-        self.channel: tuple[int, object] | None = None  # its database socket, registered for the answers
+        self.flight: InFlight | None = None  # its statement, waiting to be sent or sent (`hl7.group_commit`)
         self.working = False  # a worker has it
         self.closing = False  # closed once its ACKs are written
         self.closed = False
@@ -239,6 +231,9 @@ class _Loop:
         self._wake_write.setblocking(False)
         self.workers = _Workers(server.workers, self._finished)
         self._swept = time.monotonic()
+        self.waiting = group_commit.Waiting()  # statements made, for the next lane free
+        fast = server.write_path == "fast" and HeldConnection.available()
+        self.lanes = [group_commit.Lane() for _ in range(group_commit.LANES)] if fast else []
 
     def run(self) -> None:
         self.poller.register(self.server.socket.fileno(), _READ, self.ACCEPT)
@@ -250,6 +245,8 @@ class _Loop:
                     self._event(data, events)
                 while self._done:
                     self._done.popleft()()
+                if self.waiting:  # all that this turn made, together
+                    self._dispatch()
                 if time.monotonic() - self._swept >= SWEEP_SECONDS:
                     self._sweep()
         finally:
@@ -268,8 +265,8 @@ class _Loop:
                     pass
         elif isinstance(data, _Peer):
             self._isolated(data, self._socket_event, data, events)
-        else:  # ("database", peer): the answer to its statement is coming
-            self._isolated(data[1], self._answered, data[1])
+        else:
+            self._lane_event(data, events)
 
     def _isolated(self, peer: _Peer, handle: Callable[..., None], *args: Any) -> None:
         """A fault of ours in one connection's handling ends that connection,
@@ -344,8 +341,9 @@ class _Loop:
         self.peers.discard(peer)
         if peer.events:
             self.poller.unregister(peer.fd)
-        self._unwatch_channel(peer)
-        peer.flight = None
+        if peer.flight is not None:  # not sent, or sent: either way not answered
+            self.waiting.drop(peer)
+            peer.flight = None
         peer.sock.close()
         if not peer.working:  # else the worker's end closes it
             peer.intake.close()
@@ -356,6 +354,8 @@ class _Loop:
         for peer in list(self.peers):
             peer.working = False
             self._close(peer)
+        for lane in self.lanes:
+            lane.close()
         self.poller.close()
         self._wake_read.close()
         self._wake_write.close()
@@ -454,55 +454,130 @@ class _Loop:
     # --- messages
 
     def _advance(self, peer: _Peer) -> None:
-        """The connection's next message, if it is free for one."""
+        """The connection's next message, if it is free for one: its
+        statement to the lanes when it could be made, else to a worker."""
         if peer.frames and not peer.busy and not peer.closed:
             peer.raw = peer.frames.popleft()
             flight = peer.intake.begin(peer.raw)
-            if flight is not None:
+            if flight is not None and self.lanes:
                 peer.flight = flight
-                self._watch_channel(peer)
+                self.waiting.add(peer, flight)
+                self._dispatch()  # at once on a free lane; while none is, statements gather to go together
             else:
                 self._work(peer, peer.intake.receive)
         self._interest(peer)
 
-    def _answered(self, peer: _Peer) -> None:
-        flight = peer.flight
-        if flight is None:  # nothing was asked: a notice, or the server ended the connection
-            if not peer.intake.drain():
-                self._unwatch_channel(peer)
-            return
-        if not flight.gather():
+    def _committed(self, peer: _Peer, flight: InFlight, outcome: list[tuple[Any, ...]] | Exception) -> None:
+        if peer.closed or peer.flight is not flight:
             return
         peer.flight = None
-        acks = flight.finish()
-        if acks is None:  # nothing of it written: the reference way, on a worker (which may open a new connection)
+        acks = flight.finish(outcome)
+        if acks is None:  # nothing of it written: the reference way, on a worker
             self._work(peer, peer.intake.reference)
         else:
             self._answer(peer, acks)
         self._advance(peer)
 
-    def _watch_channel(self, peer: _Peer) -> None:
-        """The database socket of the connection's statements stays
-        registered from one message to the next; registered again when the
-        connection was opened again."""
-        channel = peer.intake.channel()
-        if channel == peer.channel:
-            return
-        self._unwatch_channel(peer)
-        if channel is not None:
-            self.poller.register(channel[0], _READ, ("database", peer))
-            peer.channel = channel
+    # --- the lanes (hl7.group_commit)
 
-    def _unwatch_channel(self, peer: _Peer) -> None:
-        """Unregistered before a worker uses the connection (its answers are
-        the worker's), and as soon as the connection is closed (its number
-        may be given to another socket)."""
-        if peer.channel is not None:
-            self.poller.unregister(peer.channel[0])
-            peer.channel = None
+    def _dispatch(self) -> None:
+        """What waits, sent together on each free lane; another lane
+        connected (on a worker) when none is free."""
+        for lane in self.lanes:
+            if not self.waiting:
+                return
+            if not lane.idle:
+                continue
+            batch = self.waiting.batch()
+            try:
+                sent = lane.send(batch)
+            except Exception as exc:  # the lane is closed: each message the reference way
+                self._lane_failed(lane, batch, exc)
+                continue
+            if not sent:
+                self.waiting.again([(peer, flight, group_commit.Again.WITH_OTHERS) for peer, flight in batch])
+                continue
+            self._lane_interest(lane)
+        if not self.waiting:
+            return
+        now = time.monotonic()
+        closed = [lane for lane in self.lanes if not lane.batch and not lane.opening]
+        for lane in closed:
+            if lane.retry_at <= now:
+                self._connect(lane)
+                return
+        if len(closed) == len(self.lanes):  # none can take them soon
+            self._without_lanes()
+
+    def _connect(self, lane: group_commit.Lane) -> None:
+        lane.opening = True
+        self.workers.submit(functools.partial(_connected, lane), functools.partial(self._lane_ready, lane))
+
+    def _lane_ready(self, lane: group_commit.Lane, connected: bool | None) -> None:
+        lane.opening = False
+        self._lane_interest(lane)
+        if not connected:  # tried again after a while; what waits goes the reference way now
+            lane.retry_at = time.monotonic() + group_commit.RETRY_SECONDS
+            self._without_lanes()
+
+    def _without_lanes(self) -> None:
+        error = DatabaseError("no database connection for the statements sent together")
+        self._outcomes([(peer, flight, error) for peer, flight in self.waiting.take_all()])
+
+    def _lane_event(self, lane: group_commit.Lane, events: int) -> None:
+        try:
+            if events & _WRITABLE and lane.unsent:
+                lane.flush()
+            if not lane.batch:  # a notice, or the server ended the connection
+                lane.database.drain()
+                outcomes = None
+            else:
+                outcomes = lane.gather()
+        except Exception as exc:  # a fault of ours: the lane closed, never the loop
+            self._lane_failed(lane, lane.batch, exc)
+            return
+        self._lane_interest(lane)
+        if outcomes is not None:
+            self.waiting.again(
+                [
+                    (peer, flight, outcome)
+                    for peer, flight, outcome in outcomes
+                    if isinstance(outcome, group_commit.Again) and not peer.closed
+                ]
+            )
+            self._outcomes([item for item in outcomes if not isinstance(item[2], group_commit.Again)])
+
+    def _lane_failed(self, lane: group_commit.Lane, batch: list[tuple[Any, InFlight]], exc: Exception) -> None:
+        """The lane closed; each message of its batch the reference way, which
+        finds it in the log if its commit was done after all."""
+        if not isinstance(exc, psycopg.Error):
+            log.exception("MLLP statements sent together failed; their messages go the reference way")
+        lane.close()
+        self._lane_interest(lane)
+        self._outcomes([(peer, flight, exc) for peer, flight in batch])
+
+    def _outcomes(self, outcomes: list[tuple[Any, InFlight, Any]]) -> None:
+        for peer, flight, outcome in outcomes:
+            self._isolated(peer, self._committed, peer, flight, outcome)
+
+    def _lane_interest(self, lane: group_commit.Lane) -> None:
+        """The lane's socket watched while it is open: for its answers, and
+        for room to send the rest of a batch the socket did not take at once.
+        Let go as soon as it is closed (its number may go to another socket)."""
+        channel = lane.database.channel()
+        if lane.registered is not None and lane.registered != channel:
+            self.poller.unregister(lane.registered[0])
+            lane.registered, lane.events = None, 0
+        if channel is None:
+            return
+        events = _READ | (_WRITE if lane.unsent else 0)
+        if lane.registered is None:
+            self.poller.register(channel[0], events, lane)
+        elif events != lane.events:
+            self.poller.modify(channel[0], events, lane)
+        lane.registered, lane.events = channel, events
 
     def _work(self, peer: _Peer, apply: Callable[[bytes], list[bytes]]) -> None:
-        self._unwatch_channel(peer)
         peer.working = True
         raw = peer.raw
         self.workers.submit(lambda: apply(raw), lambda acks: self._isolated(peer, self._worked, peer, acks))
@@ -581,6 +656,18 @@ class _Workers:
                 self._idle += 1  # before the loop hears of it: its next job finds this thread free
             self._finished(functools.partial(then, result))
         connection.close()  # this thread's database connection
+
+
+def _connected(lane: group_commit.Lane) -> bool:
+    """On a worker: the lane's database connection opened, or checked after a long idle."""
+    try:
+        lane.database.connect()
+    except psycopg.Error as exc:
+        log.warning("MLLP statements: no database connection (%s); the reference way meanwhile", exc)
+        return False
+    finally:
+        release_connection()
+    return True
 
 
 def start_in_thread(host: str, port: int, **options: Any) -> tuple[MllpServer, threading.Thread]:

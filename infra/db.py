@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import select
 import threading
@@ -31,10 +32,6 @@ def release_connection() -> None:
 
 HELD_APPLICATION_NAME = "ris-held"
 PREPARED_STATEMENTS = 64  # kept per held connection, the least recently used let go beyond
-# A statement sent without waiting (`HeldConnection.send(without_waiting=True)`)
-# must fit a TCP socket's first send buffer (16 KiB on Linux): a larger one
-# could wait for the network to drain it, so an event loop leaves it to a thread.
-UNWAITED_STATEMENT_BYTES = 16 * 1024
 
 
 class HeldConnection:
@@ -72,24 +69,12 @@ class HeldConnection:
             self.wait()
         return self.rows()
 
-    def send(self, sql: str, params: Sequence[Any], *, without_waiting: bool = False) -> bool:
+    def send(self, sql: str, params: Sequence[Any]) -> bool:
         """Send one statement (`%s` placeholders) and return at once:
-        `gather` until it says the answer is in, then `rows`. Raises
-        psycopg.Error (the connection is then dropped when unusable).
-
-        `without_waiting`: only when sending costs no round trip of its own
-        (the connection open and recently used, the statement's shape
-        prepared on it) and cannot wait for the network (its values within
-        `UNWAITED_STATEMENT_BYTES`), for an event loop that must not wait;
-        False, and nothing sent, otherwise."""
+        `gather` until it says the answer is in, then `rows`. Opens the
+        connection first if need be (that waits). Raises psycopg.Error (the
+        connection is then dropped when unusable)."""
         try:
-            if without_waiting:
-                wire = self._wire
-                now = time.monotonic()
-                if wire is None or not self.usable or now - self._used > self.IDLE_CHECK_SECONDS:
-                    return False
-                self._used = now
-                return wire.send(_numbered(sql), params, prepared_only=True)
             conn = self._open()
             if self._wire is None or self._wire.connection is not conn:
                 self._wire = _Wire(conn)
@@ -97,6 +82,49 @@ class HeldConnection:
         except psycopg.Error:
             self._close_if_unusable()
             raise
+
+    def connect(self) -> None:
+        """Open the connection now (that waits), so that `send_together` need not."""
+        conn = self._open()
+        if self._wire is None or self._wire.connection is not conn:
+            self._wire = _Wire(conn)
+
+    def send_together(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> bool:
+        """Send `statements` (`%s` placeholders) as one transaction, committed
+        once after the last of them, and return at once, without waiting for
+        the network (what the socket does not take yet is sent by `flush`):
+        `gather` until it says the answers are in, then `together`. A shape
+        not prepared on the connection yet is prepared on the way. False,
+        nothing sent, when the connection is not open (`connect` it).
+        Raises psycopg.Error: the connection is then closed."""
+        wire = self._wire
+        if wire is None or not self.usable:
+            return False
+        self._used = time.monotonic()
+        try:
+            wire.send_together([(_numbered(sql), params) for sql, params in statements])
+        except psycopg.Error:
+            self.close()
+            raise
+        return True
+
+    def flush(self) -> bool:
+        """Send more of what `send_together` left unsent; whether some is left still."""
+        assert self._wire is not None, "nothing sent"
+        try:
+            return self._wire.flush()
+        except psycopg.Error:
+            self.close()
+            raise
+
+    def together(self) -> tuple[list[Any], psycopg.Error | None]:
+        """What the statements sent together came to, once gathered: for
+        each, its rows (all were committed), the psycopg.Error it raised, or
+        None (not applied: another's error or the commit's rolled all back);
+        and the commit's own error (a deferred constraint), which names no
+        statement."""
+        assert self._wire is not None, "nothing sent"
+        return self._wire.together()
 
     def channel(self) -> tuple[int, object] | None:
         """The open connection's socket, to wait on for a statement sent,
@@ -176,6 +204,11 @@ class HeldConnection:
             raise
 
     @property
+    def stale(self) -> bool:
+        """Unused for so long that it is to be checked (`connect`) before use."""
+        return time.monotonic() - self._used > self.IDLE_CHECK_SECONDS
+
+    @property
     def usable(self) -> bool:
         """Open and not broken (it is reopened at next use otherwise)."""
         return self._connection is not None and not self._connection.closed and not self._connection.broken
@@ -202,6 +235,16 @@ class HeldConnection:
         self._wire = None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Slot:
+    """One result expected of statements sent together: statement `number`'s
+    (`key` None), its prepare's (`key`, `name`), or a deallocation's (`number` None)."""
+
+    number: int | None
+    key: tuple[bytes, tuple[int, ...]] | None = None
+    name: bytes = b""
+
+
 class _Wire:
     """Prepared statements on one connection through psycopg's libpq layer
     (`psycopg.pq`) and its adapters, without its cursors: a cursor's
@@ -223,33 +266,67 @@ class _Wire:
         self._poll.register(self._pgconn.socket, select.POLLIN)
         self._received: pq.abc.PGresult | None = None  # of the statement sent, as it arrives
         self._error: pq.abc.PGresult | None = None  # the first error among them
+        self._slots: list[_Slot] | None = None  # of the statements sent together, while their answers come
+        self._next = 0  # the slot the next result is for
+        self._answers: list[pq.abc.PGresult | None] = []
+        self._commit_error: pq.abc.PGresult | None = None
+        self._stale: list[bytes] = []  # prepared statements to deallocate with the next ones sent together
 
     def fileno(self) -> int:
         return self._pgconn.socket
 
-    def send(self, query: str, params: Sequence[Any], *, prepared_only: bool = False) -> bool:
-        """Send the statement; with `prepared_only`, only if its shape is
-        prepared already and its values fit the socket's buffer at once
-        (False, nothing sent, if not)."""
+    def send(self, query: str, params: Sequence[Any]) -> bool:
+        """Send the statement, prepared first if its shape is new (that waits)."""
         tx = self._transformer
         values = tx.dump_sequence(params, [PyFormat.AUTO] * len(params))
-        encoded, types = _encoded(query, self._encoding), tuple(tx.types or ())
-        if prepared_only and (
-            (encoded, types) not in self._names
-            or sum(len(value) for value in values if value is not None) > UNWAITED_STATEMENT_BYTES
-        ):
-            return False
-        name = self._prepared(encoded, types)
+        name = self._prepared(_encoded(query, self._encoding), tuple(tx.types or ()))
         self._pgconn.send_query_prepared(name, values, param_formats=tx.formats)
         self._flush()
         self._received = self._error = None
         return True
+
+    def send_together(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """The queries in pipeline mode up to one Sync: PostgreSQL runs what
+        comes before a Sync as one transaction, and commits it at the Sync,
+        or rolls it all back when one fails. New shapes are prepared in the
+        same pipeline; the connection is non-blocking from now on."""
+        pgconn, tx = self._pgconn, self._transformer
+        if not pgconn.nonblocking:
+            pgconn.nonblocking = 1
+        slots: list[_Slot] = []
+        fresh: dict[tuple[bytes, tuple[int, ...]], bytes] = {}  # prepared in this pipeline
+        pgconn.enter_pipeline_mode()
+        for stale in self._stale:
+            pgconn.send_query_params(b"DEALLOCATE " + stale, None)
+            slots.append(_Slot(None))
+        self._stale = []
+        for number, (query, params) in enumerate(queries):
+            values = tx.dump_sequence(params, [PyFormat.AUTO] * len(params))
+            key = (_encoded(query, self._encoding), tuple(tx.types or ()))
+            name = self._names.get(key, fresh.get(key))
+            if name is None:
+                name = fresh[key] = self._new_name()
+                pgconn.send_prepare(name, key[0], param_types=key[1])
+                slots.append(_Slot(number, key, name))
+            elif key in self._names:
+                self._names.move_to_end(key)
+            pgconn.send_query_prepared(name, values, param_formats=tx.formats)
+            slots.append(_Slot(number))
+        pgconn.pipeline_sync()
+        pgconn.flush()
+        self._slots, self._next, self._commit_error = slots, 0, None
+        self._answers = [None] * len(queries)
+
+    def flush(self) -> bool:
+        return bool(self._pgconn.flush())
 
     def gather(self) -> bool:
         """Consume what has arrived, without waiting; True once the server
         has answered the statement all (its result, then its end)."""
         pgconn = self._pgconn
         pgconn.consume_input()
+        if self._slots is not None:
+            return self._gather_together()
         while not pgconn.is_busy():
             received = pgconn.get_result()
             if received is None:
@@ -259,6 +336,55 @@ class _Wire:
                 self._error = received
             self._received = received
         return False
+
+    def _gather_together(self) -> bool:
+        """Each result to its slot: a statement's or a prepare's, in the order
+        sent, then the commit's error if it failed, then the Sync's end."""
+        pgconn, slots = self._pgconn, self._slots
+        assert slots is not None
+        while not pgconn.is_busy():
+            received = pgconn.get_result()
+            if received is None:  # between one query's results and the next's
+                continue
+            status = received.status
+            if status == pq.ExecStatus.PIPELINE_SYNC:
+                pgconn.exit_pipeline_mode()
+                self._slots = None
+                return True
+            if self._next == len(slots):
+                self._commit_error = received
+                continue
+            slot = slots[self._next]
+            self._next += 1
+            if slot.number is None or status == pq.ExecStatus.PIPELINE_ABORTED:
+                continue
+            if slot.key is None:  # the statement's own result
+                if self._answers[slot.number] is None:  # not its prepare's error
+                    self._answers[slot.number] = received
+            elif status == pq.ExecStatus.COMMAND_OK:
+                self._keep(slot.key, slot.name)
+            else:  # its prepare failed: the statement's error
+                self._answers[slot.number] = received
+        return False
+
+    def together(self) -> tuple[list[Any], psycopg.Error | None]:
+        results, self._answers = self._answers, []
+        commit, self._commit_error = self._commit_error, None
+        errors = [self._error_of(result) for result in results]
+        if commit is None and not any(errors) and all(result is not None for result in results):
+            tx = self._transformer
+            answers: list[Any] = []
+            for result in results:
+                assert result is not None
+                tx.set_pgresult(result)
+                answers.append(tx.load_rows(0, result.ntuples, tuple) if result.ntuples else [])
+            return answers, None
+        return errors, self._error_of(commit)
+
+    def _error_of(self, result: pq.abc.PGresult | None) -> psycopg.Error | None:
+        if result is None or result.status in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
+            return None
+        return psycopg.errors.error_from_result(result, encoding=self._encoding)
 
     def rows(self) -> list[tuple[Any, ...]]:
         """The gathered statement's rows; raises the psycopg.Error a cursor would."""
@@ -290,18 +416,27 @@ class _Wire:
         if name is not None:
             self._names.move_to_end(key)
             return name
-        self._made += 1
-        name = f"_ris_{self._made}".encode()
+        name = self._new_name()
         self._pgconn.send_prepare(name, query, param_types=types)
         self._flush()
         self._wait_rows()
-        self._names[key] = name
-        if len(self._names) > PREPARED_STATEMENTS:
-            _, oldest = self._names.popitem(last=False)
+        self._keep(key, name)
+        for oldest in self._stale:
             self._pgconn.send_query(b"DEALLOCATE " + oldest)
             self._flush()
             self._wait_rows()
+        self._stale = []
         return name
+
+    def _new_name(self) -> bytes:
+        self._made += 1
+        return f"_ris_{self._made}".encode()
+
+    def _keep(self, key: tuple[bytes, tuple[int, ...]], name: bytes) -> None:
+        """A statement prepared; the least recently used beyond the limit to deallocate."""
+        self._names[key] = name
+        if len(self._names) > PREPARED_STATEMENTS:
+            self._stale.append(self._names.popitem(last=False)[1])
 
     def _wait_rows(self) -> list[tuple[Any, ...]]:
         while not self.gather():
