@@ -1,14 +1,16 @@
 """The HL7 door at engine speed: a message's success in one statement.
 
-On PostgreSQL, each MLLP connection holds a database connection of its own
-(`infra.db.HeldConnection`). The common messages - a new order (ORM^O01 /
+On PostgreSQL (`infra.db.HeldConnection`: prepared statements without a
+cursor's machinery), the common messages - a new order (ORM^O01 /
 OMI^O23 whose groups are all NW), a status move (one CA, DC, HD, RL or SC
 group), a patient update (ADT A01/A04/A05/A08/A28/A31 and A11-A13) - are read and checked exactly as
 `hl7.intake` does (`checked_message`, the sender's rules, the handlers'
 dispatch, the same readers, the same ACK builder), then stored already
 applied, with the AA they will be answered with, together with the
 domain's rows (`ris.services.statements`: the services' changes and audit
-events as parts of one statement): one round trip, one commit, then the ACK.
+events as parts of one statement): one round trip, one commit - shared
+with other connections' statements sent with it (`hl7.group_commit`) -,
+then the ACK.
 
 Everything else goes the reference way (`hl7.intake.receive`): messages of
 other kinds, and every message this path does not carry through to its

@@ -1,14 +1,17 @@
 """The MLLP listener: one event loop per process serves all its connections.
 
 The loop (one thread) accepts, does the TLS handshake step by step, reads
-and frames, sends each message's statement on the one-statement path
-without waiting for it (`FastIntake.begin`), waits for the answers of all
-the connections' statements at once, and writes the ACKs. What has to wait
-runs on a worker thread (`_Workers`): a message applied the reference way
-(the services, in the ORM), the first message of a sender whose rules are
-still to be read, a statement too large to send at once. That connection's
-next message waits for it; the others go on. One connection's messages are
-applied one at a time, in the order they came, as ever.
+and frames, makes each message's statement on the one-statement path
+(`FastIntake.begin`) and sends it on its database connection, the lane:
+at once when the lane is free, else with the other statements made while
+it was busy, as one transaction (`hl7.group_commit`). It waits for the
+lane's answers among the connections' bytes, and writes the ACKs after
+the commit. What has to wait runs on a worker thread (`_Workers`): a
+message applied the reference way (the services, in the ORM), the first
+message of a sender whose rules are still to be read, the lane's
+connecting. That connection's next message waits for it; the others go
+on. One connection's messages are applied one at a time, in the order they
+came, as ever.
 
 Why a loop and not a thread per connection: four busy connections' threads
 in one interpreter handed its lock to each other on every read and every
