@@ -513,7 +513,11 @@ class _Loop:
             self._without_lanes()
 
     def _connect(self, lane: group_commit.Lane) -> None:
+        """Opened, or checked after a long idle, on a worker: what the server
+        sends meanwhile is the worker's to read, so the loop lets go of the
+        socket until the worker is done."""
         lane.opening = True
+        self._lane_interest(lane)
         self.workers.submit(functools.partial(_connected, lane), functools.partial(self._lane_ready, lane))
 
     def _lane_ready(self, lane: group_commit.Lane, connected: bool | None) -> None:
@@ -564,10 +568,11 @@ class _Loop:
             self._isolated(peer, self._committed, peer, flight, outcome)
 
     def _lane_interest(self, lane: group_commit.Lane) -> None:
-        """The lane's socket watched while it is open: for its answers, and
-        for room to send the rest of a batch the socket did not take at once.
-        Let go as soon as it is closed (its number may go to another socket)."""
-        channel = lane.database.channel()
+        """The lane's socket watched while it is open and the loop's: for its
+        answers, and for room to send the rest of a batch the socket did not
+        take at once. Let go as soon as it is closed (its number may go to
+        another socket), and while a worker has it."""
+        channel = None if lane.opening else lane.database.channel()
         if lane.registered is not None and lane.registered != channel:
             self.poller.unregister(lane.registered[0])
             lane.registered, lane.events = None, 0

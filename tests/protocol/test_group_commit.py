@@ -15,7 +15,7 @@ from django.db import connection
 
 from hl7 import group_commit, metrics
 from hl7.models import InboundMessage
-from infra.db import _connect_params
+from infra.db import HeldConnection, _connect_params
 from tests.hl7_builders import orm_new_order
 from tests.peers import MllpClient, ack_segments, mllp_frame
 
@@ -139,3 +139,24 @@ def test_a_fault_on_the_lane_sends_its_messages_the_reference_way_and_the_next_g
 def _paths_taken() -> tuple[float, float]:
     paths = metrics.HL7_ONE_STATEMENT
     return paths.labels("applied")._value.get(), paths.labels("reference")._value.get()
+
+
+def test_a_lane_idle_for_long_is_checked_on_a_worker_that_alone_reads_its_socket_meanwhile(mllp, clients, monkeypatch):
+    monkeypatch.setattr(HeldConnection, "IDLE_CHECK_SECONDS", 0.05)
+    watched_meanwhile: list[bool] = []
+    real = HeldConnection.connect
+
+    def connect(self: HeldConnection) -> None:
+        channel = self.channel()
+        loop = mllp._loop
+        watched_meanwhile.append(channel is not None and loop is not None and channel[0] in loop.poller._data)
+        real(self)
+
+    monkeypatch.setattr(HeldConnection, "connect", connect)
+    for number in range(6):
+        time.sleep(0.1)  # idle past the check: the lane is checked before its next statement
+        control_id = f"GC-I{number}"
+        assert ack_segments(clients[number % 2].exchange(_order(control_id)))["MSA"][1:3] == ["AA", control_id]
+    assert len(watched_meanwhile) == 6  # opened once, checked five times
+    assert not any(watched_meanwhile)  # the loop would have read the check's answer away from the worker
+    assert InboundMessage.objects.filter(control_id__startswith="GC-I", status="APPLIED").count() == 6
