@@ -35,10 +35,11 @@ PREPARED_STATEMENTS = 64  # kept per held connection, the least recently used le
 
 
 class HeldConnection:
-    """A PostgreSQL connection of its own for one listener connection's life,
-    for statements that must cost one round trip: autocommit (a statement is
-    its own transaction: one commit), server-side prepared (parsed and
-    planned once per connection), no pool check before each use.
+    """A PostgreSQL connection kept by a listener (the MLLP loop's lane, a
+    DICOM listener's few), for statements that must cost one round trip:
+    autocommit (a statement is its own transaction: one commit; statements
+    sent together share one), server-side prepared (parsed and planned once
+    per connection), no pool check before each use.
 
     Opened at first use; after an error that left it unusable (the database
     went away, a statement left it in doubt) it is closed, and the next use
