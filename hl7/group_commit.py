@@ -27,6 +27,7 @@ from typing import Any
 
 import psycopg
 
+from hl7 import metrics
 from hl7.fast_intake import InFlight
 from infra.db import HeldConnection
 
@@ -34,6 +35,7 @@ LANES = 1  # database connections per loop: one batch sent on each, at a time
 MOST_TOGETHER = 32  # statements in one transaction, at most
 RETRY_SECONDS = 1.0  # after a lane failed to connect, before it is tried again
 APPLICATION_NAME = "ris-hl7-commit"
+_PER_COMMIT = metrics.HL7_STATEMENTS_PER_COMMIT
 
 
 class Again(enum.Enum):
@@ -70,6 +72,7 @@ class Lane:
         if not self.database.send_together([(flight.sql, flight.params) for _, flight in batch]):
             return False
         self.batch = batch
+        _PER_COMMIT.observe(len(batch))
         self.flush()
         return True
 

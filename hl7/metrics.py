@@ -13,6 +13,11 @@ HL7_ACK_SECONDS = Histogram(
     "Time from a complete frame to its ACK",
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+HL7_STATEMENTS_PER_COMMIT = Histogram(
+    "ris_hl7_statements_per_commit",
+    "Messages' statements sent together as one transaction by the MLLP listener (group commit)",
+    buckets=(1, 2, 3, 4, 6, 8, 16, 32),
+)
 HL7_ONE_STATEMENT = Counter(
     "ris_hl7_one_statement_total",
     "HL7 messages on the one-statement path: applied there, or handed to the reference path",

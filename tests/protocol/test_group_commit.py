@@ -92,7 +92,9 @@ def _transactions(control_ids: list[str]) -> dict[str, str]:
 
 def test_messages_that_came_while_the_lane_was_busy_are_committed_together(clients):
     ids = ["GC-A", "GC-B", "GC-C", "GC-D"]
+    batches, statements = _per_commit()
     acks = _held_back_then_three(clients, [_order(control_id) for control_id in ids])
+    assert _per_commit() == (batches + 2, statements + 4)  # A alone, then B, C and D together
     assert acks == [["AA", control_id] for control_id in ids]
     written = _transactions(ids)
     assert len(written) == 4
@@ -134,6 +136,12 @@ def test_a_fault_on_the_lane_sends_its_messages_the_reference_way_and_the_next_g
     assert _paths_taken() == (applied + 1, reference + 1)  # in one statement again, on the lane opened again
     rows = InboundMessage.objects.filter(control_id__in=["GC-R1", "GC-R2"], status="APPLIED")
     assert rows.count() == 2
+
+
+def _per_commit() -> tuple[float, float]:
+    """Transactions sent, and statements in them (`ris_hl7_statements_per_commit`)."""
+    samples = {sample.name: sample.value for sample in metrics.HL7_STATEMENTS_PER_COMMIT.collect()[0].samples}
+    return samples["ris_hl7_statements_per_commit_count"], samples["ris_hl7_statements_per_commit_sum"]
 
 
 def _paths_taken() -> tuple[float, float]:
