@@ -93,6 +93,24 @@ def _wipe() -> None:
     ImagingOrder.objects.all().delete()
     Patient.objects.update(merged_into=None)
     Patient.objects.all().delete()
+    _ids_from(_FIRST_ID)
+
+
+# Both runs draw ids from here on: far from the numbers the messages carry
+# (RP1001, SPS1001...), which a row of one run only could otherwise match
+# by its own id, and be read as "made from its id" there alone.
+_FIRST_ID = 1_000_000
+
+
+def _ids_from(first: int) -> None:
+    tables = [model._meta.db_table for model in (*_TABLES, RequestedProcedure, ScheduledProcedureStep, Procedure)]
+    with connection.cursor() as cursor:
+        for table in dict.fromkeys(tables):
+            if _on_postgresql():
+                cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s, false)", [table, first])
+            else:
+                cursor.execute("DELETE FROM sqlite_sequence WHERE name = %s", [table])
+                cursor.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, first - 1])
 
 
 def _snapshot() -> dict[str, list[dict]]:
