@@ -76,19 +76,20 @@ class HeldConnection:
         connection first if need be (that waits). Raises psycopg.Error (the
         connection is then dropped when unusable)."""
         try:
-            conn = self._open()
-            if self._wire is None or self._wire.connection is not conn:
-                self._wire = _Wire(conn)
-            return self._wire.send(_numbered(sql), params)
+            return self._opened().send(_numbered(sql), params)
         except psycopg.Error:
             self._close_if_unusable()
             raise
 
     def connect(self) -> None:
         """Open the connection now (that waits), so that `send_together` need not."""
+        self._opened()
+
+    def _opened(self) -> _Wire:
         conn = self._open()
         if self._wire is None or self._wire.connection is not conn:
             self._wire = _Wire(conn)
+        return self._wire
 
     def send_together(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> bool:
         """Send `statements` (`%s` placeholders) as one transaction, committed
