@@ -9,7 +9,11 @@ child's `/health/ready` and `/metrics` read it, so a dead child is reported
 while it waits for its restart and its restarts are counted after.
 
 Children die with the supervisor (Linux PR_SET_PDEATHSIG), so a killed
-`serve` leaves no orphan holding a port.
+`serve` leaves no orphan holding a port. Each child leads a process group
+of its own, and what is left of the group when the child ends goes with it:
+the Celery worker's embedded beat is a process the worker forked, and a
+worker killed outright used to leave it running, so that its restart made
+a second beat, and every periodic task ran twice.
 """
 
 from __future__ import annotations
@@ -63,6 +67,12 @@ class Child:
         }
 
 
+def _end_group(leader: int) -> None:
+    """Kill what remains of a child's process group once the child has ended."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(leader, signal.SIGKILL)
+
+
 def describe_exit(code: int | None) -> str:
     if code is None:
         return ""
@@ -88,7 +98,7 @@ class Supervisor:
 
     def _start(self, child: Child) -> None:
         child.process = subprocess.Popen(
-            child.argv, env={**os.environ, **child.env}, preexec_fn=_die_with_parent, start_new_session=False
+            child.argv, env={**os.environ, **child.env}, preexec_fn=_die_with_parent, start_new_session=True
         )
         child.started_at = time.monotonic()
         child.restart_at = None
@@ -114,6 +124,7 @@ class Supervisor:
     def _died(self, child: Child, now: float) -> None:
         assert child.process is not None
         child.last_exit = child.process.returncode
+        _end_group(child.process.pid)  # what it had started, before it starts again
         ran = now - child.started_at
         child.failures_in_a_row = 1 if ran >= HEALTHY_RUN_SECONDS else child.failures_in_a_row + 1
         delay = self.delay(child.failures_in_a_row)
@@ -144,6 +155,7 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 child.process.kill()
                 child.process.wait()
+            _end_group(child.process.pid)
         self.status_file.unlink(missing_ok=True)
 
     def write_status(self) -> None:

@@ -66,11 +66,35 @@ def _children(status: Path) -> dict:
     return json.loads(status.read_text())["children"]
 
 
+def _started_by(parent: int) -> list[int]:
+    """The running processes whose parent is `parent`."""
+    return [pid for pid, (state, ppid) in _processes().items() if ppid == parent and state != "Z"]
+
+
+def _running(pid: int) -> bool:
+    state = _processes().get(pid)
+    return state is not None and state[0] != "Z"  # a zombie has ended
+
+
+def _processes() -> dict[int, tuple[str, int]]:
+    """Every process's state and parent, from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                state, ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+            except OSError:
+                continue
+            found[int(entry.name)] = (state, int(ppid))
+    return found
+
+
 def test_a_killed_worker_is_reported_by_ready_and_restarted(transactional_db, tmp_path):
     proc, web, _, status = _serve(tmp_path, backoff="5")
     try:
         worker = _until(lambda: _children(status)["worker"]["pid"])
         assert _until(lambda: _ready(web)[0] == 200)
+        beat = _until(lambda: _started_by(worker))  # the embedded beat, a process of the worker's
         os.kill(worker, signal.SIGKILL)
         _, body = _until(lambda: (r := _ready(web))[0] == 503 and r)
         assert body["checks"]["serve.worker"].startswith("down (killed by SIGKILL)")
@@ -79,6 +103,7 @@ def test_a_killed_worker_is_reported_by_ready_and_restarted(transactional_db, tm
         again = _children(status)["worker"]["pid"]
         assert again != worker
         os.kill(again, 0)  # it runs
+        assert _until(lambda: not any(_running(pid) for pid in beat))  # its beat went with it: no second beat
         with urllib.request.urlopen(f"http://127.0.0.1:{web}/metrics", timeout=10) as page:
             metrics = page.read().decode()
         assert 'ris_serve_child_restarts{child="worker"} 1.0' in metrics
