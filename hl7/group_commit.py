@@ -66,15 +66,13 @@ class Lane:
         """Ready for a batch: connected, not checked for too long, nothing in flight."""
         return not self.batch and not self.opening and self.database.usable and not self.database.stale
 
-    def send(self, batch: list[tuple[Any, InFlight]]) -> bool:
-        """Send the batch (`gather` its answers); False, nothing sent, when
-        the lane is not connected. Raises psycopg.Error: the lane is closed."""
-        if not self.database.send_together([(flight.sql, flight.params) for _, flight in batch]):
-            return False
+    def send(self, batch: list[tuple[Any, InFlight]]) -> None:
+        """Send the batch (`gather` its answers). Raises psycopg.Error,
+        nothing of it sent: the lane is closed."""
+        self.database.send_together([(flight.sql, flight.params) for _, flight in batch])
         self.batch = batch
         _PER_COMMIT.observe(len(batch))
         self.flush()
-        return True
 
     def flush(self) -> None:
         """Send more of the batch, as the socket takes it."""

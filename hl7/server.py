@@ -493,12 +493,9 @@ class _Loop:
                 continue
             batch = self.waiting.batch()
             try:
-                sent = lane.send(batch)
+                lane.send(batch)
             except Exception as exc:  # the lane is closed: each message the reference way
                 self._lane_failed(lane, batch, exc)
-                continue
-            if not sent:
-                self.waiting.again([(peer, flight, group_commit.Again.WITH_OTHERS) for peer, flight in batch])
                 continue
             self._lane_interest(lane)
         if not self.waiting:
@@ -673,8 +670,6 @@ def _connected(lane: group_commit.Lane) -> bool:
     except psycopg.Error as exc:
         log.warning("MLLP statements: no database connection (%s); the reference way meanwhile", exc)
         return False
-    finally:
-        release_connection()
     return True
 
 

@@ -91,24 +91,23 @@ class HeldConnection:
             self._wire = _Wire(conn)
         return self._wire
 
-    def send_together(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> bool:
+    def send_together(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
         """Send `statements` (`%s` placeholders) as one transaction, committed
         once after the last of them, and return at once, without waiting for
         the network (what the socket does not take yet is sent by `flush`):
         `gather` until it says the answers are in, then `together`. A shape
-        not prepared on the connection yet is prepared on the way. False,
-        nothing sent, when the connection is not open (`connect` it).
-        Raises psycopg.Error: the connection is then closed."""
+        not prepared on the connection yet is prepared on the way. Raises
+        psycopg.Error, the connection then closed; OperationalError, nothing
+        sent, when it is not open (`connect` it first)."""
         wire = self._wire
         if wire is None or not self.usable:
-            return False
+            raise psycopg.OperationalError("not connected: nothing sent")
         self._used = time.monotonic()
         try:
             wire.send_together([(_numbered(sql), params) for sql, params in statements])
         except psycopg.Error:
             self.close()
             raise
-        return True
 
     def flush(self) -> bool:
         """Send more of what `send_together` left unsent; whether some is left still."""

@@ -89,7 +89,7 @@ def test_a_statement_larger_than_the_socket_buffer_is_sent_whole(held):
 
 def _together(held: HeldConnection, statements: list[tuple[str, list]]):
     """Sent together and gathered, as the MLLP loop does it, with a thread's waits."""
-    assert held.send_together(statements)
+    held.send_together(statements)
     while held.flush():
         time.sleep(0.001)
     while not held.gather():
@@ -98,7 +98,8 @@ def _together(held: HeldConnection, statements: list[tuple[str, list]]):
 
 
 def test_statements_sent_together_are_one_transaction_and_new_shapes_are_prepared_on_the_way(held):
-    assert not held.send_together([("SELECT %s::int", [1])])  # not connected yet: nothing sent
+    with pytest.raises(psycopg.OperationalError):  # not connected yet: nothing sent
+        held.send_together([("SELECT %s::int", [1])])
     held.connect()
     held.execute("CREATE TEMP TABLE together_probe (id int PRIMARY KEY)", [])
     insert = "INSERT INTO together_probe VALUES (%s) RETURNING id, pg_current_xact_id()::text"
