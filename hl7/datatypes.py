@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
+from django.utils import timezone
 
 from hl7.er7 import Segment
 from hl7.errors import DATA_TYPE_ERROR, HL7Error, Location
@@ -23,7 +23,9 @@ _DTM = re.compile(r"(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d{1,4})
 
 
 def site_zone() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
+    """The site's zone (settings.TIME_ZONE), as Django keeps it: looked up
+    once, and again when the setting changes."""
+    return timezone.get_default_timezone()
 
 
 def parse_dtm(value: str, where: Location) -> dt.datetime | None:

@@ -33,6 +33,9 @@ class Delimiters:
         return self.component + self.repetition + self.escape + self.subcomponent
 
 
+_UNREAD: list[str] = []  # a field's repetition not split yet (`Segment.get`)
+
+
 class Segment:
     """One segment. `field(n)` uses HL7 numbering: for MSH, field 1 is the
     field separator and field 2 the encoding characters."""
@@ -67,7 +70,7 @@ class Segment:
         return reps
 
     def _split_repetitions(self, number: int) -> list[str]:
-        raw = self.raw(number)
+        raw = self._fields[number] if number < len(self._fields) else ""
         if self.name == "MSH" and number <= 2:  # MSH-1 and MSH-2 hold the delimiters
             return [raw]
         return raw.split(self.delimiters.repetition) if raw else []
@@ -75,9 +78,9 @@ class Segment:
     def get(self, number: int, component: int = 1, subcomponent: int = 1, repetition: int = 0) -> str:
         """The unescaped value; CLEAR for HL7 `""`, '' when absent (as `component_of`)."""
         key = (number, repetition)
-        if key not in self._components:  # the first read of it (a test, not a KeyError: most reads are first reads)
-            self._components[key] = self._split_components(number, repetition)
-        components = self._components[key]
+        components = self._components.get(key, _UNREAD)
+        if components is _UNREAD:  # the first read of it
+            components = self._components[key] = self._split_components(number, repetition)
         if components is None:  # the whole repetition sent as "" (erase)
             return CLEAR
         if component > len(components):
@@ -96,7 +99,9 @@ class Segment:
 
     def _split_components(self, number: int, repetition: int) -> list[str] | None:
         """The repetition's components; None for a repetition sent as `""`."""
-        reps = self.repetitions(number)
+        reps = self._repetitions.get(number)
+        if reps is None:
+            reps = self._repetitions[number] = self._split_repetitions(number)
         if repetition >= len(reps):
             return []
         value = reps[repetition]

@@ -1,6 +1,6 @@
 """HL7 errors and the one place where domain errors become ERR codes."""
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ris import exceptions
 
@@ -29,9 +29,10 @@ _REJECT_CODES = {
 }
 
 
-@dataclass(frozen=True)
-class Location:
-    """ERR-2 error location: segment ID, sequence, field, component."""
+class Location(NamedTuple):
+    """ERR-2 error location: segment ID, sequence, field, component. A
+    tuple: the readers make one for each value they may refuse, before
+    knowing whether they will."""
 
     segment: str = ""
     sequence: int = 1

@@ -36,6 +36,7 @@ order's Procedure Update), goes the reference way while one is enabled.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import logging
 import time
@@ -44,7 +45,6 @@ from typing import Any
 
 import psycopg
 from django.db import DatabaseError
-from django.db.models import Field
 from django.utils import timezone
 
 from hl7 import intake, metrics, read_omi, read_orm
@@ -174,11 +174,12 @@ class FastIntake:
         row = inbound_values(raw=raw, peer=self.peer, header=intake.message_header(header))
         statement = Statement()
         statement.add("guard", _GUARD, [self._version])
-        first_order = _domain_parts(statement, parsed, rules, row, self._notify)
+        now = timezone.now()
+        first_order = _domain_parts(statement, parsed, rules, row, self._notify, now)
         answers = answers_for(header, "AA")
         if answers.application not in answers.texts:
             raise Skip("enhanced mode asks for no application ACK: the reference way records why")
-        _message_part(statement, row, answers.application, answers.commit, first_order)
+        _message_part(statement, row, answers.application, answers.commit, first_order, now)
         return InFlight(self, header, answers.texts, statement, row["message_type"], started)
 
     def _applied(self, flight: InFlight | None) -> list[bytes]:
@@ -253,12 +254,16 @@ def _sender_key(header: Header) -> tuple[str, str]:
 
 
 def _domain_parts(
-    statement: Statement, parsed: ParsedMessage, rules: SenderRules, row: dict[str, Any], notify: tuple[int, ...]
+    statement: Statement,
+    parsed: ParsedMessage,
+    rules: SenderRules,
+    row: dict[str, Any],
+    notify: tuple[int, ...],
+    now: dt.datetime,
 ) -> str | None:
     """The handler's service calls as parts of the statement, with the Image
     Managers `notify` told as the services tell them; the first order's part, if any."""
     key = (parsed.header.message_type.upper(), parsed.header.trigger_event.upper())
-    now = timezone.now()
     actor = sender_actor(
         application=row["sending_application"],
         peer=row["peer"],
@@ -305,7 +310,9 @@ def _domain_parts(
     return orders[0]
 
 
-def _message_part(statement: Statement, row: dict[str, Any], ack: str, commit_ack: str, order: str | None) -> None:
+def _message_part(
+    statement: Statement, row: dict[str, Any], ack: str, commit_ack: str, order: str | None, now: dt.datetime
+) -> None:
     """The log's row, already APPLIED with its AA (as `hl7.log.inbound_apply`
     leaves it): every column of the model, from the values `hl7.log` gives."""
     values = {
@@ -315,10 +322,10 @@ def _message_part(statement: Statement, row: dict[str, Any], ack: str, commit_ac
         "ack": ack,
         "commit_ack": commit_ack,
         "error": "",
-        "received_at": timezone.now(),
+        "received_at": now,
     }
-    columns, fields = _message_columns()
-    params = [values[field.attname] if field.attname in values else field.get_default() for field in fields]
+    columns, defaults = _message_columns()
+    params = [values.get(name, default) for name, default in defaults]
     order_id = f"{order}.id" if order else "NULL"
     statement.add(
         "message",
@@ -329,7 +336,9 @@ def _message_part(statement: Statement, row: dict[str, Any], ack: str, commit_ac
 
 
 @functools.cache
-def _message_columns() -> tuple[str, list[Field[Any, Any]]]:
-    """The log table's columns but its id and order, and their fields."""
+def _message_columns() -> tuple[str, list[tuple[str, Any]]]:
+    """The log table's columns but its id and order, and each one's
+    attribute name and default (a value: none of the log's is callable)."""
     fields = [f for f in InboundMessage._meta.concrete_fields if not f.primary_key and f.attname != "order_id"]
-    return ", ".join(str(f.column) for f in fields), fields
+    assert not any(f.has_default() and callable(f.default) for f in fields), "a callable default is drawn per row"
+    return ", ".join(str(f.column) for f in fields), [(f.attname, f.get_default()) for f in fields]

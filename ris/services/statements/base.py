@@ -54,7 +54,7 @@ class Statement:
         """The statement; the guard first, then the drawing of new ids (they need no parameter)."""
         drawn = [(f"{table}_ids", self._drawing(table, count)) for table, count in self.ids.items()]
         parts = [*self.parts[:1], *drawn, *self.parts[1:]]
-        return "WITH " + ",\n".join(f"{name} AS ({sql})" for name, sql in parts) + "\n" + final
+        return "WITH " + ",\n".join([f"{name} AS ({sql})" for name, sql in parts]) + "\n" + final
 
     def _drawing(self, table: str, count: int) -> str:
         sequence = f"nextval('{id_sequence(table)}'::regclass)"

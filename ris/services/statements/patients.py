@@ -14,7 +14,7 @@ from ris.services.statements.base import NotInOneStatement, Statement, audit_par
 from ris.services.statements.procedures import open_orders_sql
 
 _PATIENT_FIELDS = ("name", "name_ideographic", "name_phonetic", "birth_date", "sex")
-_NAME_FIELDS = ("name", "name_ideographic", "name_phonetic")
+_NAME_FIELDS = _PATIENT_FIELDS[:3]  # the name groups, first
 
 
 def patient_upsert_part(
@@ -45,13 +45,14 @@ def patient_upsert_part(
     those orders' Procedure Update (`procedure_notify_patient`)."""
     if not data.patient_id:
         raise NotInOneStatement("patient identifier is missing")
-    given = [getattr(data, column) is not None for column in _PATIENT_FIELDS]
-    values = [_patient_value(column, getattr(data, column)) for column in _PATIENT_FIELDS]
-    any_value = any(getattr(data, column) not in (None, CLEAR) for column in _PATIENT_FIELDS)
-    names = dict(zip(_PATIENT_FIELDS, values, strict=True))
-    search = Patient.name_of(*(names[column] for column in _NAME_FIELDS)).search_text()
+    sent = [getattr(data, column) for column in _PATIENT_FIELDS]
+    given = [value is not None for value in sent]
+    values = [_patient_value(column, value) for column, value in zip(_PATIENT_FIELDS, sent, strict=True)]
+    any_value = any(value not in (None, CLEAR) for value in sent)
+    names = len(_NAME_FIELDS)
+    search = Patient.name_of(*values[:names]).search_text()
     owner = source[:180]
-    names_given = tuple(column for column in _NAME_FIELDS if getattr(data, column) is not None)
+    names_given = tuple(column for column, is_given in zip(_NAME_FIELDS, given[:names], strict=True) if is_given)
     statement.add(
         f"{name}_row",
         _upsert_sql(statement.guard, names_given),
