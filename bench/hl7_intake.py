@@ -56,7 +56,7 @@ def main() -> None:
         if options.processes > 1:
             listeners[SEVERAL] = _start_listener(database, "fast", "--processes", str(options.processes))
         try:
-            results = _measure(listeners, options, _floor_probe(database))
+            results = _measure(listeners, options, _floor_probe(database), _ceiling_probe(database, options.messages))
         finally:
             for listener in listeners.values():
                 listener.process.terminate()
@@ -143,9 +143,47 @@ def _floor_probe(database: dict):
     return measure
 
 
-def _measure(listeners: dict[str, _Listener], options: argparse.Namespace, floor) -> dict:
+def _ceiling_probe(database: dict, count: int):
+    """The one-statement path's ceiling on one connection at this moment:
+    `count` of its new-order statements, made beforehand (`FastIntake.begin`,
+    as the listener makes them), run one after another on a held connection
+    (`infra.db.HeldConnection`, the lane's wire), each with its commit, with
+    nothing else to do: no MLLP, no reading, no ACK. (msg/s, p50 ms);
+    PostgreSQL only."""
+    if not database["ENGINE"].endswith("postgresql"):
+        return lambda: (float("nan"), float("nan"))
+    from hl7.fast_intake import FastIntake
+    from infra.db import HeldConnection
+    from tests.hl7_builders import orm_new_order
+
+    intake = FastIntake("127.0.0.1:0")
+    held = HeldConnection()
+    rounds = iter(range(10**6))
+
+    def message(run: int, number: int) -> bytes:
+        key = f"C{time.monotonic_ns() % 10**7}r{run}-{number}"
+        return orm_new_order(key, patient_id=f"P{key}", placer=f"PL{key}", accession="").encode()
+
+    def measure() -> tuple[float, float]:
+        run = next(rounds)
+        intake.receive(message(run, 0))  # reads the sender's rules, then the rest need no query
+        flights = [intake.begin(message(run, number)) for number in range(1, count + 1)]
+        times = []
+        start = time.perf_counter()
+        for flight in flights:
+            assert flight is not None, "a message the one-statement path does not take"
+            began = time.perf_counter()
+            held.execute(flight.sql, flight.params)
+            times.append(time.perf_counter() - began)
+        rate = len(times) / (time.perf_counter() - start)
+        return rate, statistics.median(times) * 1000
+
+    return measure
+
+
+def _measure(listeners: dict[str, _Listener], options: argparse.Namespace, floor, ceiling) -> dict:
     """{(path, connections): [(rate, p50, p99), ...]}, the paths' runs alternating."""
-    results: dict = {"floor": []}
+    results: dict = {"floor": [], "ceiling": []}
     _run(listeners["reference"].port, 1, 50, "warm-r")  # each listener's first connections warm up
     _run(listeners["fast"].port, 1, 50, "warm-f")
     if SEVERAL in listeners:
@@ -153,6 +191,9 @@ def _measure(listeners: dict[str, _Listener], options: argparse.Namespace, floor
     for repeat in range(options.repeats):
         results["floor"].append(floor())
         print(f"run {repeat + 1} floor: one INSERT + COMMIT p50 {results['floor'][-1]:.2f} ms", flush=True)
+        results["ceiling"].append(ceiling())
+        rate, p50 = results["ceiling"][-1]
+        print(f"run {repeat + 1} ceiling: the statements alone, 1 conn: {rate:.0f} msg/s, p50 {p50:.2f} ms", flush=True)
         for connections in CONNECTIONS:
             order = _paths(listeners, connections)
             for path in order if repeat % 2 == 0 else order[::-1]:
@@ -266,6 +307,14 @@ def _table(results: dict) -> str:
                 ratio = f" ({rate / base[0]:.1f}x)", f" ({p50 / base[1]:.2f})", f" ({p99 / base[2]:.2f})"
                 cells = [cell + extra for cell, extra in zip(cells, ratio, strict=True)]
             lines.append(f"| {connections} | {path} | " + " | ".join(cells) + " |")
+    ceiling = statistics.median(rate for rate, _ in results["ceiling"])
+    if ceiling == ceiling:  # not NaN: PostgreSQL
+        fast = statistics.median(run[0] for run in results[("fast", 1)])
+        lines += [
+            "",
+            f"the one-statement path's statements alone on one connection (no MLLP, no reading, no ACK): {ceiling:.0f}"
+            f" msg/s; the listener on one connection reaches {fast / ceiling:.0%} of that",
+        ]
     return "\n".join(lines)
 
 
