@@ -70,7 +70,7 @@ class Segment:
         return reps
 
     def _split_repetitions(self, number: int) -> list[str]:
-        raw = self._fields[number] if number < len(self._fields) else ""
+        raw = self.raw(number)
         if self.name == "MSH" and number <= 2:  # MSH-1 and MSH-2 hold the delimiters
             return [raw]
         return raw.split(self.delimiters.repetition) if raw else []
@@ -99,9 +99,7 @@ class Segment:
 
     def _split_components(self, number: int, repetition: int) -> list[str] | None:
         """The repetition's components; None for a repetition sent as `""`."""
-        reps = self._repetitions.get(number)
-        if reps is None:
-            reps = self._repetitions[number] = self._split_repetitions(number)
+        reps = self.repetitions(number)
         if repetition >= len(reps):
             return []
         value = reps[repetition]
